@@ -1,0 +1,60 @@
+"""The parsed form of a Chinese postal address, from province down to room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+# Levels in the order they appear in a written address. Masking profiles name these.
+ADDRESS_LEVELS: tuple[str, ...] = (
+    "province",
+    "city",
+    "district",
+    "town",
+    "road",
+    "road_number",
+    "poi",
+    "building",
+    "unit",
+    "floor",
+    "room",
+    "remainder",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAddress:
+    """An address split into levels. Unrecognised text lands in `remainder`.
+
+    Division levels carry their official code (12-digit NBS code for towns, 6-digit
+    for districts/cities/provinces). `district_renamed_from` records the old name when
+    the input used a district name that has since been renamed or merged.
+    """
+
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    town: str | None = None
+    road: str | None = None
+    road_number: str | None = None
+    poi: str | None = None
+    building: str | None = None
+    unit: str | None = None
+    floor: str | None = None
+    room: str | None = None
+    remainder: str | None = None
+    province_code: str | None = None
+    city_code: str | None = None
+    district_code: str | None = None
+    town_code: str | None = None
+    district_renamed_from: str | None = None
+
+    def text_of(self, levels: tuple[str, ...] | list[str]) -> str:
+        """Concatenate the given levels, in written order, skipping empty ones."""
+        wanted = set(levels)
+        return "".join(getattr(self, lv) or "" for lv in ADDRESS_LEVELS if lv in wanted)
+
+    def present_levels(self) -> tuple[str, ...]:
+        return tuple(lv for lv in ADDRESS_LEVELS if getattr(self, lv))
+
+
+ADDRESS_FIELD_NAMES = tuple(f.name for f in fields(ParsedAddress))
