@@ -21,7 +21,7 @@ ADDRESS_LEVELS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ParsedAddress:
     """An address split into levels. Unrecognised text lands in `remainder`.
 
@@ -55,6 +55,10 @@ class ParsedAddress:
 
     def present_levels(self) -> tuple[str, ...]:
         return tuple(lv for lv in ADDRESS_LEVELS if getattr(self, lv))
+
+    def __repr__(self) -> str:
+        # Addresses are personal data: show which levels are present and the district, no text.
+        return f"ParsedAddress(district_code={self.district_code!r}, levels={self.present_levels()!r})"
 
 
 ADDRESS_FIELD_NAMES = tuple(f.name for f in fields(ParsedAddress))

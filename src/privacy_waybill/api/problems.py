@@ -1,0 +1,70 @@
+"""RFC 9457 problem details. Bodies name fields and reasons, never submitted values."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from privacy_waybill.errors import Conflict, FieldError, NotFound, PrivacyWaybillError
+from privacy_waybill.issuance.orders import field_error_from
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("privacy_waybill.api")
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(title)
+        self.status, self.title, self.detail, self.errors, self.headers = status, title, detail, errors or [], headers
+
+
+def problem_response(status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = [{"field": e.field, "reason": e.reason} for e in errors]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default body echoes the input; rebuild reasons from error types only.
+        errors = [field_error_from(e, drop_leading=("body", "query", "path", "header")) for e in exc.errors()]
+        return problem_response(422, "Invalid request", "The request has invalid fields.", errors)
+
+    @app.exception_handler(FieldError)
+    async def _field(_: Request, exc: FieldError) -> JSONResponse:
+        return problem_response(422, "Invalid request", "The request has an invalid field.", [exc])
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return problem_response(404, "Not found", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return problem_response(409, "Conflict", str(exc))
+
+    @app.exception_handler(PrivacyWaybillError)
+    async def _domain(_: Request, exc: PrivacyWaybillError) -> JSONResponse:
+        return problem_response(400, "Bad request", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # The exception text may hold anything; only its type goes to the log.
+        log.error("unhandled %s", type(exc).__name__)
+        return problem_response(500, "Internal error", "The error was logged without request data.")

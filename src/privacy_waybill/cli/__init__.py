@@ -1,0 +1,1 @@
+"""The `pwb` command line: a thin adapter over the runtime."""

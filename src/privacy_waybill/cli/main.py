@@ -1,0 +1,251 @@
+"""`pwb`: initialise, seed a demo, issue waybills from files, render labels, rotate keys, serve.
+
+Every failure ends in one readable line on stderr and a non-zero exit code; tracebacks
+(which could carry personal data in their locals) are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
+from privacy_waybill.cli.label_files import LabelFileWriter
+from privacy_waybill.demo import demo_orders
+from privacy_waybill.errors import PrivacyWaybillError
+from privacy_waybill.issuance.intake import UnusableInput, read_orders, records_from_objects
+from privacy_waybill.issuance.service import Issued, Outcome, Rejected
+from privacy_waybill.labels import render_label
+from privacy_waybill.labels.model import LabelFormat, LabelSize
+from privacy_waybill.runtime import DEFAULT_TENANT, TENANT_ID_PATTERN, Runtime, initialise, open_runtime
+from privacy_waybill.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="privacy-waybill: masked labels, sealed personal data, audited access.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
+merchants_app = typer.Typer(help="Merchants (tenants) and their API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(merchants_app, name="merchants")
+
+stderr = Console(stderr=True, soft_wrap=True)
+
+EXIT_ALL_ISSUED, EXIT_SOME_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
+    stderr.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    """The opened runtime; any domain error becomes one line and exit code 2."""
+    try:
+        rt = open_runtime(load_settings())
+    except PrivacyWaybillError as error:
+        raise fail(str(error)) from None
+    try:
+        yield rt
+    except PrivacyWaybillError as error:
+        raise fail(str(error)) from None
+    finally:
+        rt.close()
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValueError as error:
+        raise fail(f"bad PWB_* setting: {error}") from None
+
+
+def _tenant_option(value: str) -> str:
+    if not TENANT_ID_PATTERN.match(value):
+        raise typer.BadParameter("a tenant id is 1-64 lowercase letters, digits and dashes")
+    return value
+
+
+TenantOption = Annotated[str, typer.Option("--tenant", "-t", callback=_tenant_option, help="Merchant (tenant) id.")]
+
+
+@app.command()
+def init() -> None:
+    """Create the data folder, master secret, key store, database schema and default tenant."""
+    settings = _settings()
+    try:
+        done = initialise(settings)
+    except PrivacyWaybillError as error:
+        raise fail(str(error)) from None
+    for line in done or ["already initialised"]:
+        stderr.print(f"pwb init: {line}", highlight=False)
+
+
+def _result_line(outcome: Outcome) -> dict[str, object]:
+    if isinstance(outcome, Rejected):
+        return {"order_id": outcome.order_id, "error": {"field": outcome.error.field, "reason": outcome.error.reason}}
+    waybill = outcome.waybill
+    masked = {
+        party: {"name": p.name, "phone": p.phone, "address": p.address}
+        for party, p in (("recipient", waybill.recipient), ("sender", waybill.sender))
+    }
+    return {"order_id": waybill.order_id, "waybill_no": waybill.waybill_no, "sort_code": waybill.sort_code, "masked": masked}
+
+
+@app.command()
+def issue(
+    file: Annotated[Path, typer.Argument(help="Orders as CSV or JSON Lines (.csv, .jsonl, .ndjson).")],
+    tenant: TenantOption = DEFAULT_TENANT,
+    labels: Annotated[Path | None, typer.Option(help="Write one label file per waybill into this folder.")] = None,
+    label_format: Annotated[LabelFormat, typer.Option("--format", help="Label file format.")] = LabelFormat.PDF,
+    size: Annotated[LabelSize, typer.Option(help="Label stock (mm).")] = LabelSize.STANDARD_100X180,
+    dpi: Annotated[int, typer.Option(help="PNG/ZPL resolution: 203 or 300.")] = 203,
+    profile: Annotated[str | None, typer.Option(help="Masking profile (standard, strict).")] = None,
+) -> None:
+    """Issue waybills from an order file: one JSON line per record on stdout.
+
+    Exit code 0 when every record was issued, 1 when some were rejected, 2 on unusable input.
+    """
+    if dpi not in (203, 300):
+        raise fail("--dpi must be 203 or 300")
+    rejected = 0
+    with runtime() as rt:
+        if not rt.tenants.exists(tenant):
+            raise fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
+        try:
+            records = read_orders(file, max_bytes=rt.settings.max_upload_bytes)
+            outcomes = rt.issuance(profile).issue(tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size)
+            writer = LabelFileWriter(labels, label_format, size, dpi) if labels else None
+            with _progress(file) as advance:
+                pending_labels = []
+                for outcome in outcomes:
+                    sys.stdout.write(json.dumps(_result_line(outcome), ensure_ascii=False) + "\n")
+                    if isinstance(outcome, Rejected):
+                        rejected += 1
+                    elif writer:
+                        pending_labels.append(rt.label_content(outcome.waybill))
+                        if len(pending_labels) >= 200:
+                            writer.submit(pending_labels)
+                            pending_labels = []
+                    advance()
+                if writer:
+                    writer.submit(pending_labels)
+                    written = writer.finish()
+                    stderr.print(f"pwb issue: wrote {written} labels to {labels}", highlight=False)
+        except UnusableInput as error:
+            raise fail(str(error)) from None
+        except OSError as error:
+            raise fail(f"cannot read or write a file: {error.strerror or type(error).__name__}") from None
+    sys.stdout.flush()
+    raise typer.Exit(EXIT_SOME_REJECTED if rejected else EXIT_ALL_ISSUED)
+
+
+@contextmanager
+def _progress(file: Path) -> Iterator[Callable[[], None]]:
+    with Progress(
+        TextColumn("[bold]issuing[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=stderr, transient=True, disable=not stderr.is_terminal,
+    ) as progress:
+        task = progress.add_task("issue", total=None)
+        yield lambda: progress.advance(task)
+
+
+@app.command()
+def label(
+    waybill_no: Annotated[str, typer.Argument(metavar="WAYBILL", help="Waybill number.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    label_format: Annotated[LabelFormat, typer.Option("--format", help="Label format.")] = LabelFormat.PDF,
+    size: Annotated[LabelSize, typer.Option(help="Label stock (mm).")] = LabelSize.STANDARD_100X180,
+    dpi: Annotated[int, typer.Option(help="PNG/ZPL resolution: 203 or 300.")] = 203,
+) -> None:
+    """Render the masked label of one waybill."""
+    if dpi not in (203, 300):
+        raise fail("--dpi must be 203 or 300")
+    with runtime() as rt:
+        waybill = rt.waybills.get_by_number(None, waybill_no.strip().upper())
+        if waybill is None:
+            raise fail("no such waybill")
+        output.write_bytes(render_label(rt.label_content(waybill), label_format, size, dpi))
+    stderr.print(f"pwb label: wrote {output}", highlight=False)
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(min=1, max=100_000, help="How many demo orders to seed.")] = 300,
+) -> None:
+    """Seed a demo merchant with realistic orders (idempotent) and print its API key once."""
+    with runtime() as rt:
+        now = rt.clock()
+        key_file = rt.settings.home / "demo-api-key"
+        if rt.tenants.ensure("demo", "Demo merchant", now) or not key_file.exists():
+            key = new_api_key()
+            rt.tenants.add_api_key("demo", key, MERCHANT_SCOPES, "demo", now)
+            key_file.write_text(key.token + "\n")
+            key_file.chmod(0o600)
+        outcomes = list(rt.issuance().issue("demo", records_from_objects(demo_orders(orders)), actor="cli:demo"))
+        issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)
+        replayed = sum(isinstance(o, Issued) and o.replayed for o in outcomes)
+        rejected = sum(isinstance(o, Rejected) for o in outcomes)
+    stderr.print(
+        f"pwb demo: tenant 'demo': {issued} new waybills, {replayed} already there, {rejected} rejected; "
+        f"API key in {key_file}",
+        highlight=False,
+    )
+
+
+@merchants_app.command("add")
+def merchants_add(
+    tenant_id: Annotated[str, typer.Argument(callback=_tenant_option, help="New tenant id.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a merchant tenant (if needed) and a new API key, printed once on stdout."""
+    with runtime() as rt:
+        now = rt.clock()
+        rt.tenants.ensure(tenant_id, name or tenant_id, now)
+        key = new_api_key()
+        rt.tenants.add_api_key(tenant_id, key, MERCHANT_SCOPES, "cli", now)
+    typer.echo(key.token)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    tenant: Annotated[list[str] | None, typer.Option("--tenant", "-t", help="Tenant(s) to rotate; all by default.")] = None,
+) -> None:
+    """Add a new key-encryption key version and re-wrap every data key under it (no downtime)."""
+    with runtime() as rt:
+        tenants = set(tenant) if tenant else set(rt.tenants.all_ids())
+        for tenant_id in sorted(tenants):
+            ref = rt.keys.rotate(tenant_id)
+            stderr.print(f"pwb keys rotate: tenant {tenant_id!r} now on {ref.kek_id} v{ref.version}", highlight=False)
+        rewrapped = rt.rewrap_data_keys(tenants)
+    stderr.print(f"pwb keys rotate: re-wrapped {rewrapped} data keys", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (/api/v1, docs at /docs) and the web UI."""
+    import uvicorn
+
+    from privacy_waybill.api.app import create_app
+
+    with runtime() as rt:
+        stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
+        uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Order intake, waybill numbers, sort codes and QR references, plus the issuance service."""

@@ -1,0 +1,357 @@
+"""Batch intake: stream orders out of CSV or JSON Lines files, one record at a time.
+
+Each record becomes an `IntakeRecord` holding either a structurally valid `OrderIn` or a
+`FieldError`, so one bad row never stops the batch. Only problems with the file as a whole
+(wrong kind of file, no usable header, too large, not UTF-8) raise `UnusableInput`. Files are
+read as bytes and decoded one physical line at a time, so a single damaged line costs only
+its own record and memory stays flat however large the file is.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from pydantic import ValidationError
+
+from privacy_waybill.errors import FieldError, PrivacyWaybillError
+from privacy_waybill.issuance.orders import ORDER_ID_PATTERN, OrderIn, order_errors
+
+BatchFormat = Literal["csv", "jsonl"]
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+# No valid order comes near this; a longer line means the file is not an order file.
+MAX_LINE_BYTES = 1024 * 1024
+
+_FORMAT_NAMES: dict[str, BatchFormat] = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl"}
+PARTIES: tuple[str, ...] = ("recipient", "sender")
+ADDRESS_PART_COLUMNS: tuple[str, ...] = ("province", "city", "district", "town", "detail")
+_PARTY_COLUMNS: tuple[str, ...] = ("name", "phone", "address", *ADDRESS_PART_COLUMNS)
+_ORDER_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    "items",
+    "remark",
+    "weight_g",
+    "service",
+    "id_number",
+)
+CSV_COLUMNS: frozenset[str] = frozenset(
+    _ORDER_COLUMNS + tuple(f"{p}_{c}" for p in PARTIES for c in _PARTY_COLUMNS)
+)
+_REQUIRED_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    *(f"{p}_{c}" for p in PARTIES for c in ("name", "phone")),
+    "items",
+)
+_ORDER_ID = re.compile(ORDER_ID_PATTERN)
+# Column names are quoted in errors only when they look like names, not like pasted data.
+_NAME_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_ ]{0,39}")
+_ITEM_SEPARATORS = re.compile(r"[;；]")
+_QUANTITY = re.compile(r"(.*)[*＊×](.*)", re.DOTALL)
+_NOT_JSON = object()
+
+
+class UnusableInput(PrivacyWaybillError):
+    """The batch file cannot be read as orders at all; nothing in it was taken."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {reason}" if line is not None else reason)
+        self.reason = reason
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRecord:
+    """One record of a batch: `order` when it is usable, otherwise `error`.
+
+    `position` is the 1-based line where the record starts in a file, or the 0-based index
+    in the list given to `records_from_objects`. `order_id` is the merchant's id whenever
+    it is well-formed, even for rejected records, so error lines can name the order.
+    """
+
+    position: int
+    order_id: str | None
+    order: OrderIn | None
+    error: FieldError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def detect_format(name: str | os.PathLike[str]) -> BatchFormat:
+    """The batch format named by a file extension (.csv, .jsonl, .ndjson)."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix not in _FORMAT_NAMES:
+        raise UnusableInput("file must be .csv, .jsonl or .ndjson (or give the format)")
+    return _FORMAT_NAMES[suffix]
+
+
+def read_orders(
+    source: str | os.PathLike[str] | BinaryIO,
+    format: str | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[IntakeRecord]:
+    """Stream the records of a batch from a path or a binary stream.
+
+    `format` is "csv", "jsonl" or "ndjson"; without it the file name decides. Raises
+    UnusableInput while iterating when the file as a whole cannot be used.
+    """
+    with ExitStack() as stack:
+        if isinstance(source, str | os.PathLike):
+            kind = _resolve_format(format, source)
+            size = os.stat(source).st_size
+            if size > max_bytes:
+                raise UnusableInput(f"file is {size} bytes, over the limit of {max_bytes} bytes")
+            stream: BinaryIO = stack.enter_context(open(source, "rb"))
+        else:
+            kind = _resolve_format(format, getattr(source, "name", None))
+            stream = source
+        lines = _decoded_lines(stream, max_bytes)
+        yield from (_csv_records(lines) if kind == "csv" else _jsonl_records(lines))
+
+
+def records_from_objects(objects: Iterable[Any]) -> list[IntakeRecord]:
+    """Check orders that arrived already parsed (an API body): one record per object."""
+    records = []
+    for index, data in enumerate(objects):
+        if isinstance(data, dict):
+            records.append(_validate(index, data))
+        else:
+            records.append(
+                IntakeRecord(index, None, None, FieldError("record", "must be a JSON object"))
+            )
+    return records
+
+
+def _resolve_format(format: str | None, name: str | os.PathLike[str] | None) -> BatchFormat:
+    if format is not None:
+        if format.lower() not in _FORMAT_NAMES:
+            raise UnusableInput("format must be csv, jsonl or ndjson")
+        return _FORMAT_NAMES[format.lower()]
+    if name is None:
+        raise UnusableInput("cannot tell the file format: give csv, jsonl or ndjson")
+    return detect_format(name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    number: int
+    text: str
+    # False when the bytes were not UTF-8; `text` then holds replacement characters
+    # that keep the CSV structure (quotes, commas are ASCII) but must never be used.
+    utf8: bool
+
+
+def _decoded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[_Line]:
+    total = 0
+    for number in itertools.count(1):
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        total += len(raw)
+        if total > max_bytes:
+            raise UnusableInput(f"file is over the limit of {max_bytes} bytes", number)
+        if len(raw) > MAX_LINE_BYTES:
+            raise UnusableInput("line is longer than 1 MiB; this is not an order file", number)
+        if number == 1:
+            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise UnusableInput("file is UTF-16 text; save it as UTF-8", number)
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        try:
+            line = _Line(number, raw.decode("utf-8"), utf8=True)
+        except UnicodeDecodeError:
+            line = _Line(number, raw.decode("utf-8", errors="replace"), utf8=False)
+        yield line
+
+
+def _not_utf8(line: int) -> FieldError:
+    return FieldError("record", f"line {line} is not valid UTF-8 text; the record was skipped")
+
+
+def _first_record_not_utf8(line: int) -> UnusableInput:
+    # A damaged first record almost always means the whole file is in another encoding
+    # (GBK from a spreadsheet), which would otherwise fail row by row.
+    return UnusableInput("text is not UTF-8 (GBK?); save the file as UTF-8", line)
+
+
+def _jsonl_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
+    first = True
+    for line in lines:
+        if not line.text.strip():
+            continue
+        if not line.utf8 and first:
+            raise _first_record_not_utf8(line.number)
+        first = False
+        try:
+            data = json.loads(line.text)
+        except (ValueError, RecursionError):
+            data = _NOT_JSON
+        if not line.utf8:
+            # As in CSV, a well-formed id read around the damage is the merchant's own.
+            order_id = _readable_order_id(data.get("order_id")) if isinstance(data, dict) else None
+            yield IntakeRecord(line.number, order_id, None, _not_utf8(line.number))
+            continue
+        if data is _NOT_JSON:
+            yield IntakeRecord(
+                line.number, None, None, FieldError("record", "line is not valid JSON")
+            )
+            continue
+        if not isinstance(data, dict):
+            yield IntakeRecord(
+                line.number, None, None, FieldError("record", "line is not a JSON object")
+            )
+            continue
+        yield _validate(line.number, data)
+
+
+def _csv_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
+    undecodable: list[int] = []
+
+    def texts() -> Iterator[str]:
+        for line in lines:
+            if not line.utf8:
+                undecodable.append(line.number)
+            yield line.text
+
+    reader = csv.reader(texts())
+    columns = _read_header(reader, undecodable)
+    first_record = True
+    end = reader.line_num
+    while True:
+        start = end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            end = reader.line_num
+            yield IntakeRecord(start, None, None, FieldError("record", "row is not valid CSV"))
+            continue
+        end = reader.line_num
+        damaged = [n for n in undecodable if start <= n <= end]
+        undecodable.clear()
+        if not any(cell.strip() for cell in cells):
+            continue
+        # Replacement characters never match the order id pattern, so an id read from a
+        # damaged row is one the merchant really wrote.
+        order_id = _readable_order_id(dict(zip(columns, cells, strict=False)).get("order_id"))
+        if damaged:
+            if first_record:
+                raise _first_record_not_utf8(damaged[0])
+            yield IntakeRecord(start, order_id, None, _not_utf8(damaged[0]))
+            continue
+        first_record = False
+        if len(cells) != len(columns):
+            error = FieldError(
+                "record", f"row has {len(cells)} cells, the header has {len(columns)}"
+            )
+            yield IntakeRecord(start, order_id, None, error)
+            continue
+        yield _csv_record(start, dict(zip(columns, cells, strict=True)))
+
+
+def _read_header(reader: Any, undecodable: list[int]) -> list[str]:
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if undecodable:
+            raise UnusableInput("header is not UTF-8 text; save the file as UTF-8", undecodable[0])
+        return _check_columns(reader.line_num, [cell.strip() for cell in cells])
+    raise UnusableInput("file is empty: expected a header row naming the columns")
+
+
+def _check_columns(line: int, columns: list[str]) -> list[str]:
+    if not CSV_COLUMNS.intersection(columns):
+        raise UnusableInput(
+            "first row is not a header: it must name the columns (order_id, recipient_name, ...)",
+            line,
+        )
+    for index, name in enumerate(columns, start=1):
+        if name not in CSV_COLUMNS:
+            label = f"{name!r}" if _NAME_LIKE.fullmatch(name) else f"number {index}"
+            raise UnusableInput(f"unknown column {label}", line)
+        if columns.count(name) > 1:
+            raise UnusableInput(f"column {name!r} appears twice", line)
+    missing = [name for name in _REQUIRED_COLUMNS if name not in columns]
+    for party in PARTIES:
+        parts = [f"{party}_{p}" for p in ADDRESS_PART_COLUMNS if f"{party}_{p}" in columns]
+        if f"{party}_address" in columns and parts:
+            raise UnusableInput(f"give either {party}_address or its part columns, not both", line)
+        if f"{party}_address" not in columns and not (
+            {f"{party}_district", f"{party}_detail"} & set(parts)
+        ):
+            missing.append(f"{party}_address (or {party}_district / {party}_detail)")
+    if missing:
+        raise UnusableInput(f"missing required column(s): {', '.join(missing)}", line)
+    return columns
+
+
+def _csv_record(position: int, row: dict[str, str]) -> IntakeRecord:
+    cells = {name: value.strip() for name, value in row.items() if value.strip()}
+    data: dict[str, Any] = {
+        name: cells[name] for name in _ORDER_COLUMNS if name in cells and name != "items"
+    }
+    for party in PARTIES:
+        person: dict[str, Any] = {
+            key: cells[f"{party}_{key}"] for key in ("name", "phone") if f"{party}_{key}" in cells
+        }
+        parts = {p: cells[f"{party}_{p}"] for p in ADDRESS_PART_COLUMNS if f"{party}_{p}" in cells}
+        if f"{party}_address" in cells:
+            person["address"] = cells[f"{party}_address"]
+        elif parts:
+            person["address"] = parts
+        data[party] = person
+    if "items" in cells:
+        try:
+            data["items"] = parse_items_cell(cells["items"])
+        except FieldError as error:
+            return IntakeRecord(position, _readable_order_id(data.get("order_id")), None, error)
+    return _validate(position, data)
+
+
+def parse_items_cell(cell: str) -> Any:
+    """Items from a CSV cell: ``T恤*2;袜子*3`` (no ``*n`` means 1) or a JSON array.
+
+    Quantities stay text so the order model reports a bad one at ``items.N.quantity``.
+    """
+    if cell.lstrip().startswith("["):
+        try:
+            return json.loads(cell)
+        except (ValueError, RecursionError):
+            raise FieldError("items", "is not a valid JSON array") from None
+    items: list[dict[str, str | int]] = []
+    for entry in _ITEM_SEPARATORS.split(cell):
+        if not entry.strip():
+            continue
+        counted = _QUANTITY.fullmatch(entry)
+        if counted:
+            items.append({"name": counted.group(1), "quantity": counted.group(2).strip()})
+        else:
+            items.append({"name": entry, "quantity": 1})
+    return items
+
+
+def _readable_order_id(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if 0 < len(value) <= 64 and _ORDER_ID.fullmatch(value) else None
+
+
+def _validate(position: int, data: dict[str, Any]) -> IntakeRecord:
+    order_id = _readable_order_id(data.get("order_id"))
+    try:
+        order = OrderIn.model_validate(data)
+    except ValidationError as exc:
+        return IntakeRecord(position, order_id, None, order_errors(exc))
+    return IntakeRecord(position, order.order_id, order, None)

@@ -1,0 +1,54 @@
+"""What issuance produces: the non-personal record of a waybill, plus its sealed data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from privacy_waybill.labels.model import MaskedParty
+from privacy_waybill.vault import SealedRecord
+
+
+class WaybillStatus(StrEnum):
+    CREATED = "created"
+    PRINTED = "printed"
+    COLLECTED = "collected"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AT_STATION = "at_station"
+    IN_LOCKER = "in_locker"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNED = "returned"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedWaybill:
+    """Everything stored in the clear about a waybill: ids, routing and masked views."""
+
+    waybill_id: str
+    tenant_id: str
+    order_id: str
+    waybill_no: str
+    public_ref: bytes
+    order_fingerprint: bytes
+    status: WaybillStatus
+    service: str
+    weight_g: int | None
+    pieces: int
+    contents_category: str
+    sort_code: str
+    masking_profile: str
+    recipient: MaskedParty
+    sender: MaskedParty
+    remark_scrubbed: str | None
+    recipient_district_code: str
+    recipient_phone_index: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewWaybill:
+    waybill: IssuedWaybill
+    sealed: SealedRecord

@@ -1,0 +1,236 @@
+"""Sort codes (三段码): destination hub - delivery station - courier route, from a routing table.
+
+Operators keep the table as a CSV with columns ``division_code, hub, station, route`` and
+optional ``road`` and ``note``. A division code is an NBS prefix: 2 digits (province),
+4 (city), 6 (district) or 9 (town; a 12-digit code ending in 000 means the same town).
+Each segment comes from the longest prefix of the address's division code that has a row
+setting that segment, so a province row gives every parcel there a hub and a town row can
+override the route alone. Rows with a ``road`` set only the route, for parcels whose
+address names that road within the row's division; couriers' routes follow roads, so a road
+row beats any row without a road.
+
+When no row sets a segment it is derived from the codes, so every routable address gets a
+stable sort code and the gap is visible in `SortCode.derived`:
+
+- hub: the 2-digit province code (table hubs are 3 characters, e.g. ``571``);
+- station: the district's 4 digits below the province (``330110`` -> ``0110``), ``0000``
+  without a district;
+- route: the town's 3-digit serial within its district (``330110005`` -> ``005``), ``000``
+  without a town.
+
+``str(SortCode)`` joins the segments with hyphens: ``571-HZ10-12``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from privacy_waybill.addresses.model import ParsedAddress
+from privacy_waybill.errors import FieldError, PrivacyWaybillError
+
+DEMO_TABLE = Path(__file__).resolve().parent.parent / "data" / "routing" / "demo_routing.csv"
+
+SEGMENTS: tuple[str, ...] = ("hub", "station", "route")
+REQUIRED_COLUMNS: tuple[str, ...] = ("division_code", *SEGMENTS)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("road", "note")
+# Prefix lengths of the NBS levels: province, city, district, town.
+LEVEL_LENGTHS: tuple[int, ...] = (2, 4, 6, 9)
+_SEGMENT_VALUE = re.compile(r"[A-Z0-9]{1,6}")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class RoutingTableError(PrivacyWaybillError):
+    """The routing table cannot be used; the message names the line and column."""
+
+    def __init__(self, line: int, column: str | None, problem: str) -> None:
+        where = f"line {line}" + (f", column {column}" if column else "")
+        super().__init__(f"routing table {where}: {problem}")
+        self.line = line
+        self.column = column
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class SortCode:
+    hub: str
+    station: str
+    route: str
+    # Segments that no table row covered and were derived from the division codes.
+    derived: tuple[str, ...] = field(default=(), compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.hub}-{self.station}-{self.route}"
+
+
+def normalise_division_code(code: str) -> str | None:
+    """The NBS prefix a code stands for, or None if it is not one.
+
+    6-digit province and city codes (``330000``, ``330100``) shrink to their 2 or 4
+    significant digits, and a 12-digit town code ending in 000 to its 9-digit town prefix.
+    """
+    if not _DIGITS.fullmatch(code):
+        return None
+    if len(code) == 12 and code.endswith("000"):
+        code = code[:9]
+    if len(code) == 6:
+        if code.endswith("0000"):
+            return code[:2]
+        if code.endswith("00"):
+            return code[:4]
+    return code if len(code) in LEVEL_LENGTHS else None
+
+
+def address_division_code(address: ParsedAddress) -> str | None:
+    """The most specific normalised division code of `address`, town first."""
+    for raw, length in (
+        (address.town_code, 9),
+        (address.district_code, 6),
+        (address.city_code, 4),
+        (address.province_code, 2),
+    ):
+        code = normalise_division_code(raw) if raw else None
+        if code and len(code) >= length:
+            return code[:length]
+    return None
+
+
+def _fallback(segment: str, code: str) -> str:
+    if segment == "hub":
+        return code[:2]
+    if segment == "station":
+        return code[2:6] if len(code) >= 6 else "0000"
+    return code[6:9] if len(code) >= 9 else "000"
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    line: int
+    division_code: str
+    hub: str | None
+    station: str | None
+    route: str | None
+    road: str | None
+
+
+def _parse_row(line: int, cells: dict[str, str]) -> _Row:
+    code = normalise_division_code(cells["division_code"])
+    if code is None:
+        raise RoutingTableError(
+            line, "division_code", "must be a 2, 4, 6, 9 or 12-digit NBS division code"
+        )
+    segments: dict[str, str | None] = {}
+    for name in SEGMENTS:
+        value = cells[name] or None
+        if value is not None and not _SEGMENT_VALUE.fullmatch(value):
+            raise RoutingTableError(line, name, "must be 1 to 6 characters A-Z or 0-9")
+        segments[name] = value
+    road = cells.get("road") or None
+    if road is not None:
+        if len(code) < 6:
+            raise RoutingTableError(line, "road", "a road row needs a district or town code")
+        if segments["route"] is None or segments["hub"] or segments["station"]:
+            raise RoutingTableError(line, "road", "a road row sets the route and nothing else")
+    elif not any(segments.values()):
+        raise RoutingTableError(line, None, "row sets none of hub, station, route")
+    return _Row(line, code, segments["hub"], segments["station"], segments["route"], road)
+
+
+def _check_header(line: int, header: list[str]) -> list[str]:
+    names = [name.strip() for name in header]
+    for name in names:
+        if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+            raise RoutingTableError(line, name or "(blank)", "unknown column")
+        if names.count(name) > 1:
+            raise RoutingTableError(line, name, "column appears twice")
+    for name in REQUIRED_COLUMNS:
+        if name not in names:
+            raise RoutingTableError(line, name, "required column is missing")
+    return names
+
+
+class RoutingTable:
+    """A validated routing table. Build it with `load`; look up with `sort_code`."""
+
+    def __init__(self, rows: list[_Row]) -> None:
+        # (segment, division_code) -> value, and (division_code, road) -> route.
+        self._segments: dict[tuple[str, str], str] = {}
+        self._roads: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str, str], int] = {}
+        for row in rows:
+            for segment in SEGMENTS:
+                value = getattr(row, segment)
+                if value is None:
+                    continue
+                key = (segment, row.division_code, row.road or "")
+                if key in seen:
+                    raise RoutingTableError(
+                        row.line, segment, f"already set for this division on line {seen[key]}"
+                    )
+                seen[key] = row.line
+                if row.road:
+                    self._roads[(row.division_code, row.road)] = value
+                else:
+                    self._segments[(segment, row.division_code)] = value
+
+    @classmethod
+    def load(cls, path: str | Path = DEMO_TABLE) -> RoutingTable:
+        """Read and validate a UTF-8 CSV table; lines starting with ``#`` are comments."""
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                return cls(_read_rows(handle))
+        except UnicodeDecodeError:
+            raise RoutingTableError(1, None, "file is not UTF-8 text") from None
+
+    def sort_code(self, address: ParsedAddress) -> SortCode:
+        """The sort code of `address`; FieldError if it carries no division code at all."""
+        code = address_division_code(address)
+        if code is None:
+            raise FieldError(
+                "address", "cannot be routed: no province, city, district or town code"
+            )
+        prefixes = [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
+        values: dict[str, str] = {}
+        derived: list[str] = []
+        road = (address.road or "").strip()
+        if road:
+            for prefix in prefixes:
+                if (prefix, road) in self._roads:
+                    values["route"] = self._roads[(prefix, road)]
+                    break
+        for segment in SEGMENTS:
+            if segment in values:
+                continue
+            found = next(
+                (self._segments[(segment, p)] for p in prefixes if (segment, p) in self._segments),
+                None,
+            )
+            if found is None:
+                derived.append(segment)
+                found = _fallback(segment, code)
+            values[segment] = found
+        return SortCode(values["hub"], values["station"], values["route"], tuple(derived))
+
+
+def _read_rows(lines: Iterable[str]) -> list[_Row]:
+    reader = csv.reader(lines)
+    columns: list[str] | None = None
+    rows: list[_Row] = []
+    for cells in reader:
+        line = reader.line_num
+        if not cells or not "".join(cells).strip() or cells[0].lstrip().startswith("#"):
+            continue
+        if columns is None:
+            columns = _check_header(line, cells)
+            continue
+        if len(cells) != len(columns):
+            raise RoutingTableError(
+                line, None, f"row has {len(cells)} cells, the header has {len(columns)}"
+            )
+        rows.append(_parse_row(line, dict(zip(columns, (c.strip() for c in cells), strict=True))))
+    if columns is None:
+        raise RoutingTableError(1, None, "table has no header row")
+    return rows

@@ -1,0 +1,53 @@
+"""Logging set-up: a rotating file in PWB_HOME/logs and warnings on stderr.
+
+Log records carry ids, counts, field names and reasons only. As a second line of defence a
+filter scrubs every formatted message for phone numbers, ID numbers, e-mails and addresses
+before any handler sees it, so a careless log call cannot leak a record.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+from privacy_waybill.masking.scrub import scrub_free_text
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class ScrubPersonalData(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg = scrub_free_text(message)
+        record.args = None
+        # Exception text is formatted by handlers later; keep the type, drop the message.
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = f"{record.msg} [{record.exc_info[0].__name__}]"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def configure_logging(log_dir: Path, level: int = logging.INFO) -> Path:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / "pwb.log"
+    scrub = ScrubPersonalData()
+    file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=20 * 1024 * 1024, backupCount=5, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    file_handler.addFilter(scrub)
+    stderr_handler = logging.StreamHandler()
+    stderr_handler.setLevel(logging.WARNING)
+    stderr_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    stderr_handler.addFilter(scrub)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(file_handler)
+    root.addHandler(stderr_handler)
+    root.setLevel(level)
+    # uvicorn's own loggers propagate to ours, so they are scrubbed and filed too.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    return log_file

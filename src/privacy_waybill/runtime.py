@@ -1,0 +1,163 @@
+"""Wires the core to its adapters once per process: settings, database, keys, policies.
+
+Everything is validated here, at start-up: a broken masking policy, routing table, weak
+master secret or missing key store stops the process with one clear line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from privacy_waybill.errors import PrivacyWaybillError
+from privacy_waybill.issuance.model import IssuedWaybill
+from privacy_waybill.issuance.references import make_reference, reference_url
+from privacy_waybill.issuance.routing import RoutingTable
+from privacy_waybill.issuance.service import IssuanceService
+from privacy_waybill.labels.model import LabelContent
+from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
+from privacy_waybill.settings import Settings
+from privacy_waybill.storage.db import make_engine, migrate
+from privacy_waybill.storage.tenants import TenantStore
+from privacy_waybill.storage.waybills import WaybillStore
+from privacy_waybill.vault import KeyStoreExists, KeyStoreMissing, LocalKeyManager, SealedRecord, Vault, create_master_secret_file, load_master_secret
+from privacy_waybill.vault.blind_index import BlindIndexer
+
+DEMO_ROUTING_TABLE = Path(__file__).parent / "data" / "routing" / "demo_routing.csv"
+# Platform-wide secrets (the QR reference key) hang off a reserved key-store tenant that no
+# real tenant id can equal: tenant ids must match TENANT_ID_PATTERN.
+PLATFORM_KEY_TENANT = "_platform"
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+DEFAULT_TENANT = "default"
+
+
+class NotInitialised(PrivacyWaybillError):
+    def __init__(self) -> None:
+        super().__init__("no key store found in PWB_HOME: run `pwb init` first")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    keys: LocalKeyManager
+    vault: Vault
+    blind_index: BlindIndexer
+    masking: MaskingPolicy
+    routing: RoutingTable
+    waybills: WaybillStore
+    tenants: TenantStore
+    reference_key: bytes
+    clock: Callable[[], datetime] = utc_now
+
+    def issuance(self, profile: str | None = None) -> IssuanceService:
+        return IssuanceService(
+            store=self.waybills,
+            vault=self.vault,
+            blind_index=self.blind_index,
+            masking=self.masking,
+            routing=self.routing,
+            clock=self.clock,
+            carrier_prefix=self.settings.carrier_prefix,
+            profile=profile or self.settings.masking_profile,
+        )
+
+    def tracking_url(self, waybill: IssuedWaybill) -> str:
+        return reference_url(self.settings.public_base_url, make_reference(waybill.public_ref, self.reference_key))
+
+    def label_content(self, waybill: IssuedWaybill) -> LabelContent:
+        return LabelContent(
+            waybill_no=waybill.waybill_no,
+            sort_code=waybill.sort_code,
+            recipient=waybill.recipient,
+            sender=waybill.sender,
+            contents=waybill.contents_category,
+            qr_payload=self.tracking_url(waybill),
+            issued_on=waybill.created_at.date(),
+            service=waybill.service,
+            weight_g=waybill.weight_g,
+            pieces=waybill.pieces,
+        )
+
+    def rewrap_data_keys(self, tenant_ids: set[str], batch_size: int = 1000) -> int:
+        """Re-wrap the data keys of these tenants under their current KEK; ciphertexts stay."""
+        batch: list[tuple[str, SealedRecord]] = []
+        count = 0
+        for waybill_id, tenant_id, sealed in self.waybills.iter_sealed(batch_size):
+            if tenant_id not in tenant_ids:
+                continue
+            batch.append((waybill_id, self.vault.rewrap(tenant_id, waybill_id, sealed)))
+            if len(batch) >= batch_size:
+                self.waybills.replace_wrapped_keys(batch)
+                count += len(batch)
+                batch = []
+        self.waybills.replace_wrapped_keys(batch)
+        return count + len(batch)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _master_secret(settings: Settings) -> bytes:
+    return load_master_secret(os.environ.get("PWB_MASTER_SECRET"), settings.master_secret_file)
+
+
+def initialise(settings: Settings) -> list[str]:
+    """Create what is missing (data folder, master secret, key store, schema, default tenant).
+
+    Idempotent; returns what it did, for the CLI to report.
+    """
+    done: list[str] = []
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("PWB_MASTER_SECRET") and not settings.master_secret_file.exists():
+        create_master_secret_file(settings.master_secret_file)
+        done.append(f"created master secret {settings.master_secret_file} (owner-only)")
+    secret = _master_secret(settings)
+    try:
+        LocalKeyManager.create(settings.keys_dir, secret)
+        done.append(f"created key store in {settings.keys_dir}")
+    except KeyStoreExists:
+        LocalKeyManager.open(settings.keys_dir, secret)  # proves the secret still matches the store
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+        if TenantStore(engine).ensure(DEFAULT_TENANT, "Default merchant", utc_now()):
+            done.append(f"created tenant {DEFAULT_TENANT!r}")
+    finally:
+        engine.dispose()
+    return done
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    if not settings.master_secret_file.exists() and not os.environ.get("PWB_MASTER_SECRET"):
+        raise NotInitialised()
+    try:
+        keys = LocalKeyManager.open(settings.keys_dir, _master_secret(settings))
+    except KeyStoreMissing:
+        raise NotInitialised() from None
+    engine = make_engine(settings.resolved_database_url)
+    reference_key = hmac.new(keys.blind_index_key(PLATFORM_KEY_TENANT).material, b"qr-reference", hashlib.sha256).digest()
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        keys=keys,
+        vault=Vault(keys),
+        blind_index=BlindIndexer(keys),
+        masking=load_masking_policy(),
+        routing=RoutingTable.load(settings.routing_table or DEMO_ROUTING_TABLE),
+        waybills=WaybillStore(engine),
+        tenants=TenantStore(engine),
+        reference_key=reference_key,
+    )

@@ -1,0 +1,53 @@
+"""Settings from the environment (``PWB_*``), resolved once at start-up.
+
+Secrets are not settings: the master secret is read by the vault from ``PWB_MASTER_SECRET``
+or from an owner-only file in ``PWB_HOME``, and refused when it is weak.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PWB_", extra="ignore")
+
+    home: Path = Field(default=Path("var"), description="Data folder: database, keys, logs.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in home by default.")
+    redis_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    carrier_prefix: str = Field(default="PW", pattern=r"^[A-Z]{2}$")
+    masking_profile: str = "standard"
+    routing_table: Path | None = Field(default=None, description="Routing CSV; the shipped demo table by default.")
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    batch_chunk_size: int = Field(default=500, ge=1, le=10_000)
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'pwb.sqlite3'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def master_secret_file(self) -> Path:
+        return self.home / "master.key"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+
+def load_settings() -> Settings:
+    return Settings()

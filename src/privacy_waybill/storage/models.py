@@ -1,0 +1,121 @@
+"""Tables. Only ciphertext, keyed hashes and non-personal fields are stored.
+
+Masked columns hold what a printed label shows (surname, last 4 digits, address down to the
+road), which is public by design; everything else personal lives sealed in `vault_records`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from privacy_waybill.sensitive import SENSITIVE_FIELDS
+
+TIMESTAMP = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    """A merchant or platform that owns orders; the unit of key separation."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+
+
+class ApiKey(Base):
+    """A merchant API key. Only a SHA-256 of the random secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    revoked_at: Mapped[datetime | None] = mapped_column(TIMESTAMP, nullable=True)
+
+
+class Waybill(Base):
+    __tablename__ = "waybills"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "order_id", name="uq_waybills_tenant_order"),
+        Index("ix_waybills_tenant_phone_index", "tenant_id", "recipient_phone_index"),
+        Index("ix_waybills_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    order_id: Mapped[str] = mapped_column(String(64))
+    waybill_no: Mapped[str] = mapped_column(String(20), unique=True)
+    public_ref: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    order_fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status: Mapped[str] = mapped_column(String(20))
+    service: Mapped[str] = mapped_column(String(20))
+    weight_g: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pieces: Mapped[int] = mapped_column(Integer)
+    contents_category: Mapped[str] = mapped_column(String(20))
+    sort_code: Mapped[str] = mapped_column(String(40))
+    masking_profile: Mapped[str] = mapped_column(String(32))
+    recipient_masked_name: Mapped[str] = mapped_column(String(64))
+    recipient_masked_phone: Mapped[str] = mapped_column(String(32))
+    recipient_masked_address: Mapped[str] = mapped_column(String(200))
+    sender_masked_name: Mapped[str] = mapped_column(String(64))
+    sender_masked_phone: Mapped[str] = mapped_column(String(32))
+    sender_masked_address: Mapped[str] = mapped_column(String(200))
+    remark_scrubbed: Mapped[str | None] = mapped_column(String(600), nullable=True)
+    recipient_district_code: Mapped[str] = mapped_column(String(12))
+    recipient_phone_index: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    purged_at: Mapped[datetime | None] = mapped_column(TIMESTAMP, nullable=True)
+
+
+class VaultRecord(Base):
+    """One waybill's sealed personal data: a wrapped data key and a ciphertext per field.
+
+    Crypto-shredding sets `wrapped_dek` and every ciphertext to NULL.
+    """
+
+    __tablename__ = "vault_records"
+
+    waybill_id: Mapped[str] = mapped_column(ForeignKey("waybills.id"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    kek_id: Mapped[str] = mapped_column(String(64))
+    kek_version: Mapped[int] = mapped_column(Integer)
+    wrapped_dek: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+for _field in SENSITIVE_FIELDS:
+    # One nullable ciphertext column per declared sensitive field (see sensitive.py).
+    setattr(VaultRecord, _field, mapped_column(_field, LargeBinary, nullable=True))
+
+
+class WaybillEvent(Base):
+    """A lifecycle transition: who moved the parcel to which status, when and where."""
+
+    __tablename__ = "waybill_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    waybill_id: Mapped[str] = mapped_column(ForeignKey("waybills.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    place: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    at: Mapped[datetime] = mapped_column(TIMESTAMP)

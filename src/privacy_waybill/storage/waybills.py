@@ -1,0 +1,205 @@
+"""Waybill persistence: maps issuance records and sealed vault records to rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from privacy_waybill.errors import Conflict
+from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillStatus
+from privacy_waybill.labels.model import MaskedParty
+from privacy_waybill.sensitive import SENSITIVE_FIELDS
+from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
+from privacy_waybill.vault import SealedRecord
+
+WAYBILLS = Waybill.__table__
+VAULT = VaultRecord.__table__
+EVENTS = WaybillEvent.__table__
+
+_PARTIES = ("recipient", "sender")
+
+
+def _waybill_row(w: IssuedWaybill) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": w.waybill_id,
+        "tenant_id": w.tenant_id,
+        "order_id": w.order_id,
+        "waybill_no": w.waybill_no,
+        "public_ref": w.public_ref,
+        "order_fingerprint": w.order_fingerprint,
+        "status": w.status.value,
+        "service": w.service,
+        "weight_g": w.weight_g,
+        "pieces": w.pieces,
+        "contents_category": w.contents_category,
+        "sort_code": w.sort_code,
+        "masking_profile": w.masking_profile,
+        "remark_scrubbed": w.remark_scrubbed,
+        "recipient_district_code": w.recipient_district_code,
+        "recipient_phone_index": w.recipient_phone_index,
+        "created_at": w.created_at,
+    }
+    for party_name in _PARTIES:
+        party: MaskedParty = getattr(w, party_name)
+        row[f"{party_name}_masked_name"] = party.name
+        row[f"{party_name}_masked_phone"] = party.phone
+        row[f"{party_name}_masked_address"] = party.address
+    return row
+
+
+def _vault_row(waybill_id: str, tenant_id: str, sealed: SealedRecord) -> dict[str, object]:
+    row: dict[str, object] = {
+        "waybill_id": waybill_id,
+        "tenant_id": tenant_id,
+        "kek_id": sealed.kek_id,
+        "kek_version": sealed.kek_version,
+        "wrapped_dek": sealed.wrapped_dek,
+    }
+    for field in SENSITIVE_FIELDS:
+        row[field] = sealed.ciphertexts.get(field)
+    return row
+
+
+def waybill_from_row(row: RowMapping) -> IssuedWaybill:
+    parties = {
+        p: MaskedParty(
+            name=row[f"{p}_masked_name"], phone=row[f"{p}_masked_phone"], address=row[f"{p}_masked_address"]
+        )
+        for p in _PARTIES
+    }
+    return IssuedWaybill(
+        waybill_id=row["id"],
+        tenant_id=row["tenant_id"],
+        order_id=row["order_id"],
+        waybill_no=row["waybill_no"],
+        public_ref=row["public_ref"],
+        order_fingerprint=row["order_fingerprint"],
+        status=WaybillStatus(row["status"]),
+        service=row["service"],
+        weight_g=row["weight_g"],
+        pieces=row["pieces"],
+        contents_category=row["contents_category"],
+        sort_code=row["sort_code"],
+        masking_profile=row["masking_profile"],
+        recipient=parties["recipient"],
+        sender=parties["sender"],
+        remark_scrubbed=row["remark_scrubbed"],
+        recipient_district_code=row["recipient_district_code"],
+        recipient_phone_index=row["recipient_phone_index"],
+        created_at=row["created_at"],
+    )
+
+
+def sealed_from_row(row: RowMapping) -> SealedRecord:
+    return SealedRecord(
+        kek_id=row["kek_id"],
+        kek_version=row["kek_version"],
+        wrapped_dek=row["wrapped_dek"],
+        ciphertexts={f: row[f] for f in SENSITIVE_FIELDS if row[f] is not None},
+    )
+
+
+class WaybillStore:
+    """SQL implementation of the issuance store port."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def find_by_order_ids(self, tenant_id: str, order_ids: Iterable[str]) -> dict[str, IssuedWaybill]:
+        wanted = list(set(order_ids))
+        found: dict[str, IssuedWaybill] = {}
+        with self.engine.connect() as conn:
+            # Chunked to stay below SQLite's bound-parameter limit.
+            for start in range(0, len(wanted), 500):
+                stmt = select(WAYBILLS).where(
+                    WAYBILLS.c.tenant_id == tenant_id, WAYBILLS.c.order_id.in_(wanted[start : start + 500])
+                )
+                for row in conn.execute(stmt).mappings():
+                    found[row["order_id"]] = waybill_from_row(row)
+        return found
+
+    def add_all(self, new: Sequence[NewWaybill], actor: str) -> None:
+        """Insert waybills, their sealed data and `created` events in one transaction."""
+        if not new:
+            return
+        try:
+            with self.engine.begin() as conn:
+                self._insert(conn, new, actor)
+        except IntegrityError:
+            # The driver's message can quote row values; keep only the fact of the conflict.
+            raise Conflict("an order id or waybill number is already taken") from None
+
+    @staticmethod
+    def _insert(conn: Connection, new: Sequence[NewWaybill], actor: str) -> None:
+        conn.execute(insert(WAYBILLS), [_waybill_row(n.waybill) for n in new])
+        conn.execute(
+            insert(VAULT), [_vault_row(n.waybill.waybill_id, n.waybill.tenant_id, n.sealed) for n in new]
+        )
+        conn.execute(
+            insert(EVENTS),
+            [
+                {"waybill_id": n.waybill.waybill_id, "status": n.waybill.status.value, "actor": actor, "place": None, "at": n.waybill.created_at}
+                for n in new
+            ],
+        )
+
+    def get_by_number(self, tenant_id: str | None, waybill_no: str) -> IssuedWaybill | None:
+        stmt = select(WAYBILLS).where(WAYBILLS.c.waybill_no == waybill_no)
+        if tenant_id is not None:
+            stmt = stmt.where(WAYBILLS.c.tenant_id == tenant_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return waybill_from_row(row) if row else None
+
+    def get_by_public_ref(self, public_ref: bytes) -> IssuedWaybill | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(WAYBILLS).where(WAYBILLS.c.public_ref == public_ref)).mappings().first()
+        return waybill_from_row(row) if row else None
+
+    def sealed_record(self, waybill_id: str) -> SealedRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(VAULT).where(VAULT.c.waybill_id == waybill_id)).mappings().first()
+        return sealed_from_row(row) if row else None
+
+    def list_for_tenant(self, tenant_id: str, limit: int = 100, offset: int = 0) -> list[IssuedWaybill]:
+        stmt = (
+            select(WAYBILLS)
+            .where(WAYBILLS.c.tenant_id == tenant_id)
+            .order_by(WAYBILLS.c.created_at.desc(), WAYBILLS.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            return [waybill_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def iter_sealed(self, batch_size: int = 1000) -> Iterable[tuple[str, str, SealedRecord]]:
+        """Every live sealed record as (waybill_id, tenant_id, record), for key rotation."""
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(VAULT)
+                    .where(VAULT.c.waybill_id > last, VAULT.c.wrapped_dek.is_not(None))
+                    .order_by(VAULT.c.waybill_id)
+                    .limit(batch_size)
+                ).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                yield row["waybill_id"], row["tenant_id"], sealed_from_row(row)
+            last = rows[-1]["waybill_id"]
+
+    def replace_wrapped_keys(self, rewrapped: Sequence[tuple[str, SealedRecord]]) -> None:
+        """Store re-wrapped data keys; the ciphertexts themselves never change on rotation."""
+        if not rewrapped:
+            return
+        with self.engine.begin() as conn:
+            for waybill_id, sealed in rewrapped:
+                conn.execute(
+                    update(VAULT)
+                    .where(VAULT.c.waybill_id == waybill_id)
+                    .values(kek_id=sealed.kek_id, kek_version=sealed.kek_version, wrapped_dek=sealed.wrapped_dek)
+                )

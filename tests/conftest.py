@@ -1,0 +1,74 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL.
+
+PostgreSQL tests run against PWB_TEST_POSTGRES_URL (default: the local server on these
+machines). When it is unreachable they are skipped and the run ends with a loud banner;
+under CI (CI=true) an unreachable server fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+from sqlalchemy import Engine, text
+
+from privacy_waybill.storage.db import make_engine, migrate
+
+POSTGRES_URL = os.environ.get("PWB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_POSTGRES_UNREACHABLE: list[str] = []
+
+
+@cache
+def postgres_problem() -> str | None:
+    """None when PostgreSQL answers, else a one-line reason."""
+    try:
+        probe = make_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with probe.connect() as conn:
+            conn.execute(text("select 1"))
+        probe.dispose()
+        return None
+    except Exception as exc:  # any driver error means "unreachable" for this purpose
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _postgres_engine() -> Iterator[Engine]:
+    problem = postgres_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable under CI: {problem}")
+        _POSTGRES_UNREACHABLE.append(problem)
+        pytest.skip(f"PostgreSQL UNREACHABLE ({problem}); PostgreSQL storage tests did not run")
+    schema = f"pwb_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A freshly migrated database, once per backend."""
+    if request.param == "sqlite":
+        sqlite_engine = make_engine(f"sqlite:///{tmp_path / 'test.sqlite3'}")
+        migrate(sqlite_engine)
+        yield sqlite_engine
+        sqlite_engine.dispose()
+    else:
+        yield from _postgres_engine()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _POSTGRES_UNREACHABLE:
+        terminalreporter.write_sep("!", "POSTGRESQL WAS UNREACHABLE: PostgreSQL storage tests were SKIPPED", red=True)
+        terminalreporter.write_line(_POSTGRES_UNREACHABLE[0], red=True)

@@ -1,0 +1,250 @@
+"""Address parsing: division resolution, renamed districts, known traps, detail levels."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from privacy_waybill.addresses.divisions import known_area_codes, load_divisions
+from privacy_waybill.addresses.generate import generate_address, generate_addresses
+from privacy_waybill.addresses.parser import (
+    DETAIL_LEVELS,
+    normalise_text,
+    parse_address,
+    parse_address_parts,
+    split_detail,
+)
+from privacy_waybill.errors import FieldError
+
+FULL = "浙江省杭州市余杭区五常街道文一西路969号西溪花园3幢2单元1203室"
+
+
+def test_full_address_fills_every_level_with_official_codes() -> None:
+    parsed = parse_address(FULL)
+    assert (parsed.province, parsed.city, parsed.district, parsed.town) == ("浙江省", "杭州市", "余杭区", "五常街道")
+    assert (parsed.province_code, parsed.city_code, parsed.district_code) == ("330000", "330100", "330110")
+    assert parsed.town_code == "330110005000"
+    assert (parsed.road, parsed.road_number, parsed.poi) == ("文一西路", "969号", "西溪花园")
+    assert (parsed.building, parsed.unit, parsed.room, parsed.remainder) == ("3幢", "2单元", "1203室", None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "杭州市余杭区五常街道文一西路969号",
+        "余杭区五常街道文一西路969号",
+        "浙江杭州余杭区五常街道文一西路969号",
+        "浙江省　杭州市　余杭区　五常街道文一西路９６９号",
+        "浙江省,杭州市,余杭区,五常街道文一西路969号",
+        "浙江杭州余杭五常街道文一西路969号",
+    ],
+)
+def test_missing_or_short_upper_levels_and_full_width_text(text: str) -> None:
+    parsed = parse_address(text)
+    assert parsed.district_code == "330110"
+    assert parsed.town == "五常街道"
+    assert (parsed.road, parsed.road_number) == ("文一西路", "969号")
+
+
+@pytest.mark.parametrize("text", ["北京市朝阳区建国路88号", "北京市北京市朝阳区建国路88号", "北京朝阳区建国路88号"])
+def test_municipality_forms_have_no_prefecture_city(text: str) -> None:
+    parsed = parse_address(text)
+    assert (parsed.province, parsed.city, parsed.district) == ("北京市", None, "朝阳区")
+    assert parsed.district_code == "110105"
+
+
+def test_duplicate_district_name_resolved_by_context_or_rejected() -> None:
+    assert parse_address("吉林省长春市朝阳区红旗街100号").district_code == "220104"
+    assert parse_address("吉林朝阳区红旗街100号").district_code == "220104"
+    with pytest.raises(FieldError) as error:
+        parse_address("朝阳区建国路88号")
+    assert error.value.field == "address"
+    assert "ambiguous" in error.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "district_code"),
+    [
+        ("新疆维吾尔自治区伊犁哈萨克自治州伊宁市解放路1号", "654002"),
+        ("新疆伊犁伊宁市解放路1号", "654002"),
+        ("吉林延边州延吉市人民路5号", "222401"),
+        ("浙江省金华市义乌市稠城街道工人北路3号", "330782"),
+        ("浙江义乌稠城街道工人北路3号", "330782"),
+        ("重庆市城口县葛城街道", "500229"),
+    ],
+)
+def test_autonomous_regions_prefectures_and_county_level_cities(text: str, district_code: str) -> None:
+    assert parse_address(text).district_code == district_code
+
+
+def test_province_level_county_city_has_no_prefecture() -> None:
+    parsed = parse_address("湖北省仙桃市干河街道")
+    assert (parsed.province, parsed.city, parsed.district) == ("湖北省", None, "仙桃市")
+
+
+def test_city_without_counties_resolves_to_its_towns() -> None:
+    parsed = parse_address("广东省东莞市南城街道鸿福路1号")
+    assert (parsed.city_code, parsed.district, parsed.town_code) == ("441900", None, "441900004000")
+
+
+def test_current_linping_district_is_not_a_rename() -> None:
+    parsed = parse_address("浙江省杭州市临平区南苑街道人民大道1号")
+    assert (parsed.district, parsed.district_code, parsed.district_renamed_from) == ("临平区", "330113", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "district", "renamed_from"),
+    [
+        ("山东省莱芜市莱城区凤城街道", "莱芜区", "莱城区"),
+        ("上海市闸北区天目西路1号", "静安区", "闸北区"),
+        ("湖南省长沙市北区湘雅路1号", "开福区", "北区"),
+        ("北京市崇文区天坛路1号", "东城区", "崇文区"),
+    ],
+)
+def test_renamed_districts_map_to_successor(text: str, district: str, renamed_from: str) -> None:
+    parsed = parse_address(text)
+    assert (parsed.district, parsed.district_renamed_from) == (district, renamed_from)
+
+
+def test_laiwu_district_today_is_plain() -> None:
+    parsed = parse_address("山东省济南市莱芜区凤城街道花园路2号")
+    assert (parsed.district_code, parsed.district_renamed_from) == ("370116", None)
+
+
+def test_split_district_needs_a_town_to_decide() -> None:
+    # 莱芜市 (the old prefecture) went to both 莱芜区 and 钢城区.
+    with pytest.raises(FieldError):
+        parse_address("山东省莱芜市花园路2号")
+    assert parse_address("山东省莱芜市凤城街道花园路2号").district_code == "370116"
+
+
+def test_compound_sub_area_is_never_a_district() -> None:
+    parsed = parse_address("浙江省杭州市西湖区湖畔花园北区5幢")
+    assert (parsed.district, parsed.poi, parsed.building) == ("西湖区", "湖畔花园北区", "5幢")
+    with pytest.raises(FieldError):
+        parse_address("湖畔花园北区5幢")
+
+
+def test_east_district_of_another_city_is_not_panzhihua() -> None:
+    zhongshan = parse_address("广东省中山市东区街道中山路1号")
+    assert (zhongshan.city, zhongshan.district, zhongshan.town) == ("中山市", None, "东区街道")
+    with pytest.raises(FieldError):
+        parse_address("四川省成都市东区1号")
+    assert parse_address("东区攀枝花大道1号").city == "攀枝花市"
+
+
+def test_short_district_needs_a_following_town() -> None:
+    with pytest.raises(FieldError):
+        parse_address("杭州余杭塘路1号")
+
+
+def test_official_town_name_that_repeats_its_district() -> None:
+    parsed = parse_address("广东省肇庆市端州区端州区睦岗街道凤凰街304号")
+    assert (parsed.town, parsed.road) == ("端州区睦岗街道", "凤凰街")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "文一西路969号", "hello world", "浙江省"])
+def test_unresolvable_district_raises_without_quoting(text: str) -> None:
+    with pytest.raises(FieldError) as error:
+        parse_address(text)
+    assert error.value.reason == "district not recognised"
+    assert not text.strip() or text not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("detail", "expected"),
+    [
+        ("文一西路969号西溪花园3幢2单元1203室", {"road": "文一西路", "road_number": "969号", "poi": "西溪花园", "building": "3幢", "unit": "2单元", "room": "1203室"}),
+        ("长乐路123弄4号", {"road": "长乐路", "road_number": "123弄4号"}),
+        ("解放大道1号金色大厦A座12层1201", {"road": "解放大道", "road_number": "1号", "poi": "金色大厦", "building": "A座", "floor": "12层", "room": "1201"}),
+        ("阳光小区3号楼2单元502", {"poi": "阳光小区", "building": "3号楼", "unit": "2单元", "room": "502"}),
+        ("李家村5组", {"poi": "李家村", "remainder": "5组"}),
+        ("放门卫", {"remainder": "放门卫"}),
+    ],
+)
+def test_detail_levels(detail: str, expected: dict[str, str]) -> None:
+    assert {k: v for k, v in split_detail(detail).items() if v} == expected
+
+
+def test_parts_resolve_and_strip_repeated_divisions() -> None:
+    parsed = parse_address_parts("浙江省", "杭州市", "余杭区", "五常街道", "文一西路969号")
+    assert parsed == parse_address("浙江省杭州市余杭区五常街道文一西路969号")
+    repeated = parse_address_parts("浙江", "杭州", "余杭区", None, "浙江省杭州市余杭区五常街道文一西路969号")
+    assert (repeated.town, repeated.road, repeated.remainder) == ("五常街道", "文一西路", None)
+    assert parse_address_parts(None, None, None, None, FULL) == parse_address(FULL)
+    assert parse_address_parts("北京市", "北京市", "朝阳区", None, "建国路88号").district_code == "110105"
+
+
+def test_parts_unknown_town_is_kept_in_detail() -> None:
+    parsed = parse_address_parts("浙江省", "杭州市", "余杭区", "未来科技城", "文一西路969号")
+    assert parsed.town is None
+    assert parsed.text_of(DETAIL_LEVELS) == "未来科技城文一西路969号"
+
+
+@pytest.mark.parametrize(
+    ("parts", "reason"),
+    [
+        (("浙江省", "长春市", "朝阳区"), "city does not belong to the province or city given"),
+        (("浙江省", "杭州市", "朝阳区"), "district does not belong to the province or city given"),
+        (("浙江省", "杭州市", "不存在区"), "district not recognised"),
+        (("火星省", None, "余杭区"), "province not recognised"),
+    ],
+)
+def test_parts_that_contradict_or_are_unknown(parts: tuple[str | None, ...], reason: str) -> None:
+    with pytest.raises(FieldError) as error:
+        parse_address_parts(*parts, None, "文一西路969号")
+    assert (error.value.field, error.value.reason) == ("address", reason)
+
+
+def test_known_area_codes_cover_current_and_retired_codes() -> None:
+    codes = known_area_codes()
+    assert {"330110", "330113", "371202", "371200", "110103", "110000"} <= codes
+    assert all(len(code) == 6 and code.isdigit() for code in codes)
+    assert set(load_divisions().districts) <= codes
+
+
+def test_division_counts_match_the_ministry_list() -> None:
+    data = load_divisions()
+    assert (len(data.provinces), len(data.cities), len(data.districts)) == (34, 333, 2846)
+
+
+def test_generator_is_deterministic_and_varied() -> None:
+    first = generate_addresses(50, seed=7)
+    assert first == generate_addresses(50, seed=7)
+    assert len({g.text for g in first}) == 50
+    assert any(g.expected.town is None for g in first) and any(g.expected.building is None for g in first)
+
+
+def test_round_trip_over_generated_addresses() -> None:
+    rng = random.Random(2024)
+    mismatches = []
+    for _ in range(2000):
+        generated = generate_address(rng)
+        if parse_address(generated.text) != generated.expected:
+            mismatches.append(generated.text)
+    assert mismatches == []
+
+
+_PREFIX = "浙江省杭州市余杭区"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_parse_raises_only_field_errors(text: str) -> None:
+    try:
+        parse_address(text)
+    except FieldError as error:
+        assert error.field == "address"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_no_detail_text_is_lost(suffix: str) -> None:
+    parsed = parse_address(_PREFIX + suffix)
+    assert parsed.district_code == "330110"
+    detail = normalise_text(_PREFIX + suffix)[len(_PREFIX):]
+    # A separator before a town name is the only text the parser may skip.
+    assert parsed.text_of(("town", *DETAIL_LEVELS)) in (detail, detail.lstrip(",、/"))

@@ -1,0 +1,85 @@
+"""Waybill numbers: shape, randomness and the Damm check digit's error detection."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from stdnum import damm
+
+from privacy_waybill.issuance.numbers import is_valid_waybill_no, new_waybill_no
+
+
+def issued(body: int, prefix: str = "PW") -> str:
+    digits = f"{body:014d}"
+    return f"{prefix}{digits}{damm.calc_check_digit(digits)}"
+
+
+def test_new_number_has_prefix_fourteen_digits_and_check_digit() -> None:
+    number = new_waybill_no()
+    assert number.startswith("PW") and len(number) == 17 and number[2:].isdigit()
+    assert is_valid_waybill_no(number)
+
+
+def test_custom_prefix() -> None:
+    assert new_waybill_no("ZT").startswith("ZT")
+
+
+@pytest.mark.parametrize("prefix", ["", "P", "pw", "PWX", "P1", "Ü1"])
+def test_bad_prefix_is_refused(prefix: str) -> None:
+    with pytest.raises(ValueError):
+        new_waybill_no(prefix)
+
+
+def test_numbers_are_not_sequential() -> None:
+    bodies = sorted(int(new_waybill_no()[2:16]) for _ in range(1000))
+    assert len(set(bodies)) == 1000
+    # Random draws from 10^14 are far apart; a counter would give gaps of 1.
+    assert min(b - a for a, b in pairwise(bodies)) > 1000
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "",
+        "PW",
+        "PW1234567890123",
+        "pw" + issued(5)[2:],
+        issued(5) + "0",
+        issued(5)[:-1] + "x",
+        "P1" + issued(5)[2:],
+        "PW１２３４５６７８９０１２３４５",
+    ],
+)
+def test_malformed_numbers_are_invalid(number: str) -> None:
+    assert not is_valid_waybill_no(number)
+
+
+@given(st.integers(0, 10**14 - 1))
+def test_every_issued_number_validates(body: int) -> None:
+    assert is_valid_waybill_no(issued(body))
+
+
+@given(st.integers(0, 10**14 - 1), st.integers(2, 16), st.integers(1, 9))
+def test_every_single_digit_change_is_detected(body: int, position: int, shift: int) -> None:
+    number = issued(body)
+    changed = str((int(number[position]) + shift) % 10)
+    assert not is_valid_waybill_no(number[:position] + changed + number[position + 1 :])
+
+
+@given(st.integers(0, 10**14 - 1), st.integers(2, 15))
+def test_every_adjacent_transposition_is_detected(body: int, position: int) -> None:
+    number = issued(body)
+    a, b = number[position], number[position + 1]
+    swapped = number[:position] + b + a + number[position + 2 :]
+    assert swapped == number or not is_valid_waybill_no(swapped)
+
+
+def test_new_numbers_survive_every_single_error_exhaustively() -> None:
+    number = new_waybill_no()
+    for position in range(2, 17):
+        for digit in "0123456789":
+            if digit != number[position]:
+                assert not is_valid_waybill_no(number[:position] + digit + number[position + 1 :])
