@@ -11,10 +11,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from privacy_waybill.demo import demo_orders
+from privacy_waybill.runtime import Runtime, initialise, open_runtime
+from privacy_waybill.settings import Settings
 from privacy_waybill.storage.db import make_engine, migrate
 
 POSTGRES_URL = os.environ.get("PWB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -72,3 +76,27 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     if _POSTGRES_UNREACHABLE:
         terminalreporter.write_sep("!", "POSTGRESQL WAS UNREACHABLE: PostgreSQL storage tests were SKIPPED", red=True)
         terminalreporter.write_line(_POSTGRES_UNREACHABLE[0], red=True)
+
+
+@pytest.fixture
+def pwb_home(tmp_path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    """An empty PWB_HOME with the master secret taken from its file, not the environment."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("PWB_HOME", str(home))
+    monkeypatch.delenv("PWB_MASTER_SECRET", raising=False)
+    monkeypatch.delenv("PWB_DATABASE_URL", raising=False)
+    return home
+
+
+@pytest.fixture
+def rt(engine: Engine, pwb_home: Path) -> Iterator[Runtime]:
+    """An initialised runtime on each backend."""
+    settings = Settings()
+    initialise(settings, engine)
+    runtime = open_runtime(settings, engine)
+    yield runtime
+
+
+@pytest.fixture(scope="session")
+def demo_order_dicts() -> list[dict[str, object]]:
+    return list(demo_orders(60, seed=7, prefix="T"))

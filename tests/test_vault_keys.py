@@ -9,6 +9,7 @@ import secrets
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,11 +50,12 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def store_document(folder: Path) -> dict:
-    return json.loads((folder / STORE_FILE).read_text())
+def store_document(folder: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((folder / STORE_FILE).read_text())
+    return document
 
 
-def write_document(folder: Path, document: dict) -> None:
+def write_document(folder: Path, document: dict[str, Any]) -> None:
     (folder / STORE_FILE).write_text(json.dumps(document))
 
 

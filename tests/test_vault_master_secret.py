@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from privacy_waybill.vault.master_secret import (
     master_secret_problem,
 )
 
-STRONG = secrets.token_urlsafe(48)
+# Fixed samples of what `secrets.token_urlsafe(48)` and `openssl rand -hex 32` produce.
+STRONG = "6wncb-b07swF4I3Edj6IWu7PnUMBFax54zdCPUL2rCLaR-F5vsbTc_1o_B7kbyXo"
+STRONG_HEX = "0a3231d3625bc8c6c3a056643889d5abc692ca08bfe93d6a0b2a5a4060718772"
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,7 @@ def test_weak_secrets_are_refused_with_the_rule_they_break(
 
 @pytest.mark.parametrize(
     "secret",
-    [STRONG, secrets.token_hex(32), "Zq7#mV2!pL9@xR4$kT8%wN3^bH6&cJ1*fD5(gS0)yU"],
+    [STRONG, STRONG_HEX, "Zq7#mV2!pL9@xR4$kT8%wN3^bH6&cJ1*fD5(gS0)yU"],
 )
 def test_strong_secrets_are_accepted(secret: str) -> None:
     assert master_secret_problem(secret) is None

@@ -13,14 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import Engine
 
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
-from privacy_waybill.issuance.routing import RoutingTable
+from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
 from privacy_waybill.issuance.service import IssuanceService
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
@@ -31,7 +30,6 @@ from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.vault import KeyStoreExists, KeyStoreMissing, LocalKeyManager, SealedRecord, Vault, create_master_secret_file, load_master_secret
 from privacy_waybill.vault.blind_index import BlindIndexer
 
-DEMO_ROUTING_TABLE = Path(__file__).parent / "data" / "routing" / "demo_routing.csv"
 # Platform-wide secrets (the QR reference key) hang off a reserved key-store tenant that no
 # real tenant id can equal: tenant ids must match TENANT_ID_PATTERN.
 PLATFORM_KEY_TENANT = "_platform"
@@ -114,7 +112,7 @@ def _master_secret(settings: Settings) -> bytes:
     return load_master_secret(os.environ.get("PWB_MASTER_SECRET"), settings.master_secret_file)
 
 
-def initialise(settings: Settings) -> list[str]:
+def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
     """Create what is missing (data folder, master secret, key store, schema, default tenant).
 
     Idempotent; returns what it did, for the CLI to report.
@@ -130,7 +128,7 @@ def initialise(settings: Settings) -> list[str]:
         done.append(f"created key store in {settings.keys_dir}")
     except KeyStoreExists:
         LocalKeyManager.open(settings.keys_dir, secret)  # proves the secret still matches the store
-    engine = make_engine(settings.resolved_database_url)
+    engine = engine or make_engine(settings.resolved_database_url)
     try:
         migrate(engine)
         if TenantStore(engine).ensure(DEFAULT_TENANT, "Default merchant", utc_now()):
@@ -140,14 +138,15 @@ def initialise(settings: Settings) -> list[str]:
     return done
 
 
-def open_runtime(settings: Settings) -> Runtime:
+def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
+    """Open keys, database and policies; `engine` overrides the settings' database (tests)."""
     if not settings.master_secret_file.exists() and not os.environ.get("PWB_MASTER_SECRET"):
         raise NotInitialised()
     try:
         keys = LocalKeyManager.open(settings.keys_dir, _master_secret(settings))
     except KeyStoreMissing:
         raise NotInitialised() from None
-    engine = make_engine(settings.resolved_database_url)
+    engine = engine or make_engine(settings.resolved_database_url)
     reference_key = hmac.new(keys.blind_index_key(PLATFORM_KEY_TENANT).material, b"qr-reference", hashlib.sha256).digest()
     return Runtime(
         settings=settings,
@@ -156,7 +155,7 @@ def open_runtime(settings: Settings) -> Runtime:
         vault=Vault(keys),
         blind_index=BlindIndexer(keys),
         masking=load_masking_policy(),
-        routing=RoutingTable.load(settings.routing_table or DEMO_ROUTING_TABLE),
+        routing=RoutingTable.load(settings.routing_table or DEMO_TABLE),
         waybills=WaybillStore(engine),
         tenants=TenantStore(engine),
         reference_key=reference_key,

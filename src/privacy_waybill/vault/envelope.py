@@ -1,8 +1,9 @@
 """Field-level envelope encryption of a waybill's personal data.
 
-Each waybill gets a fresh 256-bit data key (DEK); each field is sealed with AES-256-GCM under
-it (format in aead.py), with associated data binding the ciphertext to its tenant, waybill,
-field name and format version, so a ciphertext copied to another row or column fails to open.
+Each waybill gets a fresh 256-bit data key (DEK); each field is sealed with AES-256-GCM
+under it as ``version || 96-bit nonce || ciphertext || 128-bit tag`` (see aead.py), with
+associated data binding the ciphertext to its tenant, waybill, field name and format
+version, so a ciphertext copied to another row or column fails to open.
 The DEK is stored only wrapped by the tenant's key-encryption key (KEK), bound the same way to
 tenant, KEK id, KEK version and waybill. Destroying the wrapped DEK (crypto-shredding) makes
 every field of the waybill unreadable for good.
@@ -86,6 +87,7 @@ class Vault:
     def seal(
         self, tenant_id: str, waybill_id: str, fields: Mapping[str, str]
     ) -> SealedRecord:
+        """Encrypt `fields` under a fresh data key, wrapped under the tenant's current KEK."""
         _require_ids(tenant_id, waybill_id)
         dek = DataKey.generate()
         cipher = AESGCM(dek.material)
@@ -119,9 +121,9 @@ class Vault:
         wanted = list(fields)
         if not wanted:
             return {}
+        if record.is_shredded:
+            raise KeyShredded(waybill_id, wanted[0])
         for name in wanted:
-            if record.is_shredded:
-                raise KeyShredded(waybill_id, name)
             if name not in record.ciphertexts:
                 raise FieldNotSealed(waybill_id, name)
         cipher = AESGCM(self._unwrap(tenant_id, waybill_id, record).material)

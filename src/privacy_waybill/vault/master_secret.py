@@ -21,7 +21,9 @@ from privacy_waybill.vault.errors import (
 )
 
 MIN_LENGTH = 32
-MIN_DISTINCT_CHARACTERS = 16
+# Low enough that a random hex secret (16 symbols) never trips it, high enough to catch
+# repeated short patterns that a long length would otherwise pass off as strong.
+MIN_DISTINCT_CHARACTERS = 10
 MIN_ESTIMATED_BITS = 256
 # Substrings that mark a secret copied from documentation, a tutorial or a default config.
 WELL_KNOWN_WORDS = (
