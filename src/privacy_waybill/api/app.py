@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Response, UploadFile, st
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from privacy_waybill import __version__
@@ -25,8 +24,13 @@ from privacy_waybill.api.schemas import (
     TrackingOut,
     WaybillOut,
 )
-from privacy_waybill.errors import NotFound
-from privacy_waybill.issuance.intake import IntakeRecord, UnusableInput, read_orders, records_from_objects
+from privacy_waybill.errors import FieldError, NotFound
+from privacy_waybill.issuance.intake import (
+    IntakeRecord,
+    UnusableInput,
+    read_orders,
+    records_from_objects,
+)
 from privacy_waybill.issuance.orders import OrderIn
 from privacy_waybill.issuance.references import InvalidReference, verify_reference
 from privacy_waybill.issuance.service import Issued, Outcome, Rejected
@@ -44,11 +48,14 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="M
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(
+    # FastAPIOffline serves the Swagger UI assets from the package: /docs works offline
+    # and asks no third-party CDN for scripts.
+    app = FastAPIOffline(
         title="privacy-waybill",
         version=__version__,
         description="Privacy waybills: personal data sealed in a vault, masked labels, audited access.",
         docs_url="/docs",
+        redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.runtime = rt
@@ -142,14 +149,17 @@ def _api_router(rt: Runtime) -> APIRouter:
         suffix = Path(file.filename or "").suffix.lower()
         if suffix not in UPLOAD_SUFFIXES:
             raise Problem(415, "Unsupported file", "Upload a .csv, .jsonl or .ndjson file.")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{suffix}"
-            with path.open("wb") as target:
-                shutil.copyfileobj(file.file, target)
-            try:
-                return _batch(rt, principal.tenant_id, read_orders(path, max_bytes=rt.settings.max_upload_bytes))
-            except UnusableInput as error:
-                raise Problem(422, "Unusable file", str(error)) from None
+        limit = rt.settings.max_upload_bytes
+        # Checked before reading: a batch is issued chunk by chunk, so a limit hit midway would
+        # leave part of the file issued.
+        if file.size is not None and file.size > limit:
+            raise Problem(413, "Upload too large", f"The file is over the limit of {limit} bytes.")
+        # Streamed from the spooled upload: no second copy on disk.
+        records = read_orders(file.file, format=suffix.lstrip("."), max_bytes=limit)
+        try:
+            return _batch(rt, principal.tenant_id, records)
+        except UnusableInput as error:
+            raise Problem(422, "Unusable file", str(error)) from None
 
     @router.get("/waybills", response_model=list[WaybillOut], tags=["waybills"])
     def list_waybills(
@@ -184,7 +194,7 @@ def _api_router(rt: Runtime) -> APIRouter:
         dpi: Annotated[int, Query(description="203 or 300", ge=203, le=300)] = 203,
     ) -> Response:
         if dpi not in (203, 300):
-            raise Problem(422, "Invalid request", "dpi must be 203 or 300.")
+            raise Problem(422, "Invalid request", "The request has an invalid field.", [FieldError("dpi", "must be 203 or 300")])
         waybill = own_waybill(principal.tenant_id, waybill_no)
         body = render_label(rt.label_content(waybill), format, size, dpi)
         filename = f"{waybill.waybill_no}.{format.value}"

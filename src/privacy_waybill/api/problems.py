@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacy_waybill.errors import Conflict, FieldError, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
@@ -32,6 +33,13 @@ def problem_response(status: int, title: str, detail: str | None = None, errors:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _request_field_error(error: dict[str, Any]) -> FieldError:
+    # A JSON syntax error is located by character offset, which is no field of the request.
+    if error["type"] == "json_invalid":
+        return FieldError("body", "is not valid JSON")
+    return field_error_from(error, drop_leading=("body", "query", "path", "header"))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -40,7 +48,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's default body echoes the input; rebuild reasons from error types only.
-        errors = [field_error_from(e, drop_leading=("body", "query", "path", "header")) for e in exc.errors()]
+        errors = [_request_field_error(e) for e in exc.errors()]
         return problem_response(422, "Invalid request", "The request has invalid fields.", errors)
 
     @app.exception_handler(FieldError)
@@ -63,8 +71,35 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # The exception text may hold anything; only its type goes to the log.
-        log.error("unhandled %s", type(exc).__name__)
-        return problem_response(500, "Internal error", "The error was logged without request data.")
+    app.add_middleware(ContainUnexpectedErrors)
+
+
+class ContainUnexpectedErrors:
+    """Answer an unhandled exception with a bare 500 problem and log only its type.
+
+    An exception handler for `Exception` is not enough: Starlette's error middleware re-raises
+    after answering so that the server logs the traceback, and the exception text may quote
+    personal data. This layer sits inside it and stops the exception there.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception as exc:  # noqa: BLE001 - every escaping error, by design
+            log.error("unhandled %s", type(exc).__name__)
+            if not response_started:
+                response = problem_response(500, "Internal error", "The error was logged without request data.")
+                await response(scope, receive, send)

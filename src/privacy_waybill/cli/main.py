@@ -7,6 +7,7 @@ Every failure ends in one readable line on stderr and a non-zero exit code; trac
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from privacy_waybill.issuance.intake import UnusableInput, read_orders, records_
 from privacy_waybill.issuance.service import Issued, Outcome, Rejected
 from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelFormat, LabelSize
+from privacy_waybill.logs import configure_logging
 from privacy_waybill.runtime import DEFAULT_TENANT, TENANT_ID_PATTERN, Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings, load_settings
 
@@ -40,6 +42,14 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(merchants_app, name="merchants")
 
 stderr = Console(stderr=True, soft_wrap=True)
+log = logging.getLogger("privacy_waybill.cli")
+
+
+@app.callback()
+def _configure(ctx: typer.Context) -> None:
+    """Log to PWB_HOME/logs/pwb.log (ids and counts only; a filter scrubs anything else)."""
+    configure_logging(_settings().log_dir)
+    log.info("command %s", ctx.invoked_subcommand)
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -119,7 +129,7 @@ def issue(
     """
     if dpi not in (203, 300):
         raise fail("--dpi must be 203 or 300")
-    rejected = 0
+    rejected = issued = 0
     with runtime() as rt:
         if not rt.tenants.exists(tenant):
             raise fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
@@ -133,7 +143,11 @@ def issue(
                     sys.stdout.write(json.dumps(_result_line(outcome), ensure_ascii=False) + "\n")
                     if isinstance(outcome, Rejected):
                         rejected += 1
-                    elif writer:
+                        log.info("rejected record %d order_id=%s field=%s reason=%s", outcome.position, outcome.order_id, outcome.error.field, outcome.error.reason)
+                        advance()
+                        continue
+                    issued += 1
+                    if writer:
                         pending_labels.append(rt.label_content(outcome.waybill))
                         if len(pending_labels) >= 200:
                             writer.submit(pending_labels)
@@ -148,6 +162,7 @@ def issue(
         except OSError as error:
             raise fail(f"cannot read or write a file: {error.strerror or type(error).__name__}") from None
     sys.stdout.flush()
+    log.info("issue tenant=%s issued=%d rejected=%d", tenant, issued, rejected)
     raise typer.Exit(EXIT_SOME_REJECTED if rejected else EXIT_ALL_ISSUED)
 
 

@@ -28,8 +28,8 @@ from privacy_waybill.issuance.routing import RoutingTable
 from privacy_waybill.masking.policy import MaskingPolicy
 from privacy_waybill.masking.scrub import contents_category, scrub_free_text
 from privacy_waybill.validation.id_numbers import validate_resident_id
-from privacy_waybill.validation.names import parse_person_name
-from privacy_waybill.validation.phones import normalise_phone
+from privacy_waybill.validation.names import PersonName, parse_person_name
+from privacy_waybill.validation.phones import Phone, normalise_phone
 from privacy_waybill.vault import Vault
 from privacy_waybill.vault.blind_index import BlindIndexer
 
@@ -65,8 +65,8 @@ Outcome = Issued | Rejected
 class _Party:
     """A party after validation; repr-free because every field is personal."""
 
-    name: str = field(repr=False)
-    phone: str = field(repr=False)
+    name: PersonName = field(repr=False)
+    phone: Phone = field(repr=False)
     address: ParsedAddress = field(repr=False)
     address_text: str = field(repr=False)
 
@@ -160,11 +160,11 @@ class IssuanceService:
         waybill_id = uuid.uuid4().hex
         items_json = json.dumps([i.model_dump() for i in order.items], ensure_ascii=False)
         plaintext = {
-            "recipient_name": recipient.name,
-            "recipient_phone": recipient.phone,
+            "recipient_name": recipient.name.written,
+            "recipient_phone": recipient.phone.canonical,
             "recipient_address": recipient.address_text,
-            "sender_name": sender.name,
-            "sender_phone": sender.phone,
+            "sender_name": sender.name.written,
+            "sender_phone": sender.phone.canonical,
             "sender_address": sender.address_text,
             "items": items_json,
         }
@@ -192,7 +192,7 @@ class IssuanceService:
             sender=mask(self._profile, LABEL_AUDIENCE, sender.name, sender.phone, sender.address),
             remark_scrubbed=scrub_free_text(order.remark) if order.remark else None,
             recipient_district_code=recipient.address.district_code or "",
-            recipient_phone_index=self._blind_index.index(tenant_id, PHONE_INDEX_KIND, recipient.phone),
+            recipient_phone_index=self._blind_index.index(tenant_id, PHONE_INDEX_KIND, recipient.phone.canonical),
             created_at=self._clock(),
         )
         return NewWaybill(waybill=waybill, sealed=sealed)
@@ -206,8 +206,8 @@ def _normalise_party(party: PartyIn, prefix: str) -> _Party:
     except FieldError as error:
         raise error.under(prefix) from None
     return _Party(
-        name=name.written,
-        phone=phone.canonical,
+        name=name,
+        phone=phone,
         address=address,
         address_text=address.text_of(address.present_levels()),
     )

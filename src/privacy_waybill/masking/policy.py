@@ -16,7 +16,9 @@ import yaml
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.labels.model import MaskedParty
-from privacy_waybill.masking.rules import MaskingRule, Params, RuleParamsError, get_rule
+from privacy_waybill.masking.rules import Maskable, MaskingRule, Params, RuleParamsError, get_rule
+from privacy_waybill.validation.names import PersonName
+from privacy_waybill.validation.phones import Phone
 
 POLICY_VERSION = 1
 DEFAULT_PROFILE = "standard"
@@ -35,7 +37,7 @@ class FieldMasking:
     rule: MaskingRule
     params: Params = field(repr=False)
 
-    def mask(self, value: str | ParsedAddress | None) -> str:
+    def mask(self, value: Maskable | None) -> str:
         return self.rule.apply(value, self.params)
 
 
@@ -55,14 +57,19 @@ class MaskingPolicy:
             raise MaskingPolicyError(f"unknown field {field_name!r}; known: {', '.join(FIELDS)}")
         return self.profiles[profile][audience][field_name]
 
-    def mask_field(self, profile: str, audience: str, field_name: str, value: str | ParsedAddress | None) -> str:
+    def mask_field(self, profile: str, audience: str, field_name: str, value: Maskable | None) -> str:
         """`value` as `audience` may see it under `profile`."""
         return self.masking_for(profile, audience, field_name).mask(value)
 
     def mask_party(
-        self, profile: str, audience: str, name: str, phone: str, address: str | ParsedAddress
+        self,
+        profile: str,
+        audience: str,
+        name: str | PersonName,
+        phone: str | Phone,
+        address: str | ParsedAddress,
     ) -> MaskedParty:
-        """A sender or recipient as `audience` may see it; the address may come parsed already."""
+        """A sender or recipient as `audience` may see it; each part may come validated already."""
         return MaskedParty(
             name=self.mask_field(profile, audience, "name", name),
             phone=self.mask_field(profile, audience, "phone", phone),

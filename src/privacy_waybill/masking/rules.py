@@ -15,14 +15,17 @@ from typing import ClassVar
 from privacy_waybill.addresses.model import ADDRESS_LEVELS, ParsedAddress
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.masking.scrub import scrub_free_text
-from privacy_waybill.validation.names import HAN_CHARACTER, NAME_DOT, compound_surnames, parse_person_name
-from privacy_waybill.validation.phones import normalise_phone
+from privacy_waybill.validation.names import HAN_CHARACTER, NAME_DOT, PersonName, compound_surnames, parse_person_name
+from privacy_waybill.validation.phones import Phone, normalise_phone
 
 FULLY_HIDDEN = "****"
 MASK = "*"
 PHONE_MASK = MASK * 7
 
 Params = Mapping[str, object]
+# What a rule may be given: raw text, or a value a validator has already parsed (which the
+# rule then trusts instead of parsing it again; raw text is always parsed, failing closed).
+Maskable = str | ParsedAddress | PersonName | Phone
 
 
 class RuleParamsError(ValueError):
@@ -48,7 +51,7 @@ class MaskingRule(ABC):
     def operate(self, value: str, params: Params) -> str:
         """Mask one non-empty value; may raise on unparseable input (apply() hides it then)."""
 
-    def apply(self, value: str | ParsedAddress | None, params: Params) -> str:
+    def apply(self, value: Maskable | None, params: Params) -> str:
         """Mask `value`, hiding it entirely when the rule cannot handle it."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return ""
@@ -99,10 +102,13 @@ class KeepSurname(MaskingRule):
             return len(surname) == 1 or surname in compound_surnames()
         return bool(self._masked_dotted.fullmatch(value) or self._masked_latin.fullmatch(value))
 
-    def operate(self, value: str, params: Params) -> str:
-        if self._is_masked(value):
+    def operate(self, value: str | PersonName, params: Params) -> str:  # type: ignore[override]
+        if isinstance(value, PersonName):
+            person = value
+        elif self._is_masked(value):
             return value
-        person = parse_person_name(value)
+        else:
+            person = parse_person_name(value)
         if person.kind == "han":
             return person.surname + MASK * len(person.given)
         if person.kind == "han_dotted":
@@ -118,7 +124,9 @@ class PhoneLast4(MaskingRule):
     name = "phone_last4"
     _masked = re.compile(r"\*{7}\d{4}")
 
-    def operate(self, value: str, params: Params) -> str:
+    def operate(self, value: str | Phone, params: Params) -> str:  # type: ignore[override]
+        if isinstance(value, Phone):
+            return PHONE_MASK + value.last4
         if self._masked.fullmatch(value):
             return value
         return PHONE_MASK + normalise_phone(value).last4

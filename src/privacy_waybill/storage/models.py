@@ -6,7 +6,7 @@ road), which is public by design; everything else personal lives sealed in `vaul
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -19,11 +19,30 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
 
-TIMESTAMP = DateTime(timezone=True)
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend: SQLite would hand stored times back naive."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC time")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+TIMESTAMP = UtcDateTime()
 
 
 class Base(DeclarativeBase):

@@ -8,7 +8,7 @@ async function load() {
   const body = await response.json();
   const number = document.createElement("p"); number.textContent = body.waybill_no;
   const state = document.createElement("p"); state.className = "status"; state.textContent = statusText(body.status);
-  const when = document.createElement("p"); when.className = "hint"; when.textContent = new Date(body.updated_at).toLocaleString();
+  const when = document.createElement("p"); when.className = "hint"; when.textContent = new Date(body.updated_at).toLocaleString(lang === "en" ? "en-GB" : "zh-CN");
   box.replaceChildren(number, state, when);
 }
 load();

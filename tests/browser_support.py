@@ -1,0 +1,63 @@
+"""Helpers for browser tests: the real app under uvicorn in a thread, and Debian's Chromium.
+
+Playwright cannot download its own browsers here, so it drives the distribution's Chromium
+(installed by scripts/install-system-packages.sh).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without --disable-background-networking Chromium keeps trying to reach Google services.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_TIMEOUT_S = 10.0
+
+
+def browser_skip_reason() -> str | None:
+    """Why browser tests cannot run here, or None. Under CI nothing is a reason: they must run."""
+    if os.environ.get("CI") or CHROMIUM.exists():
+        return None
+    return f"{CHROMIUM} is missing: run scripts/install-system-packages.sh (as root) to install Debian's chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(app: FastAPI, port: int) -> Iterator[str]:
+    """Run `app` on 127.0.0.1:`port` in a daemon thread; yields its base URL."""
+    # Access logs would print request paths, and tracking paths carry tokens.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the test server did not start on port {port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_S)

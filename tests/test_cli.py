@@ -1,0 +1,134 @@
+"""The `pwb` command: exit codes, JSON lines, one readable error line, labels on disk."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from cli_support import json_lines, run_pwb, write_jsonl
+from privacy_waybill.demo import demo_orders
+from privacy_waybill.issuance.numbers import is_valid_waybill_no
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    home = tmp_path_factory.mktemp("cli") / "home"
+    result = run_pwb(home, "init")
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+@pytest.fixture(scope="module")
+def orders() -> list[dict[str, object]]:
+    return list(demo_orders(12, seed=11, prefix="CLI"))
+
+
+def flat_csv_row(order: dict) -> dict[str, object]:  # type: ignore[type-arg]
+    row = {"order_id": order["order_id"], "items": ";".join(f"{i['name']}*{i['quantity']}" for i in order["items"])}
+    for party in ("recipient", "sender"):
+        for key in ("name", "phone", "address"):
+            row[f"{party}_{key}"] = order[party][key]
+    return row
+
+
+def test_init_is_idempotent_and_keeps_secrets_owner_only(home: Path) -> None:
+    again = run_pwb(home, "init")
+    assert again.returncode == 0 and "already initialised" in again.stderr
+    assert (home / "master.key").stat().st_mode & 0o077 == 0
+    assert (home / "keys" / "keystore.json").stat().st_mode & 0o077 == 0
+
+
+def test_issue_prints_one_json_line_per_record_and_writes_labels(home: Path, orders, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "orders.jsonl", orders[:4])
+    result = run_pwb(home, "issue", str(source), "--labels", str(tmp_path / "labels"), "--format", "zpl")
+    assert result.returncode == 0, result.stderr
+    lines = json_lines(result.stdout)
+    assert [line["order_id"] for line in lines] == [o["order_id"] for o in orders[:4]]
+    for line in lines:
+        assert is_valid_waybill_no(line["waybill_no"])
+        assert set(line["masked"]) == {"recipient", "sender"}
+        assert set(line["masked"]["recipient"]) == {"name", "phone", "address"}
+        assert line["sort_code"].count("-") == 2
+        assert (tmp_path / "labels" / f"{line['waybill_no']}.zpl").read_text().startswith("^XA")
+
+
+def test_issue_exits_1_and_names_field_and_reason_for_rejected_records(home: Path, orders, tmp_path: Path) -> None:
+    rows = [flat_csv_row(o) for o in orders[4:7]]
+    rows[1]["recipient_phone"] = "1234"
+    rows[2]["recipient_address"] = "不存在的地方幸福路1号"
+    path = tmp_path / "orders.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run_pwb(home, "issue", str(path))
+    assert result.returncode == 1
+    lines = json_lines(result.stdout)
+    assert "waybill_no" in lines[0]
+    assert lines[1] == {"order_id": rows[1]["order_id"], "error": {"field": "recipient.phone", "reason": lines[1]["error"]["reason"]}}
+    assert lines[2]["error"]["field"] == "recipient.address"
+    assert "1234" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        ("order_id,shoe_size\nA1,42\n", "bad.csv", "shoe_size"),
+        ("hello", "orders.txt", ".csv"),
+    ],
+)
+def test_unusable_input_exits_2_with_one_readable_line(home: Path, tmp_path: Path, content: str, name: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    result = run_pwb(home, "issue", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(error_lines) == 1 and error_lines[0].startswith("error:") and message in error_lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_file_is_one_line_not_a_traceback(home: Path, tmp_path: Path) -> None:
+    result = run_pwb(home, "issue", str(tmp_path / "nope.csv"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "error:" in result.stderr
+
+
+def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
+    result = run_pwb(tmp_path / "fresh", "issue", "x.csv")
+    assert result.returncode == 2 and "pwb init" in result.stderr
+
+
+def test_label_renders_an_issued_waybill_and_refuses_unknown_numbers(home: Path, orders, tmp_path: Path) -> None:
+    issued = json_lines(run_pwb(home, "issue", str(write_jsonl(tmp_path / "o.jsonl", orders[7:8]))).stdout)[0]
+    target = tmp_path / "one.pdf"
+    result = run_pwb(home, "label", issued["waybill_no"], "--format", "pdf", "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes().startswith(b"%PDF")
+    missing = run_pwb(home, "label", "PW000000000000000", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
+    assert missing.returncode == 2 and "no such waybill" in missing.stderr
+
+
+def test_keys_rotate_rewraps_and_labels_still_render(home: Path, orders, tmp_path: Path) -> None:
+    run_pwb(home, "issue", str(write_jsonl(tmp_path / "o.jsonl", orders[8:10])))
+    result = run_pwb(home, "keys", "rotate")
+    assert result.returncode == 0, result.stderr
+    assert "re-wrapped" in result.stderr
+
+
+def test_merchants_add_prints_a_key_once_and_issue_accepts_the_tenant(home: Path, orders, tmp_path: Path) -> None:
+    added = run_pwb(home, "merchants", "add", "acme", "--name", "ACME")
+    assert added.returncode == 0 and added.stdout.startswith("pwb_")
+    result = run_pwb(home, "issue", str(write_jsonl(tmp_path / "o.jsonl", orders[10:12])), "--tenant", "acme")
+    assert result.returncode == 0, result.stderr
+    unknown = run_pwb(home, "issue", str(tmp_path / "o.jsonl"), "--tenant", "nobody")
+    assert unknown.returncode == 2 and "unknown tenant" in unknown.stderr
+
+
+def test_demo_is_idempotent(home: Path) -> None:
+    first = run_pwb(home, "demo", "--orders", "20")
+    second = run_pwb(home, "demo", "--orders", "20")
+    assert first.returncode == second.returncode == 0
+    assert "20 new waybills" in first.stderr and "0 new waybills, 20 already there" in second.stderr
+    assert (home / "demo-api-key").stat().st_mode & 0o077 == 0
