@@ -52,8 +52,9 @@ _REQUIRED_COLUMNS: tuple[str, ...] = (
     "items",
 )
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)
-# Column names are quoted in errors only when they look like names, not like pasted data.
-_NAME_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_ ]{0,39}")
+# Column names are quoted in errors only when they look like our snake_case names: a header
+# row of pasted data (a name, a phone) is referred to by its position instead.
+_NAME_LIKE = re.compile(r"[a-z][a-z_]{0,39}")
 _ITEM_SEPARATORS = re.compile(r"[;；]")
 _QUANTITY = re.compile(r"(.*)[*＊×](.*)", re.DOTALL)
 _NOT_JSON = object()
