@@ -34,7 +34,13 @@ from privacy_waybill.issuance.service import (
     PHONE_INDEX_KIND,
     Issued,
 )
-from privacy_waybill.runtime import DEFAULT_TENANT, Runtime, initialise, open_runtime, utc_now
+from privacy_waybill.runtime import (
+    DEFAULT_TENANT,
+    Runtime,
+    initialise,
+    open_runtime,
+    utc_now,
+)
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.tenants import TenantStore
@@ -108,9 +114,7 @@ def issue_all(runtime: Runtime, orders: list[dict[str, object]]) -> float:
     started = time.perf_counter()
     records = records_from_objects(orders)
     outcomes = list(
-        runtime.issuance().issue(
-            DEFAULT_TENANT, records, actor="bench", chunk_size=runtime.settings.batch_chunk_size
-        )
+        runtime.issuance().issue(DEFAULT_TENANT, records, actor="bench", chunk_size=runtime.settings.batch_chunk_size)
     )
     elapsed = time.perf_counter() - started
     rejected = [o for o in outcomes if not isinstance(o, Issued)]
@@ -230,7 +234,9 @@ def compare(db_label: str, issued: float, raw: float, count: int) -> None:
     e2e_rate, raw_rate = count / issued, count / raw
     print(f"\n{db_label}: {count:,} waybills")
     print(f"  a. issuance end to end      {e2e_rate:>10,.0f} waybills/s   ({issued:6.2f} s)")
-    print(f"  b. raw insert, same rows    {raw_rate:>10,.0f} waybills/s   ({raw:6.2f} s, 3 rows per waybill, executemany per {RAW_CHUNK})")
+    print(
+        f"  b. raw insert, same rows    {raw_rate:>10,.0f} waybills/s   ({raw:6.2f} s, 3 rows per waybill, executemany per {RAW_CHUNK})"
+    )
     print(f"  c. ratio a/b                {e2e_rate / raw_rate:>10.2f}")
 
 

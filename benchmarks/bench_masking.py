@@ -65,7 +65,11 @@ def main() -> None:
     rate("  keep_surname alone", lambda: [get_rule("keep_surname").apply(n, {}) for n, _, _ in parties], RECORDS)
     rate("  phone_last4 alone", lambda: [get_rule("phone_last4").apply(p, {}) for _, p, _ in parties], RECORDS)
     levels = {"levels": ["province", "city", "district", "town", "road"]}
-    rate("  address_allow_list alone", lambda: [get_rule("address_allow_list").apply(a, levels) for _, _, a in parties], RECORDS)
+    rate(
+        "  address_allow_list alone",
+        lambda: [get_rule("address_allow_list").apply(a, levels) for _, _, a in parties],
+        RECORDS,
+    )
     remarks = [f"送到{a}，电话{p}，谢谢" for _, p, a in parties[:1000]]
     rate("scrub_free_text (remark with phone+address)", lambda: [scrub_free_text(r) for r in remarks], len(remarks))
     print(f"mask_party is {baseline / party_rate:,.0f}x slower than slicing")

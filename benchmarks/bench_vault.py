@@ -38,9 +38,7 @@ def per_call_us(function: Callable[[], object], number: int) -> float:
     return min(timeit.repeat(function, number=number, repeat=REPEAT)) / number * 1e6
 
 
-def report(
-    name: str, measured_us: float, baseline_name: str, baseline_us: float
-) -> None:
+def report(name: str, measured_us: float, baseline_name: str, baseline_us: float) -> None:
     print(
         f"{name:<34} {measured_us:8.2f} µs  {1e6 / measured_us:>10,.0f} ops/s   "
         f"baseline {baseline_name:<30} {baseline_us:6.2f} µs  {1e6 / baseline_us:>10,.0f} ops/s   "
@@ -50,9 +48,7 @@ def report(
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as home:
-        key_manager = LocalKeyManager.create(
-            Path(home) / "keys", secrets.token_urlsafe(48).encode()
-        )
+        key_manager = LocalKeyManager.create(Path(home) / "keys", secrets.token_urlsafe(48).encode())
         vault = Vault(key_manager)
         record = vault.seal("tenant-a", "wb-0", FIELDS)
         names = list(FIELDS)
@@ -77,9 +73,7 @@ def main() -> None:
             }
 
         number = 20_000
-        print(
-            f"8-field waybill, {sum(map(len, encoded.values()))} plaintext bytes; best of {REPEAT}"
-        )
+        print(f"8-field waybill, {sum(map(len, encoded.values()))} plaintext bytes; best of {REPEAT}")
         report(
             "vault.seal (8 fields)",
             per_call_us(lambda: vault.seal("tenant-a", "wb-1", FIELDS), number),
@@ -113,16 +107,12 @@ def main() -> None:
         raw_hmac_key = os.urandom(32)
         phone = "+8613800138000"
         number = 100_000
-        indexer_us = per_call_us(
-            lambda: indexer.index("tenant-a", "phone", phone), number
-        )
+        indexer_us = per_call_us(lambda: indexer.index("tenant-a", "phone", phone), number)
         report(
             "BlindIndexer.index (phone)",
             indexer_us,
             "raw hmac.digest sha256",
-            per_call_us(
-                lambda: hmac.digest(raw_hmac_key, phone.encode(), "sha256"), number
-            ),
+            per_call_us(lambda: hmac.digest(raw_hmac_key, phone.encode(), "sha256"), number),
         )
         report(
             "BlindIndexer.index (phone)",

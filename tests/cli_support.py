@@ -14,7 +14,9 @@ PWB = Path(sys.executable).parent / "pwb"
 def run_pwb(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")}
     env["PWB_HOME"] = str(home)
-    return subprocess.run([str(PWB), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(PWB), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
 
 
 def json_lines(stdout: str) -> list[dict[str, object]]:

@@ -41,12 +41,7 @@ def personal_values(order: dict) -> set[str]:  # type: ignore[type-arg]
 
 def masked_texts(result_lines: Iterable[dict]) -> list[str]:  # type: ignore[type-arg]
     """The masked views `pwb issue` printed: public by design (they are on the label)."""
-    return [
-        value
-        for line in result_lines
-        for party in line.get("masked", {}).values()
-        for value in party.values()
-    ]
+    return [value for line in result_lines for party in line.get("masked", {}).values() for value in party.values()]
 
 
 def not_public(values: Iterable[str], public_texts: Iterable[str]) -> set[str]:

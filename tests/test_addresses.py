@@ -157,9 +157,29 @@ def test_unresolvable_district_raises_without_quoting(text: str) -> None:
 @pytest.mark.parametrize(
     ("detail", "expected"),
     [
-        ("文一西路969号西溪花园3幢2单元1203室", {"road": "文一西路", "road_number": "969号", "poi": "西溪花园", "building": "3幢", "unit": "2单元", "room": "1203室"}),
+        (
+            "文一西路969号西溪花园3幢2单元1203室",
+            {
+                "road": "文一西路",
+                "road_number": "969号",
+                "poi": "西溪花园",
+                "building": "3幢",
+                "unit": "2单元",
+                "room": "1203室",
+            },
+        ),
         ("长乐路123弄4号", {"road": "长乐路", "road_number": "123弄4号"}),
-        ("解放大道1号金色大厦A座12层1201", {"road": "解放大道", "road_number": "1号", "poi": "金色大厦", "building": "A座", "floor": "12层", "room": "1201"}),
+        (
+            "解放大道1号金色大厦A座12层1201",
+            {
+                "road": "解放大道",
+                "road_number": "1号",
+                "poi": "金色大厦",
+                "building": "A座",
+                "floor": "12层",
+                "room": "1201",
+            },
+        ),
         ("阳光小区3号楼2单元502", {"poi": "阳光小区", "building": "3号楼", "unit": "2单元", "room": "502"}),
         ("李家村5组", {"poi": "李家村", "remainder": "5组"}),
         ("放门卫", {"remainder": "放门卫"}),
@@ -245,6 +265,6 @@ def test_parse_raises_only_field_errors(text: str) -> None:
 def test_no_detail_text_is_lost(suffix: str) -> None:
     parsed = parse_address(_PREFIX + suffix)
     assert parsed.district_code == "330110"
-    detail = normalise_text(_PREFIX + suffix)[len(_PREFIX):]
+    detail = normalise_text(_PREFIX + suffix)[len(_PREFIX) :]
     # A separator before a town name is the only text the parser may skip.
     assert parsed.text_of(("town", *DETAIL_LEVELS)) in (detail, detail.lstrip(",、/"))

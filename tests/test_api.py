@@ -160,7 +160,13 @@ def test_openapi_lists_every_api_route(client: TestClient) -> None:
     }
     assert api_routes - {f"{API}/openapi.json"} <= paths
     assert all(path.startswith(API) for path in paths)
-    assert {f"{API}/orders", f"{API}/orders/batch", f"{API}/orders/upload", f"{API}/waybills/{{waybill_no}}/label", f"{API}/tracking/{{token}}"} <= paths
+    assert {
+        f"{API}/orders",
+        f"{API}/orders/batch",
+        f"{API}/orders/upload",
+        f"{API}/waybills/{{waybill_no}}/label",
+        f"{API}/tracking/{{token}}",
+    } <= paths
 
 
 def test_unknown_route_is_a_problem(client: TestClient) -> None:
@@ -177,7 +183,11 @@ def test_order_is_issued_masked_then_replayed(api: TestClient, rt: Runtime) -> N
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["order_id"] == order["order_id"]
-    assert body["masked"]["recipient"] == {"name": "欧阳**", "phone": "*******5678", "address": "浙江省杭州市余杭区五常街道文一西路****"}
+    assert body["masked"]["recipient"] == {
+        "name": "欧阳**",
+        "phone": "*******5678",
+        "address": "浙江省杭州市余杭区五常街道文一西路****",
+    }
     assert body["masked"]["sender"]["phone"] == "*******4321"
     assert body["label_url"] == f"{API}/waybills/{body['waybill_no']}/label"
     assert_no_personal_values(created.text)
@@ -229,12 +239,16 @@ def test_structural_errors_name_the_field(client: TestClient, auth: dict[str, st
 
 
 def test_malformed_json_is_a_problem_about_the_body(client: TestClient, auth: dict[str, str]) -> None:
-    response = client.post(f"{API}/orders", content=b'{"order_id": ', headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        f"{API}/orders", content=b'{"order_id": ', headers={**auth, "Content-Type": "application/json"}
+    )
     problem = assert_problem(response, 422)
     assert fields_of(problem) == ["body"]
 
 
-def test_unexpected_error_is_a_bare_500_and_logs_only_its_type(sqlite_rt: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_error_is_a_bare_500_and_logs_only_its_type(
+    sqlite_rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(sqlite_rt)
 
     @app.get("/boom")
@@ -272,7 +286,9 @@ INVALID_ORDERS: dict[str, Any] = {
     "phone as number": _with(("recipient", "phone"), 13812345678),
     "name as list": _with(("recipient", "name"), ["欧阳震华", "13812345678"]),
     "address as number": _with(("sender", "address"), 13987654321),
-    "address parts with junk": _with(("recipient", "address"), {"district": "欧阳震华区", "detail": "文一西路969号西溪园区1201室"}),
+    "address parts with junk": _with(
+        ("recipient", "address"), {"district": "欧阳震华区", "detail": "文一西路969号西溪园区1201室"}
+    ),
     "items as text": _with(("items",), "机密样品XJ42*2"),
     "weight as text": _with(("weight_g",), "欧阳震华"),
     "service as personal": _with(("service",), "13812345678"),
@@ -316,14 +332,21 @@ def test_batch_and_upload_results_quote_no_value(client: TestClient, auth: dict[
     assert_no_personal_values(batch.text)
 
     lines = [json.dumps(o, ensure_ascii=False) for o in orders] + [_VALID_TEXT[:40], '["欧阳震华"]']
-    upload = client.post(f"{API}/orders/upload", files={"file": ("orders.jsonl", "\n".join(lines).encode())}, headers=auth)
+    upload = client.post(
+        f"{API}/orders/upload", files={"file": ("orders.jsonl", "\n".join(lines).encode())}, headers=auth
+    )
     assert upload.status_code == 200
     assert upload.json()["rejected"] == len(lines) - 1
     assert_no_personal_values(upload.text)
 
 
 def test_lookups_by_personal_value_quote_no_value(client: TestClient, auth: dict[str, str]) -> None:
-    for url in (f"{API}/waybills/13812345678", f"{API}/waybills/欧阳震华/label", f"{API}/tracking/13812345678", f"{API}/waybills?limit=13812345678"):
+    for url in (
+        f"{API}/waybills/13812345678",
+        f"{API}/waybills/欧阳震华/label",
+        f"{API}/tracking/13812345678",
+        f"{API}/waybills?limit=13812345678",
+    ):
         response = client.get(url, headers=auth)
         assert response.status_code in (404, 422)
         assert response.headers["content-type"] == PROBLEM_JSON
@@ -335,8 +358,18 @@ def test_lookups_by_personal_value_quote_no_value(client: TestClient, auth: dict
 
 _PERSONAL_TEXT = st.sampled_from(PERSONAL_VALUES)
 _JUNK = st.recursive(
-    st.one_of(_PERSONAL_TEXT, _PERSONAL_TEXT.map(lambda v: v * 60), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.none()),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_PERSONAL_TEXT | st.sampled_from(["name", "phone", "district", "detail"]), inner, max_size=3),
+    st.one_of(
+        _PERSONAL_TEXT,
+        _PERSONAL_TEXT.map(lambda v: v * 60),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.booleans(),
+        st.none(),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(_PERSONAL_TEXT | st.sampled_from(["name", "phone", "district", "detail"]), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 _FIELD_PATHS: tuple[tuple[str | int, ...], ...] = (
@@ -361,7 +394,9 @@ _FIELD_PATHS: tuple[tuple[str | int, ...], ...] = (
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(_FIELD_PATHS), value=_JUNK)
-def test_no_response_ever_quotes_a_personal_value(client: TestClient, auth: dict[str, str], path: tuple[str | int, ...], value: Any) -> None:
+def test_no_response_ever_quotes_a_personal_value(
+    client: TestClient, auth: dict[str, str], path: tuple[str | int, ...], value: Any
+) -> None:
     # The merchant's own order id is echoed by design; every other field may hold anything.
     response = client.post(f"{API}/orders", json=_with(path, value), headers=auth)
     assert response.status_code in (201, 422), response.text
@@ -439,7 +474,9 @@ def test_empty_batch_is_a_problem(client: TestClient, auth: dict[str, str]) -> N
     assert fields_of(problem) == ["orders"]
 
 
-CSV_HEADER = "order_id,recipient_name,recipient_phone,recipient_address,sender_name,sender_phone,sender_address,items,weight_g\n"
+CSV_HEADER = (
+    "order_id,recipient_name,recipient_phone,recipient_address,sender_name,sender_phone,sender_address,items,weight_g\n"
+)
 
 
 def _csv_row(order: dict[str, Any]) -> str:
@@ -448,11 +485,15 @@ def _csv_row(order: dict[str, Any]) -> str:
     return f"{order['order_id']},{r['name']},{r['phone']},{r['address']},{s['name']},{s['phone']},{s['address']},{items},{order['weight_g']}\n"
 
 
-def test_csv_upload_issues_and_rejects_per_row(client: TestClient, auth: dict[str, str], demo_order_dicts: list[dict[str, Any]]) -> None:
+def test_csv_upload_issues_and_rejects_per_row(
+    client: TestClient, auth: dict[str, str], demo_order_dicts: list[dict[str, Any]]
+) -> None:
     bad = copy.deepcopy(demo_order_dicts[4])
     bad["items"] = [{"name": "茶", "quantity": "many"}]
     text = CSV_HEADER + _csv_row(demo_order_dicts[3]) + _csv_row(bad) + "only,three,cells\n"
-    response = client.post(f"{API}/orders/upload", files={"file": ("orders.csv", text.encode(), "text/csv")}, headers=auth)
+    response = client.post(
+        f"{API}/orders/upload", files={"file": ("orders.csv", text.encode(), "text/csv")}, headers=auth
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["issued"], body["rejected"]) == (1, 2)
@@ -462,9 +503,13 @@ def test_csv_upload_issues_and_rejects_per_row(client: TestClient, auth: dict[st
     assert (short_row["position"], short_row["error"]["field"]) == (4, "record")
 
 
-def test_jsonl_upload_issues_orders(client: TestClient, auth: dict[str, str], demo_order_dicts: list[dict[str, Any]]) -> None:
+def test_jsonl_upload_issues_orders(
+    client: TestClient, auth: dict[str, str], demo_order_dicts: list[dict[str, Any]]
+) -> None:
     text = "\n".join(json.dumps(o, ensure_ascii=False) for o in demo_order_dicts[5:8]) + "\n"
-    response = client.post(f"{API}/orders/upload", files={"file": ("orders.ndjson", io.BytesIO(text.encode()))}, headers=auth)
+    response = client.post(
+        f"{API}/orders/upload", files={"file": ("orders.ndjson", io.BytesIO(text.encode()))}, headers=auth
+    )
     assert response.status_code == 200
     assert response.json()["issued"] == 3
     assert len(client.get(f"{API}/waybills", headers=auth).json()) == 3
@@ -477,16 +522,26 @@ def test_upload_with_unsupported_suffix_is_415(client: TestClient, auth: dict[st
 
 def test_upload_with_unknown_column_is_422(client: TestClient, auth: dict[str, str]) -> None:
     text = CSV_HEADER.replace("weight_g", "favourite_colour") + "A-1,欧阳震华,13812345678,x,y,z,w,v,blue\n"
-    problem = assert_problem(client.post(f"{API}/orders/upload", files={"file": ("o.csv", text.encode())}, headers=auth), 422)
+    problem = assert_problem(
+        client.post(f"{API}/orders/upload", files={"file": ("o.csv", text.encode())}, headers=auth), 422
+    )
     assert "favourite_colour" in problem["detail"]
     assert_no_personal_values(json.dumps(problem, ensure_ascii=False))
 
 
-def test_oversized_upload_is_413_and_issues_nothing(client: TestClient, auth: dict[str, str], sqlite_rt: Runtime, monkeypatch: pytest.MonkeyPatch, demo_order_dicts: list[dict[str, Any]]) -> None:
+def test_oversized_upload_is_413_and_issues_nothing(
+    client: TestClient,
+    auth: dict[str, str],
+    sqlite_rt: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    demo_order_dicts: list[dict[str, Any]],
+) -> None:
     monkeypatch.setattr(sqlite_rt.settings, "max_upload_bytes", 2048)
     text = "\n".join(json.dumps(o, ensure_ascii=False) for o in demo_order_dicts[10:20])
     assert len(text.encode()) > 2048
-    assert_problem(client.post(f"{API}/orders/upload", files={"file": ("orders.jsonl", text.encode())}, headers=auth), 413)
+    assert_problem(
+        client.post(f"{API}/orders/upload", files={"file": ("orders.jsonl", text.encode())}, headers=auth), 413
+    )
     assert client.get(f"{API}/waybills", headers=auth).json() == []
 
 
@@ -514,12 +569,18 @@ def test_waybills_list_and_single(client: TestClient, auth: dict[str, str], issu
     assert_problem(client.get(f"{API}/waybills?limit=0", headers=auth), 422)
 
 
-LABEL_MAGIC = {"pdf": (b"%PDF-", "application/pdf"), "png": (b"\x89PNG\r\n\x1a\n", "image/png"), "zpl": (b"^XA", "application/zpl")}
+LABEL_MAGIC = {
+    "pdf": (b"%PDF-", "application/pdf"),
+    "png": (b"\x89PNG\r\n\x1a\n", "image/png"),
+    "zpl": (b"^XA", "application/zpl"),
+}
 
 
 @pytest.mark.parametrize("size", ["100x180", "76x130"])
 @pytest.mark.parametrize("label_format", ["pdf", "png", "zpl"])
-def test_label_download(client: TestClient, auth: dict[str, str], issued: dict[str, Any], label_format: str, size: str) -> None:
+def test_label_download(
+    client: TestClient, auth: dict[str, str], issued: dict[str, Any], label_format: str, size: str
+) -> None:
     response = client.get(f"{issued['label_url']}?format={label_format}&size={size}", headers=auth)
     assert response.status_code == 200
     magic, media_type = LABEL_MAGIC[label_format]
@@ -538,7 +599,9 @@ def test_label_at_300_dpi(client: TestClient, auth: dict[str, str], issued: dict
 
 
 @pytest.mark.parametrize("query", ["dpi=250", "dpi=600", "dpi=abc", "format=gif", "size=A4"])
-def test_bad_label_options_are_422(client: TestClient, auth: dict[str, str], issued: dict[str, Any], query: str) -> None:
+def test_bad_label_options_are_422(
+    client: TestClient, auth: dict[str, str], issued: dict[str, Any], query: str
+) -> None:
     problem = assert_problem(client.get(f"{issued['label_url']}?{query}", headers=auth), 422)
     assert fields_of(problem) == [query.split("=")[0]]
 
@@ -596,7 +659,9 @@ def _demo_personal_values(orders: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(values)
 
 
-def test_successful_responses_hold_no_plaintext(api: TestClient, rt: Runtime, demo_order_dicts: list[dict[str, Any]]) -> None:
+def test_successful_responses_hold_no_plaintext(
+    api: TestClient, rt: Runtime, demo_order_dicts: list[dict[str, Any]]
+) -> None:
     headers = bearer(add_merchant(rt))
     orders = demo_order_dicts[:12]
     values = PERSONAL_VALUES + _demo_personal_values(orders)

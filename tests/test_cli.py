@@ -67,7 +67,10 @@ def test_issue_exits_1_and_names_field_and_reason_for_rejected_records(home: Pat
     assert result.returncode == 1
     lines = json_lines(result.stdout)
     assert "waybill_no" in lines[0]
-    assert lines[1] == {"order_id": rows[1]["order_id"], "error": {"field": "recipient.phone", "reason": lines[1]["error"]["reason"]}}
+    assert lines[1] == {
+        "order_id": rows[1]["order_id"],
+        "error": {"field": "recipient.phone", "reason": lines[1]["error"]["reason"]},
+    }
     assert lines[2]["error"]["field"] == "recipient.address"
     assert "1234" not in result.stdout + result.stderr
 
@@ -79,7 +82,9 @@ def test_issue_exits_1_and_names_field_and_reason_for_rejected_records(home: Pat
         ("hello", "orders.txt", ".csv"),
     ],
 )
-def test_unusable_input_exits_2_with_one_readable_line(home: Path, tmp_path: Path, content: str, name: str, message: str) -> None:
+def test_unusable_input_exits_2_with_one_readable_line(
+    home: Path, tmp_path: Path, content: str, name: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     result = run_pwb(home, "issue", str(path))

@@ -278,9 +278,7 @@ def test_jsonl_records(tmp_path: Path) -> None:
         b"   ",
         b"{not json",
         b"[1, 2]",
-        json.dumps(
-            order_object("J5", items=[{"name": "书", "quantity": 0}]), ensure_ascii=False
-        ).encode(),
+        json.dumps(order_object("J5", items=[{"name": "书", "quantity": 0}]), ensure_ascii=False).encode(),
         json.dumps(order_object("J6")).encode().replace(b"\\u6b27", b"\xff"),
         json.dumps(order_object("J7", service="rocket")).encode(),
         json.dumps(order_object(None)).encode(),
@@ -309,9 +307,7 @@ def test_jsonl_records(tmp_path: Path) -> None:
 
 
 def test_jsonl_first_record_not_utf8_is_unusable(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "orders.jsonl", json.dumps(order_object(), ensure_ascii=False).encode("gbk")
-    )
+    path = write(tmp_path, "orders.jsonl", json.dumps(order_object(), ensure_ascii=False).encode("gbk"))
     with pytest.raises(UnusableInput, match="not UTF-8"):
         records(path)
 
@@ -343,9 +339,7 @@ def test_no_error_reason_contains_input_values(tmp_path: Path) -> None:
                 [
                     json.dumps(order_object("J1", **{PHONE: NAME}), ensure_ascii=False),
                     json.dumps(
-                        order_object(
-                            "J2", recipient={"name": NAME, "phone": [PHONE], "address": ADDRESS}
-                        ),
+                        order_object("J2", recipient={"name": NAME, "phone": [PHONE], "address": ADDRESS}),
                         ensure_ascii=False,
                     ),
                     json.dumps(order_object(f"{NAME}-{PHONE}"), ensure_ascii=False),

@@ -146,9 +146,7 @@ def test_repr_and_str_hide_personal_data() -> None:
         (with_party("sender", **{"电话": "X"}), "sender", "has a field name that is not accepted"),
     ],
 )
-def test_first_error_becomes_field_path_and_reason(
-    data: dict[str, Any], field: str, reason: str
-) -> None:
+def test_first_error_becomes_field_path_and_reason(data: dict[str, Any], field: str, reason: str) -> None:
     error = error_of(data)
     assert (error.field, error.reason) == (field, reason)
 

@@ -46,7 +46,9 @@ def test_issued_waybills_hold_masked_views_and_sealed_originals(rt: Runtime, dem
     assert waybill.sort_code.count("-") == 2
 
     sealed = rt.waybills.sealed_record(waybill.waybill_id)
-    opened = rt.vault.open(TENANT, waybill.waybill_id, sealed, ["recipient_name", "recipient_phone", "recipient_address", "items"])
+    opened = rt.vault.open(
+        TENANT, waybill.waybill_id, sealed, ["recipient_name", "recipient_phone", "recipient_address", "items"]
+    )
     assert opened["recipient_name"] == recipient["name"]
     assert opened["recipient_phone"] == normalise_phone(recipient["phone"]).canonical
     assert opened["recipient_address"] == parsed.text_of(parsed.present_levels())
@@ -117,7 +119,9 @@ def test_a_crash_inside_a_chunk_leaves_no_half_written_waybill(rt: Runtime, demo
     assert count(rt, Waybill) == count(rt, VaultRecord) == count(rt, WaybillEvent) == 0
 
 
-def test_an_order_taken_by_a_concurrent_writer_is_replayed_not_duplicated(rt: Runtime, demo_order_dicts, monkeypatch) -> None:
+def test_an_order_taken_by_a_concurrent_writer_is_replayed_not_duplicated(
+    rt: Runtime, demo_order_dicts, monkeypatch
+) -> None:
     issue(rt, demo_order_dicts[:1])
     store = rt.waybills
     real_find = store.find_by_order_ids
@@ -168,4 +172,12 @@ def test_no_plaintext_column_and_every_sensitive_field_sealed(rt: Runtime, demo_
     [outcome] = issue(rt, demo_order_dicts[:1])
     sealed = rt.waybills.sealed_record(outcome.waybill.waybill_id)
     assert set(sealed.ciphertexts) <= set(SENSITIVE_FIELDS)
-    assert {"recipient_name", "recipient_phone", "recipient_address", "sender_name", "sender_phone", "sender_address", "items"} <= set(sealed.ciphertexts)
+    assert {
+        "recipient_name",
+        "recipient_phone",
+        "recipient_address",
+        "sender_name",
+        "sender_phone",
+        "sender_address",
+        "items",
+    } <= set(sealed.ciphertexts)

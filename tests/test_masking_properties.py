@@ -70,13 +70,17 @@ def test_phone_masking_keeps_the_base_numbers_last_four(raw: str) -> None:
 
 
 # Each level draws from its own alphabet, so text leaking from a hidden level is detectable.
-LEVEL_ALPHABETS = {level: "".join(chr(0x4E00 + 40 * i + k) for k in range(40)) for i, level in enumerate(ADDRESS_LEVELS)}
+LEVEL_ALPHABETS = {
+    level: "".join(chr(0x4E00 + 40 * i + k) for k in range(40)) for i, level in enumerate(ADDRESS_LEVELS)
+}
 
 
 @st.composite
 def addresses_and_allow_lists(draw: st.DrawFn) -> tuple[ParsedAddress, list[str]]:
     present = draw(st.sets(st.sampled_from(ADDRESS_LEVELS), min_size=1))
-    values = {level: draw(st.text(st.sampled_from(LEVEL_ALPHABETS[level]), min_size=1, max_size=6)) for level in present}
+    values = {
+        level: draw(st.text(st.sampled_from(LEVEL_ALPHABETS[level]), min_size=1, max_size=6)) for level in present
+    }
     allowed = draw(st.lists(st.sampled_from(ADDRESS_LEVELS), min_size=1, unique=True))
     return ParsedAddress(**values), allowed
 
@@ -93,7 +97,12 @@ def test_address_masking_shows_nothing_outside_the_allow_list(case: tuple[Parsed
 
 DETAILS = st.sampled_from(["", "969号", "969号3幢2单元501室", "88号阿里巴巴西溪园区", "1号楼", "甲12号"])
 BASES = st.sampled_from(
-    ["浙江省杭州市余杭区五常街道文一西路", "北京市朝阳区建国路", "广东省深圳市南山区粤海街道科技园路", "杭州市西湖区文三路"]
+    [
+        "浙江省杭州市余杭区五常街道文一西路",
+        "北京市朝阳区建国路",
+        "广东省深圳市南山区粤海街道科技园路",
+        "杭州市西湖区文三路",
+    ]
 )
 
 
@@ -106,7 +115,9 @@ def test_address_masking_is_idempotent(base: str, detail: str, params: dict[str,
 FREE_TEXT = st.one_of(
     st.text(max_size=40),
     st.lists(
-        st.sampled_from(["送到", "文一西路969号", "13800138000", "，", "a@b.cn", "谢谢", "330106199001011234", "3幢", " "]),
+        st.sampled_from(
+            ["送到", "文一西路969号", "13800138000", "，", "a@b.cn", "谢谢", "330106199001011234", "3幢", " "]
+        ),
         max_size=8,
     ).map("".join),
 )
@@ -137,7 +148,9 @@ def test_scrubbed_text_keeps_no_long_digit_run(raw: str) -> None:
 
 
 # Other symbols (So) are left out: CJK radicals such as ⻳ fold to Han characters (龟), a valid name.
-GARBAGE = st.text(st.characters(categories=["P", "Sm", "Sc", "Sk", "Nd", "Zs"]), min_size=1, max_size=30).filter(str.strip)
+GARBAGE = st.text(st.characters(categories=["P", "Sm", "Sc", "Sk", "Nd", "Zs"]), min_size=1, max_size=30).filter(
+    str.strip
+)
 
 
 @given(GARBAGE)

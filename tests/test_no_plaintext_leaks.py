@@ -80,13 +80,37 @@ def test_ten_thousand_orders_make_ten_thousand_readable_labels_and_leak_nothing(
     source = tmp_path / "orders.csv"
     with source.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["order_id", "recipient_name", "recipient_phone", "recipient_address", "sender_name", "sender_phone", "sender_address", "items", "remark", "weight_g", "service"])
+        writer.writerow(
+            [
+                "order_id",
+                "recipient_name",
+                "recipient_phone",
+                "recipient_address",
+                "sender_name",
+                "sender_phone",
+                "sender_address",
+                "items",
+                "remark",
+                "weight_g",
+                "service",
+            ]
+        )
         for o in orders:
-            writer.writerow([
-                o["order_id"], o["recipient"]["name"], o["recipient"]["phone"], o["recipient"]["address"],
-                o["sender"]["name"], o["sender"]["phone"], o["sender"]["address"],
-                json.dumps(o["items"], ensure_ascii=False), o.get("remark", ""), o["weight_g"], o["service"],
-            ])
+            writer.writerow(
+                [
+                    o["order_id"],
+                    o["recipient"]["name"],
+                    o["recipient"]["phone"],
+                    o["recipient"]["address"],
+                    o["sender"]["name"],
+                    o["sender"]["phone"],
+                    o["sender"]["address"],
+                    json.dumps(o["items"], ensure_ascii=False),
+                    o.get("remark", ""),
+                    o["weight_g"],
+                    o["service"],
+                ]
+            )
 
     assert run_pwb(home, "init").returncode == 0
     result = run_pwb(home, "issue", str(source), "--labels", str(tmp_path / "labels"), "--format", "png", timeout=1800)
@@ -102,6 +126,8 @@ def test_ten_thousand_orders_make_ten_thousand_readable_labels_and_leak_nothing(
     assert {Path(p).stem for p in labels} == issued
     assert [Path(p).stem for p in labels] == decoded
 
-    finder = LeakFinder(not_public((v for o in orders for v in personal_values(o)), masked_texts(json_lines(result.stdout))))
+    finder = LeakFinder(
+        not_public((v for o in orders for v in personal_values(o)), masked_texts(json_lines(result.stdout)))
+    )
     assert finder.found_in_files(stored_files(home)) == {}
     assert finder.found_in(result.stdout + result.stderr) == set()

@@ -51,9 +51,7 @@ def test_token_from_another_key_is_rejected(public_id: bytes, other_key: bytes) 
         verify_reference(make_reference(public_id, other_key), KEY)
 
 
-@pytest.mark.parametrize(
-    "token", ["", "=", "不是令牌", "AAAA", "A" * 200, "AAAAAAAAAAAAAAAAAAAAAA=="]
-)
+@pytest.mark.parametrize("token", ["", "=", "不是令牌", "AAAA", "A" * 200, "AAAAAAAAAAAAAAAAAAAAAA=="])
 def test_garbage_is_rejected(token: str) -> None:
     with pytest.raises(InvalidReference):
         verify_reference(token, KEY)

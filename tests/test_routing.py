@@ -75,9 +75,7 @@ def test_normalise_division_code(code: str, expected: str | None) -> None:
         (ParsedAddress(province="浙江省"), None),
     ],
 )
-def test_address_division_code_takes_the_most_specific(
-    address: ParsedAddress, expected: str | None
-) -> None:
+def test_address_division_code_takes_the_most_specific(address: ParsedAddress, expected: str | None) -> None:
     assert address_division_code(address) == expected
 
 
@@ -172,9 +170,7 @@ def test_demo_table_covers_every_province_and_the_five_cities(demo: RoutingTable
         ("33,571,,\n", 2, None),
     ],
 )
-def test_invalid_rows_name_line_and_column(
-    tmp_path: Path, body: str, line: int, column: str | None
-) -> None:
+def test_invalid_rows_name_line_and_column(tmp_path: Path, body: str, line: int, column: str | None) -> None:
     with pytest.raises(RoutingTableError) as caught:
         table(tmp_path, body)
     assert (caught.value.line, caught.value.column) == (line, column)
@@ -197,9 +193,7 @@ def test_invalid_header(tmp_path: Path, header: str, column: str) -> None:
 
 def test_comments_blank_lines_and_bom_are_ignored(tmp_path: Path) -> None:
     path = tmp_path / "routing.csv"
-    path.write_bytes(
-        "\ufeff# operators' notes\n\n".encode() + HEADER.encode() + b"# hubs\n33,571,,,\n"
-    )
+    path.write_bytes("\ufeff# operators' notes\n\n".encode() + HEADER.encode() + b"# hubs\n33,571,,,\n")
     assert RoutingTable.load(path).sort_code(ParsedAddress(province_code="33")).hub == "571"
 
 

@@ -31,9 +31,7 @@ values = st.text(min_size=1, max_size=40)
 
 @settings(max_examples=200, deadline=None)
 @given(value=values)
-def test_index_is_deterministic_and_16_bytes(
-    key_manager: LocalKeyManager, indexer: BlindIndexer, value: str
-) -> None:
+def test_index_is_deterministic_and_16_bytes(key_manager: LocalKeyManager, indexer: BlindIndexer, value: str) -> None:
     index = indexer.index("tenant-a", "phone", value)
 
     assert len(index) == INDEX_BYTES == 16
@@ -43,9 +41,7 @@ def test_index_is_deterministic_and_16_bytes(
 
 @settings(max_examples=200, deadline=None)
 @given(value=values)
-def test_tenants_and_kinds_index_the_same_value_differently(
-    indexer: BlindIndexer, value: str
-) -> None:
+def test_tenants_and_kinds_index_the_same_value_differently(indexer: BlindIndexer, value: str) -> None:
     indexes = {
         indexer.index("tenant-a", "phone", value),
         indexer.index("tenant-b", "phone", value),
@@ -57,21 +53,15 @@ def test_tenants_and_kinds_index_the_same_value_differently(
 
 @settings(max_examples=200, deadline=None)
 @given(first=values, second=values)
-def test_different_values_get_different_indexes(
-    indexer: BlindIndexer, first: str, second: str
-) -> None:
+def test_different_values_get_different_indexes(indexer: BlindIndexer, first: str, second: str) -> None:
     if first != second:
-        assert indexer.index("tenant-a", "phone", first) != indexer.index(
-            "tenant-a", "phone", second
-        )
+        assert indexer.index("tenant-a", "phone", first) != indexer.index("tenant-a", "phone", second)
 
 
 def test_index_is_truncated_hmac_sha256_under_the_hkdf_derived_kind_key(
     key_manager: LocalKeyManager, indexer: BlindIndexer
 ) -> None:
-    kind_key = derive_kind_key(
-        key_manager.blind_index_key("tenant-a"), "tenant-a", "phone"
-    )
+    kind_key = derive_kind_key(key_manager.blind_index_key("tenant-a"), "tenant-a", "phone")
     expected = hmac.new(kind_key, b"+8613800138000", hashlib.sha256).digest()[:16]
 
     assert indexer.index("tenant-a", "phone", "+8613800138000") == expected
@@ -93,9 +83,7 @@ def test_derived_kind_keys_differ_per_tenant_and_kind(
 
 
 @pytest.mark.parametrize(("kind", "value"), [("", "13800138000"), ("phone", "")])
-def test_empty_kind_or_value_is_refused(
-    indexer: BlindIndexer, kind: str, value: str
-) -> None:
+def test_empty_kind_or_value_is_refused(indexer: BlindIndexer, kind: str, value: str) -> None:
     with pytest.raises(ValueError) as failure:
         indexer.index("tenant-a", kind, value)
     assert "13800138000" not in str(failure.value)

@@ -59,9 +59,7 @@ field_names = st.text(min_size=1, max_size=30)
 
 @settings(max_examples=200, deadline=None)
 @given(fields=st.dictionaries(field_names, st.text(), max_size=10))
-def test_round_trip_of_arbitrary_unicode_fields(
-    vault: Vault, fields: dict[str, str]
-) -> None:
+def test_round_trip_of_arbitrary_unicode_fields(vault: Vault, fields: dict[str, str]) -> None:
     record = vault.seal("tenant-a", "wb-1", fields)
 
     assert vault.open("tenant-a", "wb-1", record, fields) == fields
@@ -96,9 +94,7 @@ def test_every_seal_uses_a_fresh_data_key_and_nonces(vault: Vault) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
-def test_any_flipped_bit_in_a_field_ciphertext_is_detected(
-    vault: Vault, data: st.DataObject
-) -> None:
+def test_any_flipped_bit_in_a_field_ciphertext_is_detected(vault: Vault, data: st.DataObject) -> None:
     record = vault.seal("tenant-a", "wb-2", {"recipient_phone": "13800138000"})
     blob = record.ciphertexts["recipient_phone"]
     bit = data.draw(st.integers(0, len(blob) * 8 - 1))
@@ -123,9 +119,7 @@ def test_every_flipped_bit_in_the_wrapped_data_key_is_detected(vault: Vault) -> 
 @pytest.mark.parametrize("length", [0, 1, 13, 28])
 def test_truncated_ciphertext_is_refused(vault: Vault, length: int) -> None:
     record = vault.seal("tenant-a", "wb-4", {"remark": "x"})
-    truncated = replace(
-        record, ciphertexts={"remark": record.ciphertexts["remark"][:length]}
-    )
+    truncated = replace(record, ciphertexts={"remark": record.ciphertexts["remark"][:length]})
 
     with pytest.raises(DecryptionFailed):
         vault.open("tenant-a", "wb-4", truncated, ["remark"])
@@ -195,9 +189,7 @@ def test_associated_data_framing_is_unambiguous() -> None:
 def test_dek_associated_data_differs_in_every_part(
     other: tuple[str, str, KekRef],
 ) -> None:
-    assert dek_associated_data(*other) != dek_associated_data(
-        "tenant-a", "wb-1", KekRef("local/1", 1)
-    )
+    assert dek_associated_data(*other) != dek_associated_data("tenant-a", "wb-1", KekRef("local/1", 1))
 
 
 def test_errors_name_field_and_waybill_but_never_the_value(vault: Vault) -> None:
@@ -280,9 +272,7 @@ def test_ciphertexts_left_behind_a_destroyed_key_never_open(vault: Vault) -> Non
 def test_records_sealed_before_rotation_still_open_and_rewrap_moves_them(
     tmp_path: Path,
 ) -> None:
-    key_manager = LocalKeyManager.create(
-        tmp_path / "keys", secrets.token_urlsafe(48).encode()
-    )
+    key_manager = LocalKeyManager.create(tmp_path / "keys", secrets.token_urlsafe(48).encode())
     vault = Vault(key_manager)
     old = vault.seal("tenant-r", "wb-1", FIELDS)
     assert old.kek_version == 1
@@ -299,9 +289,7 @@ def test_records_sealed_before_rotation_still_open_and_rewrap_moves_them(
     assert vault.rewrap("tenant-r", "wb-1", moved) is moved
 
 
-def test_rewrap_leaves_shredded_records_alone(
-    vault: Vault, key_manager: LocalKeyManager
-) -> None:
+def test_rewrap_leaves_shredded_records_alone(vault: Vault, key_manager: LocalKeyManager) -> None:
     gone = shredded(vault.seal("tenant-s", "wb-1", FIELDS))
     key_manager.rotate("tenant-s")
 
@@ -309,9 +297,7 @@ def test_rewrap_leaves_shredded_records_alone(
 
 
 def test_rewrap_refuses_a_tampered_wrapped_key(tmp_path: Path) -> None:
-    key_manager = LocalKeyManager.create(
-        tmp_path / "keys", secrets.token_urlsafe(48).encode()
-    )
+    key_manager = LocalKeyManager.create(tmp_path / "keys", secrets.token_urlsafe(48).encode())
     vault = Vault(key_manager)
     record = vault.seal("tenant-r", "wb-1", FIELDS)
     assert record.wrapped_dek is not None

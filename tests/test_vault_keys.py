@@ -117,13 +117,8 @@ def test_tenants_get_keys_lazily_and_persist_them(folder: Path, secret: bytes) -
 def test_tenants_get_distinct_keys(folder: Path, secret: bytes) -> None:
     key_manager = LocalKeyManager.create(folder, secret)
 
-    assert (
-        key_manager.current_kek("tenant-a").kek_id
-        != key_manager.current_kek("tenant-b").kek_id
-    )
-    assert key_manager.blind_index_key("tenant-a") != key_manager.blind_index_key(
-        "tenant-b"
-    )
+    assert key_manager.current_kek("tenant-a").kek_id != key_manager.current_kek("tenant-b").kek_id
+    assert key_manager.blind_index_key("tenant-a") != key_manager.blind_index_key("tenant-b")
 
 
 def test_wrong_master_secret_is_a_clear_error(folder: Path, secret: bytes) -> None:
@@ -151,9 +146,7 @@ def test_open_without_a_store_says_how_to_make_one(folder: Path, secret: bytes) 
     assert "pwb init" in str(failure.value)
 
 
-def test_open_refuses_a_file_that_is_not_a_key_store(
-    folder: Path, secret: bytes
-) -> None:
+def test_open_refuses_a_file_that_is_not_a_key_store(folder: Path, secret: bytes) -> None:
     folder.mkdir(mode=0o700)
     (folder / STORE_FILE).write_text("not json")
     os.chmod(folder / STORE_FILE, 0o600)
@@ -177,9 +170,7 @@ def test_an_altered_key_entry_is_detected(folder: Path, secret: bytes) -> None:
     assert "tenant-a" in str(failure.value)
 
 
-def test_a_key_entry_copied_to_another_tenant_is_detected(
-    folder: Path, secret: bytes
-) -> None:
+def test_a_key_entry_copied_to_another_tenant_is_detected(folder: Path, secret: bytes) -> None:
     key_manager = LocalKeyManager.create(folder, secret)
     key_manager.current_kek("tenant-a")
     key_manager.current_kek("tenant-b")
@@ -209,9 +200,7 @@ def test_rotation_adds_versions_and_keeps_old_ones(folder: Path, secret: bytes) 
     assert reopened.unwrap_dek("tenant-a", first, wrapped, b"context") == dek
 
 
-def test_rotating_an_unknown_tenant_creates_it_first(
-    folder: Path, secret: bytes
-) -> None:
+def test_rotating_an_unknown_tenant_creates_it_first(folder: Path, secret: bytes) -> None:
     key_manager = LocalKeyManager.create(folder, secret)
 
     assert key_manager.rotate("tenant-z").version == 2
@@ -248,9 +237,9 @@ def test_two_processes_share_one_tenant_key(folder: Path, secret: bytes) -> None
 
     assert worker_b.current_kek("tenant-a") == worker_a.current_kek("tenant-a")
     assert Vault(worker_b).open("tenant-a", "wb-1", record, FIELDS) == FIELDS
-    assert BlindIndexer(worker_a).index("tenant-a", "phone", "x") == BlindIndexer(
-        worker_b
-    ).index("tenant-a", "phone", "x")
+    assert BlindIndexer(worker_a).index("tenant-a", "phone", "x") == BlindIndexer(worker_b).index(
+        "tenant-a", "phone", "x"
+    )
 
 
 def test_a_rotation_in_another_process_is_picked_up(
@@ -269,9 +258,7 @@ def test_a_rotation_in_another_process_is_picked_up(
     assert server.current_kek("tenant-a").version == 2
 
 
-def test_concurrent_first_use_creates_each_tenant_once(
-    folder: Path, secret: bytes
-) -> None:
+def test_concurrent_first_use_creates_each_tenant_once(folder: Path, secret: bytes) -> None:
     key_manager = LocalKeyManager.create(folder, secret)
     tenants = [f"tenant-{number % 10}" for number in range(80)]
 

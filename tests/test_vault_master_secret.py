@@ -40,9 +40,7 @@ STRONG_HEX = "0a3231d3625bc8c6c3a056643889d5abc692ca08bfe93d6a0b2a5a4060718772"
         ("abcdefghijklmnopqrstuvwxyzabcdef", "entropy"),
     ],
 )
-def test_weak_secrets_are_refused_with_the_rule_they_break(
-    secret: str, rule: str
-) -> None:
+def test_weak_secrets_are_refused_with_the_rule_they_break(secret: str, rule: str) -> None:
     problem = master_secret_problem(secret)
 
     assert problem is not None and rule in problem
@@ -94,9 +92,7 @@ def test_an_empty_environment_value_is_refused_not_ignored(tmp_path: Path) -> No
         "a3f1c9e07b5d2864fd1e8c3b7a9260f4",
     ],
 )
-def test_weak_secrets_are_refused_from_either_source_without_quoting_them(
-    tmp_path: Path, weak: str
-) -> None:
+def test_weak_secrets_are_refused_from_either_source_without_quoting_them(tmp_path: Path, weak: str) -> None:
     file = tmp_path / "master.key"
     file.write_text(weak + "\n")
     os.chmod(file, 0o600)
@@ -108,9 +104,7 @@ def test_weak_secrets_are_refused_from_either_source_without_quoting_them(
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
-def test_a_secret_file_open_to_group_or_others_is_refused(
-    tmp_path: Path, mode: int
-) -> None:
+def test_a_secret_file_open_to_group_or_others_is_refused(tmp_path: Path, mode: int) -> None:
     file = tmp_path / "master.key"
     create_master_secret_file(file)
     os.chmod(file, mode)
@@ -124,9 +118,7 @@ def test_a_secret_file_open_to_group_or_others_is_refused(
 def test_a_missing_secret_names_both_sources(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError) as failure:
         load_master_secret(None, tmp_path / "master.key")
-    assert "PWB_MASTER_SECRET" in str(failure.value) and "pwb init" in str(
-        failure.value
-    )
+    assert "PWB_MASTER_SECRET" in str(failure.value) and "pwb init" in str(failure.value)
 
 
 def test_a_binary_secret_file_is_refused(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+
 from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -17,8 +19,6 @@ from browser_support import (
     free_port,
     serve,
 )
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
-
 from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
 from privacy_waybill.api.app import create_app
 from privacy_waybill.issuance.intake import records_from_objects
@@ -46,8 +46,16 @@ PERSONAL_VALUES = (
 )  # fmt: skip
 TRACKED_ORDER = {
     "order_id": "UI-TRACKED",
-    "recipient": {"name": "欧阳震华", "phone": "13812345678", "address": "浙江省杭州市余杭区五常街道文一西路969号西溪园区1201室"},
-    "sender": {"name": "司马翊瑄", "phone": "13987654321", "address": "北京市海淀区中关村街道中关村大街27号华芯大厦806室"},
+    "recipient": {
+        "name": "欧阳震华",
+        "phone": "13812345678",
+        "address": "浙江省杭州市余杭区五常街道文一西路969号西溪园区1201室",
+    },
+    "sender": {
+        "name": "司马翊瑄",
+        "phone": "13987654321",
+        "address": "北京市海淀区中关村街道中关村大街27号华芯大厦806室",
+    },
     "items": [{"name": "机密样品", "quantity": 1}],
 }
 

@@ -12,7 +12,20 @@ from faker import Faker
 
 from privacy_waybill.addresses.generate import generate_address
 
-_ITEMS = ("纯棉T恤", "运动鞋", "蓝牙耳机", "手机壳", "坚果礼盒", "绿茶", "洗发水", "保温杯", "小说", "口红", "婴儿湿巾", "电饭煲")
+_ITEMS = (
+    "纯棉T恤",
+    "运动鞋",
+    "蓝牙耳机",
+    "手机壳",
+    "坚果礼盒",
+    "绿茶",
+    "洗发水",
+    "保温杯",
+    "小说",
+    "口红",
+    "婴儿湿巾",
+    "电饭煲",
+)
 _REMARKS = (None, None, None, "工作日送货", "放快递柜", "请电话联系13900001111再送", "周末不在家")
 
 

@@ -23,7 +23,7 @@ class FieldError(PrivacyWaybillError, ValueError):
         self.field = field
         self.reason = reason
 
-    def under(self, prefix: str) -> "FieldError":
+    def under(self, prefix: str) -> FieldError:
         """The same error re-rooted below `prefix` (``phone`` -> ``recipient.phone``)."""
         return FieldError(f"{prefix}.{self.field}" if self.field else prefix, self.reason)
 

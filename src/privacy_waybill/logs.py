@@ -33,7 +33,9 @@ def configure_logging(log_dir: Path, level: int = logging.INFO) -> Path:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / "pwb.log"
     scrub = ScrubPersonalData()
-    file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=20 * 1024 * 1024, backupCount=5, encoding="utf-8")
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_file, maxBytes=20 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
     file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
     file_handler.addFilter(scrub)
     stderr_handler = logging.StreamHandler()

@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
 from importlib import resources
-from typing import Iterator
 
 _SUCCESSOR_TOKEN = re.compile(r"(\d{6})(\[\d{4}\])?")
 
@@ -143,13 +143,13 @@ def _resolve_to_current(
 
 
 def _retired_names(
-    rows: list[dict[str, str]], provinces: dict[str, Division], cities: dict[str, Division],
+    rows: list[dict[str, str]],
+    provinces: dict[str, Division],
+    cities: dict[str, Division],
     districts: dict[str, Division],
 ) -> tuple[RetiredName, ...]:
     current = set(districts) | set(cities)
-    retired_successors = {
-        row["代码"]: _successor_codes(row["新代码"]) for row in rows if row["状态"] == "弃用"
-    }
+    retired_successors = {row["代码"]: _successor_codes(row["新代码"]) for row in rows if row["状态"] == "弃用"}
     # A retired name still used nearby (or by its own successor) is no rename at all.
     current_names_by_prefix: dict[str, set[str]] = defaultdict(set)
     for division in (*cities.values(), *districts.values()):
@@ -175,9 +175,7 @@ def _retired_names(
             targets = retired_successors[code]
         successors = _resolve_to_current(targets, retired_successors, current)
         if level is Level.CITY and not successors:
-            successors = _resolve_to_current(
-                tuple(counties_by_prefix[code[:4]]), retired_successors, set(districts)
-            )
+            successors = _resolve_to_current(tuple(counties_by_prefix[code[:4]]), retired_successors, set(districts))
         if not successors or name in current_names_by_prefix[code[:4]]:
             continue
         retired[(name, level, code)] = RetiredName(name, level, code, successors)
@@ -214,7 +212,9 @@ def load_divisions() -> DivisionData:
         towns=_towns(districts, cities),
         retired=_retired_names(rows, provinces, cities, districts),
         area_codes_ever_used=frozenset(row["代码"] for row in rows)
-        | frozenset(provinces) | frozenset(cities) | frozenset(districts),
+        | frozenset(provinces)
+        | frozenset(cities)
+        | frozenset(districts),
     )
 
 

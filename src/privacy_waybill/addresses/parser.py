@@ -22,11 +22,63 @@ from privacy_waybill.errors import FieldError
 FIELD = "address"
 
 # The 55 recognised minority nationalities, to shorten 延边朝鲜族自治州 to 延边.
-_NATIONALITIES = (
-    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 "
-    "东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 "
-    "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
-).split()
+_NATIONALITIES = [
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+]
 _AUTONOMOUS = re.compile(
     r"^(.{2,}?)(?:(?:%s)族?)+自治(州|县|旗)$" % "|".join(sorted(_NATIONALITIES, key=len, reverse=True))
 )
@@ -171,9 +223,9 @@ def _towns_in_reach(reading: _Reading, candidates: tuple[Town, ...]) -> tuple[To
     if reading.district:
         city_prefix = reading.district[:4]
         return tuple(
-            t for t in candidates
-            if t.district_code == reading.district
-            or (t.district_code is None and t.city_prefix == city_prefix)
+            t
+            for t in candidates
+            if t.district_code == reading.district or (t.district_code is None and t.city_prefix == city_prefix)
         )
     # Town names repeat across the country (城关镇): only look for them inside a city.
     if any(len(scope) < 4 for scope in reading.scopes):
@@ -213,8 +265,10 @@ def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, t
             codes = tuple(code for code in entry.codes if reading.admits(code))
             if not codes:
                 continue
-            if entry.short and entry.level is Level.DISTRICT and not _short_district_confirmed(
-                text, pos + length, reading, codes
+            if (
+                entry.short
+                and entry.level is Level.DISTRICT
+                and not _short_district_confirmed(text, pos + length, reading, codes)
             ):
                 continue
             return length, entry, codes

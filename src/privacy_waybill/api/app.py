@@ -40,7 +40,11 @@ from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.tenants import Principal
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-LABEL_MEDIA_TYPES = {LabelFormat.PDF: "application/pdf", LabelFormat.PNG: "image/png", LabelFormat.ZPL: "application/zpl"}
+LABEL_MEDIA_TYPES = {
+    LabelFormat.PDF: "application/pdf",
+    LabelFormat.PNG: "image/png",
+    LabelFormat.ZPL: "application/zpl",
+}
 UPLOAD_SUFFIXES = {".csv", ".jsonl", ".ndjson"}
 
 bearer = HTTPBearer(auto_error=False, description="Merchant API key: `Authorization: Bearer pwb_...`")
@@ -74,7 +78,9 @@ def _principal(rt: Runtime, scope: Scope):  # type: ignore[no-untyped-def]
         token = credentials.credentials if credentials else header_key
         principal = rt.tenants.authenticate(token) if token else None
         if principal is None:
-            raise Problem(401, "Unauthorized", "A valid merchant API key is required.", headers={"WWW-Authenticate": "Bearer"})
+            raise Problem(
+                401, "Unauthorized", "A valid merchant API key is required.", headers={"WWW-Authenticate": "Bearer"}
+            )
         if scope.value not in principal.scopes:
             raise Problem(403, "Forbidden", f"The API key lacks the scope {scope.value}.")
         return principal
@@ -99,7 +105,9 @@ def _result(rt: Runtime, outcome: Outcome) -> BatchResultOut:
 
 
 def _batch(rt: Runtime, tenant_id: str, records: list[IntakeRecord] | object) -> BatchOut:
-    outcomes = list(rt.issuance().issue(tenant_id, records, actor=f"api:{tenant_id}", chunk_size=rt.settings.batch_chunk_size))  # type: ignore[arg-type]
+    outcomes = list(
+        rt.issuance().issue(tenant_id, records, actor=f"api:{tenant_id}", chunk_size=rt.settings.batch_chunk_size)
+    )  # type: ignore[arg-type]
     results = [_result(rt, o) for o in outcomes]
     return BatchOut(
         issued=sum(r.outcome == "issued" for r in results),
@@ -129,7 +137,9 @@ def _api_router(rt: Runtime) -> APIRouter:
         responses={200: {"description": "Replay of an order already issued (same order_id, same content)"}},
     )
     def create_order(order: OrderIn, response: Response, principal: Principal = can_write) -> WaybillOut:
-        [outcome] = rt.issuance().issue(principal.tenant_id, [IntakeRecord(1, order.order_id, order, None)], actor=f"api:{principal.key_id}")
+        [outcome] = rt.issuance().issue(
+            principal.tenant_id, [IntakeRecord(1, order.order_id, order, None)], actor=f"api:{principal.key_id}"
+        )
         if isinstance(outcome, Rejected):
             status_code = 409 if outcome.error.field == "order_id" else 422
             raise Problem(status_code, "Order rejected", "The order could not be issued.", [outcome.error])
@@ -167,7 +177,10 @@ def _api_router(rt: Runtime) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[WaybillOut]:
-        return [WaybillOut.of(w, rt.tracking_url(w)) for w in rt.waybills.list_for_tenant(principal.tenant_id, limit, offset)]
+        return [
+            WaybillOut.of(w, rt.tracking_url(w))
+            for w in rt.waybills.list_for_tenant(principal.tenant_id, limit, offset)
+        ]
 
     def own_waybill(tenant_id: str, waybill_no: str):  # type: ignore[no-untyped-def]
         waybill = rt.waybills.get_by_number(tenant_id, waybill_no.strip().upper())
@@ -194,11 +207,17 @@ def _api_router(rt: Runtime) -> APIRouter:
         dpi: Annotated[int, Query(description="203 or 300", ge=203, le=300)] = 203,
     ) -> Response:
         if dpi not in (203, 300):
-            raise Problem(422, "Invalid request", "The request has an invalid field.", [FieldError("dpi", "must be 203 or 300")])
+            raise Problem(
+                422, "Invalid request", "The request has an invalid field.", [FieldError("dpi", "must be 203 or 300")]
+            )
         waybill = own_waybill(principal.tenant_id, waybill_no)
         body = render_label(rt.label_content(waybill), format, size, dpi)
         filename = f"{waybill.waybill_no}.{format.value}"
-        return Response(body, media_type=LABEL_MEDIA_TYPES[format], headers={"Content-Disposition": f'inline; filename="{filename}"'})
+        return Response(
+            body,
+            media_type=LABEL_MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        )
 
     @router.get("/tracking/{token}", response_model=TrackingOut, tags=["tracking"])
     def track(token: str) -> TrackingOut:

@@ -19,12 +19,25 @@ log = logging.getLogger("privacy_waybill.api")
 
 
 class Problem(Exception):
-    def __init__(self, status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(title)
         self.status, self.title, self.detail, self.errors, self.headers = status, title, detail, errors or [], headers
 
 
-def problem_response(status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail

@@ -50,7 +50,9 @@ class WaybillOut(BaseModel):
             contents=waybill.contents_category,
             weight_g=waybill.weight_g,
             created_at=waybill.created_at,
-            masked=MaskedPartiesOut(recipient=MaskedPartyOut.of(waybill.recipient), sender=MaskedPartyOut.of(waybill.sender)),
+            masked=MaskedPartiesOut(
+                recipient=MaskedPartyOut.of(waybill.recipient), sender=MaskedPartyOut.of(waybill.sender)
+            ),
             tracking_url=tracking_url,
             label_url=f"/api/v1/waybills/{waybill.waybill_no}/label",
         )

@@ -10,8 +10,8 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from privacy_waybill.labels.render import write_labels
 from privacy_waybill.labels.model import LabelContent, LabelFormat, LabelSize
+from privacy_waybill.labels.render import write_labels
 
 
 def _render_chunk(contents: list[LabelContent], folder: str, fmt: str, size: str, dpi: int) -> int:

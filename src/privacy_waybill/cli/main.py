@@ -51,6 +51,7 @@ def _configure(ctx: typer.Context) -> None:
     configure_logging(_settings().log_dir)
     log.info("command %s", ctx.invoked_subcommand)
 
+
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
 
@@ -110,7 +111,12 @@ def _result_line(outcome: Outcome) -> dict[str, object]:
         party: {"name": p.name, "phone": p.phone, "address": p.address}
         for party, p in (("recipient", waybill.recipient), ("sender", waybill.sender))
     }
-    return {"order_id": waybill.order_id, "waybill_no": waybill.waybill_no, "sort_code": waybill.sort_code, "masked": masked}
+    return {
+        "order_id": waybill.order_id,
+        "waybill_no": waybill.waybill_no,
+        "sort_code": waybill.sort_code,
+        "masked": masked,
+    }
 
 
 @app.command()
@@ -135,7 +141,9 @@ def issue(
             raise fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
         try:
             records = read_orders(file, max_bytes=rt.settings.max_upload_bytes)
-            outcomes = rt.issuance(profile).issue(tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size)
+            outcomes = rt.issuance(profile).issue(
+                tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size
+            )
             writer = LabelFileWriter(labels, label_format, size, dpi) if labels else None
             with _progress(file) as advance:
                 pending_labels = []
@@ -143,7 +151,13 @@ def issue(
                     sys.stdout.write(json.dumps(_result_line(outcome), ensure_ascii=False) + "\n")
                     if isinstance(outcome, Rejected):
                         rejected += 1
-                        log.info("rejected record %d order_id=%s field=%s reason=%s", outcome.position, outcome.order_id, outcome.error.field, outcome.error.reason)
+                        log.info(
+                            "rejected record %d order_id=%s field=%s reason=%s",
+                            outcome.position,
+                            outcome.order_id,
+                            outcome.error.field,
+                            outcome.error.reason,
+                        )
                         advance()
                         continue
                     issued += 1
@@ -169,8 +183,13 @@ def issue(
 @contextmanager
 def _progress(file: Path) -> Iterator[Callable[[], None]]:
     with Progress(
-        TextColumn("[bold]issuing[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=stderr, transient=True, disable=not stderr.is_terminal,
+        TextColumn("[bold]issuing[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
     ) as progress:
         task = progress.add_task("issue", total=None)
         yield lambda: progress.advance(task)
@@ -235,7 +254,9 @@ def merchants_add(
 
 @keys_app.command("rotate")
 def keys_rotate(
-    tenant: Annotated[list[str] | None, typer.Option("--tenant", "-t", help="Tenant(s) to rotate; all by default.")] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", "-t", help="Tenant(s) to rotate; all by default.")
+    ] = None,
 ) -> None:
     """Add a new key-encryption key version and re-wrap every data key under it (no downtime)."""
     with runtime() as rt:

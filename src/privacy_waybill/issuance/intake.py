@@ -43,9 +43,7 @@ _ORDER_COLUMNS: tuple[str, ...] = (
     "service",
     "id_number",
 )
-CSV_COLUMNS: frozenset[str] = frozenset(
-    _ORDER_COLUMNS + tuple(f"{p}_{c}" for p in PARTIES for c in _PARTY_COLUMNS)
-)
+CSV_COLUMNS: frozenset[str] = frozenset(_ORDER_COLUMNS + tuple(f"{p}_{c}" for p in PARTIES for c in _PARTY_COLUMNS))
 _REQUIRED_COLUMNS: tuple[str, ...] = (
     "order_id",
     *(f"{p}_{c}" for p in PARTIES for c in ("name", "phone")),
@@ -128,9 +126,7 @@ def records_from_objects(objects: Iterable[Any]) -> list[IntakeRecord]:
         if isinstance(data, dict):
             records.append(_validate(index, data))
         else:
-            records.append(
-                IntakeRecord(index, None, None, FieldError("record", "must be a JSON object"))
-            )
+            records.append(IntakeRecord(index, None, None, FieldError("record", "must be a JSON object")))
     return records
 
 
@@ -203,14 +199,10 @@ def _jsonl_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
             yield IntakeRecord(line.number, order_id, None, _not_utf8(line.number))
             continue
         if data is _NOT_JSON:
-            yield IntakeRecord(
-                line.number, None, None, FieldError("record", "line is not valid JSON")
-            )
+            yield IntakeRecord(line.number, None, None, FieldError("record", "line is not valid JSON"))
             continue
         if not isinstance(data, dict):
-            yield IntakeRecord(
-                line.number, None, None, FieldError("record", "line is not a JSON object")
-            )
+            yield IntakeRecord(line.number, None, None, FieldError("record", "line is not a JSON object"))
             continue
         yield _validate(line.number, data)
 
@@ -253,9 +245,7 @@ def _csv_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
             continue
         first_record = False
         if len(cells) != len(columns):
-            error = FieldError(
-                "record", f"row has {len(cells)} cells, the header has {len(columns)}"
-            )
+            error = FieldError("record", f"row has {len(cells)} cells, the header has {len(columns)}")
             yield IntakeRecord(start, order_id, None, error)
             continue
         yield _csv_record(start, dict(zip(columns, cells, strict=True)))
@@ -288,9 +278,7 @@ def _check_columns(line: int, columns: list[str]) -> list[str]:
         parts = [f"{party}_{p}" for p in ADDRESS_PART_COLUMNS if f"{party}_{p}" in columns]
         if f"{party}_address" in columns and parts:
             raise UnusableInput(f"give either {party}_address or its part columns, not both", line)
-        if f"{party}_address" not in columns and not (
-            {f"{party}_district", f"{party}_detail"} & set(parts)
-        ):
+        if f"{party}_address" not in columns and not ({f"{party}_district", f"{party}_detail"} & set(parts)):
             missing.append(f"{party}_address (or {party}_district / {party}_detail)")
     if missing:
         raise UnusableInput(f"missing required column(s): {', '.join(missing)}", line)
@@ -299,9 +287,7 @@ def _check_columns(line: int, columns: list[str]) -> list[str]:
 
 def _csv_record(position: int, row: dict[str, str]) -> IntakeRecord:
     cells = {name: value.strip() for name, value in row.items() if value.strip()}
-    data: dict[str, Any] = {
-        name: cells[name] for name in _ORDER_COLUMNS if name in cells and name != "items"
-    }
+    data: dict[str, Any] = {name: cells[name] for name in _ORDER_COLUMNS if name in cells and name != "items"}
     for party in PARTIES:
         person: dict[str, Any] = {
             key: cells[f"{party}_{key}"] for key in ("name", "phone") if f"{party}_{key}" in cells

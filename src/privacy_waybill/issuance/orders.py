@@ -48,18 +48,10 @@ PersonName = Annotated[str, _limit(40), Field(repr=False)]
 PhoneText = Annotated[str, _limit(40), Field(repr=False)]
 AddressText = Annotated[str, _limit(200)]
 ItemName = Annotated[str, _limit(100), Field(repr=False)]
-DivisionName = Annotated[
-    Annotated[str, _limit(40)] | None, BeforeValidator(_blank_to_none), Field(repr=False)
-]
-AddressDetail = Annotated[
-    Annotated[str, _limit(200)] | None, BeforeValidator(_blank_to_none), Field(repr=False)
-]
-Remark = Annotated[
-    Annotated[str, _limit(500)] | None, BeforeValidator(_blank_to_none), Field(repr=False)
-]
-IdNumberText = Annotated[
-    Annotated[str, _limit(32)] | None, BeforeValidator(_blank_to_none), Field(repr=False)
-]
+DivisionName = Annotated[Annotated[str, _limit(40)] | None, BeforeValidator(_blank_to_none), Field(repr=False)]
+AddressDetail = Annotated[Annotated[str, _limit(200)] | None, BeforeValidator(_blank_to_none), Field(repr=False)]
+Remark = Annotated[Annotated[str, _limit(500)] | None, BeforeValidator(_blank_to_none), Field(repr=False)]
+IdNumberText = Annotated[Annotated[str, _limit(32)] | None, BeforeValidator(_blank_to_none), Field(repr=False)]
 
 
 class _Strict(BaseModel):
@@ -119,9 +111,7 @@ class OrderIn(_Strict):
 
     order_id: Annotated[
         str,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=64, pattern=ORDER_ID_PATTERN
-        ),
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=ORDER_ID_PATTERN),
     ]
     recipient: PartyIn
     sender: PartyIn

@@ -119,9 +119,7 @@ class _Row:
 def _parse_row(line: int, cells: dict[str, str]) -> _Row:
     code = normalise_division_code(cells["division_code"])
     if code is None:
-        raise RoutingTableError(
-            line, "division_code", "must be a 2, 4, 6, 9 or 12-digit NBS division code"
-        )
+        raise RoutingTableError(line, "division_code", "must be a 2, 4, 6, 9 or 12-digit NBS division code")
     segments: dict[str, str | None] = {}
     for name in SEGMENTS:
         value = cells[name] or None
@@ -167,9 +165,7 @@ class RoutingTable:
                     continue
                 key = (segment, row.division_code, row.road or "")
                 if key in seen:
-                    raise RoutingTableError(
-                        row.line, segment, f"already set for this division on line {seen[key]}"
-                    )
+                    raise RoutingTableError(row.line, segment, f"already set for this division on line {seen[key]}")
                 seen[key] = row.line
                 if row.road:
                     self._roads[(row.division_code, row.road)] = value
@@ -189,9 +185,7 @@ class RoutingTable:
         """The sort code of `address`; FieldError if it carries no division code at all."""
         code = address_division_code(address)
         if code is None:
-            raise FieldError(
-                "address", "cannot be routed: no province, city, district or town code"
-            )
+            raise FieldError("address", "cannot be routed: no province, city, district or town code")
         prefixes = [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
         values: dict[str, str] = {}
         derived: list[str] = []
@@ -227,9 +221,7 @@ def _read_rows(lines: Iterable[str]) -> list[_Row]:
             columns = _check_header(line, cells)
             continue
         if len(cells) != len(columns):
-            raise RoutingTableError(
-                line, None, f"row has {len(cells)} cells, the header has {len(columns)}"
-            )
+            raise RoutingTableError(line, None, f"row has {len(cells)} cells, the header has {len(columns)}")
         rows.append(_parse_row(line, dict(zip(columns, (c.strip() for c in cells), strict=True))))
     if columns is None:
         raise RoutingTableError(1, None, "table has no header row")

@@ -94,7 +94,9 @@ class IssuanceService:
         self._carrier_prefix = carrier_prefix
         self._profile = profile
 
-    def issue(self, tenant_id: str, records: Iterable[IntakeRecord], actor: str, chunk_size: int = 500) -> Iterator[Outcome]:
+    def issue(
+        self, tenant_id: str, records: Iterable[IntakeRecord], actor: str, chunk_size: int = 500
+    ) -> Iterator[Outcome]:
         """Issue every record, yielding one outcome per record in input order."""
         iterator = iter(records)
         while chunk := list(islice(iterator, chunk_size)):

@@ -16,7 +16,13 @@ import yaml
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.labels.model import MaskedParty
-from privacy_waybill.masking.rules import Maskable, MaskingRule, Params, RuleParamsError, get_rule
+from privacy_waybill.masking.rules import (
+    Maskable,
+    MaskingRule,
+    Params,
+    RuleParamsError,
+    get_rule,
+)
 from privacy_waybill.validation.names import PersonName
 from privacy_waybill.validation.phones import Phone
 

@@ -15,7 +15,13 @@ from typing import ClassVar
 from privacy_waybill.addresses.model import ADDRESS_LEVELS, ParsedAddress
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.masking.scrub import scrub_free_text
-from privacy_waybill.validation.names import HAN_CHARACTER, NAME_DOT, PersonName, compound_surnames, parse_person_name
+from privacy_waybill.validation.names import (
+    HAN_CHARACTER,
+    NAME_DOT,
+    PersonName,
+    compound_surnames,
+    parse_person_name,
+)
 from privacy_waybill.validation.phones import Phone, normalise_phone
 
 FULLY_HIDDEN = "****"

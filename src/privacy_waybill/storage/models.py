@@ -20,10 +20,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC on every backend: SQLite would hand stored times back naive."""

@@ -65,9 +65,7 @@ def _vault_row(waybill_id: str, tenant_id: str, sealed: SealedRecord) -> dict[st
 
 def waybill_from_row(row: RowMapping) -> IssuedWaybill:
     parties = {
-        p: MaskedParty(
-            name=row[f"{p}_masked_name"], phone=row[f"{p}_masked_phone"], address=row[f"{p}_masked_address"]
-        )
+        p: MaskedParty(name=row[f"{p}_masked_name"], phone=row[f"{p}_masked_phone"], address=row[f"{p}_masked_address"])
         for p in _PARTIES
     }
     return IssuedWaybill(
@@ -135,13 +133,17 @@ class WaybillStore:
     @staticmethod
     def _insert(conn: Connection, new: Sequence[NewWaybill], actor: str) -> None:
         conn.execute(insert(WAYBILLS), [_waybill_row(n.waybill) for n in new])
-        conn.execute(
-            insert(VAULT), [_vault_row(n.waybill.waybill_id, n.waybill.tenant_id, n.sealed) for n in new]
-        )
+        conn.execute(insert(VAULT), [_vault_row(n.waybill.waybill_id, n.waybill.tenant_id, n.sealed) for n in new])
         conn.execute(
             insert(EVENTS),
             [
-                {"waybill_id": n.waybill.waybill_id, "status": n.waybill.status.value, "actor": actor, "place": None, "at": n.waybill.created_at}
+                {
+                    "waybill_id": n.waybill.waybill_id,
+                    "status": n.waybill.status.value,
+                    "actor": actor,
+                    "place": None,
+                    "at": n.waybill.created_at,
+                }
                 for n in new
             ],
         )
@@ -180,12 +182,16 @@ class WaybillStore:
         last = ""
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(VAULT)
-                    .where(VAULT.c.waybill_id > last, VAULT.c.wrapped_dek.is_not(None))
-                    .order_by(VAULT.c.waybill_id)
-                    .limit(batch_size)
-                ).mappings().all()
+                rows = (
+                    conn.execute(
+                        select(VAULT)
+                        .where(VAULT.c.waybill_id > last, VAULT.c.wrapped_dek.is_not(None))
+                        .order_by(VAULT.c.waybill_id)
+                        .limit(batch_size)
+                    )
+                    .mappings()
+                    .all()
+                )
             if not rows:
                 return
             for row in rows:

@@ -28,7 +28,10 @@ _DOT_VARIANTS = str.maketrans({c: NAME_DOT for c in "\u2022\u2027\u30fb\u2219\u2
 HAN_CHARACTER = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
 _HAN_NAME = re.compile(f"{HAN_CHARACTER}+")
 _HAN_DOTTED_NAME = re.compile(f"{HAN_CHARACTER}+(?:{NAME_DOT}{HAN_CHARACTER}+)+")
-_LATIN_NAME = re.compile(r"[A-Za-z\u00c0-\u024f](?:[A-Za-z\u00c0-\u024f.'\- ]*[A-Za-z\u00c0-\u024f.])?")
+# Latin letters with accents: Latin-1 Supplement and Extended-A/B minus the two signs
+# that sit among them (× U+00D7, ÷ U+00F7).
+_LATIN_LETTER = r"A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_LATIN_NAME = re.compile(rf"[{_LATIN_LETTER}](?:[{_LATIN_LETTER}.'\- ]*[{_LATIN_LETTER}.])?")
 
 # Rows of the frequency list that misspell a 百家姓 compound (令狐, 欧阳, 夏侯); no such
 # surnames exist, and keeping them would split 冷狐 names wrongly.
@@ -66,6 +69,7 @@ def compound_surnames() -> frozenset[str]:
     return frozenset(confirmed | (frequent - _MISSPELT_SURNAME_ROWS))
 
 
+@cache
 def _surname_lengths() -> list[int]:
     return sorted({len(s) for s in compound_surnames()}, reverse=True)
 

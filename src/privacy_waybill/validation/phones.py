@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import (
+    NumberParseException,
+    PhoneNumber,
+    PhoneNumberFormat,
+    PhoneNumberType,
+)
 
 from privacy_waybill.errors import FieldError
 

@@ -39,8 +39,6 @@ def unseal(aead: AESGCM, blob: bytes, associated_data: bytes) -> bytes:
     if len(blob) < _HEADER_BYTES + TAG_BYTES or blob[0] != FORMAT_VERSION:
         raise BrokenSeal
     try:
-        return aead.decrypt(
-            blob[1:_HEADER_BYTES], blob[_HEADER_BYTES:], associated_data
-        )
+        return aead.decrypt(blob[1:_HEADER_BYTES], blob[_HEADER_BYTES:], associated_data)
     except InvalidTag:
         raise BrokenSeal from None

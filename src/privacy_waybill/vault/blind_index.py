@@ -30,9 +30,7 @@ def derive_kind_key(tenant_key: BlindIndexKey, tenant_id: str, kind: str) -> byt
         algorithm=hashes.SHA256(),
         length=KEY_BYTES,
         salt=None,
-        info=frame(
-            b"pwb/blind-index", VERSION_BYTES, tenant_id.encode(), kind.encode()
-        ),
+        info=frame(b"pwb/blind-index", VERSION_BYTES, tenant_id.encode(), kind.encode()),
     ).derive(tenant_key.material)
 
 
@@ -49,12 +47,8 @@ class BlindIndexer:
             raise ValueError("blind index kind and value must not be empty")
         keyed = self._keyed.get((tenant_id, kind))
         if keyed is None:
-            kind_key = derive_kind_key(
-                self._key_manager.blind_index_key(tenant_id), tenant_id, kind
-            )
-            keyed = self._keyed.setdefault(
-                (tenant_id, kind), hmac.new(kind_key, digestmod=hashlib.sha256)
-            )
+            kind_key = derive_kind_key(self._key_manager.blind_index_key(tenant_id), tenant_id, kind)
+            keyed = self._keyed.setdefault((tenant_id, kind), hmac.new(kind_key, digestmod=hashlib.sha256))
         # Copying a keyed HMAC skips the key schedule: about 1.7 µs instead of 2.9 µs.
         digest = keyed.copy()
         digest.update(normalised_value.encode("utf-8"))

@@ -84,9 +84,7 @@ class Vault:
     def __init__(self, key_manager: KeyManager) -> None:
         self._key_manager = key_manager
 
-    def seal(
-        self, tenant_id: str, waybill_id: str, fields: Mapping[str, str]
-    ) -> SealedRecord:
+    def seal(self, tenant_id: str, waybill_id: str, fields: Mapping[str, str]) -> SealedRecord:
         """Encrypt `fields` under a fresh data key, wrapped under the tenant's current KEK."""
         _require_ids(tenant_id, waybill_id)
         dek = DataKey.generate()
@@ -98,16 +96,10 @@ class Vault:
                 plaintext = value.encode("utf-8")
             except UnicodeEncodeError:
                 # The codec's own message quotes the offending character.
-                raise ValueError(
-                    f"waybill {waybill_id}: field {name} is not valid text"
-                ) from None
-            ciphertexts[name] = seal(
-                cipher, plaintext, record_frame + _field_frame(name)
-            )
+                raise ValueError(f"waybill {waybill_id}: field {name} is not valid text") from None
+            ciphertexts[name] = seal(cipher, plaintext, record_frame + _field_frame(name))
         kek = self._key_manager.current_kek(tenant_id)
-        wrapped = self._key_manager.wrap_dek(
-            tenant_id, kek, dek, dek_associated_data(tenant_id, waybill_id, kek)
-        )
+        wrapped = self._key_manager.wrap_dek(tenant_id, kek, dek, dek_associated_data(tenant_id, waybill_id, kek))
         return SealedRecord(kek.kek_id, kek.version, wrapped, ciphertexts)
 
     def open(
@@ -131,17 +123,13 @@ class Vault:
         opened = {}
         for name in wanted:
             try:
-                plaintext = unseal(
-                    cipher, record.ciphertexts[name], record_frame + _field_frame(name)
-                )
+                plaintext = unseal(cipher, record.ciphertexts[name], record_frame + _field_frame(name))
             except BrokenSeal:
                 raise DecryptionFailed(waybill_id, name) from None
             opened[name] = plaintext.decode("utf-8")
         return opened
 
-    def rewrap(
-        self, tenant_id: str, waybill_id: str, record: SealedRecord
-    ) -> SealedRecord:
+    def rewrap(self, tenant_id: str, waybill_id: str, record: SealedRecord) -> SealedRecord:
         """The record with its DEK wrapped under the tenant's current KEK; ciphertexts untouched.
 
         Run over all records after `KeyManager.rotate`; until then old KEK versions keep

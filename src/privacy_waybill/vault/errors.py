@@ -35,9 +35,7 @@ class KeyShredded(VaultError):
     """The waybill's data key was destroyed (crypto-shredding): its fields are gone for good."""
 
     def __init__(self, waybill_id: str, field: str) -> None:
-        super().__init__(
-            f"waybill {waybill_id}: {field} cannot be opened, its data key was shredded"
-        )
+        super().__init__(f"waybill {waybill_id}: {field} cannot be opened, its data key was shredded")
         self.waybill_id = waybill_id
         self.field = field
 
@@ -55,9 +53,7 @@ class UnknownKey(VaultError):
     """A key manager has no key-encryption key with this id and version for the tenant."""
 
     def __init__(self, tenant_id: str, kek_id: str, kek_version: int) -> None:
-        super().__init__(
-            f"tenant {tenant_id}: no key-encryption key {kek_id} version {kek_version}"
-        )
+        super().__init__(f"tenant {tenant_id}: no key-encryption key {kek_id} version {kek_version}")
         self.tenant_id = tenant_id
         self.kek_id = kek_id
         self.kek_version = kek_version
@@ -89,8 +85,7 @@ class WrongMasterSecret(KeyStoreError):
 class InsecurePermissions(KeyStoreError):
     def __init__(self, path: Path, mode: int) -> None:
         super().__init__(
-            f"{path} is accessible by group or others (mode {mode:04o}); "
-            f"restrict it with `chmod 600 {path}`"
+            f"{path} is accessible by group or others (mode {mode:04o}); restrict it with `chmod 600 {path}`"
         )
         self.path = path
         self.mode = mode

@@ -85,15 +85,11 @@ class KeyManager(Protocol):
         """The KEK new data keys are wrapped under; creates the tenant's first KEK on first use."""
         ...
 
-    def wrap_dek(
-        self, tenant_id: str, kek: KekRef, dek: DataKey, associated_data: bytes
-    ) -> bytes:
+    def wrap_dek(self, tenant_id: str, kek: KekRef, dek: DataKey, associated_data: bytes) -> bytes:
         """Encrypt `dek` under the tenant's KEK `kek`, authenticating `associated_data`."""
         ...
 
-    def unwrap_dek(
-        self, tenant_id: str, kek: KekRef, wrapped: bytes, associated_data: bytes
-    ) -> DataKey:
+    def unwrap_dek(self, tenant_id: str, kek: KekRef, wrapped: bytes, associated_data: bytes) -> DataKey:
         """Inverse of `wrap_dek`.
 
         Raises `UnknownKey` when the tenant has no such KEK and `KeyUnwrapFailed` when the

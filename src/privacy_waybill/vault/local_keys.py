@@ -129,30 +129,23 @@ class LocalKeyManager:
         entry = self._tenant_entry(tenant_id)
         return KekRef(entry["kek_id"], entry["current"])
 
-    def wrap_dek(
-        self, tenant_id: str, kek: KekRef, dek: DataKey, associated_data: bytes
-    ) -> bytes:
+    def wrap_dek(self, tenant_id: str, kek: KekRef, dek: DataKey, associated_data: bytes) -> bytes:
         return seal(self._kek_cipher(tenant_id, kek), dek.material, associated_data)
 
-    def unwrap_dek(
-        self, tenant_id: str, kek: KekRef, wrapped: bytes, associated_data: bytes
-    ) -> DataKey:
+    def unwrap_dek(self, tenant_id: str, kek: KekRef, wrapped: bytes, associated_data: bytes) -> DataKey:
         cipher = self._kek_cipher(tenant_id, kek)
         try:
             return DataKey(unseal(cipher, wrapped, associated_data))
         except BrokenSeal:
             raise KeyUnwrapFailed(
-                f"tenant {tenant_id}: a data key does not unwrap under {kek.kek_id} "
-                f"version {kek.version}"
+                f"tenant {tenant_id}: a data key does not unwrap under {kek.kek_id} version {kek.version}"
             ) from None
 
     def rotate(self, tenant_id: str) -> KekRef:
         def add_version(document: Document) -> KekRef:
             entry = document["tenants"].get(tenant_id)
             if entry is None:
-                entry = document["tenants"][tenant_id] = self._new_tenant_entry(
-                    tenant_id
-                )
+                entry = document["tenants"][tenant_id] = self._new_tenant_entry(tenant_id)
             version = entry["current"] + 1
             entry["keks"][str(version)] = self._seal_entry(
                 KeyEncryptionKey.generate().material,
@@ -167,11 +160,7 @@ class LocalKeyManager:
         key = self._blind_index_keys.get(tenant_id)
         if key is None:
             entry = self._tenant_entry(tenant_id)
-            key = BlindIndexKey(
-                self._unseal_entry(
-                    entry["blind_index_key"], _blind_index_aad(tenant_id), tenant_id
-                )
-            )
+            key = BlindIndexKey(self._unseal_entry(entry["blind_index_key"], _blind_index_aad(tenant_id), tenant_id))
             self._blind_index_keys[tenant_id] = key
         return key
 
@@ -194,14 +183,8 @@ class LocalKeyManager:
         return {
             "kek_id": kek_id,
             "current": 1,
-            "keks": {
-                "1": self._seal_entry(
-                    KeyEncryptionKey.generate().material, _kek_aad(tenant_id, kek_id, 1)
-                )
-            },
-            "blind_index_key": self._seal_entry(
-                BlindIndexKey.generate().material, _blind_index_aad(tenant_id)
-            ),
+            "keks": {"1": self._seal_entry(KeyEncryptionKey.generate().material, _kek_aad(tenant_id, kek_id, 1))},
+            "blind_index_key": self._seal_entry(BlindIndexKey.generate().material, _blind_index_aad(tenant_id)),
         }
 
     def _kek_cipher(self, tenant_id: str, kek: KekRef) -> AESGCM:
@@ -216,9 +199,7 @@ class LocalKeyManager:
             if sealed is None:
                 raise UnknownKey(tenant_id, kek.kek_id, kek.version)
             kek_key = KeyEncryptionKey(
-                self._unseal_entry(
-                    sealed, _kek_aad(tenant_id, kek.kek_id, kek.version), tenant_id
-                )
+                self._unseal_entry(sealed, _kek_aad(tenant_id, kek.kek_id, kek.version), tenant_id)
             )
             cipher = self._kek_ciphers.setdefault(cache_key, AESGCM(kek_key.material))
         return cipher
@@ -233,15 +214,12 @@ class LocalKeyManager:
     def _seal_entry(self, material: bytes, associated_data: bytes) -> str:
         return _b64(seal(self._master, material, associated_data))
 
-    def _unseal_entry(
-        self, sealed: str, associated_data: bytes, tenant_id: str
-    ) -> bytes:
+    def _unseal_entry(self, sealed: str, associated_data: bytes, tenant_id: str) -> bytes:
         try:
             return unseal(self._master, _unb64(sealed, self._path), associated_data)
         except BrokenSeal:
             raise KeyStoreError(
-                f"{self._path}: a key of tenant {tenant_id} does not authenticate; "
-                "the file was altered"
+                f"{self._path}: a key of tenant {tenant_id} does not authenticate; the file was altered"
             ) from None
 
     def _mutate(self, change: Callable[[Document], T]) -> T:
@@ -321,9 +299,7 @@ def _read_document(path: Path) -> Document:
 
 def _write_atomically(path: Path, document: Document) -> None:
     # mkstemp creates the file 0600, so the keys are never readable by others, even briefly.
-    fd, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=".keystore-", suffix=".tmp"
-    )
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keystore-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             json.dump(document, file, indent=1, sort_keys=True)

@@ -119,9 +119,7 @@ def create_master_secret_file(path: Path) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyStoreError(
-            f"{path} already exists; refusing to overwrite the master secret"
-        ) from None
+        raise KeyStoreError(f"{path} already exists; refusing to overwrite the master secret") from None
     with os.fdopen(fd, "w", encoding="ascii") as file:
         file.write(secret + "\n")
         file.flush()
