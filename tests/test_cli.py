@@ -137,3 +137,8 @@ def test_demo_is_idempotent(home: Path) -> None:
     assert first.returncode == second.returncode == 0
     assert "20 new waybills" in first.stderr and "0 new waybills, 20 already there" in second.stderr
     assert (home / "demo-api-key").stat().st_mode & 0o077 == 0
+
+
+def test_purge_leaves_waybills_inside_the_retention_period(home: Path) -> None:
+    result = run_pwb(home, "purge")
+    assert result.returncode == 0 and "of 0 waybills" in result.stderr

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from privacy_waybill.addresses.parser import parse_address
-from privacy_waybill.errors import Conflict
+from privacy_waybill.errors import Conflict, Gone
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.service import Issued, Rejected
 from privacy_waybill.runtime import Runtime
@@ -17,6 +19,7 @@ from privacy_waybill.sensitive import SENSITIVE_FIELDS
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.validation.phones import normalise_phone
+from privacy_waybill.vault import KeyShredded
 
 TENANT = "default"
 
@@ -181,3 +184,30 @@ def test_no_plaintext_column_and_every_sensitive_field_sealed(rt: Runtime, demo_
         "sender_address",
         "items",
     } <= set(sealed.ciphertexts)
+
+
+def test_purge_crypto_shreds_expired_waybills_and_scrubs_the_file(rt: Runtime, demo_order_dicts) -> None:
+    old = issue(rt, demo_order_dicts[:4])
+    old_keys = [rt.waybills.sealed_record(o.waybill.waybill_id).wrapped_dek for o in old]
+    later = rt.clock() + timedelta(days=rt.settings.retention_days + 1)
+    rt.clock = lambda: later
+    recent = issue(rt, demo_order_dicts[4:6])
+
+    assert rt.purge_expired() == 4
+    assert rt.purge_expired() == 0
+    for outcome in old:
+        waybill = rt.waybills.get_by_number(TENANT, outcome.waybill.waybill_no)
+        assert waybill.purged_at == later and waybill.recipient.name == "" and waybill.recipient_phone_index == b""
+        assert waybill.sort_code == outcome.waybill.sort_code  # statistics stay
+        sealed = rt.waybills.sealed_record(outcome.waybill.waybill_id)
+        assert sealed.is_shredded and sealed.ciphertexts == {}
+        with pytest.raises(KeyShredded):
+            rt.vault.open(TENANT, outcome.waybill.waybill_id, sealed, ["recipient_name"])
+        with pytest.raises(Gone):
+            rt.label_content(waybill)
+    for outcome in recent:
+        assert rt.vault.open(TENANT, outcome.waybill.waybill_id, rt.waybills.sealed_record(outcome.waybill.waybill_id), ["recipient_name"])
+    if rt.engine.dialect.name == "sqlite":
+        database = Path(rt.engine.url.database)
+        raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert not any(key in raw for key in old_keys)

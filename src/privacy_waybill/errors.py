@@ -34,3 +34,7 @@ class NotFound(PrivacyWaybillError):
 
 class Conflict(PrivacyWaybillError):
     """The request contradicts stored state."""
+
+
+class Gone(PrivacyWaybillError):
+    """The record existed but its personal data has been purged (crypto-shredded)."""

@@ -11,14 +11,14 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine
 
 from privacy_waybill.addresses.divisions import load_divisions
-from privacy_waybill.errors import PrivacyWaybillError
+from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
 from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
@@ -86,6 +86,8 @@ class Runtime:
         return reference_url(self.settings.public_base_url, make_reference(waybill.public_ref, self.reference_key))
 
     def label_content(self, waybill: IssuedWaybill) -> LabelContent:
+        if waybill.purged_at is not None:
+            raise Gone("the waybill's personal data was purged after the retention period; no label can be made")
         return LabelContent(
             waybill_no=waybill.waybill_no,
             sort_code=waybill.sort_code,
@@ -113,6 +115,11 @@ class Runtime:
                 batch = []
         self.waybills.replace_wrapped_keys(batch)
         return count + len(batch)
+
+    def purge_expired(self) -> int:
+        """Crypto-shred the personal data of waybills older than the retention period."""
+        now = self.clock()
+        return self.waybills.shred_created_before(now - timedelta(days=self.settings.retention_days), now)
 
     def close(self) -> None:
         self.engine.dispose()

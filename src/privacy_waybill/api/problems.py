@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from privacy_waybill.errors import Conflict, FieldError, NotFound, PrivacyWaybillError
+from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
 
 PROBLEM_JSON = "application/problem+json"
@@ -71,6 +71,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return problem_response(404, "Not found", str(exc))
+
+    @app.exception_handler(Gone)
+    async def _gone(_: Request, exc: Gone) -> JSONResponse:
+        return problem_response(410, "Gone", str(exc))
 
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:

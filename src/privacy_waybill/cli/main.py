@@ -269,6 +269,15 @@ def keys_rotate(
 
 
 @app.command()
+def purge() -> None:
+    """Crypto-shred the personal data of waybills older than PWB_RETENTION_DAYS (default 30)."""
+    with runtime() as rt:
+        purged = rt.purge_expired()
+    log.info("purge shredded=%d", purged)
+    stderr.print(f"pwb purge: shredded the personal data of {purged} waybills", highlight=False)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,

@@ -46,6 +46,7 @@ class IssuedWaybill:
     recipient_district_code: str
     recipient_phone_index: bytes
     created_at: datetime
+    purged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
@@ -88,6 +89,7 @@ def waybill_from_row(row: RowMapping) -> IssuedWaybill:
         recipient_district_code=row["recipient_district_code"],
         recipient_phone_index=row["recipient_phone_index"],
         created_at=row["created_at"],
+        purged_at=row["purged_at"],
     )
 
 
@@ -209,3 +211,47 @@ class WaybillStore:
                     .where(VAULT.c.waybill_id == waybill_id)
                     .values(kek_id=sealed.kek_id, kek_version=sealed.kek_version, wrapped_dek=sealed.wrapped_dek)
                 )
+
+    def shred_created_before(self, cutoff: datetime, now: datetime, batch_size: int = 1000) -> int:
+        """Crypto-shred every waybill created before `cutoff`; returns how many.
+
+        Destroys the wrapped data key and every ciphertext, and clears the masked views and
+        keyed hashes; ids, status, sort code, district and counts stay for statistics. Freed
+        bytes are then scrubbed from the database files (SQLite runs with secure_delete and
+        its WAL is checkpointed; PostgreSQL vacuums), so the old key cannot be dug out of them.
+        """
+        purged = 0
+        while True:
+            with self.engine.begin() as conn:
+                ids = list(
+                    conn.execute(
+                        select(WAYBILLS.c.id)
+                        .where(WAYBILLS.c.created_at < cutoff, WAYBILLS.c.purged_at.is_(None))
+                        .limit(batch_size)
+                    ).scalars()
+                )
+                if not ids:
+                    break
+                conn.execute(
+                    update(VAULT).where(VAULT.c.waybill_id.in_(ids)).values(wrapped_dek=None, **dict.fromkeys(SENSITIVE_FIELDS))
+                )
+                conn.execute(update(WAYBILLS).where(WAYBILLS.c.id.in_(ids)).values(purged_at=now, **_PURGED_WAYBILL_VALUES))
+            purged += len(ids)
+        if purged:
+            self._reclaim_freed_space()
+        return purged
+
+    def _reclaim_freed_space(self) -> None:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            elif conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("VACUUM vault_records, waybills")
+
+
+_PURGED_WAYBILL_VALUES: dict[str, object] = {
+    **{f"{party}_masked_{part}": "" for party in _PARTIES for part in ("name", "phone", "address")},
+    "remark_scrubbed": None,
+    "recipient_phone_index": b"",
+    "order_fingerprint": b"",
+}
