@@ -138,13 +138,22 @@ def category_keywords() -> dict[str, tuple[str, ...]]:
     return {category: tuple(keywords) for category, keywords in yaml.safe_load(table)["categories"].items()}
 
 
+@cache
+def _category_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    # One alternation per category: a regex search is ~10x cheaper than testing each keyword.
+    return tuple(
+        (category, re.compile("|".join(re.escape(k.lower()) for k in keywords)))
+        for category, keywords in category_keywords().items()
+    )
+
+
 def contents_category(item_names: list[str]) -> str:
     """The category most item names point to, or 日用品 when none is recognised."""
     votes: Counter[str] = Counter()
     for item in item_names:
         lowered = item.lower()
-        for category, keywords in category_keywords().items():
-            if any(keyword in lowered for keyword in keywords):
+        for category, pattern in _category_patterns():
+            if pattern.search(lowered):
                 votes[category] += 1
                 break
     if not votes:
