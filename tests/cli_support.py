@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -25,4 +26,23 @@ def json_lines(stdout: str) -> list[dict[str, object]]:
 
 def write_jsonl(path: Path, orders: list[dict[str, object]]) -> Path:
     path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in orders), encoding="utf-8")
+    return path
+
+
+def flat_csv_row(order: dict) -> dict[str, object]:  # type: ignore[type-arg]
+    """An API-shaped order as a row of the flat CSV intake format."""
+    row: dict[str, object] = {"order_id": order["order_id"], "items": json.dumps(order["items"], ensure_ascii=False)}
+    for party in ("recipient", "sender"):
+        for key in ("name", "phone", "address"):
+            row[f"{party}_{key}"] = order[party][key]
+    for key in ("remark", "weight_g", "service"):
+        row[key] = order.get(key, "")
+    return row
+
+
+def write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     return path

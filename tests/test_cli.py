@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
-from cli_support import json_lines, run_pwb, write_jsonl
+from cli_support import flat_csv_row, json_lines, run_pwb, write_csv, write_jsonl
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.issuance.numbers import is_valid_waybill_no
 
@@ -23,14 +22,6 @@ def home(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def orders() -> list[dict[str, object]]:
     return list(demo_orders(12, seed=11, prefix="CLI"))
-
-
-def flat_csv_row(order: dict) -> dict[str, object]:  # type: ignore[type-arg]
-    row = {"order_id": order["order_id"], "items": ";".join(f"{i['name']}*{i['quantity']}" for i in order["items"])}
-    for party in ("recipient", "sender"):
-        for key in ("name", "phone", "address"):
-            row[f"{party}_{key}"] = order[party][key]
-    return row
 
 
 def test_init_is_idempotent_and_keeps_secrets_owner_only(home: Path) -> None:
@@ -58,12 +49,7 @@ def test_issue_exits_1_and_names_field_and_reason_for_rejected_records(home: Pat
     rows = [flat_csv_row(o) for o in orders[4:7]]
     rows[1]["recipient_phone"] = "1234"
     rows[2]["recipient_address"] = "不存在的地方幸福路1号"
-    path = tmp_path / "orders.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    result = run_pwb(home, "issue", str(path))
+    result = run_pwb(home, "issue", str(write_csv(tmp_path / "orders.csv", rows)))
     assert result.returncode == 1
     lines = json_lines(result.stdout)
     assert "waybill_no" in lines[0]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from label_support import label_content
 from privacy_waybill.errors import FieldError
 from privacy_waybill.labels import (
     LabelContent,
@@ -33,20 +32,6 @@ from privacy_waybill.labels.fonts import text_width_mm
 from privacy_waybill.labels.layout import LAYOUTS, Zone
 
 SIZES = list(LabelSize)
-
-
-def _content(**changes: object) -> LabelContent:
-    content = LabelContent(
-        waybill_no="PW83920471650382",
-        sort_code="571-A12-03",
-        recipient=MaskedParty("张**", "*******5678", "浙江省杭州市余杭区五常街道文一西路****"),
-        sender=MaskedParty("欧阳*", "*******1234", "广东省深圳市南山区粤海街道科技南十二路****"),
-        contents="日用品",
-        qr_payload="https://pwb.example.cn/t/9fQ2xK7mLw3ZpR8vT1aB6cD4eF0gH5jN",
-        issued_on=date(2026, 11, 23),
-        weight_g=1250,
-    )
-    return dataclasses.replace(content, **changes)
 
 
 def _texts(content: LabelContent, size: LabelSize, dpi: int = 203) -> list[Text]:
@@ -78,14 +63,14 @@ def test_zones_tile_the_label_without_overlapping(size: LabelSize) -> None:
 def test_every_text_stays_inside_the_label_frame(size: LabelSize) -> None:
     layout = LAYOUTS[size]
     left, right = layout.zones[Zone.HEADER].x, layout.zones[Zone.HEADER].right
-    for text in _texts(_content(), size):
+    for text in _texts(label_content(), size):
         start, end = _extent(text)
         assert left < start and end < right, text.text
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_sort_code_is_the_largest_text(size: LabelSize) -> None:
-    texts = _texts(_content(), size)
+    texts = _texts(label_content(), size)
     sort_code = next(text for text in texts if text.text == "571-A12-03")
     assert sort_code.bold
     assert sort_code.size == max(text.size for text in texts)
@@ -93,8 +78,8 @@ def test_sort_code_is_the_largest_text(size: LabelSize) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_label_prints_only_captions_and_the_given_content(size: LabelSize) -> None:
-    content = _content()
+def test_label_prints_only_captions_and_the_givenlabel_content(size: LabelSize) -> None:
+    content = label_content()
     given_values = {
         content.carrier_name,
         content.sort_code,
@@ -116,7 +101,7 @@ def test_label_prints_only_captions_and_the_given_content(size: LabelSize) -> No
 
 @pytest.mark.parametrize("dpi", [203, 300])
 def test_codes_sit_on_whole_printer_dots(dpi: int) -> None:
-    scene = compose(_content(), LabelSize.ONE_PLY_76X130, dpi)
+    scene = compose(label_content(), LabelSize.ONE_PLY_76X130, dpi)
     codes = [item for item in scene.items if isinstance(item, Barcode128 | QrSymbol)]
     assert len(codes) == 2
     for code in codes:
@@ -125,12 +110,12 @@ def test_codes_sit_on_whole_printer_dots(dpi: int) -> None:
 
 
 def test_service_code_prints_its_chinese_name_and_unknown_codes_print_as_given() -> None:
-    assert "标准快递" in {text.text for text in _texts(_content(), LabelSize.STANDARD_100X180)}
-    assert "冷链" in {text.text for text in _texts(_content(service="冷链"), LabelSize.STANDARD_100X180)}
+    assert "标准快递" in {text.text for text in _texts(label_content(), LabelSize.STANDARD_100X180)}
+    assert "冷链" in {text.text for text in _texts(label_content(service="冷链"), LabelSize.STANDARD_100X180)}
 
 
 def test_missing_weight_leaves_the_weight_row_out() -> None:
-    texts = {text.text for text in _texts(_content(weight_g=None), LabelSize.STANDARD_100X180)}
+    texts = {text.text for text in _texts(label_content(weight_g=None), LabelSize.STANDARD_100X180)}
     assert "重量：" not in texts
 
 
@@ -138,7 +123,7 @@ def test_long_address_wraps_inside_its_zone_and_is_cut_rather_than_overflowing()
     address = "新疆维吾尔自治区伊犁哈萨克自治州霍尔果斯市卡拉苏河镇" * 8
     size = LabelSize.ONE_PLY_76X130
     zone = LAYOUTS[size].zones[Zone.RECIPIENT]
-    texts = _texts(_content(recipient=MaskedParty("张**", "*******5678", address)), size)
+    texts = _texts(label_content(recipient=MaskedParty("张**", "*******5678", address)), size)
     lines = [text for text in texts if text.text and text.text[0] in address and zone.y < text.baseline < zone.bottom]
     address_lines = [line for line in lines if line.text not in {"张**", "收"}]
     assert len(address_lines) >= 2
@@ -161,14 +146,14 @@ def test_wrap_keeps_every_character_in_order_and_lines_within_width(text: str, w
 @pytest.mark.parametrize("waybill_no", ["PW 123456", "../../etc/passwd", "单号12345", "PW1"])
 def test_waybill_numbers_that_cannot_name_a_file_or_a_barcode_are_refused(waybill_no: str) -> None:
     with pytest.raises(FieldError) as caught:
-        compose(_content(waybill_no=waybill_no), LabelSize.STANDARD_100X180, 203)
+        compose(label_content(waybill_no=waybill_no), LabelSize.STANDARD_100X180, 203)
     assert caught.value.field == "waybill_no"
     assert waybill_no not in str(caught.value)
 
 
 def test_unsupported_dpi_is_a_field_error() -> None:
     with pytest.raises(FieldError) as caught:
-        render_label(_content(), LabelFormat.ZPL, dpi=600)
+        render_label(label_content(), LabelFormat.ZPL, dpi=600)
     assert caught.value.field == "dpi"
 
 
@@ -182,12 +167,12 @@ def test_font_setting_takes_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_font_setting_naming_no_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(fonts.FONT_ENV_VAR, str(tmp_path / "missing.ttf"))
     with pytest.raises(LabelFontMissing, match=fonts.FONT_ENV_VAR):
-        render_label(_content(), LabelFormat.PDF)
+        render_label(label_content(), LabelFormat.PDF)
 
 
 def test_missing_font_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(fonts.FONT_ENV_VAR, raising=False)
     monkeypatch.setattr(fonts, "DEBIAN_FONT_PATH", tmp_path / "absent.ttc")
     with pytest.raises(LabelFontMissing, match="fonts-wqy-zenhei") as caught:
-        render_label(_content(), LabelFormat.ZPL)
+        render_label(label_content(), LabelFormat.ZPL)
     assert "make install" in str(caught.value)

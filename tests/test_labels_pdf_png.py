@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from datetime import date
 from io import BytesIO
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from label_support import label_content
 from privacy_waybill.labels import (
     LabelContent,
     LabelFormat,
@@ -27,20 +26,6 @@ from privacy_waybill.labels import (
 
 SIZES = list(LabelSize)
 DPIS = [203, 300]
-
-
-def _content(**changes: object) -> LabelContent:
-    content = LabelContent(
-        waybill_no="PW83920471650382",
-        sort_code="571-A12-03",
-        recipient=MaskedParty("张**", "*******5678", "浙江省杭州市余杭区五常街道文一西路****"),
-        sender=MaskedParty("欧阳*", "*******1234", "广东省深圳市南山区粤海街道科技南十二路****"),
-        contents="日用品",
-        qr_payload="https://pwb.example.cn/t/9fQ2xK7mLw3ZpR8vT1aB6cD4eF0gH5jN",
-        issued_on=date(2026, 11, 23),
-        weight_g=1250,
-    )
-    return dataclasses.replace(content, **changes)
 
 
 def _expected_text(content: LabelContent) -> str:
@@ -87,7 +72,7 @@ def _decoded(png: bytes) -> dict[str, str]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_pdf_embeds_its_font_and_is_one_page_of_the_label_size(size: LabelSize) -> None:
-    pdf = render_label(_content(), LabelFormat.PDF, size)
+    pdf = render_label(label_content(), LabelFormat.PDF, size)
     assert pdf.startswith(b"%PDF")
     assert b"/FontFile2" in pdf
     document = pypdfium2.PdfDocument(pdf)
@@ -103,7 +88,7 @@ def test_pdf_embeds_its_font_and_is_one_page_of_the_label_size(size: LabelSize) 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_pdf_text_is_exactly_the_masked_content_and_the_captions(size: LabelSize) -> None:
-    content = _content()
+    content = label_content()
     assert _pdf_text(render_label(content, LabelFormat.PDF, size)) == _expected_text(content)
 
 
@@ -122,7 +107,7 @@ masked_chars = st.sampled_from("张王李欧阳司马浙江杭州余杭区街道
 def test_pdf_never_prints_more_than_it_was_given(
     name: str, phone: str, address: str, sort_code: str, weight_g: int | None, size: LabelSize
 ) -> None:
-    content = _content(
+    content = label_content(
         recipient=MaskedParty(name, phone, address),
         sender=MaskedParty(name, phone, address),
         sort_code=sort_code,
@@ -134,7 +119,7 @@ def test_pdf_never_prints_more_than_it_was_given(
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dpi", DPIS)
 def test_png_is_bilevel_at_printer_resolution_and_its_codes_decode(size: LabelSize, dpi: int) -> None:
-    content = _content()
+    content = label_content()
     png = render_label(content, LabelFormat.PNG, size, dpi)
     image = Image.open(BytesIO(png))
     dots_per_mm = {203: 8, 300: 12}[dpi]
@@ -146,7 +131,7 @@ def test_png_is_bilevel_at_printer_resolution_and_its_codes_decode(size: LabelSi
 
 
 def test_long_waybill_number_and_payload_still_decode_on_the_small_label() -> None:
-    content = _content(
+    content = label_content(
         waybill_no="PWX-20261123-83920471650382",
         qr_payload="https://pwb.example.cn/t/" + "9fQ2xK7mLw3ZpR8vT1aB6cD4eF0gH5jN" * 3 + "?sig=~^_\\",
     )
@@ -155,13 +140,13 @@ def test_long_waybill_number_and_payload_still_decode_on_the_small_label() -> No
 
 
 def test_batch_renders_each_label_in_input_order() -> None:
-    contents = [_content(waybill_no=f"PW8392047165{index:04d}") for index in range(3)]
+    contents = [label_content(waybill_no=f"PW8392047165{index:04d}") for index in range(3)]
     texts = [_pdf_text(pdf) for pdf in render_labels(contents, LabelFormat.PDF, LabelSize.ONE_PLY_76X130)]
     assert [content.waybill_no in text for content, text in zip(contents, texts, strict=True)] == [True] * 3
 
 
 def test_write_labels_names_each_file_after_its_waybill_number(tmp_path: Path) -> None:
-    contents = [_content(waybill_no=f"PW8392047165{index:04d}") for index in range(2)]
+    contents = [label_content(waybill_no=f"PW8392047165{index:04d}") for index in range(2)]
     written = list(write_labels(contents, tmp_path / "labels", LabelFormat.PNG, LabelSize.ONE_PLY_76X130))
     assert [path.name for path in written] == ["PW83920471650000.png", "PW83920471650001.png"]
     assert _decoded(written[1].read_bytes())["Code128"] == "PW83920471650001"

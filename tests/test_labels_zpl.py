@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import re
 import zlib
-from datetime import date
 
 import pytest
 from PIL import Image
 
-from privacy_waybill.labels import LabelContent, LabelFormat, LabelSize, MaskedParty, render_label
+from label_support import label_content
+from privacy_waybill.labels import LabelContent, LabelFormat, LabelSize, render_label
 from privacy_waybill.labels.compose import Text, compose
 from privacy_waybill.labels.zpl import field_data
 
 SIZES = list(LabelSize)
 DPIS = [203, 300]
 GRAPHIC_FIELD = re.compile(r"\^GFA,(\d+),(\d+),(\d+),:Z64:([A-Za-z0-9+/=]+):([0-9A-F]{4})\^FS")
-
-
-def _content(**changes: object) -> LabelContent:
-    content = LabelContent(
-        waybill_no="PW83920471650382",
-        sort_code="571-A12-03",
-        recipient=MaskedParty("张**", "*******5678", "浙江省杭州市余杭区五常街道文一西路****"),
-        sender=MaskedParty("欧阳*", "*******1234", "广东省深圳市南山区粤海街道科技南十二路****"),
-        contents="日用品",
-        qr_payload="https://pwb.example.cn/t/9fQ2xK7mLw3ZpR8vT1aB6cD4eF0gH5jN",
-        issued_on=date(2026, 11, 23),
-        weight_g=1250,
-    )
-    return dataclasses.replace(content, **changes)
 
 
 def _zpl(content: LabelContent, size: LabelSize = LabelSize.STANDARD_100X180, dpi: int = 203) -> str:
@@ -46,7 +31,7 @@ def _unescaped(field: str) -> str:
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dpi", DPIS)
 def test_one_format_sized_for_the_stock_and_print_head(size: LabelSize, dpi: int) -> None:
-    zpl = _zpl(_content(), size, dpi)
+    zpl = _zpl(label_content(), size, dpi)
     dots_per_mm = {203: 8, 300: 12}[dpi]
     width_mm, height_mm = size.millimetres
     assert zpl.startswith("^XA\n") and zpl.endswith("^XZ\n")
@@ -58,7 +43,7 @@ def test_one_format_sized_for_the_stock_and_print_head(size: LabelSize, dpi: int
 
 
 def test_barcode_and_qr_fields_carry_the_number_and_the_payload() -> None:
-    content = _content()
+    content = label_content()
     zpl = _zpl(content)
     (barcode,) = re.findall(r"\^BCN,\d+,N,N,N,A\^FH\\\^FD(.*?)\^FS", zpl)
     (qr,) = re.findall(r"\^BQN,2,\d+\^FH\\\^FDMA,(.*?)\^FS", zpl)
@@ -69,7 +54,7 @@ def test_barcode_and_qr_fields_carry_the_number_and_the_payload() -> None:
 def test_reserved_characters_in_field_data_are_hex_escaped() -> None:
     payload = "https://pwb.example.cn/t/a~b^c\\d_e"
     assert field_data(payload) == "https://pwb.example.cn/t/a\\7Eb\\5Ec\\5Cd_e"
-    zpl = _zpl(_content(qr_payload=payload))
+    zpl = _zpl(label_content(qr_payload=payload))
     (qr,) = re.findall(r"\^FDMA,(.*?)\^FS", zpl)
     assert "^" not in qr and "~" not in qr
     assert _unescaped(qr) == payload
@@ -78,7 +63,7 @@ def test_reserved_characters_in_field_data_are_hex_escaped() -> None:
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dpi", DPIS)
 def test_every_graphic_field_decodes_to_its_declared_size_and_crc(size: LabelSize, dpi: int) -> None:
-    content = _content()
+    content = label_content()
     zpl = _zpl(content, size, dpi)
     fields = GRAPHIC_FIELD.findall(zpl)
     texts = [item for item in compose(content, size, dpi).items if isinstance(item, Text)]
@@ -92,7 +77,7 @@ def test_every_graphic_field_decodes_to_its_declared_size_and_crc(size: LabelSiz
 
 
 def test_sort_code_field_is_the_tallest_text() -> None:
-    zpl = _zpl(_content())
+    zpl = _zpl(label_content())
     heights = [int(total) // int(row_bytes) for total, _, row_bytes, _, _ in GRAPHIC_FIELD.findall(zpl)]
     sort_code_height = max(heights)
     # 13 mm type at 8 dots/mm: the digits alone stand about 70 dots tall.
@@ -101,7 +86,7 @@ def test_sort_code_field_is_the_tallest_text() -> None:
 
 def test_graphic_fields_mark_ink_with_one_bits() -> None:
     """ZPL prints 1 bits black: text must be sparse ones on zeros, not an inverted block."""
-    for total, _, row_bytes, encoded, _ in GRAPHIC_FIELD.findall(_zpl(_content())):
+    for total, _, row_bytes, encoded, _ in GRAPHIC_FIELD.findall(_zpl(label_content())):
         bitmap = zlib.decompress(base64.b64decode(encoded))
         image = Image.frombytes("1", (int(row_bytes) * 8, int(total) // int(row_bytes)), bitmap)
         ink = image.histogram()[255]
@@ -109,7 +94,7 @@ def test_graphic_fields_mark_ink_with_one_bits() -> None:
 
 
 def test_zpl_is_plain_ascii_with_no_text_outside_graphic_fields() -> None:
-    content = _content()
+    content = label_content()
     zpl = _zpl(content)
     without_graphics = GRAPHIC_FIELD.sub("", zpl)
     for value in (content.recipient.name, content.recipient.address, content.sort_code, content.contents):

@@ -6,7 +6,6 @@ every personal value it was given.
 
 from __future__ import annotations
 
-import csv
 import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from cli_support import json_lines, run_pwb, write_jsonl
+from cli_support import flat_csv_row, json_lines, run_pwb, write_csv, write_jsonl
 from leak_check import LeakFinder, masked_texts, not_public, personal_values
 from privacy_waybill.demo import demo_orders
 
@@ -77,40 +76,7 @@ def _decode_waybill_numbers(paths: list[str]) -> list[str | None]:
 def test_ten_thousand_orders_make_ten_thousand_readable_labels_and_leak_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     orders = list(demo_orders(10_000, seed=10_000, prefix="BULK"))
-    source = tmp_path / "orders.csv"
-    with source.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "order_id",
-                "recipient_name",
-                "recipient_phone",
-                "recipient_address",
-                "sender_name",
-                "sender_phone",
-                "sender_address",
-                "items",
-                "remark",
-                "weight_g",
-                "service",
-            ]
-        )
-        for o in orders:
-            writer.writerow(
-                [
-                    o["order_id"],
-                    o["recipient"]["name"],
-                    o["recipient"]["phone"],
-                    o["recipient"]["address"],
-                    o["sender"]["name"],
-                    o["sender"]["phone"],
-                    o["sender"]["address"],
-                    json.dumps(o["items"], ensure_ascii=False),
-                    o.get("remark", ""),
-                    o["weight_g"],
-                    o["service"],
-                ]
-            )
+    source = write_csv(tmp_path / "orders.csv", [flat_csv_row(o) for o in orders])
 
     assert run_pwb(home, "init").returncode == 0
     result = run_pwb(home, "issue", str(source), "--labels", str(tmp_path / "labels"), "--format", "png", timeout=1800)
