@@ -8,12 +8,13 @@ from sqlalchemy import Engine, inspect
 
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
 from privacy_waybill.storage.db import migrate
-from privacy_waybill.storage.models import Base, VaultRecord, Waybill
+from privacy_waybill.storage.models import VaultRecord, Waybill
+from privacy_waybill.storage.schema import metadata
 
 
 def test_migrations_produce_exactly_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 

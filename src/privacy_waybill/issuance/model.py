@@ -47,6 +47,7 @@ class IssuedWaybill:
     recipient_phone_index: bytes
     created_at: datetime
     purged_at: datetime | None = None
+    assigned_courier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,8 @@ class Waybill(Base):
     remark_scrubbed: Mapped[str | None] = mapped_column(String(600), nullable=True)
     recipient_district_code: Mapped[str] = mapped_column(String(12))
     recipient_phone_index: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The courier (subject actor) a parcel is dispatched to while out for delivery.
+    assigned_courier: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
     purged_at: Mapped[datetime | None] = mapped_column(TIMESTAMP, nullable=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from privacy_waybill.errors import Conflict
+from privacy_waybill.issuance.lifecycle import check_transition
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillStatus
 from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
@@ -90,6 +92,7 @@ def waybill_from_row(row: RowMapping) -> IssuedWaybill:
         recipient_phone_index=row["recipient_phone_index"],
         created_at=row["created_at"],
         purged_at=row["purged_at"],
+        assigned_courier=row["assigned_courier"],
     )
 
 
@@ -211,6 +214,32 @@ class WaybillStore:
                     .where(VAULT.c.waybill_id == waybill_id)
                     .values(kek_id=sealed.kek_id, kek_version=sealed.kek_version, wrapped_dek=sealed.wrapped_dek)
                 )
+
+    def transition(
+        self, waybill: IssuedWaybill, target: WaybillStatus, actor: str, at: datetime, place: str | None = None, courier: str | None = None
+    ) -> IssuedWaybill:
+        """Move a waybill to `target` and record the event, in one transaction.
+
+        The update is conditional on the status read before, so two concurrent scans cannot
+        both apply; the loser gets Conflict. `courier` is set when the parcel goes out for
+        delivery and cleared on every other transition, which ends the courier's access.
+        """
+        check_transition(waybill.status, target)
+        assigned = courier if target is WaybillStatus.OUT_FOR_DELIVERY else None
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(WAYBILLS)
+                .where(WAYBILLS.c.id == waybill.waybill_id, WAYBILLS.c.status == waybill.status.value)
+                .values(status=target.value, assigned_courier=assigned)
+            ).rowcount
+            if changed != 1:
+                raise Conflict("the waybill changed status meanwhile; scan again")
+            conn.execute(insert(EVENTS).values(waybill_id=waybill.waybill_id, status=target.value, actor=actor, place=place, at=at))
+        return replace(waybill, status=target, assigned_courier=assigned)
+
+    def events(self, waybill_id: str) -> list[RowMapping]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(EVENTS).where(EVENTS.c.waybill_id == waybill_id).order_by(EVENTS.c.id)).mappings())
 
     def shred_created_before(self, cutoff: datetime, now: datetime, batch_size: int = 1000) -> int:
         """Crypto-shred every waybill created before `cutoff`; returns how many.

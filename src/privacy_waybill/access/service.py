@@ -1,0 +1,216 @@
+"""Every read of a waybill goes through here: decide, count, audit, then disclose.
+
+The order is the guarantee: the policy decides; a disclosure that carries a quota is counted
+(over the limit: refused, alerted); the audit entry is committed; only then is anything read
+from the vault. A denial is audited too. When the audit log cannot be written nothing is
+disclosed (AuditUnavailable propagates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from privacy_waybill.access.model import Context, Decision, Resource, Subject
+from privacy_waybill.access.policy import PERSONAL_FIELDS, AccessPolicy
+from privacy_waybill.access.quotas import quota_windows
+from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
+from privacy_waybill.errors import PrivacyWaybillError
+from privacy_waybill.issuance.model import IssuedWaybill
+from privacy_waybill.masking.scrub import scrub_free_text
+from privacy_waybill.vault import SealedRecord, Vault
+
+
+class Forbidden(PrivacyWaybillError):
+    """The policy denied the request; the message names the rule, never the data."""
+
+    def __init__(self, decision: Decision) -> None:
+        why = f" ({decision.unmet} not met)" if decision.unmet else ""
+        super().__init__(f"not allowed by rule {decision.rule}{why}")
+        self.decision = decision
+
+
+class QuotaExceeded(PrivacyWaybillError):
+    def __init__(self, quota: str, window: str) -> None:
+        period = "hour" if window.startswith("h") else "day"
+        super().__init__(f"quota {quota} is used up for this {period}")
+        self.quota, self.window = quota, window
+
+
+class QuotaPort(Protocol):
+    def consume(self, actor: str, quota: str, windows: list[tuple[str, int]]) -> str | None: ...
+
+
+class AlertPort(Protocol):
+    def raise_alert(self, at: datetime, severity: str, kind: str, actor: str, detail: Mapping[str, str]) -> None: ...
+
+
+def waybill_resource(waybill: IssuedWaybill) -> Resource:
+    """The policy's view of a waybill: hub, station and route come from its sort code."""
+    hub, station, route = (waybill.sort_code.split("-", 2) + ["", "", ""])[:3]
+    return Resource(
+        kind="waybill",
+        id=waybill.waybill_id,
+        tenant_id=waybill.tenant_id,
+        status=waybill.status.value,
+        assigned_courier=waybill.assigned_courier,
+        hub=hub or None,
+        station=station or None,
+        route=route or None,
+        recipient_phone_index=waybill.recipient_phone_index or None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientView:
+    """The recipient's fields as this caller may see them; None where the policy shows nothing."""
+
+    name: str | None
+    phone: str | None
+    address: str | None
+
+
+class AccessService:
+    def __init__(
+        self,
+        *,
+        policy: AccessPolicy,
+        audit: AuditSink,
+        quotas: QuotaPort,
+        alerts: AlertPort,
+        vault: Vault,
+        sealed_record: Callable[[str], SealedRecord | None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._policy = policy
+        self._audit = audit
+        self._quotas = quotas
+        self._alerts = alerts
+        self._vault = vault
+        self._sealed_record = sealed_record
+        self._clock = clock
+
+    def context(self, purpose: str | None = None, ticket: str | None = None, reason: str | None = None) -> Context:
+        return Context(now=self._clock(), purpose=purpose, ticket=ticket, reason=reason)
+
+    def require(self, subject: Subject, action: str, resource: Resource, context: Context) -> Decision:
+        """Decide; audit a denial and raise Forbidden. Allowed decisions are audited by the caller's act."""
+        decision = self._policy.authorize(subject, action, resource, context)
+        if not decision.allowed:
+            self._record(subject, action, resource, context, decision, Outcome.DENIED)
+            raise Forbidden(decision)
+        return decision
+
+    def permit(
+        self,
+        subject: Subject,
+        action: str,
+        resource: Resource,
+        context: Context,
+        detail: Mapping[str, str] | None = None,
+    ) -> Decision:
+        """Decide and audit an act that discloses no personal data (scans, printing, admin)."""
+        decision = self.require(subject, action, resource, context)
+        self._record(subject, action, resource, context, decision, Outcome.ALLOWED, detail=detail)
+        return decision
+
+    def view(self, subject: Subject, action: str, waybill: IssuedWaybill, context: Context) -> RecipientView:
+        """The recipient's fields as `subject` may see them for `action`, audited before disclosure."""
+        resource = waybill_resource(waybill)
+        decision = self.require(subject, action, resource, context)
+        full = tuple(f for f in PERSONAL_FIELDS if decision.fields[f] == "full")
+        if decision.quota:
+            self._consume_quota(subject, action, resource, context, decision)
+        detail = {"ticket": context.ticket.strip()} if context.ticket else {}
+        self._record(subject, action, resource, context, decision, Outcome.ALLOWED, disclosed=full, detail=detail)
+        if action == "waybill.break_glass":
+            self._flag_for_review(subject, waybill, context)
+        plaintext = self._open(waybill, full) if full else {}
+        return RecipientView(**{f: _shown(waybill, f, decision.fields[f], plaintext) for f in PERSONAL_FIELDS})
+
+    def _consume_quota(
+        self, subject: Subject, action: str, resource: Resource, context: Context, decision: Decision
+    ) -> None:
+        assert decision.quota is not None
+        full_window = self._quotas.consume(
+            subject.actor, decision.quota, quota_windows(self._policy.quotas[decision.quota], context.now)
+        )
+        if full_window is None:
+            return
+        over = Decision(False, f"quota:{decision.quota}")
+        self._record(subject, action, resource, context, over, Outcome.DENIED, detail={"window": full_window})
+        self._alerts.raise_alert(
+            context.now,
+            "high",
+            "quota_exceeded",
+            subject.actor,
+            {"quota": decision.quota, "window": full_window, "role": subject.role.value},
+        )
+        raise QuotaExceeded(decision.quota, full_window)
+
+    def _flag_for_review(self, subject: Subject, waybill: IssuedWaybill, context: Context) -> None:
+        # The reason is free text typed by an agent: scrubbed before it is kept for reviewers.
+        self._alerts.raise_alert(
+            context.now,
+            "review",
+            "break_glass",
+            subject.actor,
+            {
+                "waybill_id": waybill.waybill_id,
+                "ticket": (context.ticket or "").strip(),
+                "reason": scrub_free_text(context.reason or ""),
+            },
+        )
+
+    def _open(self, waybill: IssuedWaybill, fields: Iterable[str]) -> dict[str, str]:
+        sealed = self._sealed_record(waybill.waybill_id)
+        if sealed is None:
+            raise PrivacyWaybillError("the waybill has no sealed record")
+        opened = self._vault.open(waybill.tenant_id, waybill.waybill_id, sealed, [f"recipient_{f}" for f in fields])
+        return {name.removeprefix("recipient_"): value for name, value in opened.items()}
+
+    def _record(
+        self,
+        subject: Subject,
+        action: str,
+        resource: Resource,
+        context: Context,
+        decision: Decision,
+        outcome: Outcome,
+        disclosed: tuple[str, ...] = (),
+        detail: Mapping[str, str] | None = None,
+    ) -> None:
+        extra = dict(detail or {})
+        if decision.unmet:
+            extra["unmet"] = decision.unmet
+        self._audit.record(
+            AuditEvent(
+                at=context.now,
+                actor=subject.actor,
+                role=subject.role.value,
+                action=action,
+                outcome=outcome,
+                rule=decision.rule,
+                tenant_id=resource.tenant_id or subject.tenant_id,
+                waybill_id=resource.id if resource.kind == "waybill" else None,
+                purpose=context.purpose,
+                fields=disclosed,
+                device=subject.device,
+                detail=extra,
+            )
+        )
+
+
+def _shown(waybill: IssuedWaybill, field: str, view: str, plaintext: Mapping[str, str]) -> str | None:
+    masked = getattr(waybill.recipient, field)
+    match view:
+        case "full":
+            return plaintext[field]
+        case "masked" | "label" | "surname" | "last4":
+            # The stored label view is exactly these: surname only, last four digits, road level.
+            return masked
+        case _:
+            # "none", and "virtual" until a virtual number is bound at dispatch: never the real one.
+            return None

@@ -1,0 +1,135 @@
+"""Sign-in routes: password (+ TOTP) login, logout, the current session, and phone-OTP
+sign-in for crowd-courier passes. Authentication only: what a subject may do is decided by
+the access policy elsewhere.
+
+Sessions are presented as `Authorization: Bearer <token>`; couriers also send the device id
+their session is bound to in `X-Device-Id`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from privacy_waybill.access.model import Subject
+from privacy_waybill.api.problems import Problem
+from privacy_waybill.identity.model import DeviceRejected, LockedOut, OtpFailed, SignedIn, SignInFailed
+from privacy_waybill.identity.service import IdentityService
+
+session_bearer = HTTPBearer(auto_error=False, description="Session token from /auth/login or /auth/otp/verify")
+DeviceHeader = Annotated[str | None, Header(alias="X-Device-Id", max_length=128, description="Bound device id")]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+    totp: str | None = Field(default=None, max_length=10, description="Authenticator code; required for staff")
+
+
+class OtpRequestIn(BaseModel):
+    phone: str = Field(max_length=32, description="The mobile number the pass was issued to")
+
+
+class OtpVerifyIn(BaseModel):
+    phone: str = Field(max_length=32)
+    code: str = Field(max_length=10)
+
+
+class SessionOut(BaseModel):
+    token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    actor: str
+    role: str
+
+    @classmethod
+    def of(cls, signed_in: SignedIn) -> SessionOut:
+        subject = signed_in.subject
+        return cls(token=signed_in.token, expires_at=signed_in.expires_at, actor=subject.actor, role=subject.role)
+
+
+class SubjectOut(BaseModel):
+    """Who the session belongs to and the scope it is bounded by (no personal data)."""
+
+    actor: str
+    role: str
+    tenant_id: str | None
+    hub: str | None
+    station: str | None
+    route: str | None
+    pass_day: str | None
+
+
+class OtpRequestedOut(BaseModel):
+    detail: str = "If the number holds a pass valid today, a code was sent to it."
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def auth_router(identity: IdentityService, clock: Callable[[], datetime]) -> APIRouter:
+    router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+    @router.post("/login", response_model=SessionOut)
+    def login(body: LoginIn, device: DeviceHeader = None) -> SessionOut:
+        now = clock()
+        try:
+            return SessionOut.of(identity.sign_in(body.username, body.password, body.totp, device, now))
+        except SignInFailed as error:
+            raise _unauthorized(str(error)) from None
+        except LockedOut as error:
+            retry_after = max(1, math.ceil((error.until - now).total_seconds()))
+            raise Problem(429, "Too many attempts", str(error), headers={"Retry-After": str(retry_after)}) from None
+        except DeviceRejected as error:
+            raise Problem(403, "Forbidden", str(error)) from None
+
+    @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+    def logout(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(session_bearer)]) -> Response:
+        """End this session. Ending an unknown or already ended session also answers 204."""
+        if credentials is None:
+            raise _unauthorized("A session token is required.")
+        identity.sign_out(credentials.credentials, clock())
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.get("/session", response_model=SubjectOut)
+    def current_session(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(session_bearer)],
+        device: DeviceHeader = None,
+    ) -> SubjectOut:
+        subject = identity.resolve_session(credentials.credentials, device, clock()) if credentials else None
+        if subject is None:
+            raise _unauthorized("A live session token (and its device id, for couriers) is required.")
+        return _subject_out(subject)
+
+    @router.post("/otp/request", status_code=status.HTTP_202_ACCEPTED, response_model=OtpRequestedOut)
+    def request_otp(body: OtpRequestIn) -> OtpRequestedOut:
+        identity.request_otp(body.phone, clock())
+        return OtpRequestedOut()
+
+    @router.post("/otp/verify", response_model=SessionOut)
+    def verify_otp(body: OtpVerifyIn, device: DeviceHeader = None) -> SessionOut:
+        try:
+            return SessionOut.of(identity.verify_otp(body.phone, body.code, device, clock()))
+        except OtpFailed as error:
+            raise _unauthorized(str(error)) from None
+
+    return router
+
+
+def _subject_out(subject: Subject) -> SubjectOut:
+    return SubjectOut(
+        actor=subject.actor,
+        role=subject.role,
+        tenant_id=subject.tenant_id,
+        hub=subject.hub,
+        station=subject.station,
+        route=subject.route,
+        pass_day=subject.pass_day,
+    )

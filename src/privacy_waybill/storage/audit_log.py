@@ -1,0 +1,246 @@
+"""The audit log on SQLAlchemy: appends that commit before returning and never fork the chain.
+
+Every append locks the single head row (`SELECT ... FOR UPDATE` on PostgreSQL, `BEGIN
+IMMEDIATE` on SQLite), links to the head, inserts and moves the head in one short
+transaction. Any failure surfaces as `AuditUnavailable` so callers fail closed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Engine, String, insert, select, type_coerce, update
+from sqlalchemy.engine import Connection
+
+from privacy_waybill.audit.chain import StoredEntry, canonical_time, chain_entry
+from privacy_waybill.audit.checkpoints import DEFAULT_CHECKPOINT_EVERY, Checkpoint, CheckpointSigner
+from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
+from privacy_waybill.audit.verify import ChainHead, Verification, verify_chain
+from privacy_waybill.storage.audit_tables import AuditCheckpoint, AuditEntry, AuditHead
+
+ENTRIES = AuditEntry.__table__
+CHECKPOINTS = AuditCheckpoint.__table__
+HEAD = AuditHead.__table__
+HEAD_ROW = 1
+STREAM_BATCH = 5000
+
+log = logging.getLogger("privacy_waybill.audit")
+
+# Column order matches StoredEntry's fields; `at` is read as stored text so an entry whose
+# time was overwritten with garbage is reported as changed instead of failing the read.
+_ENTRY_COLUMNS = (
+    ENTRIES.c.seq,
+    type_coerce(ENTRIES.c.at, String),
+    ENTRIES.c.actor,
+    ENTRIES.c.role,
+    ENTRIES.c.action,
+    ENTRIES.c.outcome,
+    ENTRIES.c.rule,
+    ENTRIES.c.tenant_id,
+    ENTRIES.c.waybill_id,
+    ENTRIES.c.purpose,
+    ENTRIES.c.fields,
+    ENTRIES.c.device,
+    ENTRIES.c.detail,
+    ENTRIES.c.prev_hash,
+    ENTRIES.c.entry_hash,
+)
+_CHECKPOINT_COLUMNS = (
+    CHECKPOINTS.c.seq,
+    CHECKPOINTS.c.head_hash,
+    type_coerce(CHECKPOINTS.c.at, String),
+    CHECKPOINTS.c.key_id,
+    CHECKPOINTS.c.public_key,
+    CHECKPOINTS.c.signature,
+)
+
+
+def _entry_from_row(row: Sequence[object]) -> StoredEntry:
+    seq, at, *rest = row
+    return StoredEntry(seq, canonical_time(at), *rest)  # type: ignore[arg-type]
+
+
+def _checkpoint_from_row(row: Sequence[object]) -> Checkpoint:
+    seq, head_hash, at, *rest = row
+    return Checkpoint(seq, head_hash, canonical_time(at), *rest)  # type: ignore[arg-type]
+
+
+def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, object]:
+    return {
+        "seq": checkpoint.seq,
+        "head_hash": checkpoint.head_hash,
+        "at": datetime.fromisoformat(checkpoint.at),
+        "key_id": checkpoint.key_id,
+        "public_key": checkpoint.public_key,
+        "signature": checkpoint.signature,
+    }
+
+
+class SqlAuditLog:
+    """`AuditSink` on SQLite or PostgreSQL, with a signed checkpoint every `checkpoint_every` entries."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        signer: CheckpointSigner,
+        clock: Callable[[], datetime],
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be at least 1")
+        self._engine = engine
+        self._signer = signer
+        self._clock = clock
+        self._checkpoint_every = checkpoint_every
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    def record(self, event: AuditEvent) -> int:
+        """Append `event`, commit, and return its sequence number (AuditUnavailable on any failure)."""
+        return self.record_many([event])[0]
+
+    def record_many(self, events: Sequence[AuditEvent]) -> list[int]:
+        """Append `events` in order in one transaction: all are committed or none."""
+        if not events:
+            return []
+        try:
+            with self._locked_head() as (conn, seq, prev_hash):
+                first_seq = seq + 1
+                rows: list[dict[str, object]] = []
+                checkpoints: list[Checkpoint] = []
+                for event in events:
+                    seq += 1
+                    entry = chain_entry(seq, prev_hash, event)
+                    rows.append(_entry_row(entry, event.at))
+                    prev_hash = entry.entry_hash
+                    if seq % self._checkpoint_every == 0:
+                        checkpoints.append(self._signer.sign(seq, prev_hash, canonical_time(self._clock())))
+                conn.execute(insert(ENTRIES), rows)
+                if checkpoints:
+                    conn.execute(insert(CHECKPOINTS), [_checkpoint_row(c) for c in checkpoints])
+                conn.execute(update(HEAD).where(HEAD.c.id == HEAD_ROW).values(seq=seq, head_hash=prev_hash))
+        except Exception as error:
+            # The driver's message can quote bound values; only the type is logged.
+            log.error("audit append failed: %s", type(error).__name__)
+            raise AuditUnavailable() from None
+        return list(range(first_seq, first_seq + len(events)))
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the current head now (None while the log is empty); idempotent per head."""
+        try:
+            with self._locked_head() as (conn, seq, head_hash):
+                if seq == 0:
+                    return None
+                existing = conn.execute(select(*_CHECKPOINT_COLUMNS).where(CHECKPOINTS.c.seq == seq)).first()
+                if existing is not None:
+                    return _checkpoint_from_row(existing)
+                checkpoint = self._signer.sign(seq, head_hash, canonical_time(self._clock()))
+                conn.execute(insert(CHECKPOINTS), [_checkpoint_row(checkpoint)])
+                return checkpoint
+        except Exception as error:
+            log.error("audit checkpoint failed: %s", type(error).__name__)
+            raise AuditUnavailable() from None
+
+    def events(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        waybill_id: str | None = None,
+        tenant_id: str | None = None,
+        outcome: Outcome | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[StoredEntry]:
+        """Entries matching every given filter, oldest first, after `after_seq` (for paging).
+
+        `since` is inclusive and `until` exclusive.
+        """
+        query = select(*_ENTRY_COLUMNS).where(ENTRIES.c.seq > after_seq)
+        equal_to = {
+            ENTRIES.c.actor: actor,
+            ENTRIES.c.action: action,
+            ENTRIES.c.waybill_id: waybill_id,
+            ENTRIES.c.tenant_id: tenant_id,
+            ENTRIES.c.outcome: outcome.value if outcome else None,
+        }
+        for column, value in equal_to.items():
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(ENTRIES.c.at >= since)
+        if until is not None:
+            query = query.where(ENTRIES.c.at < until)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(ENTRIES.c.seq).limit(limit)).all()
+        return [_entry_from_row(row) for row in rows]
+
+    def head(self) -> ChainHead:
+        with self._engine.connect() as conn:
+            seq, head_hash = conn.execute(select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW)).one()
+        return ChainHead(seq, head_hash)
+
+    def verify(self, trusted_keys: Mapping[str, bytes] | None = None) -> Verification:
+        """Verify the whole stored chain from one consistent snapshot.
+
+        By default the only trusted checkpoint key is this log's own signer.
+        """
+        trusted = trusted_keys if trusted_keys is not None else {self._signer.key_id: self._signer.public_key}
+        with self._snapshot() as conn:
+            seq, head_hash = conn.execute(select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW)).one()
+            checkpoints = [_checkpoint_from_row(row) for row in conn.execute(select(*_CHECKPOINT_COLUMNS))]
+            rows = conn.execution_options(yield_per=STREAM_BATCH).execute(
+                select(*_ENTRY_COLUMNS).order_by(ENTRIES.c.seq)
+            )
+            return verify_chain(map(_entry_from_row, rows), checkpoints, trusted, ChainHead(seq, head_hash))
+
+    @contextmanager
+    def _locked_head(self) -> Iterator[tuple[Connection, int, bytes]]:
+        """A write transaction holding the head row: (connection, head seq, head hash); commits on exit."""
+        with self._engine.connect() as conn:
+            if self._sqlite:
+                # Take the write lock before reading the head: a deferred transaction would read
+                # a head another writer is about to move and then fail to upgrade its lock.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            head = conn.execute(
+                select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW).with_for_update()
+            ).one()
+            yield conn, head.seq, head.head_hash
+            conn.commit()
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction in which head, checkpoints and entries are one snapshot."""
+        with self._engine.connect() as conn:
+            if self._sqlite:
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+
+def _entry_row(entry: StoredEntry, at: datetime) -> dict[str, object]:
+    return {
+        "seq": entry.seq,
+        "at": at,
+        "actor": entry.actor,
+        "role": entry.role,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "rule": entry.rule,
+        "tenant_id": entry.tenant_id,
+        "waybill_id": entry.waybill_id,
+        "purpose": entry.purpose,
+        "fields": entry.fields,
+        "device": entry.device,
+        "detail": entry.detail,
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+    }

@@ -1,0 +1,304 @@
+"""The pure audit core: canonical encoding, hash chain, signed checkpoints, the verifier."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from privacy_waybill.audit.chain import (
+    GENESIS_HASH,
+    StoredEntry,
+    canonical_time,
+    chain_entry,
+    encode_content,
+    stored_entry_hash,
+)
+from privacy_waybill.audit.checkpoints import Checkpoint, CheckpointSigner, signature_valid, signer_from_keys
+from privacy_waybill.audit.model import AuditEvent, Outcome
+from privacy_waybill.audit.verify import ChainHead, ProblemKind, verify_chain
+
+T0 = datetime(2026, 11, 23, 8, 30, 0, 123456, tzinfo=UTC)
+SIGNER = CheckpointSigner(bytes(range(32)))
+TRUSTED = {SIGNER.key_id: SIGNER.public_key}
+
+
+def event(n: int = 0, **changes: object) -> AuditEvent:
+    base = AuditEvent(
+        at=T0 + timedelta(seconds=n),
+        actor=f"user:u_{n}",
+        role="courier",
+        action="reveal",
+        outcome=Outcome.ALLOWED if n % 3 else Outcome.DENIED,
+        rule="courier.reveal.assigned",
+        tenant_id="acme",
+        waybill_id=f"wb{n:04d}",
+        purpose="deliver",
+        fields=("recipient_address", "recipient_phone"),
+        device=None,
+        detail={"quota_left": str(59 - n), "ticket": "CS-1"},
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def build_chain(count: int) -> list[StoredEntry]:
+    entries: list[StoredEntry] = []
+    prev = GENESIS_HASH
+    for n in range(count):
+        entry = chain_entry(n + 1, prev, event(n))
+        entries.append(entry)
+        prev = entry.entry_hash
+    return entries
+
+
+def checkpoint_at(entries: list[StoredEntry], seq: int, signer: CheckpointSigner = SIGNER) -> Checkpoint:
+    return signer.sign(seq, entries[seq - 1].entry_hash, canonical_time(T0))
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def test_canonical_time_is_utc_with_microseconds_whatever_the_input_zone() -> None:
+    beijing = timezone(timedelta(hours=8))
+    assert canonical_time(datetime(2026, 11, 23, 16, 30, tzinfo=beijing)) == "2026-11-23T08:30:00.000000+00:00"
+    assert canonical_time("2026-11-23 08:30:00.000000") == "2026-11-23T08:30:00.000000+00:00"
+
+
+def test_canonical_time_refuses_naive_datetimes_and_passes_unreadable_text_through() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        canonical_time(datetime(2026, 11, 23, 8, 30))
+    assert canonical_time("2026-13-99 garbage") == "2026-13-99 garbage"
+
+
+def test_the_same_event_always_encodes_to_the_same_bytes_and_detail_order_does_not_matter() -> None:
+    first = chain_entry(1, GENESIS_HASH, event(detail={"a": "1", "b": "2"}))
+    second = chain_entry(1, GENESIS_HASH, event(detail={"b": "2", "a": "1"}))
+    assert first == second
+    assert first.detail == '{"a":"1","b":"2"}'
+
+
+def test_encoding_keeps_null_apart_from_empty_text() -> None:
+    columns = ["t", "a", "r", "x", "allowed", "rule", None, None, None, "[]", None, "{}"]
+    with_empty = list(columns)
+    with_empty[6] = ""
+    assert encode_content(*columns) != encode_content(*with_empty)  # type: ignore[arg-type]
+
+
+def test_stored_entry_decodes_back_to_the_recorded_event() -> None:
+    original = event(4, device="dev:pda-9", fields=("recipient_phone",))
+    assert chain_entry(1, GENESIS_HASH, original).event() == original
+
+
+# --- chain ------------------------------------------------------------------------------------
+
+
+def test_entry_hash_is_sha256_over_sequence_previous_hash_and_content() -> None:
+    entry = build_chain(1)[0]
+    content = encode_content(
+        entry.at, entry.actor, entry.role, entry.action, entry.outcome, entry.rule,
+        entry.tenant_id, entry.waybill_id, entry.purpose, entry.fields, entry.device, entry.detail,
+    )  # fmt: skip
+    assert entry.entry_hash == hashlib.sha256((1).to_bytes(8, "big") + GENESIS_HASH + content).digest()
+    assert stored_entry_hash(entry) == entry.entry_hash
+
+
+def test_each_entry_links_to_its_predecessor() -> None:
+    entries = build_chain(4)
+    assert entries[0].prev_hash == GENESIS_HASH
+    assert all(later.prev_hash == earlier.entry_hash for earlier, later in zip(entries, entries[1:]))
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+
+def test_checkpoint_signature_verifies_only_with_the_trusted_key() -> None:
+    entries = build_chain(3)
+    signed = checkpoint_at(entries, 3)
+    assert signature_valid(signed, TRUSTED)
+    assert not signature_valid(signed, {})
+    forger = CheckpointSigner(os.urandom(32))
+    forged = checkpoint_at(entries, 3, forger)
+    assert not signature_valid(forged, TRUSTED)
+    assert not signature_valid(dataclasses.replace(forged, key_id=SIGNER.key_id), TRUSTED)
+
+
+def test_signer_repr_shows_the_key_id_only() -> None:
+    assert repr(SIGNER) == f"CheckpointSigner(key_id={SIGNER.key_id!r})"
+
+
+def test_signer_is_derived_from_the_platform_key_and_stable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from privacy_waybill.vault import LocalKeyManager
+
+    secret = os.urandom(48).hex().encode()
+    keys = LocalKeyManager.create(tmp_path / "keys", secret)
+    reopened = LocalKeyManager.open(tmp_path / "keys", secret)
+    assert signer_from_keys(keys).public_key == signer_from_keys(reopened).public_key
+    other = LocalKeyManager.create(tmp_path / "other", os.urandom(48).hex().encode())
+    assert signer_from_keys(other).public_key != signer_from_keys(keys).public_key
+
+
+# --- verifier: one test per problem kind -----------------------------------------------------
+
+
+def verify(entries: list[StoredEntry], checkpoints: list[Checkpoint] = (), head: ChainHead | None = None):  # type: ignore[assignment,no-untyped-def]
+    return verify_chain(iter(entries), checkpoints, TRUSTED, head)
+
+
+def test_an_intact_chain_verifies_and_reports_its_size() -> None:
+    entries = build_chain(10)
+    result = verify(entries, [checkpoint_at(entries, 5), checkpoint_at(entries, 10)], ChainHead(10, entries[-1].entry_hash))
+    assert result.intact
+    assert (result.entries, result.checkpoints, result.head_hash) == (10, 2, entries[-1].entry_hash)
+
+
+def test_an_empty_log_is_intact() -> None:
+    assert verify([], head=ChainHead(0, GENESIS_HASH)).intact
+
+
+def test_a_changed_field_is_named_changed_at_its_sequence() -> None:
+    entries = build_chain(6)
+    entries[3] = dataclasses.replace(entries[3], waybill_id="wb9999")
+    problem = verify(entries).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.CHANGED)
+    assert str(problem) == "entry 4: changed (its hash does not match its content)"
+
+
+def test_a_rewritten_and_rehashed_entry_is_named_changed_at_its_sequence() -> None:
+    entries = build_chain(6)
+    entries[2] = chain_entry(3, entries[1].entry_hash, event(2, action="export"))
+    problem = verify(entries).problem
+    assert (problem.seq, problem.kind) == (3, ProblemKind.CHANGED)
+
+
+def test_a_deleted_entry_is_named_missing() -> None:
+    entries = build_chain(6)
+    del entries[2]
+    problem = verify(entries).problem
+    assert (problem.seq, problem.kind) == (3, ProblemKind.MISSING)
+
+
+def test_swapped_entries_are_named_reordered() -> None:
+    entries = build_chain(6)
+    fourth, fifth = entries[3], entries[4]
+    entries[3] = dataclasses.replace(fifth, seq=4)
+    entries[4] = dataclasses.replace(fourth, seq=5)
+    problem = verify(entries).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.REORDERED)
+
+
+def test_an_entry_delivered_again_later_in_the_stream_is_named_reordered() -> None:
+    entries = build_chain(6)
+    stream = entries[:4] + [entries[1]] + entries[4:]
+    problem = verify(stream).problem
+    assert (problem.seq, problem.kind) == (2, ProblemKind.REORDERED)
+
+
+def test_a_first_entry_not_linked_to_genesis_is_changed() -> None:
+    entries = build_chain(3)
+    entries[0] = chain_entry(1, b"\x01" * 32, event(0))
+    problem = verify(entries).problem
+    assert (problem.seq, problem.kind) == (1, ProblemKind.CHANGED)
+
+
+def test_a_forged_checkpoint_signature_is_named() -> None:
+    entries = build_chain(6)
+    forged = checkpoint_at(entries, 4, CheckpointSigner(os.urandom(32)))
+    problem = verify(entries, [checkpoint_at(entries, 2), forged]).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.BAD_SIGNATURE)
+
+
+def test_a_checkpoint_that_does_not_match_the_chain_is_named() -> None:
+    entries = build_chain(6)
+    # The whole chain rewritten from entry 2 on and re-hashed: only the signed head catches it.
+    signed = checkpoint_at(entries, 5)
+    rewritten = entries[:1]
+    for n in range(1, 6):
+        rewritten.append(chain_entry(n + 1, rewritten[-1].entry_hash, event(n, action="export")))
+    problem = verify(rewritten, [signed]).problem
+    assert (problem.seq, problem.kind) == (5, ProblemKind.CHECKPOINT_MISMATCH)
+
+
+def test_entries_cut_below_a_checkpoint_are_named_truncated() -> None:
+    entries = build_chain(8)
+    problem = verify(entries[:5], [checkpoint_at(entries, 4), checkpoint_at(entries, 8)]).problem
+    assert (problem.seq, problem.kind) == (6, ProblemKind.TRUNCATED)
+
+
+def test_a_forged_checkpoint_beyond_the_tail_is_a_bad_signature_not_a_truncation() -> None:
+    entries = build_chain(8)
+    problem = verify(entries[:5], [checkpoint_at(entries, 8, CheckpointSigner(os.urandom(32)))]).problem
+    assert (problem.seq, problem.kind) == (8, ProblemKind.BAD_SIGNATURE)
+
+
+def test_entries_cut_after_the_last_checkpoint_are_caught_by_the_head() -> None:
+    entries = build_chain(8)
+    head = ChainHead(8, entries[-1].entry_hash)
+    problem = verify(entries[:6], [checkpoint_at(entries, 4)], head).problem
+    assert (problem.seq, problem.kind) == (7, ProblemKind.TRUNCATED)
+
+
+def test_a_rehashed_last_entry_is_caught_by_the_head() -> None:
+    entries = build_chain(4)
+    head = ChainHead(4, entries[-1].entry_hash)
+    entries[3] = chain_entry(4, entries[2].entry_hash, event(3, action="export"))
+    problem = verify(entries, head=head).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.CHANGED)
+
+
+def test_an_entry_appended_behind_the_logs_back_is_named() -> None:
+    entries = build_chain(4)
+    head = ChainHead(3, entries[2].entry_hash)
+    problem = verify(entries, head=head).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.CHANGED)
+
+
+# --- properties -------------------------------------------------------------------------------
+
+CHAIN = build_chain(5)
+CHECKPOINT = checkpoint_at(CHAIN, 5)
+ENTRY_FIELDS = [f.name for f in dataclasses.fields(StoredEntry)]
+CHECKPOINT_FIELDS = [f.name for f in dataclasses.fields(Checkpoint)]
+
+
+def change_one_byte(value: object, position: int, new_byte: int) -> object:
+    """`value` with the byte at `position` (modulo its length) of its stored form replaced."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        width = 8
+        shift = 8 * (position % width)
+        return (value & ~(0xFF << shift)) | (new_byte << shift)
+    raw = bytearray(value.encode() if isinstance(value, str) else value)  # type: ignore[union-attr]
+    raw[position % len(raw)] = new_byte
+    return raw.decode(errors="replace") if isinstance(value, str) else bytes(raw)
+
+
+@given(
+    index=st.integers(0, len(CHAIN) - 1),
+    field=st.sampled_from(ENTRY_FIELDS),
+    position=st.integers(0, 200),
+    new_byte=st.integers(0, 255),
+)
+def test_any_single_byte_change_to_any_stored_entry_field_is_detected(
+    index: int, field: str, position: int, new_byte: int
+) -> None:
+    original = getattr(CHAIN[index], field)
+    changed = change_one_byte(original, position, new_byte)
+    assume(changed != original)
+    entries = list(CHAIN)
+    entries[index] = dataclasses.replace(entries[index], **{field: changed})
+    assert not verify(entries).intact
+
+
+@given(field=st.sampled_from(CHECKPOINT_FIELDS), position=st.integers(0, 100), new_byte=st.integers(0, 255))
+def test_any_single_byte_change_to_a_checkpoint_is_detected(field: str, position: int, new_byte: int) -> None:
+    original = getattr(CHECKPOINT, field)
+    changed = change_one_byte(original, position, new_byte)
+    assume(changed != original)
+    tampered = dataclasses.replace(CHECKPOINT, **{field: changed})
+    assert not verify(CHAIN, [tampered]).intact
