@@ -1,6 +1,7 @@
 """Cloud printing: terminals, queue, pull, print report, reprint limit, audit and tenant scoping.
 
-Storage-backed flows run on SQLite and PostgreSQL (the `rt` fixture). The audit log is an
+Storage-backed flows run on SQLite and PostgreSQL (the `rt` fixture); the rest share one
+SQLite runtime. The audit log is an
 in-memory sink here: these tests check which events printing writes, not how they are stored.
 """
 
@@ -8,15 +9,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pypdfium2
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from privacy_waybill.access.model import Decision, Role, Subject
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
+from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.errors import Conflict, FieldError, NotFound
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
@@ -32,7 +38,8 @@ from privacy_waybill.printing import (
 )
 from privacy_waybill.printing.service import NotAllowed
 from privacy_waybill.printing.terminals import split_terminal_token
-from privacy_waybill.runtime import Runtime
+from privacy_waybill.runtime import Runtime, initialise, open_runtime
+from privacy_waybill.settings import Settings
 from privacy_waybill.storage.models import WaybillEvent
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 
@@ -41,7 +48,11 @@ ALLOW = Decision(
 )
 PDF_203 = PrintSettings(LabelFormat.PDF, LabelSize.ONE_PLY_76X130, 203)
 
-RECIPIENT = {"name": "欧阳震华", "phone": "13812345678", "address": "浙江省杭州市余杭区五常街道文一西路969号西溪园区5号楼3单元1201室"}
+RECIPIENT = {
+    "name": "欧阳震华",
+    "phone": "13812345678",
+    "address": "浙江省杭州市余杭区五常街道文一西路969号西溪园区5号楼3单元1201室",
+}
 SENDER = {"name": "司马翊瑄", "phone": "13987654321", "address": "北京市海淀区中关村街道中关村大街27号华芯大厦8层806室"}
 # What the order carries that a label must not show: full and given names, the phone beyond
 # its last four digits, the address below the road, the item names.
@@ -79,6 +90,25 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
+
+
+@pytest.fixture(scope="module")
+def sqlite_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """One SQLite runtime for the module, for tests that are not about storage; each test
+    works on merchants of its own."""
+    yield from shared_sqlite_runtime(tmp_path_factory.mktemp("printing-home"))
+
+
+def shared_sqlite_runtime(home: Path) -> Iterator[Runtime]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PWB_HOME", str(home))
+        env.delenv("PWB_MASTER_SECRET", raising=False)
+        env.delenv("PWB_DATABASE_URL", raising=False)
+        settings = Settings()
+        initialise(settings)
+        runtime = open_runtime(settings)
+    yield runtime
+    runtime.close()
 
 
 def personal_order(order_id: str) -> dict[str, object]:
@@ -156,12 +186,13 @@ def test_a_terminal_token_resolves_to_a_print_terminal_of_its_merchant(rt: Runti
     assert [t.terminal_id for t in store.list_for_tenant(tenant_subject.tenant_id or "")] == [registered.terminal_id]
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "pwb" + t[3:], lambda t: ""])
-def test_a_wrong_or_malformed_token_resolves_to_nothing(rt: Runtime, mangle) -> None:  # type: ignore[no-untyped-def]
-    tenant_subject, _ = merchant(rt, orders=0)
+def test_a_wrong_or_malformed_token_resolves_to_nothing(sqlite_rt: Runtime) -> None:
+    tenant_subject, _ = merchant(sqlite_rt, orders=0)
     registered = new_terminal()
-    TerminalStore(rt.engine).add(tenant_subject.tenant_id or "", registered, "t", rt.clock())
-    assert TerminalStore(rt.engine).authenticate(mangle(registered.token)) is None
+    TerminalStore(sqlite_rt.engine).add(tenant_subject.tenant_id or "", registered, "t", sqlite_rt.clock())
+    last = registered.token[-1]
+    for token in (registered.token[:-1] + ("A" if last != "A" else "B"), "pwb" + registered.token[3:], ""):
+        assert TerminalStore(sqlite_rt.engine).authenticate(token) is None
 
 
 def test_a_revoked_terminal_is_refused(rt: Runtime) -> None:
@@ -206,7 +237,10 @@ def test_queue_pull_and_report_printed_moves_the_waybill_to_printed(rt: Runtime)
     # A repeated report is audited but changes nothing.
     printing.report_printed(device, ALLOW, jobs[0].job_id)
     with rt.engine.connect() as conn:
-        assert len(conn.execute(select(WaybillEvent.id).where(WaybillEvent.waybill_id == waybills[0].waybill_id)).all()) == 2
+        assert (
+            len(conn.execute(select(WaybillEvent.id).where(WaybillEvent.waybill_id == waybills[0].waybill_id)).all())
+            == 2
+        )
     assert audit.actions() == [
         ("print_job.pull", Outcome.ALLOWED, waybills[0].waybill_id),
         ("print_job.pull", Outcome.ALLOWED, waybills[1].waybill_id),
@@ -215,11 +249,11 @@ def test_queue_pull_and_report_printed_moves_the_waybill_to_printed(rt: Runtime)
     ]
 
 
-def test_audit_events_name_the_terminal_rule_and_job_and_hold_no_personal_data(rt: Runtime) -> None:
-    owner, [waybill] = merchant(rt, orders=1)
-    device = terminal(rt, owner.tenant_id)
+def test_audit_events_name_the_terminal_rule_and_job_and_hold_no_personal_data(sqlite_rt: Runtime) -> None:
+    owner, [waybill] = merchant(sqlite_rt, orders=1)
+    device = terminal(sqlite_rt, owner.tenant_id)
     audit = AuditLog()
-    printing = service(rt, audit)
+    printing = service(sqlite_rt, audit)
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
     printing.pull(device, ALLOW, limit=1)
 
@@ -243,9 +277,9 @@ def test_pull_respects_the_limit_and_serves_oldest_first(rt: Runtime) -> None:
     assert [label.job.waybill_no for label in first + rest] == [w.waybill_no for w in waybills]
 
 
-def test_queueing_a_waybill_twice_keeps_its_one_job(rt: Runtime) -> None:
-    owner, [waybill] = merchant(rt, orders=1)
-    printing = service(rt)
+def test_queueing_a_waybill_twice_keeps_its_one_job(sqlite_rt: Runtime) -> None:
+    owner, [waybill] = merchant(sqlite_rt, orders=1)
+    printing = service(sqlite_rt)
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
     again = printing.queue(owner, ALLOW, [waybill.waybill_no, waybill.waybill_no], PDF_203)
     assert [j.job_id for j in again] == [job.job_id, job.job_id]
@@ -294,24 +328,24 @@ def test_a_terminal_never_gets_or_touches_another_merchants_jobs(rt: Runtime) ->
     assert [label.job.waybill_id for label in printing.pull(terminal_a, ALLOW, limit=10)] == [waybill_a.waybill_id]
 
 
-def test_a_merchant_cannot_queue_another_merchants_waybill(rt: Runtime) -> None:
-    shop_a, _ = merchant(rt, orders=0)
-    _, [waybill_b] = merchant(rt, orders=1)
+def test_a_merchant_cannot_queue_another_merchants_waybill(sqlite_rt: Runtime) -> None:
+    shop_a, _ = merchant(sqlite_rt, orders=0)
+    _, [waybill_b] = merchant(sqlite_rt, orders=1)
     with pytest.raises(FieldError):
-        service(rt).queue(shop_a, ALLOW, [waybill_b.waybill_no], PDF_203)
+        service(sqlite_rt).queue(shop_a, ALLOW, [waybill_b.waybill_no], PDF_203)
 
 
-def test_a_subject_bound_to_no_merchant_sees_no_jobs(rt: Runtime) -> None:
+def test_a_subject_bound_to_no_merchant_sees_no_jobs(sqlite_rt: Runtime) -> None:
     admin = Subject(actor="user:admin", role=Role.PLATFORM_ADMIN)
     with pytest.raises(NotFound):
-        service(rt).pull(admin, ALLOW, limit=1)
+        service(sqlite_rt).pull(admin, ALLOW, limit=1)
 
 
-def test_a_denied_decision_stops_every_act(rt: Runtime) -> None:
-    owner, [waybill] = merchant(rt, orders=1)
-    device = terminal(rt, owner.tenant_id)
+def test_a_denied_decision_stops_every_act(sqlite_rt: Runtime) -> None:
+    owner, [waybill] = merchant(sqlite_rt, orders=1)
+    device = terminal(sqlite_rt, owner.tenant_id)
     audit = AuditLog()
-    printing = service(rt, audit)
+    printing = service(sqlite_rt, audit)
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
     deny = Decision(allowed=False, rule="test.deny")
     for act in (
@@ -357,8 +391,8 @@ def test_reprints_are_counted_audited_and_capped(rt: Runtime) -> None:
     assert all(e.detail["limit"] == "2" for e in reprints)
 
 
-def test_a_waybill_never_queued_has_no_reprints(rt: Runtime) -> None:
-    assert service(rt).reprint_count("no-such-waybill") == 0
+def test_a_waybill_never_queued_has_no_reprints(sqlite_rt: Runtime) -> None:
+    assert service(sqlite_rt).reprint_count("no-such-waybill") == 0
 
 
 # --- fail closed ------------------------------------------------------------------------------
@@ -405,10 +439,10 @@ def test_without_an_audit_log_a_print_report_changes_nothing(rt: Runtime) -> Non
 
 
 @pytest.mark.parametrize("size", list(LabelSize))
-def test_pulled_labels_show_only_masked_data(rt: Runtime, size: LabelSize) -> None:
-    owner, [waybill] = merchant(rt, orders=1)
-    device = terminal(rt, owner.tenant_id)
-    printing = service(rt)
+def test_pulled_labels_show_only_masked_data(sqlite_rt: Runtime, size: LabelSize) -> None:
+    owner, [waybill] = merchant(sqlite_rt, orders=1)
+    device = terminal(sqlite_rt, owner.tenant_id)
+    printing = service(sqlite_rt)
     printing.queue(owner, ALLOW, [waybill.waybill_no], PrintSettings(LabelFormat.PDF, size, 203))
     [label] = printing.pull(device, ALLOW, limit=1)
     text = pdf_text(label.body)
@@ -418,13 +452,85 @@ def test_pulled_labels_show_only_masked_data(rt: Runtime, size: LabelSize) -> No
 
 
 @pytest.mark.parametrize("label_format", [LabelFormat.ZPL, LabelFormat.PNG])
-def test_other_formats_are_rendered_as_queued(rt: Runtime, label_format: LabelFormat) -> None:
-    owner, [waybill] = merchant(rt, orders=1)
-    printing = service(rt)
+def test_other_formats_are_rendered_as_queued(sqlite_rt: Runtime, label_format: LabelFormat) -> None:
+    owner, [waybill] = merchant(sqlite_rt, orders=1)
+    printing = service(sqlite_rt)
     printing.queue(owner, ALLOW, [waybill.waybill_no], PrintSettings(label_format, LabelSize.ONE_PLY_76X130, 300))
-    [label] = printing.pull(terminal(rt, owner.tenant_id), ALLOW, limit=1)
+    [label] = printing.pull(terminal(sqlite_rt, owner.tenant_id), ALLOW, limit=1)
     assert label.job.settings.dpi == 300
     assert label.body.startswith(b"^XA" if label_format is LabelFormat.ZPL else b"\x89PNG")
     if label_format is LabelFormat.ZPL:
         assert not any(value.encode() in label.body for value in PERSONAL_VALUES)
 
+
+# --- `pwb terminals` ----------------------------------------------------------------------------
+
+
+def test_cli_registers_lists_and_revokes_terminals(pwb_home) -> None:  # type: ignore[no-untyped-def]
+    initialise(Settings())
+    runner = CliRunner()
+    added = runner.invoke(terminals_app, ["add", "--tenant", "default", "--name", "仓库1号机"])
+    assert added.exit_code == 0, added.output
+    token = added.stdout.strip()
+    parts = split_terminal_token(token)
+    assert parts is not None
+    terminal_id = parts[0]
+
+    rt = open_runtime(Settings())
+    try:
+        resolved = TerminalStore(rt.engine).authenticate(token)
+        assert resolved is not None and resolved.tenant_id == "default" and resolved.name == "仓库1号机"
+        listed = runner.invoke(terminals_app, ["list", "--tenant", "default"])
+        assert listed.stdout.startswith(f"{terminal_id}\tactive\t") and token not in listed.stdout
+
+        assert runner.invoke(terminals_app, ["revoke", terminal_id]).exit_code == 0
+        assert TerminalStore(rt.engine).authenticate(token) is None
+        assert runner.invoke(terminals_app, ["revoke", terminal_id]).exit_code == 2
+    finally:
+        rt.close()
+
+
+def test_cli_refuses_an_unknown_tenant(pwb_home) -> None:  # type: ignore[no-untyped-def]
+    initialise(Settings())
+    result = CliRunner().invoke(terminals_app, ["add", "--tenant", "nobody", "--name", "x"])
+    assert result.exit_code == 2 and result.stdout == ""
+
+
+# --- concurrency -----------------------------------------------------------------------------
+
+
+def test_terminals_pulling_at_once_never_get_the_same_job(rt: Runtime) -> None:
+    owner, waybills = merchant(rt, orders=12)
+    devices = [terminal(rt, owner.tenant_id) for _ in range(4)]
+    printing = service(rt)
+    printing.queue(owner, ALLOW, [w.waybill_no for w in waybills], PDF_203)
+
+    def drain(device: Subject) -> list[str]:
+        got: list[str] = []
+        while batch := printing.pull(device, ALLOW, limit=2):
+            got.extend(label.job.waybill_id for label in batch)
+        return got
+
+    with ThreadPoolExecutor(max_workers=len(devices)) as pool:
+        served = [waybill_id for got in pool.map(drain, devices) for waybill_id in got]
+    assert sorted(served) == sorted(w.waybill_id for w in waybills)
+
+
+def test_concurrent_reprints_never_pass_the_limit(rt: Runtime) -> None:
+    owner, [waybill] = merchant(rt, orders=1)
+    device = terminal(rt, owner.tenant_id)
+    printing = service(rt, reprint_limit=3)
+    [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
+    printing.pull(device, ALLOW, limit=1)
+
+    def try_reprint(_: int) -> bool:
+        try:
+            printing.reprint(device, ALLOW, job.job_id)
+        except ReprintLimitReached:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(try_reprint, range(8)))
+    assert outcomes.count(True) == 3
+    assert printing.reprint_count(waybill.waybill_id) == 3

@@ -17,7 +17,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine
 
+from privacy_waybill.access.model import Role, Subject
+from privacy_waybill.access.policy import AccessPolicy, load_access_policy
+from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
+from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
@@ -26,6 +30,8 @@ from privacy_waybill.issuance.service import IssuanceService
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.settings import Settings
+from privacy_waybill.storage.access import AlertStore, QuotaStore
+from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
@@ -68,7 +74,34 @@ class Runtime:
     waybills: WaybillStore
     tenants: TenantStore
     reference_key: bytes
+    access_policy: AccessPolicy
+    audit: SqlAuditLog
+    quotas: QuotaStore
+    alerts: AlertStore
     clock: Callable[[], datetime] = utc_now
+
+    @property
+    def access(self) -> AccessService:
+        """The one path to waybill data: decide, count, audit, disclose (uses the current clock)."""
+        return AccessService(
+            policy=self.access_policy,
+            audit=self.audit,
+            quotas=self.quotas,
+            alerts=self.alerts,
+            vault=self.vault,
+            sealed_record=self.waybills.sealed_record,
+            clock=lambda: self.clock(),
+        )
+
+    def resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
+        """The Subject behind a bearer token, with the scopes of an API key (None for others)."""
+        principal = self.tenants.authenticate(token)
+        if principal is None:
+            return None
+        subject = Subject(
+            actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=device
+        )
+        return subject, principal.scopes
 
     def issuance(self, profile: str | None = None) -> IssuanceService:
         return IssuanceService(
@@ -175,6 +208,10 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         waybills=WaybillStore(engine),
         tenants=TenantStore(engine),
         reference_key=_qr_reference_key(keys),
+        access_policy=load_access_policy(),
+        audit=SqlAuditLog(engine, signer_from_keys(keys), clock=utc_now),
+        quotas=QuotaStore(engine),
+        alerts=AlertStore(engine),
     )
     load_divisions()
     # The division tables are ~100k long-lived objects; freezing them keeps every later

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from privacy_waybill.access.service import Forbidden, QuotaExceeded
+from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
 
@@ -53,6 +55,18 @@ def _request_field_error(error: dict[str, Any]) -> FieldError:
     return field_error_from(error, drop_leading=("body", "query", "path", "header"))
 
 
+# Domain errors by class (the most specific listed base wins); their messages name no values.
+DOMAIN_STATUS: dict[type[PrivacyWaybillError], tuple[int, str]] = {
+    PrivacyWaybillError: (400, "Bad request"),
+    NotFound: (404, "Not found"),
+    Conflict: (409, "Conflict"),
+    Gone: (410, "Gone"),
+    Forbidden: (403, "Forbidden"),
+    QuotaExceeded: (429, "Too many requests"),
+    AuditUnavailable: (503, "Audit log unavailable"),
+}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -68,21 +82,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _field(_: Request, exc: FieldError) -> JSONResponse:
         return problem_response(422, "Invalid request", "The request has an invalid field.", [exc])
 
-    @app.exception_handler(NotFound)
-    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return problem_response(404, "Not found", str(exc))
-
-    @app.exception_handler(Gone)
-    async def _gone(_: Request, exc: Gone) -> JSONResponse:
-        return problem_response(410, "Gone", str(exc))
-
-    @app.exception_handler(Conflict)
-    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return problem_response(409, "Conflict", str(exc))
-
     @app.exception_handler(PrivacyWaybillError)
     async def _domain(_: Request, exc: PrivacyWaybillError) -> JSONResponse:
-        return problem_response(400, "Bad request", str(exc))
+        kind = next((cls for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), PrivacyWaybillError)
+        status, title = DOMAIN_STATUS[kind]
+        return problem_response(status, title, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

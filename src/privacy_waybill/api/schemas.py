@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from privacy_waybill.issuance.model import IssuedWaybill
+from privacy_waybill.access.service import RecipientView
+from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.labels.model import MaskedParty
 
 
@@ -96,3 +97,108 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
     database: str
+
+
+class PartyViewOut(BaseModel):
+    """A party's fields as the caller may see them; null where the policy shows nothing."""
+
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+    @classmethod
+    def of(cls, view: RecipientView) -> PartyViewOut:
+        return cls(name=view.name, phone=view.phone, address=view.address)
+
+
+class WaybillViewOut(BaseModel):
+    waybill_no: str
+    order_id: str
+    sort_code: str
+    status: str
+    service: str
+    contents: str
+    weight_g: int | None
+    created_at: datetime
+    recipient: PartyViewOut
+    sender: MaskedPartyOut = Field(description="As printed on the label.")
+    tracking_url: str
+
+    @classmethod
+    def of(cls, waybill: IssuedWaybill, recipient: PartyViewOut, tracking_url: str) -> WaybillViewOut:
+        return cls(
+            waybill_no=waybill.waybill_no,
+            order_id=waybill.order_id,
+            sort_code=waybill.sort_code,
+            status=waybill.status.value,
+            service=waybill.service,
+            contents=waybill.contents_category,
+            weight_g=waybill.weight_g,
+            created_at=waybill.created_at,
+            recipient=recipient,
+            sender=MaskedPartyOut.of(waybill.sender),
+            tracking_url=tracking_url,
+        )
+
+
+class PurposeIn(BaseModel):
+    purpose: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$", examples=["deliver"])
+
+
+class BreakGlassIn(BaseModel):
+    ticket: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.#]+$", examples=["T-20261123-0042"])
+    reason: str = Field(min_length=4, max_length=500, examples=["recipient reports a wrong address; call-back needed"])
+
+
+class DisclosureOut(BaseModel):
+    waybill_no: str
+    action: str
+    purpose: str | None
+    recipient: PartyViewOut
+
+
+class ScanIn(BaseModel):
+    status: WaybillStatus
+    place: str | None = Field(
+        default=None, max_length=100, pattern=r"^[A-Za-z0-9_\-:.]+$", description="Hub, station or locker id"
+    )
+    courier: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^user:[A-Za-z0-9_\-]+$",
+        description="On dispatch: the courier's subject id",
+    )
+
+
+class ScanOut(BaseModel):
+    waybill_no: str
+    status: str
+    assigned_courier: str | None
+
+
+class AuditEntryOut(BaseModel):
+    """An audit entry as auditors see it: ids, roles, rules and hashes; never personal data."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    outcome: str
+    rule: str
+    tenant_id: str | None
+    waybill_id: str | None
+    purpose: str | None
+    fields: list[str]
+    device: str | None
+    detail: dict[str, str]
+    entry_hash: str
+
+
+class AlertOut(BaseModel):
+    id: int
+    at: datetime
+    severity: str
+    kind: str
+    actor: str
+    detail: dict[str, str]

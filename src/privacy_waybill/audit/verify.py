@@ -64,23 +64,26 @@ def verify_chain(
     next_checkpoint = 0
     expected_seq = 1
     prev_hash = GENESIS_HASH
-    checked = 0
 
     def outcome(problem: Problem | None) -> Verification:
-        return Verification(checked, next_checkpoint, prev_hash, problem)
+        return Verification(expected_seq - 1, next_checkpoint, prev_hash, problem)
 
+    no_more_checkpoints = float("inf")
+    next_checkpoint_seq = pending[0].seq if pending else no_more_checkpoints
     for entry in entries:
-        problem = _entry_problem(entry, expected_seq, prev_hash)
-        if problem:
-            return outcome(problem)
+        # One combined test for the common case (an intact, linked entry) keeps the loop cheap;
+        # _entry_problem then names what is wrong.
+        intact = entry.seq == expected_seq and entry.prev_hash == prev_hash
+        if not (intact and stored_entry_hash(entry) == entry.entry_hash):
+            return outcome(_entry_problem(entry, expected_seq, prev_hash))
         prev_hash = entry.entry_hash
         expected_seq += 1
-        checked += 1
-        while next_checkpoint < len(pending) and pending[next_checkpoint].seq <= entry.seq:
+        while next_checkpoint_seq <= entry.seq:
             problem = _checkpoint_problem(pending[next_checkpoint], entry, trusted_keys)
             if problem:
                 return outcome(problem)
             next_checkpoint += 1
+            next_checkpoint_seq = pending[next_checkpoint].seq if next_checkpoint < len(pending) else no_more_checkpoints
 
     last_seq = expected_seq - 1
     if next_checkpoint < len(pending):
@@ -100,7 +103,7 @@ def verify_chain(
     return outcome(None)
 
 
-def _entry_problem(entry: StoredEntry, expected_seq: int, prev_hash: bytes) -> Problem | None:
+def _entry_problem(entry: StoredEntry, expected_seq: int, prev_hash: bytes) -> Problem:
     if entry.seq > expected_seq:
         return Problem(expected_seq, ProblemKind.MISSING, f"the next stored entry is {entry.seq}")
     if entry.seq < expected_seq:
@@ -118,10 +121,12 @@ def _entry_problem(entry: StoredEntry, expected_seq: int, prev_hash: bytes) -> P
         # A self-consistent entry whose recorded predecessor hash differs: the predecessor was
         # rewritten and re-hashed.
         return Problem(entry.seq - 1, ProblemKind.CHANGED, "its successor recorded a different hash for it")
-    return None
+    raise AssertionError("called for an entry that verifies")
 
 
-def _checkpoint_problem(checkpoint: Checkpoint, entry: StoredEntry, trusted_keys: Mapping[str, bytes]) -> Problem | None:
+def _checkpoint_problem(
+    checkpoint: Checkpoint, entry: StoredEntry, trusted_keys: Mapping[str, bytes]
+) -> Problem | None:
     if not signature_valid(checkpoint, trusted_keys):
         return Problem(checkpoint.seq, ProblemKind.BAD_SIGNATURE, "signature does not verify")
     if checkpoint.seq != entry.seq or checkpoint.head_hash != entry.entry_hash:

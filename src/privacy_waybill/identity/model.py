@@ -34,6 +34,9 @@ class IdentityPolicy:
     otp_requests_per_hour: int = 5
 
 
+DEFAULT_POLICY = IdentityPolicy()
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: str

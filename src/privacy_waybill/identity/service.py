@@ -23,6 +23,7 @@ from privacy_waybill.identity.credentials import (
     totp_uri,
 )
 from privacy_waybill.identity.model import (
+    DEFAULT_POLICY,
     CrowdPass,
     DeviceRejected,
     IdentityPolicy,
@@ -62,7 +63,7 @@ class IdentityStorePort(Protocol):
     def passes_for_phone(self, phone_index: bytes) -> list[CrowdPass]: ...
     def revoke_pass(self, pass_id: str, now: datetime) -> None: ...
     def add_otp(self, otp: OtpRecord) -> None: ...
-    def otps_created_since(self, phone_index: bytes, since: datetime) -> int: ...
+    def otps_created_after(self, phone_index: bytes, since: datetime) -> int: ...
     def latest_otp(self, phone_index: bytes) -> OtpRecord | None: ...
     def count_otp_attempt(self, otp_id: str) -> int: ...
     def consume_otp(self, otp_id: str, now: datetime) -> bool: ...
@@ -87,7 +88,7 @@ class IdentityService:
         codes: OneTimeCodes,
         phone_index: Callable[[str], bytes],
         notifier: Notifier,
-        policy: IdentityPolicy = IdentityPolicy(),
+        policy: IdentityPolicy = DEFAULT_POLICY,
     ) -> None:
         self.store = store
         self.passwords = passwords
@@ -341,7 +342,7 @@ class IdentityService:
         if self._valid_pass(phone_index, now) is None:
             log.info("OTP not sent: no valid pass")
             return
-        if self.store.otps_created_since(phone_index, now - timedelta(hours=1)) >= self.policy.otp_requests_per_hour:
+        if self.store.otps_created_after(phone_index, now - timedelta(hours=1)) >= self.policy.otp_requests_per_hour:
             log.warning("OTP not sent: hourly limit reached")
             return
         otp_id, code = _new_id("o"), OneTimeCodes.new_code()

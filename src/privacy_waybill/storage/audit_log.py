@@ -59,8 +59,7 @@ _CHECKPOINT_COLUMNS = (
 
 
 def _entry_from_row(row: Sequence[object]) -> StoredEntry:
-    seq, at, *rest = row
-    return StoredEntry(seq, canonical_time(at), *rest)  # type: ignore[arg-type]
+    return StoredEntry(row[0], canonical_time(row[1]), *row[2:])  # type: ignore[arg-type]
 
 
 def _checkpoint_from_row(row: Sequence[object]) -> Checkpoint:
@@ -193,10 +192,26 @@ class SqlAuditLog:
         with self._snapshot() as conn:
             seq, head_hash = conn.execute(select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW)).one()
             checkpoints = [_checkpoint_from_row(row) for row in conn.execute(select(*_CHECKPOINT_COLUMNS))]
-            rows = conn.execution_options(yield_per=STREAM_BATCH).execute(
-                select(*_ENTRY_COLUMNS).order_by(ENTRIES.c.seq)
-            )
-            return verify_chain(map(_entry_from_row, rows), checkpoints, trusted, ChainHead(seq, head_hash))
+            return verify_chain(self._stream_entries(conn), checkpoints, trusted, ChainHead(seq, head_hash))
+
+    def _stream_entries(self, conn: Connection) -> Iterator[StoredEntry]:
+        """Every entry in sequence order, straight from the driver's cursor in batches.
+
+        Bypassing SQLAlchemy's row objects halves the cost per row (measured); the columns are
+        plain text, integers and bytes on both backends. PostgreSQL streams from a server-side
+        cursor so memory stays flat.
+        """
+        query = str(select(*_ENTRY_COLUMNS).order_by(ENTRIES.c.seq).compile(dialect=conn.dialect))
+        driver_connection = conn.connection.dbapi_connection
+        assert driver_connection is not None
+        cursor = driver_connection.cursor() if self._sqlite else driver_connection.cursor(name="pwb_audit_verify")
+        try:
+            cursor.execute(query)
+            while batch := cursor.fetchmany(STREAM_BATCH):
+                for row in batch:
+                    yield StoredEntry(row[0], canonical_time(row[1]), *row[2:])
+        finally:
+            cursor.close()
 
     @contextmanager
     def _locked_head(self) -> Iterator[tuple[Connection, int, bytes]]:

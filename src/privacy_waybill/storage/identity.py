@@ -7,27 +7,41 @@ guesses cannot each read the same old count and slip past a limit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, RowMapping, Table, func, insert, select, update
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.identity.credentials import OneTimeCodes, Passwords, TotpSecrets, derive_key
-from privacy_waybill.identity.model import CrowdPass, IdentityPolicy, OtpRecord, SessionRecord, User, UserStatus
+from privacy_waybill.identity.model import (
+    DEFAULT_POLICY,
+    CrowdPass,
+    IdentityPolicy,
+    OtpRecord,
+    SessionRecord,
+    User,
+    UserStatus,
+)
 from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import PLATFORM_KEY_TENANT, Runtime
 from privacy_waybill.storage import identity_tables as tables
 
-USERS = tables.User.__table__
-SESSIONS = tables.UserSession.__table__
-PASSES = tables.CrowdPass.__table__
-OTPS = tables.PhoneOtp.__table__
+# Declarative classes type __table__ as a FromClause; these are Tables, which DML needs.
+USERS = cast(Table, tables.User.__table__)
+SESSIONS = cast(Table, tables.UserSession.__table__)
+PASSES = cast(Table, tables.CrowdPass.__table__)
+OTPS = cast(Table, tables.PhoneOtp.__table__)
 
 
-def _user(row: Mapping[str, Any]) -> User:
+def _row(record: Any) -> dict[str, Any]:
+    """A record dataclass as column values (its field names are the column names)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _user(row: RowMapping) -> User:
     return User(**{**row, "role": Role(row["role"]), "status": UserStatus(row["status"])})
 
 
@@ -38,9 +52,8 @@ class IdentityStore:
     # --- users -------------------------------------------------------------------------
 
     def add_user(self, user: User) -> None:
-        values = {name: getattr(user, name) for name in User.__dataclass_fields__}
         with self.engine.begin() as conn:
-            conn.execute(insert(USERS).values(**values, role=user.role.value, status=user.status.value))
+            conn.execute(insert(USERS).values(_row(user)))
 
     def _one_user(self, condition: Any) -> User | None:
         with self.engine.connect() as conn:
@@ -87,7 +100,7 @@ class IdentityStore:
 
     def add_session(self, session: SessionRecord) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(SESSIONS).values(**{n: getattr(session, n) for n in SessionRecord.__dataclass_fields__}))
+            conn.execute(insert(SESSIONS).values(_row(session)))
 
     def session(self, token_hash: bytes) -> SessionRecord | None:
         with self.engine.connect() as conn:
@@ -114,7 +127,7 @@ class IdentityStore:
 
     def add_pass(self, crowd_pass: CrowdPass) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(PASSES).values(**{n: getattr(crowd_pass, n) for n in CrowdPass.__dataclass_fields__}))
+            conn.execute(insert(PASSES).values(_row(crowd_pass)))
 
     def pass_by_id(self, pass_id: str) -> CrowdPass | None:
         with self.engine.connect() as conn:
@@ -134,12 +147,12 @@ class IdentityStore:
 
     def add_otp(self, otp: OtpRecord) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(OTPS).values(**{n: getattr(otp, n) for n in OtpRecord.__dataclass_fields__}))
+            conn.execute(insert(OTPS).values(_row(otp)))
 
-    def otps_created_since(self, phone_index: bytes, since: datetime) -> int:
+    def otps_created_after(self, phone_index: bytes, since: datetime) -> int:
         with self.engine.connect() as conn:
             return conn.execute(
-                select(func.count()).where(OTPS.c.phone_index == phone_index, OTPS.c.created_at >= since)
+                select(func.count()).where(OTPS.c.phone_index == phone_index, OTPS.c.created_at > since)
             ).scalar_one()
 
     def latest_otp(self, phone_index: bytes) -> OtpRecord | None:
@@ -173,7 +186,7 @@ class IdentityStore:
 def build_identity(
     rt: Runtime,
     notifier: Notifier,
-    policy: IdentityPolicy = IdentityPolicy(),
+    policy: IdentityPolicy = DEFAULT_POLICY,
     passwords: Passwords | None = None,
 ) -> IdentityService:
     """The sign-in service on the runtime's database, with keys derived from the platform key.

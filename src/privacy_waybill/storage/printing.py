@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -25,10 +26,11 @@ from privacy_waybill.storage.printing_tables import PrintJob as PrintJobRow
 from privacy_waybill.storage.printing_tables import PrintTerminal
 from privacy_waybill.storage.waybills import waybill_from_row
 
-TERMINALS = PrintTerminal.__table__
-JOBS = PrintJobRow.__table__
-WAYBILLS = Waybill.__table__
-EVENTS = WaybillEvent.__table__
+# Declarative classes type __table__ as a FromClause; these are Tables.
+TERMINALS = cast(Table, PrintTerminal.__table__)
+JOBS = cast(Table, PrintJobRow.__table__)
+WAYBILLS = cast(Table, Waybill.__table__)
+EVENTS = cast(Table, WaybillEvent.__table__)
 
 # Keeps an IN (...) list below SQLite's bound-parameter limit.
 _IN_CHUNK = 500
@@ -182,7 +184,9 @@ class PrintStore:
             if row is None:
                 raise FieldError(f"waybill_nos.{position}", "is not a waybill of this merchant")
             if row["purged_at"] is not None:
-                raise FieldError(f"waybill_nos.{position}", "was purged after the retention period; no label can be made")
+                raise FieldError(
+                    f"waybill_nos.{position}", "was purged after the retention period; no label can be made"
+                )
             ids.append(row["id"])
         return ids
 
@@ -241,7 +245,9 @@ class PrintStore:
 
     def job(self, tenant_id: str, job_id: str) -> tuple[PrintJob, IssuedWaybill] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(JOBS).where(JOBS.c.id == job_id, JOBS.c.tenant_id == tenant_id)).mappings().first()
+            row = (
+                conn.execute(select(JOBS).where(JOBS.c.id == job_id, JOBS.c.tenant_id == tenant_id)).mappings().first()
+            )
             if row is None:
                 return None
             [pair] = _jobs_with_waybills(conn, [row])
@@ -267,7 +273,11 @@ class PrintStore:
             if moved.rowcount == 1:
                 conn.execute(
                     insert(EVENTS).values(
-                        waybill_id=row["waybill_id"], status=WaybillStatus.PRINTED.value, actor=actor, place=None, at=now
+                        waybill_id=row["waybill_id"],
+                        status=WaybillStatus.PRINTED.value,
+                        actor=actor,
+                        place=None,
+                        at=now,
                     )
                 )
             [(job, _)] = _jobs_with_waybills(conn, [row])

@@ -216,7 +216,13 @@ class WaybillStore:
                 )
 
     def transition(
-        self, waybill: IssuedWaybill, target: WaybillStatus, actor: str, at: datetime, place: str | None = None, courier: str | None = None
+        self,
+        waybill: IssuedWaybill,
+        target: WaybillStatus,
+        actor: str,
+        at: datetime,
+        place: str | None = None,
+        courier: str | None = None,
     ) -> IssuedWaybill:
         """Move a waybill to `target` and record the event, in one transaction.
 
@@ -234,12 +240,18 @@ class WaybillStore:
             ).rowcount
             if changed != 1:
                 raise Conflict("the waybill changed status meanwhile; scan again")
-            conn.execute(insert(EVENTS).values(waybill_id=waybill.waybill_id, status=target.value, actor=actor, place=place, at=at))
+            conn.execute(
+                insert(EVENTS).values(
+                    waybill_id=waybill.waybill_id, status=target.value, actor=actor, place=place, at=at
+                )
+            )
         return replace(waybill, status=target, assigned_courier=assigned)
 
     def events(self, waybill_id: str) -> list[RowMapping]:
         with self.engine.connect() as conn:
-            return list(conn.execute(select(EVENTS).where(EVENTS.c.waybill_id == waybill_id).order_by(EVENTS.c.id)).mappings())
+            return list(
+                conn.execute(select(EVENTS).where(EVENTS.c.waybill_id == waybill_id).order_by(EVENTS.c.id)).mappings()
+            )
 
     def shred_created_before(self, cutoff: datetime, now: datetime, batch_size: int = 1000) -> int:
         """Crypto-shred every waybill created before `cutoff`; returns how many.
@@ -262,9 +274,13 @@ class WaybillStore:
                 if not ids:
                     break
                 conn.execute(
-                    update(VAULT).where(VAULT.c.waybill_id.in_(ids)).values(wrapped_dek=None, **dict.fromkeys(SENSITIVE_FIELDS))
+                    update(VAULT)
+                    .where(VAULT.c.waybill_id.in_(ids))
+                    .values(wrapped_dek=None, **dict.fromkeys(SENSITIVE_FIELDS))
                 )
-                conn.execute(update(WAYBILLS).where(WAYBILLS.c.id.in_(ids)).values(purged_at=now, **_PURGED_WAYBILL_VALUES))
+                conn.execute(
+                    update(WAYBILLS).where(WAYBILLS.c.id.in_(ids)).values(purged_at=now, **_PURGED_WAYBILL_VALUES)
+                )
             purged += len(ids)
         if purged:
             self._reclaim_freed_space()

@@ -122,7 +122,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_waybill_events_waybill_id"), ["waybill_id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("waybill_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_waybill_events_waybill_id"))

@@ -1,0 +1,214 @@
+"""Cloud print routes: merchants queue waybills, their print terminals pull masked labels.
+
+Mounted under /api/v1. Who may act is asked of the policy (`authorize`); the print service
+keeps every caller inside its own merchant's jobs and audits each pull, report and reprint.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from privacy_waybill.access.api_keys import Scope
+from privacy_waybill.access.model import Context, Decision, Resource, Role, Subject
+from privacy_waybill.api.problems import Problem
+from privacy_waybill.audit.model import AuditUnavailable
+from privacy_waybill.labels.model import LabelFormat, LabelSize
+from privacy_waybill.printing import PrintedLabel, PrintJob, PrintService, PrintSettings, ReprintLimitReached
+from privacy_waybill.printing.service import NotAllowed
+from privacy_waybill.printing.terminals import terminal_subject
+from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.printing import TerminalStore
+
+Authorize = Callable[[Subject, str, Resource, Context], Decision]
+SubjectDependency = Callable[..., Subject]
+
+# The actions this router asks the policy about.
+QUEUE = "print_jobs.queue"
+PULL = "print_jobs.pull"
+REPORT_PRINTED = "print_jobs.report_printed"
+REPRINT = "print_jobs.reprint"
+
+MEDIA_TYPES = {LabelFormat.PDF: "application/pdf", LabelFormat.PNG: "image/png", LabelFormat.ZPL: "application/zpl"}
+MAX_WAYBILLS_PER_REQUEST = 500
+MAX_PULL = 50
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer pwt_...` (terminal) or `pwb_...` (merchant)")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Merchant API key")
+
+
+class PrintRequestIn(BaseModel):
+    waybill_nos: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        min_length=1, max_length=MAX_WAYBILLS_PER_REQUEST
+    )
+    format: LabelFormat = LabelFormat.PDF
+    size: LabelSize = LabelSize.STANDARD_100X180
+    dpi: Literal[203, 300] = 203
+
+
+class PrintJobOut(BaseModel):
+    job_id: str
+    waybill_no: str
+    status: str
+    format: LabelFormat
+    size: LabelSize
+    dpi: int
+    created_at: datetime
+    pulled_at: datetime | None
+    printed_at: datetime | None
+    reprints: int
+
+    @classmethod
+    def of(cls, job: PrintJob) -> PrintJobOut:
+        return cls(
+            job_id=job.job_id,
+            waybill_no=job.waybill_no,
+            status=job.status.value,
+            format=job.settings.format,
+            size=job.settings.size,
+            dpi=job.settings.dpi,
+            created_at=job.created_at,
+            pulled_at=job.pulled_at,
+            printed_at=job.printed_at,
+            reprints=job.reprints,
+        )
+
+
+class PrintJobsOut(BaseModel):
+    jobs: list[PrintJobOut]
+
+
+class LabelOut(BaseModel):
+    """One rendered, masked label: the only thing a terminal ever receives about an order."""
+
+    job_id: str
+    waybill_no: str
+    format: LabelFormat
+    size: LabelSize
+    dpi: int
+    media_type: str
+    label_base64: str
+
+    @classmethod
+    def of(cls, label: PrintedLabel) -> LabelOut:
+        job = label.job
+        return cls(
+            job_id=job.job_id,
+            waybill_no=job.waybill_no,
+            format=job.settings.format,
+            size=job.settings.size,
+            dpi=job.settings.dpi,
+            media_type=MEDIA_TYPES[job.settings.format],
+            label_base64=base64.b64encode(label.body).decode("ascii"),
+        )
+
+
+class LabelsOut(BaseModel):
+    labels: list[LabelOut]
+
+
+def _unauthorized(what: str) -> Problem:
+    return Problem(401, "Unauthorized", f"A valid {what} is required.", headers={"WWW-Authenticate": "Bearer"})
+
+
+def terminal_subject_dependency(rt: Runtime) -> SubjectDependency:
+    """Resolve `Authorization: Bearer pwt_...` to the terminal's subject (401 otherwise)."""
+    terminals = TerminalStore(rt.engine)
+
+    def dependency(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Subject:
+        terminal = terminals.authenticate(credentials.credentials) if credentials else None
+        if terminal is None:
+            raise _unauthorized("print terminal token")
+        return terminal_subject(terminal)
+
+    return dependency
+
+
+def merchant_subject_dependency(rt: Runtime) -> SubjectDependency:
+    """Resolve a merchant API key with the labels scope to the merchant's subject."""
+
+    def dependency(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        header_key: Annotated[str | None, Depends(_api_key_header)],
+    ) -> Subject:
+        token = credentials.credentials if credentials else header_key
+        principal = rt.tenants.authenticate(token) if token else None
+        if principal is None:
+            raise _unauthorized("merchant API key")
+        if Scope.LABELS_READ.value not in principal.scopes:
+            raise Problem(403, "Forbidden", f"The API key lacks the scope {Scope.LABELS_READ.value}.")
+        return Subject(actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id)
+
+    return dependency
+
+
+@contextmanager
+def _print_problems() -> Iterator[None]:
+    try:
+        yield
+    except NotAllowed:
+        raise Problem(403, "Forbidden", "The access policy does not allow this.") from None
+    except ReprintLimitReached as error:
+        raise Problem(429, "Reprint limit reached", str(error)) from None
+    except AuditUnavailable as error:
+        raise Problem(503, "Audit log unavailable", str(error), headers={"Retry-After": "30"}) from None
+
+
+def print_router(
+    rt: Runtime,
+    service: PrintService,
+    authorize: Authorize,
+    terminal: SubjectDependency | None = None,
+    merchant: SubjectDependency | None = None,
+) -> APIRouter:
+    """The /print-jobs routes. `terminal` and `merchant` resolve the caller (defaults: token look-ups)."""
+    router = APIRouter(tags=["printing"])
+    as_terminal = Depends(terminal or terminal_subject_dependency(rt))
+    as_merchant = Depends(merchant or merchant_subject_dependency(rt))
+
+    def decide(subject: Subject, action: str, job_id: str | None = None) -> Decision:
+        resource = Resource(kind="print_job", id=job_id, tenant_id=subject.tenant_id)
+        return authorize(subject, action, resource, Context(now=rt.clock()))
+
+    @router.post("/print-jobs", response_model=PrintJobsOut, status_code=status.HTTP_201_CREATED)
+    def queue(request: PrintRequestIn, subject: Subject = as_merchant) -> PrintJobsOut:
+        """Queue the merchant's waybills for its print terminals; a waybill already queued keeps its job."""
+        settings = PrintSettings(request.format, request.size, request.dpi)
+        with _print_problems():
+            jobs = service.queue(subject, decide(subject, QUEUE), request.waybill_nos, settings)
+        return PrintJobsOut(jobs=[PrintJobOut.of(job) for job in jobs])
+
+    @router.get("/print-jobs/next", response_model=LabelsOut)
+    def pull(
+        subject: Subject = as_terminal,
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = 10,
+    ) -> LabelsOut:
+        """Take the merchant's oldest pending jobs: rendered masked labels, audited before they are sent."""
+        with _print_problems():
+            labels = service.pull(subject, decide(subject, PULL), limit)
+        return LabelsOut(labels=[LabelOut.of(label) for label in labels])
+
+    @router.post("/print-jobs/{job_id}/printed", response_model=PrintJobOut)
+    def report_printed(job_id: str, subject: Subject = as_terminal) -> PrintJobOut:
+        """Report the label printed; the waybill moves from created to printed."""
+        with _print_problems():
+            return PrintJobOut.of(service.report_printed(subject, decide(subject, REPORT_PRINTED, job_id), job_id))
+
+    @router.post(
+        "/print-jobs/{job_id}/reprint",
+        response_model=LabelOut,
+        responses={429: {"description": "The waybill's reprint limit is reached"}},
+    )
+    def reprint(job_id: str, subject: Subject = as_terminal) -> LabelOut:
+        """The job's label again; counted per waybill and refused beyond the limit."""
+        with _print_problems():
+            return LabelOut.of(service.reprint(subject, decide(subject, REPRINT, job_id), job_id))
+
+    return router
