@@ -50,7 +50,7 @@ EXPECTED: dict[tuple[Role, str], frozenset[S]] = {
 EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create")}
 EXPECTED_PLATFORM = {
     *((R.SECURITY_AUDITOR, a) for a in ("audit.read", "alert.read", "trace.run")),
-    *((R.PLATFORM_ADMIN, a) for a in ("user.manage", "key.manage", "policy.manage", "tenant.manage")),
+    *((R.PLATFORM_ADMIN, a) for a in ("user.manage", "key.manage", "policy.manage", "tenant.manage", "data.purge")),
 }
 PURPOSE = {"waybill.reveal": "deliver", "waybill.decrypt": "customer_service"}
 

@@ -84,10 +84,30 @@ def test_the_same_event_always_encodes_to_the_same_bytes_and_detail_order_does_n
 
 
 def test_encoding_keeps_null_apart_from_empty_text() -> None:
-    columns = ["t", "a", "r", "x", "allowed", "rule", None, None, None, "[]", None, "{}"]
-    with_empty = list(columns)
-    with_empty[6] = ""
-    assert encode_content(*columns) != encode_content(*with_empty)  # type: ignore[arg-type]
+    columns = ("t", "a", "r", "x", "allowed", "rule", None, None, None, "[]", None, "{}")
+    with_empty = columns[:6] + ("",) + columns[7:]
+    assert encode_content(columns) != encode_content(with_empty)
+
+
+@pytest.mark.parametrize("control", ["\x1f", "\x00"])
+def test_columns_holding_the_separator_or_nul_cannot_be_encoded(control: str) -> None:
+    columns = ("t", "a", "r", "x", "allowed", "rule", None, None, None, "[]", None, "{}")
+    assert encode_content(columns[:1] + (f"a{control}b",) + columns[2:]) is None
+    with pytest.raises(ValueError, match="control characters") as raised:
+        chain_entry(1, GENESIS_HASH, event(actor=f"user:{control}x"))
+    assert "user:" not in str(raised.value)
+
+
+def test_control_characters_in_detail_are_escaped_and_encodable() -> None:
+    entry = chain_entry(1, GENESIS_HASH, event(detail={"reason": "a\x1fb\x00c"}))
+    assert entry.event().detail == {"reason": "a\x1fb\x00c"}
+
+
+def test_a_null_turned_into_a_nul_character_is_detected() -> None:
+    entries = build_chain(2)
+    entries[1] = entries[1]._replace(device="\x00")
+    problem = verify(entries).problem
+    assert (problem.seq, problem.kind) == (2, ProblemKind.CHANGED)
 
 
 def test_stored_entry_decodes_back_to_the_recorded_event() -> None:
@@ -101,9 +121,10 @@ def test_stored_entry_decodes_back_to_the_recorded_event() -> None:
 def test_entry_hash_is_sha256_over_sequence_previous_hash_and_content() -> None:
     entry = build_chain(1)[0]
     content = encode_content(
-        entry.at, entry.actor, entry.role, entry.action, entry.outcome, entry.rule,
-        entry.tenant_id, entry.waybill_id, entry.purpose, entry.fields, entry.device, entry.detail,
+        (entry.at, entry.actor, entry.role, entry.action, entry.outcome, entry.rule,
+         entry.tenant_id, entry.waybill_id, entry.purpose, entry.fields, entry.device, entry.detail)
     )  # fmt: skip
+    assert content is not None and content.startswith(b"pwb-audit/1\x1f")
     assert entry.entry_hash == hashlib.sha256((1).to_bytes(8, "big") + GENESIS_HASH + content).digest()
     assert stored_entry_hash(entry) == entry.entry_hash
 

@@ -6,6 +6,7 @@ Every failure ends in one readable line on stderr and a non-zero exit code; trac
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
@@ -19,6 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
+from privacy_waybill.access.model import Resource, Role, Subject
+from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.cli.label_files import LabelFileWriter
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.errors import PrivacyWaybillError
@@ -73,6 +76,22 @@ def runtime() -> Iterator[Runtime]:
         raise fail(str(error)) from None
     finally:
         rt.close()
+
+
+def operator(role: Role, tenant_id: str | None = None) -> Subject:
+    """The local operator acting in the role a command needs; audited as cli:<os user>.
+
+    Shell access to the data folder is the CLI's credential, but every command still asks
+    the policy (and leaves an audit entry) for the act it performs.
+    """
+    return Subject(actor=f"cli:{getpass.getuser()}", role=role, tenant_id=tenant_id)
+
+
+def allow(rt: Runtime, subject: Subject, action: str, resource: Resource) -> None:
+    rt.access.permit(subject, action, resource, rt.access.context())
+
+
+PLATFORM = Resource(kind="platform")
 
 
 def _settings() -> Settings:
@@ -139,6 +158,8 @@ def issue(
     with runtime() as rt:
         if not rt.tenants.exists(tenant):
             raise fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
+        merchant = operator(Role.MERCHANT, tenant)
+        allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id=tenant))
         try:
             records = read_orders(file, max_bytes=rt.settings.max_upload_bytes)
             outcomes = rt.issuance(profile).issue(
@@ -210,6 +231,7 @@ def label(
         waybill = rt.waybills.get_by_number(None, waybill_no.strip().upper())
         if waybill is None:
             raise fail("no such waybill")
+        allow(rt, operator(Role.MERCHANT, waybill.tenant_id), "waybill.label", waybill_resource(waybill))
         output.write_bytes(render_label(rt.label_content(waybill), label_format, size, dpi))
     stderr.print(f"pwb label: wrote {output}", highlight=False)
 
@@ -220,6 +242,8 @@ def demo(
 ) -> None:
     """Seed a demo merchant with realistic orders (idempotent) and print its API key once."""
     with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage", PLATFORM)
+        merchant = operator(Role.MERCHANT, "demo")
         now = rt.clock()
         key_file = rt.settings.home / "demo-api-key"
         if rt.tenants.ensure("demo", "Demo merchant", now) or not key_file.exists():
@@ -227,7 +251,9 @@ def demo(
             rt.tenants.add_api_key("demo", key, MERCHANT_SCOPES, "demo", now)
             key_file.write_text(key.token + "\n")
             key_file.chmod(0o600)
-        outcomes = list(rt.issuance().issue("demo", records_from_objects(demo_orders(orders)), actor="cli:demo"))
+        allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id="demo"))
+        records = records_from_objects(demo_orders(orders))
+        outcomes = list(rt.issuance().issue("demo", records, actor=merchant.actor))
         issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)
         replayed = sum(isinstance(o, Issued) and o.replayed for o in outcomes)
         rejected = sum(isinstance(o, Rejected) for o in outcomes)
@@ -245,6 +271,7 @@ def merchants_add(
 ) -> None:
     """Create a merchant tenant (if needed) and a new API key, printed once on stdout."""
     with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage", PLATFORM)
         now = rt.clock()
         rt.tenants.ensure(tenant_id, name or tenant_id, now)
         key = new_api_key()
@@ -260,6 +287,7 @@ def keys_rotate(
 ) -> None:
     """Add a new key-encryption key version and re-wrap every data key under it (no downtime)."""
     with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "key.manage", PLATFORM)
         tenants = set(tenant) if tenant else set(rt.tenants.all_ids())
         for tenant_id in sorted(tenants):
             ref = rt.keys.rotate(tenant_id)
@@ -272,6 +300,7 @@ def keys_rotate(
 def purge() -> None:
     """Crypto-shred the personal data of waybills older than PWB_RETENTION_DAYS (default 30)."""
     with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "data.purge", PLATFORM)
         purged = rt.purge_expired()
     log.info("purge shredded=%d", purged)
     stderr.print(f"pwb purge: shredded the personal data of {purged} waybills", highlight=False)
