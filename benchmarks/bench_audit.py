@@ -2,6 +2,8 @@
 
 Baselines, measured in the same run on the same entries:
 - raw hash chain: a hashlib SHA-256 loop over the entries' already-encoded bytes (no I/O);
+- raw sqlite3 insert: the same finished rows inserted with plain sqlite3 into the same schema,
+  one row or one batch per commit;
 - raw read + chain: sqlite3 SELECT of the same rows and a hashlib chain over their columns,
   i.e. the least any verifier reading this database must do.
 Run: .venv/bin/python benchmarks/bench_audit.py
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from privacy_waybill.audit.chain import GENESIS_HASH, chain_entry, encode_content
+from privacy_waybill.audit.chain import GENESIS_HASH, StoredEntry, chain_entry, encode_content
 from privacy_waybill.audit.checkpoints import CheckpointSigner
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.storage.audit_log import SqlAuditLog
@@ -84,6 +86,19 @@ def raw_read_and_chain(path: Path) -> bytes:
     return prev
 
 
+def raw_inserts(path: Path, rows: list[tuple[object, ...]], batch: int) -> None:
+    """The same rows inserted with plain sqlite3, `batch` rows per committed transaction."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    statement = f"insert into audit_entries ({', '.join(StoredEntry._fields)}) values ({', '.join('?' * 15)})"
+    for start in range(0, len(rows), batch):
+        connection.execute("BEGIN IMMEDIATE")
+        connection.executemany(statement, rows[start : start + batch])
+        connection.execute("COMMIT")
+    connection.close()
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "audit.sqlite3"
@@ -94,19 +109,25 @@ def main() -> None:
         single = events(SINGLE)
         single_s = timed(lambda: [audit_log.record(e) for e in single])
         batched = events(BATCHED, offset=SINGLE)
-        batched_s = timed(
-            lambda: [audit_log.record_many(batched[i : i + BATCH]) for i in range(0, BATCHED, BATCH)]
-        )
+        batched_s = timed(lambda: [audit_log.record_many(batched[i : i + BATCH]) for i in range(0, BATCHED, BATCH)])
         total = SINGLE + BATCHED
 
-        # The same entries, encoded once, for the in-memory baseline.
-        contents = []
+        # The same entries, encoded once, for the in-memory and raw-insert baselines.
+        contents: list[bytes] = []
+        rows: list[tuple[object, ...]] = []
         prev = GENESIS_HASH
         for seq, event in enumerate(single + batched, start=1):
             entry = chain_entry(seq, prev, event)
             prev = entry.entry_hash
-            contents.append(encode_content(entry[1:13]))
+            contents.append(encode_content(entry[1:13]) or b"")
+            rows.append((seq, event.at.strftime("%Y-%m-%d %H:%M:%S.%f"), *entry[2:]))
         raw_s = min(timed(lambda: raw_chain(contents)) for _ in range(3))
+        raw_path = Path(folder) / "raw.sqlite3"
+        raw_engine = make_engine(f"sqlite:///{raw_path}")
+        migrate(raw_engine)
+        raw_engine.dispose()
+        raw_single_s = timed(lambda: raw_inserts(raw_path, rows[:SINGLE], 1))
+        raw_batched_s = timed(lambda: raw_inserts(raw_path, rows[SINGLE:], BATCH))
         raw_read_s = min(timed(lambda: raw_read_and_chain(path)) for _ in range(3))
 
         results = []
@@ -117,7 +138,16 @@ def main() -> None:
 
         print(f"audit log on SQLite: {total:,} entries, a signed checkpoint every 1,000")
         report("append, record() one by one", SINGLE, single_s, "raw hash chain (memory)", total, raw_s)
+        report("append, record() one by one", SINGLE, single_s, "raw sqlite3 insert, 1/commit", SINGLE, raw_single_s)
         report(f"append, record_many({BATCH})", BATCHED, batched_s, "raw hash chain (memory)", total, raw_s)
+        report(
+            f"append, record_many({BATCH})",
+            BATCHED,
+            batched_s,
+            f"raw sqlite3 insert, {BATCH}/commit",
+            BATCHED,
+            raw_batched_s,
+        )
         report("verify (read + check)", total, verify_s, "raw hash chain (memory)", total, raw_s)
         report("verify (read + check)", total, verify_s, "raw sqlite3 read + chain", total, raw_read_s)
         engine.dispose()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -45,10 +46,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI, port: int) -> Iterator[str]:
-    """Run `app` on 127.0.0.1:`port` in a daemon thread; yields its base URL."""
-    # Access logs would print request paths, and tracking paths carry tokens.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+def serve(app: FastAPI, port: int, **config: Any) -> Iterator[str]:
+    """Run `app` on 127.0.0.1:`port` in a daemon thread; yields its base URL.
+
+    `config` overrides uvicorn settings; by default access logs are off (quiet tests).
+    """
+    settings: dict[str, Any] = {"log_level": "warning", "access_log": False, **config}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **settings))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S

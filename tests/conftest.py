@@ -14,13 +14,19 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
 from privacy_waybill.demo import demo_orders
+from privacy_waybill.identity.credentials import Passwords
+from privacy_waybill.identity.notify import SimulatedNotifier
+from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.db import make_engine, migrate
+from privacy_waybill.storage.identity import build_identity
 
+CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 POSTGRES_URL = os.environ.get("PWB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _POSTGRES_UNREACHABLE: list[str] = []
 
@@ -100,3 +106,16 @@ def rt(engine: Engine, pwb_home: Path) -> Iterator[Runtime]:
 @pytest.fixture(scope="session")
 def demo_order_dicts() -> list[dict[str, object]]:
     return list(demo_orders(60, seed=7, prefix="T"))
+
+
+@pytest.fixture
+def notifier() -> SimulatedNotifier:
+    return SimulatedNotifier()
+
+
+@pytest.fixture
+def identity(rt: Runtime, notifier: SimulatedNotifier) -> IdentityService:
+    """The runtime's sign-in service with cheap argon2id parameters, to keep the suite fast."""
+    service = build_identity(rt.engine, rt.keys, rt.blind_index, notifier, passwords=CHEAP_PASSWORDS)
+    rt.identity = service  # type: ignore[misc]  (replaces the cached production service)
+    return service

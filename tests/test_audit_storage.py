@@ -4,6 +4,7 @@ fail-closed writes, concurrent appends, and `pwb audit verify`."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from privacy_waybill.audit.verify import ProblemKind
 from privacy_waybill.cli.audit import audit_app
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.audit_log import SqlAuditLog
+from privacy_waybill.storage.db import make_engine
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 SIGNER = CheckpointSigner(bytes(range(32)))
@@ -248,18 +250,47 @@ def test_concurrent_appends_from_threads_keep_one_linear_chain(engine: Engine) -
     assert result.intact and result.entries == threads * per_thread
 
 
+def database_url(engine: Engine) -> str:
+    """A URL another process can open the same database with (PostgreSQL: the test's schema)."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            schema = conn.execute(text("select current_schema()")).scalar_one()
+        url += "?options=" + quote(f"-csearch_path={schema}")
+    return url
+
+
+def append_from_another_process(url: str, worker: int, count: int) -> None:
+    engine = make_engine(url)
+    audit_log = SqlAuditLog(engine, SIGNER, lambda: T0, checkpoint_every=7)
+    for n in range(count):
+        audit_log.record(event(worker * 100 + n))
+    engine.dispose()
+
+
+def test_concurrent_appends_from_processes_keep_one_linear_chain(engine: Engine, audit_log: SqlAuditLog) -> None:
+    processes = [
+        multiprocessing.get_context("spawn").Process(
+            target=append_from_another_process, args=(database_url(engine), worker, 20)
+        )
+        for worker in range(3)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0, 0, 0]
+    result = audit_log.verify()
+    assert result.intact and result.entries == 60
+
+
 # --- pwb audit verify -------------------------------------------------------------------------
 
 
 @pytest.fixture
 def cli_log(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlAuditLog]:
     """The runtime's audit log, with PWB_DATABASE_URL pointing the CLI at the same database."""
-    url = rt.engine.url.render_as_string(hide_password=False)
-    if rt.engine.dialect.name == "postgresql":
-        with rt.engine.connect() as conn:
-            schema = conn.execute(text("select current_schema()")).scalar_one()
-        url += "?options=" + quote(f"-csearch_path={schema}")
-    monkeypatch.setenv("PWB_DATABASE_URL", url)
+    monkeypatch.setenv("PWB_DATABASE_URL", database_url(rt.engine))
     yield SqlAuditLog(rt.engine, signer_from_keys(rt.keys), rt.clock)
 
 

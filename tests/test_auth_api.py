@@ -8,17 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
-from privacy_waybill.api.auth_routes import auth_router
-from privacy_waybill.identity.credentials import Passwords
 from privacy_waybill.identity.notify import SimulatedNotifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime
-from privacy_waybill.storage.identity import build_identity
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
@@ -42,22 +38,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def notifier() -> SimulatedNotifier:
-    return SimulatedNotifier()
-
-
-@pytest.fixture
-def identity(rt: Runtime, notifier: SimulatedNotifier) -> IdentityService:
-    return build_identity(
-        rt, notifier, passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    )
-
-
-@pytest.fixture
 def client(rt: Runtime, identity: IdentityService, clock: Clock) -> TestClient:
-    app = create_app(rt)
-    app.include_router(auth_router(identity, clock), prefix=API)
-    return TestClient(app)
+    rt.clock = clock
+    return TestClient(create_app(rt))
 
 
 def login(

@@ -7,12 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.errors import FieldError, NotFound
-from privacy_waybill.identity.credentials import Passwords
 from privacy_waybill.identity.model import (
     DeviceRejected,
     LockedOut,
@@ -25,7 +23,6 @@ from privacy_waybill.identity.notify import SimulatedNotifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage import identity_tables as tables
-from privacy_waybill.storage.identity import build_identity
 
 NOW = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # 09:30 in China
 TODAY = date(2026, 11, 24)
@@ -33,19 +30,6 @@ PASSWORD = "correct horse battery"
 PHONE = "13812345678"
 E164 = "+8613812345678"
 HANDSET = "handset-0001"
-
-
-@pytest.fixture
-def notifier() -> SimulatedNotifier:
-    return SimulatedNotifier()
-
-
-@pytest.fixture
-def identity(rt: Runtime, notifier: SimulatedNotifier) -> IdentityService:
-    # Cheap argon2id parameters keep the suite fast; the product uses argon2-cffi's defaults.
-    return build_identity(
-        rt, notifier, passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    )
 
 
 def totp_code(created: NewUser, at: datetime, offset: int = 0) -> str:

@@ -10,11 +10,10 @@ import gc
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine
 
 from privacy_waybill.access.model import Role, Subject
@@ -23,6 +22,8 @@ from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.errors import Gone, PrivacyWaybillError
+from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
+from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
 from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
@@ -33,6 +34,7 @@ from privacy_waybill.settings import Settings
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
+from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.vault import (
@@ -45,10 +47,8 @@ from privacy_waybill.vault import (
     load_master_secret,
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
+from privacy_waybill.vault.platform_keys import platform_key
 
-# Platform-wide secrets (the QR reference key) hang off a reserved key-store tenant that no
-# real tenant id can equal: tenant ids must match TENANT_ID_PATTERN.
-PLATFORM_KEY_TENANT = "_platform"
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DEFAULT_TENANT = "default"
 
@@ -78,7 +78,13 @@ class Runtime:
     audit: SqlAuditLog
     quotas: QuotaStore
     alerts: AlertStore
+    notifier: Notifier = field(default_factory=SimulatedNotifier)
     clock: Callable[[], datetime] = utc_now
+
+    @cached_property
+    def identity(self) -> IdentityService:
+        """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
+        return build_identity(self.engine, self.keys, self.blind_index, self.notifier)
 
     @property
     def access(self) -> AccessService:
@@ -207,7 +213,7 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         routing=RoutingTable.load(settings.routing_table or DEMO_TABLE),
         waybills=WaybillStore(engine),
         tenants=TenantStore(engine),
-        reference_key=_qr_reference_key(keys),
+        reference_key=platform_key(keys, b"pwb qr-reference v1"),
         access_policy=load_access_policy(),
         audit=SqlAuditLog(engine, signer_from_keys(keys), clock=utc_now),
         quotas=QuotaStore(engine),
@@ -218,9 +224,3 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     # full garbage collection from rescanning them (+10-17% issuance throughput, measured).
     gc.freeze()
     return runtime
-
-
-def _qr_reference_key(keys: LocalKeyManager) -> bytes:
-    """The platform-wide key that signs QR tracking references, derived apart from any index key."""
-    root = keys.blind_index_key(PLATFORM_KEY_TENANT).material
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"pwb qr-reference v1").derive(root)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from privacy_waybill import __version__
 from privacy_waybill.api.orders import orders_router
+from privacy_waybill.api.auth_routes import auth_router
 from privacy_waybill.api.oversight import oversight_router
 from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.api.schemas import HealthOut
@@ -36,6 +37,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     install_problem_handlers(app)
     app.include_router(_system_router(rt), prefix="/api/v1")
+    app.include_router(auth_router(rt.identity, lambda: rt.clock()), prefix="/api/v1")
     for router in (orders_router(rt), waybills_router(rt), tracking_router(rt), oversight_router(rt)):
         app.include_router(router, prefix="/api/v1")
     app.include_router(_public_router(rt))

@@ -145,4 +145,4 @@ def chain_entry(seq: int, prev_hash: bytes, event: AuditEvent) -> StoredEntry:
     if content is None:
         raise ValueError("audit event text must not contain the control characters U+0000 or U+001F")
     digest = hashlib.sha256(seq.to_bytes(8, "big") + prev_hash + content).digest()
-    return StoredEntry(seq, *columns, prev_hash, digest)  # type: ignore[arg-type]
+    return StoredEntry._make((seq, *columns, prev_hash, digest))

@@ -83,7 +83,9 @@ def verify_chain(
             if problem:
                 return outcome(problem)
             next_checkpoint += 1
-            next_checkpoint_seq = pending[next_checkpoint].seq if next_checkpoint < len(pending) else no_more_checkpoints
+            next_checkpoint_seq = (
+                pending[next_checkpoint].seq if next_checkpoint < len(pending) else no_more_checkpoints
+            )
 
     last_seq = expected_seq - 1
     if next_checkpoint < len(pending):

@@ -23,6 +23,7 @@ from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
 from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.cli.label_files import LabelFileWriter
+from privacy_waybill.cli.users import users_app
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.intake import UnusableInput, read_orders, records_from_objects
@@ -43,6 +44,7 @@ keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
 merchants_app = typer.Typer(help="Merchants (tenants) and their API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(merchants_app, name="merchants")
+app.add_typer(users_app, name="users")
 
 stderr = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("privacy_waybill.cli")

@@ -19,12 +19,10 @@ from rich.console import Console
 from privacy_waybill.access.model import Role
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.identity.model import UserStatus
-from privacy_waybill.identity.notify import SimulatedNotifier
 from privacy_waybill.identity.rules import PASSWORD_ROLES
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime, open_runtime
 from privacy_waybill.settings import load_settings
-from privacy_waybill.storage.identity import build_identity
 
 users_app = typer.Typer(help="Sign-in accounts, courier devices and crowd-courier passes.", no_args_is_help=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -48,7 +46,7 @@ def _identity() -> Iterator[tuple[Runtime, IdentityService]]:
         raise _fail(str(error)) from None
     try:
         # Account commands send no text messages; the simulated notifier is never used here.
-        yield rt, build_identity(rt, SimulatedNotifier())
+        yield rt, rt.identity
     except PrivacyWaybillError as error:
         raise _fail(str(error)) from None
     finally:

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Engine, String, insert, select, type_coerce, update
+from sqlalchemy import Engine, String, Table, bindparam, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from privacy_waybill.audit.chain import StoredEntry, canonical_time, chain_entry
@@ -21,9 +22,9 @@ from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
 from privacy_waybill.audit.verify import ChainHead, Verification, verify_chain
 from privacy_waybill.storage.audit_tables import AuditCheckpoint, AuditEntry, AuditHead
 
-ENTRIES = AuditEntry.__table__
-CHECKPOINTS = AuditCheckpoint.__table__
-HEAD = AuditHead.__table__
+ENTRIES = cast(Table, AuditEntry.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
+HEAD = cast(Table, AuditHead.__table__)
 HEAD_ROW = 1
 STREAM_BATCH = 5000
 
@@ -58,8 +59,18 @@ _CHECKPOINT_COLUMNS = (
 )
 
 
+# Statements built once: building them per append cost more than the SQL they run.
+_READ_HEAD = select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(HEAD).where(HEAD.c.id == HEAD_ROW).values(seq=bindparam("new_seq"), head_hash=bindparam("new_hash"))
+)
+_INSERT_ENTRIES = insert(ENTRIES)
+_INSERT_CHECKPOINTS = insert(CHECKPOINTS)
+
+
 def _entry_from_row(row: Sequence[object]) -> StoredEntry:
-    return StoredEntry(row[0], canonical_time(row[1]), *row[2:])  # type: ignore[arg-type]
+    return StoredEntry._make((row[0], canonical_time(row[1]), *row[2:]))
 
 
 def _checkpoint_from_row(row: Sequence[object]) -> Checkpoint:
@@ -116,10 +127,10 @@ class SqlAuditLog:
                     prev_hash = entry.entry_hash
                     if seq % self._checkpoint_every == 0:
                         checkpoints.append(self._signer.sign(seq, prev_hash, canonical_time(self._clock())))
-                conn.execute(insert(ENTRIES), rows)
+                conn.execute(_INSERT_ENTRIES, rows)
                 if checkpoints:
-                    conn.execute(insert(CHECKPOINTS), [_checkpoint_row(c) for c in checkpoints])
-                conn.execute(update(HEAD).where(HEAD.c.id == HEAD_ROW).values(seq=seq, head_hash=prev_hash))
+                    conn.execute(_INSERT_CHECKPOINTS, [_checkpoint_row(c) for c in checkpoints])
+                conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
         except Exception as error:
             # The driver's message can quote bound values; only the type is logged.
             log.error("audit append failed: %s", type(error).__name__)
@@ -136,7 +147,7 @@ class SqlAuditLog:
                 if existing is not None:
                     return _checkpoint_from_row(existing)
                 checkpoint = self._signer.sign(seq, head_hash, canonical_time(self._clock()))
-                conn.execute(insert(CHECKPOINTS), [_checkpoint_row(checkpoint)])
+                conn.execute(_INSERT_CHECKPOINTS, [_checkpoint_row(checkpoint)])
                 return checkpoint
         except Exception as error:
             log.error("audit checkpoint failed: %s", type(error).__name__)
@@ -180,7 +191,7 @@ class SqlAuditLog:
 
     def head(self) -> ChainHead:
         with self._engine.connect() as conn:
-            seq, head_hash = conn.execute(select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW)).one()
+            seq, head_hash = conn.execute(_READ_HEAD).one()
         return ChainHead(seq, head_hash)
 
     def verify(self, trusted_keys: Mapping[str, bytes] | None = None) -> Verification:
@@ -190,7 +201,7 @@ class SqlAuditLog:
         """
         trusted = trusted_keys if trusted_keys is not None else {self._signer.key_id: self._signer.public_key}
         with self._snapshot() as conn:
-            seq, head_hash = conn.execute(select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW)).one()
+            seq, head_hash = conn.execute(_READ_HEAD).one()
             checkpoints = [_checkpoint_from_row(row) for row in conn.execute(select(*_CHECKPOINT_COLUMNS))]
             return verify_chain(self._stream_entries(conn), checkpoints, trusted, ChainHead(seq, head_hash))
 
@@ -202,14 +213,14 @@ class SqlAuditLog:
         cursor so memory stays flat.
         """
         query = str(select(*_ENTRY_COLUMNS).order_by(ENTRIES.c.seq).compile(dialect=conn.dialect))
-        driver_connection = conn.connection.dbapi_connection
-        assert driver_connection is not None
+        # Any: a named (server-side) cursor is psycopg's extension of the DB-API.
+        driver_connection = cast(Any, conn.connection.dbapi_connection)
         cursor = driver_connection.cursor() if self._sqlite else driver_connection.cursor(name="pwb_audit_verify")
         try:
             cursor.execute(query)
             while batch := cursor.fetchmany(STREAM_BATCH):
                 for row in batch:
-                    yield StoredEntry(row[0], canonical_time(row[1]), *row[2:])
+                    yield _entry_from_row(row)
         finally:
             cursor.close()
 
@@ -221,9 +232,7 @@ class SqlAuditLog:
                 # Take the write lock before reading the head: a deferred transaction would read
                 # a head another writer is about to move and then fail to upgrade its lock.
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            head = conn.execute(
-                select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW).with_for_update()
-            ).one()
+            head = conn.execute(_LOCK_HEAD).one()
             yield conn, head.seq, head.head_hash
             conn.commit()
 

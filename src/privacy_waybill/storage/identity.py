@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, RowMapping, Table, func, insert, select, update
 
 from privacy_waybill.access.model import Role
-from privacy_waybill.identity.credentials import OneTimeCodes, Passwords, TotpSecrets, derive_key
+from privacy_waybill.identity.credentials import OneTimeCodes, Passwords, TotpSecrets
 from privacy_waybill.identity.model import (
     DEFAULT_POLICY,
     CrowdPass,
@@ -26,8 +26,10 @@ from privacy_waybill.identity.model import (
 )
 from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.identity.service import IdentityService
-from privacy_waybill.runtime import PLATFORM_KEY_TENANT, Runtime
 from privacy_waybill.storage import identity_tables as tables
+from privacy_waybill.vault.blind_index import BlindIndexer
+from privacy_waybill.vault.keys import KeyManager
+from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT, platform_key
 
 # Declarative classes type __table__ as a FromClause; these are Tables, which DML needs.
 USERS = cast(Table, tables.User.__table__)
@@ -184,23 +186,24 @@ class IdentityStore:
 
 
 def build_identity(
-    rt: Runtime,
+    engine: Engine,
+    keys: KeyManager,
+    blind_index: BlindIndexer,
     notifier: Notifier,
     policy: IdentityPolicy = DEFAULT_POLICY,
     passwords: Passwords | None = None,
 ) -> IdentityService:
-    """The sign-in service on the runtime's database, with keys derived from the platform key.
+    """The sign-in service on `engine`, with its secrets derived from the platform key.
 
     Crowd couriers' phones are indexed under the platform's key-store tenant: they belong to
     no merchant, and their index never matches a recipient phone's.
     """
-    root = rt.keys.blind_index_key(PLATFORM_KEY_TENANT).material
     return IdentityService(
-        store=IdentityStore(rt.engine),
+        store=IdentityStore(engine),
         passwords=passwords or Passwords(),
-        totp_secrets=TotpSecrets(derive_key(root, b"pwb totp v1")),
-        codes=OneTimeCodes(derive_key(root, b"pwb otp v1")),
-        phone_index=lambda canonical: rt.blind_index.index(PLATFORM_KEY_TENANT, "phone", canonical),
+        totp_secrets=TotpSecrets(platform_key(keys, b"pwb totp v1")),
+        codes=OneTimeCodes(platform_key(keys, b"pwb otp v1")),
+        phone_index=lambda canonical: blind_index.index(PLATFORM_KEY_TENANT, "phone", canonical),
         notifier=notifier,
         policy=policy,
     )
