@@ -133,6 +133,24 @@ def test_an_edited_time_is_named_changed(engine: Engine, audit_log: SqlAuditLog)
     assert problem is not None and (problem.seq, problem.kind) == (6, ProblemKind.CHANGED)
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "update audit_entries set at = 'garbage' where seq = 6",
+        # The same instant in another layout: the stored bytes changed all the same.
+        "update audit_entries set at = replace(at, ' ', 'T') where seq = 6",
+    ],
+    ids=["garbage", "same-instant"],
+)
+def test_time_text_rewritten_in_sqlite_is_named_changed(engine: Engine, audit_log: SqlAuditLog, sql: str) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite keeps times as text")
+    filled(audit_log)
+    execute(engine, sql)
+    problem = audit_log.verify().problem
+    assert problem is not None and (problem.seq, problem.kind) == (6, ProblemKind.CHANGED)
+
+
 def test_a_deleted_row_is_named_missing(engine: Engine, audit_log: SqlAuditLog) -> None:
     filled(audit_log)
     execute(engine, "delete from audit_entries where seq = 3")

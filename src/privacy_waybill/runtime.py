@@ -102,12 +102,13 @@ class Runtime:
     def resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
         """The Subject behind a bearer token, with the scopes of an API key (None for others)."""
         principal = self.tenants.authenticate(token)
-        if principal is None:
-            return None
-        subject = Subject(
-            actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=device
-        )
-        return subject, principal.scopes
+        if principal is not None:
+            subject = Subject(
+                actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=device
+            )
+            return subject, principal.scopes
+        session = self.identity.resolve_session(token, device, self.clock())
+        return (session, None) if session else None
 
     def issuance(self, profile: str | None = None) -> IssuanceService:
         return IssuanceService(

@@ -22,25 +22,24 @@ ENCODING_TAG = "pwb-audit/1"
 COLUMN_SEPARATOR = "\x1f"
 NULL_MARK = "\x00"
 SQLITE_TIME_SHAPE = "2026-11-23 08:30:00.123456"
+UNREADABLE_TIME_MARK = "unreadable:"
 
 
 def canonical_time(value: datetime | str) -> str:
     """RFC 3339 UTC with microseconds (``2026-11-23T08:30:00.123456Z``).
 
-    Stored text is accepted too: naive text is UTC (how SQLite keeps TIMESTAMP). Text that is
-    not a time is passed on as-is, so the verifier reports the entry as changed, not a crash.
+    Text comes from SQLite, which keeps TIMESTAMP as naive UTC text in one fixed layout. Text
+    in any other layout was not written by the log: it is marked so that it can never equal a
+    canonical time, and the verifier reports the entry as changed (even when the text would
+    parse to the same instant: the stored bytes changed).
     """
     if isinstance(value, str):
         if len(value) == len(SQLITE_TIME_SHAPE) and value[10] == " ":
-            # SQLite's own layout, mapped one-to-one without parsing: this runs for every row
-            # verified, and a tampered text still maps to a different canonical text.
+            # Mapped position by position, without parsing: this runs for every row verified,
+            # and a changed text still maps to a different canonical text.
             return f"{value[:10]}T{value[11:]}Z"
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        value = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    elif value.tzinfo is None:
+        return UNREADABLE_TIME_MARK + value
+    if value.tzinfo is None:
         raise ValueError("audit times must be timezone-aware")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 

@@ -62,20 +62,18 @@ _CHECKPOINT_COLUMNS = (
 # Statements built once: building them per append cost more than the SQL they run.
 _READ_HEAD = select(HEAD.c.seq, HEAD.c.head_hash).where(HEAD.c.id == HEAD_ROW)
 _LOCK_HEAD = _READ_HEAD.with_for_update()
-_MOVE_HEAD = (
-    update(HEAD).where(HEAD.c.id == HEAD_ROW).values(seq=bindparam("new_seq"), head_hash=bindparam("new_hash"))
-)
+_MOVE_HEAD = update(HEAD).where(HEAD.c.id == HEAD_ROW).values(seq=bindparam("new_seq"), head_hash=bindparam("new_hash"))
 _INSERT_ENTRIES = insert(ENTRIES)
 _INSERT_CHECKPOINTS = insert(CHECKPOINTS)
 
 
-def _entry_from_row(row: Sequence[object]) -> StoredEntry:
+def _entry_from_row(row: Sequence[Any]) -> StoredEntry:
     return StoredEntry._make((row[0], canonical_time(row[1]), *row[2:]))
 
 
-def _checkpoint_from_row(row: Sequence[object]) -> Checkpoint:
-    seq, head_hash, at, *rest = row
-    return Checkpoint(seq, head_hash, canonical_time(at), *rest)  # type: ignore[arg-type]
+def _checkpoint_from_row(row: Sequence[Any]) -> Checkpoint:
+    seq, head_hash, at, key_id, public_key, signature = row
+    return Checkpoint(seq, head_hash, canonical_time(at), key_id, public_key, signature)
 
 
 def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, object]:
