@@ -21,7 +21,7 @@ from privacy_waybill.audit.verify import ProblemKind
 from privacy_waybill.cli.audit import audit_app
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.audit_log import SqlAuditLog
-from privacy_waybill.storage.db import make_engine
+from privacy_waybill.storage.db import make_engine, migrate
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 SIGNER = CheckpointSigner(bytes(range(32)))
@@ -142,12 +142,14 @@ def test_an_edited_time_is_named_changed(engine: Engine, audit_log: SqlAuditLog)
     ],
     ids=["garbage", "same-instant"],
 )
-def test_time_text_rewritten_in_sqlite_is_named_changed(engine: Engine, audit_log: SqlAuditLog, sql: str) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite keeps times as text")
-    filled(audit_log)
+def test_time_text_rewritten_in_sqlite_is_named_changed(tmp_path: Path, sql: str) -> None:
+    # Only SQLite keeps times as text; PostgreSQL's timestamptz cannot hold another layout.
+    engine = make_engine(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    migrate(engine)
+    audit_log = filled(SqlAuditLog(engine, SIGNER, lambda: T0))
     execute(engine, sql)
     problem = audit_log.verify().problem
+    engine.dispose()
     assert problem is not None and (problem.seq, problem.kind) == (6, ProblemKind.CHANGED)
 
 

@@ -146,10 +146,10 @@ def test_queue_pull_print_and_reprint_over_http(rt: Runtime, api: TestClient, au
     assert "label_base64" not in refused
 
     assert [(e.action, e.outcome.value, e.rule) for e in audit.events] == [
-        ("print_job.pull", "allowed", "test.allow.print_jobs.pull"),
-        ("print_job.pull", "allowed", "test.allow.print_jobs.pull"),
-        ("print_job.printed", "allowed", "test.allow.print_jobs.report_printed"),
-        *[("print_job.reprint", "allowed", "test.allow.print_jobs.reprint")] * 3,
+        ("print_job.pull", "allowed", "test.allow.print_job.pull"),
+        ("print_job.pull", "allowed", "test.allow.print_job.pull"),
+        ("print_job.printed", "allowed", "test.allow.print_job.report"),
+        *[("print_job.reprint", "allowed", "test.allow.print_job.reprint")] * 3,
         ("print_job.reprint", "denied", "printing.reprint_limit"),
     ]
 
@@ -227,3 +227,14 @@ def test_request_limits_are_problems_naming_the_field(rt: Runtime, api: TestClie
         problem = assert_problem(api.post(f"{API}/print-jobs", json=body, headers=merchant_headers), 422)
         assert [e["field"] for e in problem["errors"]] == [field], body
     assert_problem(api.get(f"{API}/print-jobs/next", params={"limit": 51}, headers=terminal_headers), 422)
+
+
+def test_the_shipped_access_policy_lets_merchants_queue_and_their_terminals_print(rt: Runtime, audit: AuditLog) -> None:
+    merchant_headers, terminal_headers, waybills = shop(rt, orders=1)
+    with TestClient(app_with(rt, audit, authorize=rt.access_policy.authorize)) as api:
+        [job] = queue(api, merchant_headers, waybills)
+        assert len(api.get(f"{API}/print-jobs/next", headers=terminal_headers).json()["labels"]) == 1
+        assert api.post(f"{API}/print-jobs/{job['job_id']}/printed", headers=terminal_headers).status_code == 200
+        assert api.post(f"{API}/print-jobs/{job['job_id']}/reprint", headers=terminal_headers).status_code == 200
+    assert {e.rule for e in audit.events} == {"terminal-print"}
+    assert audit.events[0].fields == ("address", "name", "phone")

@@ -18,8 +18,10 @@ from pydantic import BaseModel, Field
 
 from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.access.model import Context, Decision, Resource, Role, Subject
+from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.api.problems import Problem
 from privacy_waybill.audit.model import AuditUnavailable
+from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.printing import PrintedLabel, PrintJob, PrintService, PrintSettings, ReprintLimitReached
 from privacy_waybill.printing.service import NotAllowed
@@ -30,11 +32,11 @@ from privacy_waybill.storage.printing import TerminalStore
 Authorize = Callable[[Subject, str, Resource, Context], Decision]
 SubjectDependency = Callable[..., Subject]
 
-# The actions this router asks the policy about.
-QUEUE = "print_jobs.queue"
-PULL = "print_jobs.pull"
-REPORT_PRINTED = "print_jobs.report_printed"
-REPRINT = "print_jobs.reprint"
+# The actions this router asks the policy about (policies/access.yaml).
+QUEUE = "print_job.create"
+PULL = "print_job.pull"
+REPORT_PRINTED = "print_job.report"
+REPRINT = "print_job.reprint"
 
 MEDIA_TYPES = {LabelFormat.PDF: "application/pdf", LabelFormat.PNG: "image/png", LabelFormat.ZPL: "application/zpl"}
 MAX_WAYBILLS_PER_REQUEST = 500
@@ -149,6 +151,11 @@ def merchant_subject_dependency(rt: Runtime) -> SubjectDependency:
     return dependency
 
 
+def _awaiting_print(subject: Subject) -> Resource:
+    """What a pull asks about before jobs are claimed: its merchant's waybills awaiting print."""
+    return Resource(kind="waybill", tenant_id=subject.tenant_id, status=WaybillStatus.CREATED.value)
+
+
 @contextmanager
 def _print_problems() -> Iterator[None]:
     try:
@@ -173,16 +180,20 @@ def print_router(
     as_terminal = Depends(terminal or terminal_subject_dependency(rt))
     as_merchant = Depends(merchant or merchant_subject_dependency(rt))
 
-    def decide(subject: Subject, action: str, job_id: str | None = None) -> Decision:
-        resource = Resource(kind="print_job", id=job_id, tenant_id=subject.tenant_id)
+    def decide(subject: Subject, action: str, resource: Resource) -> Decision:
         return authorize(subject, action, resource, Context(now=rt.clock()))
+
+    def decide_on_job(subject: Subject, action: str, job_id: str) -> Decision:
+        _, waybill = service.find(subject, job_id)
+        return decide(subject, action, waybill_resource(waybill))
 
     @router.post("/print-jobs", response_model=PrintJobsOut, status_code=status.HTTP_201_CREATED)
     def queue(request: PrintRequestIn, subject: Subject = as_merchant) -> PrintJobsOut:
         """Queue the merchant's waybills for its print terminals; a waybill already queued keeps its job."""
         settings = PrintSettings(request.format, request.size, request.dpi)
         with _print_problems():
-            jobs = service.queue(subject, decide(subject, QUEUE), request.waybill_nos, settings)
+            tenant = Resource(kind="tenant", id=subject.tenant_id, tenant_id=subject.tenant_id)
+            jobs = service.queue(subject, decide(subject, QUEUE, tenant), request.waybill_nos, settings)
         return PrintJobsOut(jobs=[PrintJobOut.of(job) for job in jobs])
 
     @router.get("/print-jobs/next", response_model=LabelsOut)
@@ -192,14 +203,16 @@ def print_router(
     ) -> LabelsOut:
         """Take the merchant's oldest pending jobs: rendered masked labels, audited before they are sent."""
         with _print_problems():
-            labels = service.pull(subject, decide(subject, PULL), limit)
+            labels = service.pull(subject, decide(subject, PULL, _awaiting_print(subject)), limit)
         return LabelsOut(labels=[LabelOut.of(label) for label in labels])
 
     @router.post("/print-jobs/{job_id}/printed", response_model=PrintJobOut)
     def report_printed(job_id: str, subject: Subject = as_terminal) -> PrintJobOut:
         """Report the label printed; the waybill moves from created to printed."""
         with _print_problems():
-            return PrintJobOut.of(service.report_printed(subject, decide(subject, REPORT_PRINTED, job_id), job_id))
+            return PrintJobOut.of(
+                service.report_printed(subject, decide_on_job(subject, REPORT_PRINTED, job_id), job_id)
+            )
 
     @router.post(
         "/print-jobs/{job_id}/reprint",
@@ -209,6 +222,6 @@ def print_router(
     def reprint(job_id: str, subject: Subject = as_terminal) -> LabelOut:
         """The job's label again; counted per waybill and refused beyond the limit."""
         with _print_problems():
-            return LabelOut.of(service.reprint(subject, decide(subject, REPRINT, job_id), job_id))
+            return LabelOut.of(service.reprint(subject, decide_on_job(subject, REPRINT, job_id), job_id))
 
     return router

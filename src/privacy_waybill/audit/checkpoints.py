@@ -14,18 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from privacy_waybill.audit.chain import canonical_json
 from privacy_waybill.vault.keys import KeyManager
+from privacy_waybill.vault.platform_keys import platform_key
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 SIGNING_KEY_INFO = b"pwb audit-signing v1"
-# Platform-wide key material hangs off the key store's reserved tenant (as in runtime.py).
-PLATFORM_KEY_TENANT = "_platform"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +63,7 @@ class CheckpointSigner:
 
 def signer_from_keys(keys: KeyManager) -> CheckpointSigner:
     """The platform's checkpoint signer, derived with HKDF apart from every other platform key."""
-    root = keys.blind_index_key(PLATFORM_KEY_TENANT).material
-    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SIGNING_KEY_INFO).derive(root)
-    return CheckpointSigner(seed)
+    return CheckpointSigner(platform_key(keys, SIGNING_KEY_INFO))
 
 
 def signature_valid(checkpoint: Checkpoint, trusted_keys: Mapping[str, bytes]) -> bool:

@@ -13,14 +13,13 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.runtime import open_runtime
 from privacy_waybill.settings import load_settings
 from privacy_waybill.storage.audit_log import SqlAuditLog
 
-EXIT_INTACT, EXIT_TAMPERED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_TAMPERED, EXIT_UNUSABLE = 1, 2
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 stderr = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -34,7 +33,7 @@ def _audit_log() -> Iterator[SqlAuditLog]:
         stderr.print(f"error: {error}")
         raise typer.Exit(EXIT_UNUSABLE) from None
     try:
-        yield SqlAuditLog(rt.engine, signer_from_keys(rt.keys), rt.clock)
+        yield rt.audit
     finally:
         rt.close()
 

@@ -13,12 +13,13 @@ from privacy_waybill.printing.model import (
     ReprintLimitReached,
     Terminal,
 )
-from privacy_waybill.printing.service import PrintService, PrintStorePort
+from privacy_waybill.printing.service import NotAllowed, PrintService, PrintStorePort
 from privacy_waybill.printing.terminals import new_terminal, terminal_subject
 
 __all__ = [
     "JobStatus",
     "NewTerminal",
+    "NotAllowed",
     "PrintJob",
     "PrintService",
     "PrintSettings",

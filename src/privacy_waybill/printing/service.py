@@ -105,7 +105,7 @@ class PrintService:
     def report_printed(self, subject: Subject, decision: Decision, job_id: str) -> PrintJob:
         """Record that the job's label came out of the printer; the waybill becomes `printed`."""
         _require(decision)
-        job, _ = self._own_job(subject, job_id)
+        job, _ = self.find(subject, job_id)
         if job.status is JobStatus.PENDING:
             raise Conflict("the print job has not been pulled yet")
         self._record(subject, decision, "print_job.printed", job, ())
@@ -114,7 +114,7 @@ class PrintService:
     def reprint(self, subject: Subject, decision: Decision, job_id: str) -> PrintedLabel:
         """The job's label again, counted against the per-waybill reprint limit."""
         _require(decision)
-        job, waybill = self._own_job(subject, job_id)
+        job, waybill = self.find(subject, job_id)
         if job.status is JobStatus.PENDING:
             raise Conflict("the print job has not been pulled yet; pull it instead of reprinting")
         count = self.store.take_reprint(job.job_id, self.reprint_limit)
@@ -137,7 +137,8 @@ class PrintService:
         """How often the waybill's label was reprinted (a signal for the risk engine)."""
         return self.store.reprint_count(waybill_id)
 
-    def _own_job(self, subject: Subject, job_id: str) -> tuple[PrintJob, IssuedWaybill]:
+    def find(self, subject: Subject, job_id: str) -> tuple[PrintJob, IssuedWaybill]:
+        """The job and its waybill, if they belong to the subject's merchant (else NotFound)."""
         found = self.store.job(_tenant_of(subject), job_id)
         if found is None:
             raise NotFound("no such print job for this merchant")
