@@ -13,10 +13,10 @@ from typing import Any
 
 import pyotp
 import pytest
-from api_support import API, PERSONAL_VALUES, add_merchant, assert_problem, bearer, personal_order
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from api_support import API, PERSONAL_VALUES, add_merchant, assert_problem, bearer, personal_order
 from privacy_waybill.access.model import Role
 from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.api.app import create_app

@@ -323,7 +323,9 @@ def test_pwb_audit_verify_exits_0_with_a_summary_when_intact(cli_log: SqlAuditLo
     filled(cli_log, 5)
     code, output = run_verify()
     assert code == 0, output
-    assert output.startswith("pwb audit verify: intact: 5 entries, 0 signed checkpoints, head ")
+    # Six: the verify command's own audit.read is recorded before it verifies.
+    assert output.startswith("pwb audit verify: intact: 6 entries, 0 signed checkpoints, head ")
+    assert cli_log.events(action="audit.read")[0].actor.startswith("cli:")
     assert len(output.strip().splitlines()) == 1
 
 
@@ -361,7 +363,7 @@ def test_pwb_audit_checkpoint_signs_the_head_with_the_platform_key(cli_log: SqlA
     filled(cli_log, 3)
     result = CliRunner().invoke(audit_app, ["checkpoint"])
     assert result.exit_code == 0, result.output
-    assert "signed entry 3" in result.output
+    assert "signed entry 4" in result.output  # the command's own audit.read is entry 4
     assert run_verify()[0] == 0
 
 

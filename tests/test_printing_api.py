@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 
 from privacy_waybill.access.api_keys import MERCHANT_SCOPES, Scope, new_api_key
 from privacy_waybill.access.model import Context, Decision, Resource, Subject
-from privacy_waybill.api.app import create_app
+from privacy_waybill.api.deps import caller
 from privacy_waybill.api.print_routes import print_router
+from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.audit.model import AuditSink
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.printing import PrintService, new_terminal
@@ -48,9 +49,12 @@ def app_with(
     authorize: Callable[[Subject, str, Resource, Context], Decision] = allow_all,
     reprint_limit: int = 3,
 ) -> FastAPI:
-    app = create_app(rt)
+    """Only the print routes, with a stand-in policy and audit sink; callers resolve as in production."""
+    app = FastAPI()
+    install_problem_handlers(app)
     service = PrintService(PrintStore(rt.engine), rt.label_content, audit, rt.clock, reprint_limit)
-    app.include_router(print_router(rt, service, authorize), prefix=API)
+    router = print_router(rt, service, authorize, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ))
+    app.include_router(router, prefix=API)
     return app
 
 
@@ -136,8 +140,7 @@ def test_queue_pull_print_and_reprint_over_http(rt: Runtime, api: TestClient, au
     job_id = jobs[0]["job_id"]
     printed = api.post(f"{API}/print-jobs/{job_id}/printed", headers=terminal_headers)
     assert printed.status_code == 200 and printed.json()["status"] == "printed"
-    waybill = api.get(f"{API}/waybills/{waybills[0].waybill_no}", headers=merchant_headers).json()
-    assert waybill["status"] == "printed"
+    assert rt.waybills.get_by_number(None, waybills[0].waybill_no).status.value == "printed"
 
     for count in (1, 2, 3):
         again = api.post(f"{API}/print-jobs/{job_id}/reprint", headers=terminal_headers)
@@ -172,18 +175,22 @@ def test_a_terminal_sees_and_touches_only_its_merchants_jobs(rt: Runtime, api: T
     assert waybills_a[0].waybill_no not in json.dumps(body)
 
 
-def test_each_route_requires_its_own_kind_of_credential(rt: Runtime, api: TestClient) -> None:
+def test_each_route_requires_its_own_kind_of_credential(rt: Runtime, audit: AuditLog) -> None:
+    """No or bad credentials: 401. A valid credential of the wrong kind: the policy says 403."""
     merchant_headers, terminal_headers, waybills = shop(rt, orders=1)
-    [job] = queue(api, merchant_headers, waybills)
-    body = {"waybill_nos": [waybills[0].waybill_no]}
-    for wrong in ({}, terminal_headers, bearer("pwb_0123456789abcdef_" + "A" * 43)):
-        assert_problem(api.post(f"{API}/print-jobs", json=body, headers=wrong), 401)
-    for wrong in ({}, merchant_headers, bearer("pwt_0123456789abcdef_" + "A" * 43)):
-        assert_problem(api.get(f"{API}/print-jobs/next", headers=wrong), 401)
-        assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/printed", headers=wrong), 401)
-        assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/reprint", headers=wrong), 401)
-    orders_only = merchant_key(rt, waybills[0].tenant_id, (Scope.ORDERS_WRITE,))
-    assert_problem(api.post(f"{API}/print-jobs", json=body, headers=orders_only), 403)
+    with TestClient(app_with(rt, audit, authorize=rt.access.require)) as api:
+        [job] = queue(api, merchant_headers, waybills)
+        body = {"waybill_nos": [waybills[0].waybill_no]}
+        for bad in ({}, bearer("pwb_0123456789abcdef_" + "A" * 43)):
+            assert_problem(api.post(f"{API}/print-jobs", json=body, headers=bad), 401)
+        assert_problem(api.post(f"{API}/print-jobs", json=body, headers=terminal_headers), 403)
+        for bad in ({}, bearer("pwt_0123456789abcdef_" + "A" * 43)):
+            assert_problem(api.get(f"{API}/print-jobs/next", headers=bad), 401)
+            assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/printed", headers=bad), 401)
+        assert_problem(api.get(f"{API}/print-jobs/next", headers=merchant_headers), 403)
+        assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/reprint", headers=merchant_headers), 403)
+        orders_only = merchant_key(rt, waybills[0].tenant_id, (Scope.ORDERS_WRITE,))
+        assert_problem(api.post(f"{API}/print-jobs", json=body, headers=orders_only), 403)
 
 
 def test_a_revoked_terminal_is_turned_away(rt: Runtime, api: TestClient) -> None:

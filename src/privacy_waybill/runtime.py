@@ -30,11 +30,14 @@ from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
 from privacy_waybill.issuance.service import IssuanceService
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
+from privacy_waybill.printing import PrintService
+from privacy_waybill.printing.terminals import terminal_subject
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.identity import build_identity
+from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.vault import (
@@ -86,6 +89,17 @@ class Runtime:
         """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
         return build_identity(self.engine, self.keys, self.blind_index, self.notifier)
 
+    @cached_property
+    def terminals(self) -> TerminalStore:
+        return TerminalStore(self.engine)
+
+    @cached_property
+    def printing(self) -> PrintService:
+        """Cloud print: queues, pulls of rendered masked labels, print reports, capped reprints."""
+        return PrintService(
+            PrintStore(self.engine), self.label_content, self.audit, lambda: self.clock(), self.settings.reprint_limit
+        )
+
     @property
     def access(self) -> AccessService:
         """The one path to waybill data: decide, count, audit, disclose (uses the current clock)."""
@@ -107,6 +121,9 @@ class Runtime:
                 actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=device
             )
             return subject, principal.scopes
+        terminal = self.terminals.authenticate(token)
+        if terminal is not None:
+            return terminal_subject(terminal), None
         session = self.identity.resolve_session(token, device, self.clock())
         return (session, None) if session else None
 

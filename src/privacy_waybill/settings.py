@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=1, le=3650)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     batch_chunk_size: int = Field(default=500, ge=1, le=10_000)
+    reprint_limit: int = Field(default=3, ge=0, le=100, description="Reprints allowed per waybill.")
 
     @field_validator("home")
     @classmethod

@@ -11,9 +11,12 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from privacy_waybill import __version__
-from privacy_waybill.api.orders import orders_router
+from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.api.auth_routes import auth_router
+from privacy_waybill.api.deps import caller
+from privacy_waybill.api.orders import orders_router
 from privacy_waybill.api.oversight import oversight_router
+from privacy_waybill.api.print_routes import print_router
 from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.api.schemas import HealthOut
 from privacy_waybill.api.tracking import tracking_router
@@ -38,7 +41,10 @@ def create_app(rt: Runtime) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(_system_router(rt), prefix="/api/v1")
     app.include_router(auth_router(rt.identity, lambda: rt.clock()), prefix="/api/v1")
-    for router in (orders_router(rt), waybills_router(rt), tracking_router(rt), oversight_router(rt)):
+    printing = print_router(
+        rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ)
+    )
+    for router in (orders_router(rt), waybills_router(rt), printing, tracking_router(rt), oversight_router(rt)):
         app.include_router(router, prefix="/api/v1")
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

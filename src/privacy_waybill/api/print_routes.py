@@ -13,11 +13,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, Field
 
-from privacy_waybill.access.api_keys import Scope
-from privacy_waybill.access.model import Context, Decision, Resource, Role, Subject
+from privacy_waybill.access.model import Context, Decision, Resource, Subject
 from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.api.problems import Problem
 from privacy_waybill.audit.model import AuditUnavailable
@@ -25,9 +24,7 @@ from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.printing import PrintedLabel, PrintJob, PrintService, PrintSettings, ReprintLimitReached
 from privacy_waybill.printing.service import NotAllowed
-from privacy_waybill.printing.terminals import terminal_subject
 from privacy_waybill.runtime import Runtime
-from privacy_waybill.storage.printing import TerminalStore
 
 Authorize = Callable[[Subject, str, Resource, Context], Decision]
 SubjectDependency = Callable[..., Subject]
@@ -116,41 +113,6 @@ class LabelsOut(BaseModel):
     labels: list[LabelOut]
 
 
-def _unauthorized(what: str) -> Problem:
-    return Problem(401, "Unauthorized", f"A valid {what} is required.", headers={"WWW-Authenticate": "Bearer"})
-
-
-def terminal_subject_dependency(rt: Runtime) -> SubjectDependency:
-    """Resolve `Authorization: Bearer pwt_...` to the terminal's subject (401 otherwise)."""
-    terminals = TerminalStore(rt.engine)
-
-    def dependency(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Subject:
-        terminal = terminals.authenticate(credentials.credentials) if credentials else None
-        if terminal is None:
-            raise _unauthorized("print terminal token")
-        return terminal_subject(terminal)
-
-    return dependency
-
-
-def merchant_subject_dependency(rt: Runtime) -> SubjectDependency:
-    """Resolve a merchant API key with the labels scope to the merchant's subject."""
-
-    def dependency(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        header_key: Annotated[str | None, Depends(_api_key_header)],
-    ) -> Subject:
-        token = credentials.credentials if credentials else header_key
-        principal = rt.tenants.authenticate(token) if token else None
-        if principal is None:
-            raise _unauthorized("merchant API key")
-        if Scope.LABELS_READ.value not in principal.scopes:
-            raise Problem(403, "Forbidden", f"The API key lacks the scope {Scope.LABELS_READ.value}.")
-        return Subject(actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id)
-
-    return dependency
-
-
 def _awaiting_print(subject: Subject) -> Resource:
     """What a pull asks about before jobs are claimed: its merchant's waybills awaiting print."""
     return Resource(kind="waybill", tenant_id=subject.tenant_id, status=WaybillStatus.CREATED.value)
@@ -172,13 +134,13 @@ def print_router(
     rt: Runtime,
     service: PrintService,
     authorize: Authorize,
-    terminal: SubjectDependency | None = None,
-    merchant: SubjectDependency | None = None,
+    terminal: SubjectDependency,
+    merchant: SubjectDependency,
 ) -> APIRouter:
-    """The /print-jobs routes. `terminal` and `merchant` resolve the caller (defaults: token look-ups)."""
+    """The /print-jobs routes; `terminal` and `merchant` resolve the caller from its credentials."""
     router = APIRouter(tags=["printing"])
-    as_terminal = Depends(terminal or terminal_subject_dependency(rt))
-    as_merchant = Depends(merchant or merchant_subject_dependency(rt))
+    as_terminal = Depends(terminal)
+    as_merchant = Depends(merchant)
 
     def decide(subject: Subject, action: str, resource: Resource) -> Decision:
         return authorize(subject, action, resource, Context(now=rt.clock()))

@@ -10,32 +10,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from privacy_waybill.access.model import Role
 from privacy_waybill.audit.model import AuditUnavailable
-from privacy_waybill.errors import PrivacyWaybillError
-from privacy_waybill.runtime import open_runtime
-from privacy_waybill.settings import load_settings
+from privacy_waybill.cli.common import allow, fail, operator, runtime
 from privacy_waybill.storage.audit_log import SqlAuditLog
 
-EXIT_TAMPERED, EXIT_UNUSABLE = 1, 2
+EXIT_TAMPERED = 1
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 @contextmanager
 def _audit_log() -> Iterator[SqlAuditLog]:
-    try:
-        rt = open_runtime(load_settings())
-    except (PrivacyWaybillError, ValueError) as error:
-        stderr.print(f"error: {error}")
-        raise typer.Exit(EXIT_UNUSABLE) from None
-    try:
+    with runtime() as rt:
+        allow(rt, operator(Role.SECURITY_AUDITOR), "audit.read")
         yield rt.audit
-    finally:
-        rt.close()
 
 
 @audit_app.command("verify")
@@ -45,8 +36,7 @@ def verify() -> None:
         try:
             result = audit_log.verify()
         except SQLAlchemyError as error:
-            stderr.print(f"error: cannot read the audit log ({type(error).__name__})")
-            raise typer.Exit(EXIT_UNUSABLE) from None
+            raise fail(f"cannot read the audit log ({type(error).__name__})") from None
     if result.problem is not None:
         typer.echo(f"pwb audit verify: TAMPERED: {result.problem}")
         raise typer.Exit(EXIT_TAMPERED)
@@ -63,8 +53,7 @@ def checkpoint() -> None:
         try:
             signed = audit_log.checkpoint()
         except AuditUnavailable as error:
-            stderr.print(f"error: {error}")
-            raise typer.Exit(EXIT_UNUSABLE) from None
+            raise fail(str(error)) from None
     if signed is None:
         typer.echo("pwb audit checkpoint: the log is empty; nothing to sign")
     else:

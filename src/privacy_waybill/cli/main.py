@@ -6,7 +6,6 @@ Every failure ends in one readable line on stderr and a non-zero exit code; trac
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import sys
@@ -16,13 +15,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
-from privacy_waybill.access.model import Resource, Role, Subject
+from privacy_waybill.access.model import Resource, Role
 from privacy_waybill.access.service import waybill_resource
+from privacy_waybill.cli.audit import audit_app
+from privacy_waybill.cli.common import (
+    PLATFORM,
+    TenantArgument,
+    TenantOption,
+    allow,
+    fail,
+    operator,
+    runtime,
+    settings,
+    stderr,
+)
 from privacy_waybill.cli.label_files import LabelFileWriter
+from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.errors import PrivacyWaybillError
@@ -31,8 +42,7 @@ from privacy_waybill.issuance.service import Issued, Outcome, Rejected
 from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.logs import configure_logging
-from privacy_waybill.runtime import DEFAULT_TENANT, TENANT_ID_PATTERN, Runtime, initialise, open_runtime
-from privacy_waybill.settings import Settings, load_settings
+from privacy_waybill.runtime import DEFAULT_TENANT, initialise
 
 app = typer.Typer(
     help="privacy-waybill: masked labels, sealed personal data, audited access.",
@@ -45,79 +55,27 @@ merchants_app = typer.Typer(help="Merchants (tenants) and their API keys.", no_a
 app.add_typer(keys_app, name="keys")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(users_app, name="users")
+app.add_typer(terminals_app, name="terminals")
+app.add_typer(audit_app, name="audit")
 
-stderr = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("privacy_waybill.cli")
 
 
 @app.callback()
 def _configure(ctx: typer.Context) -> None:
     """Log to PWB_HOME/logs/pwb.log (ids and counts only; a filter scrubs anything else)."""
-    configure_logging(_settings().log_dir)
+    configure_logging(settings().log_dir)
     log.info("command %s", ctx.invoked_subcommand)
 
 
-EXIT_ALL_ISSUED, EXIT_SOME_REJECTED, EXIT_UNUSABLE = 0, 1, 2
-
-
-def fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
-    stderr.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(code)
-
-
-@contextmanager
-def runtime() -> Iterator[Runtime]:
-    """The opened runtime; any domain error becomes one line and exit code 2."""
-    try:
-        rt = open_runtime(load_settings())
-    except PrivacyWaybillError as error:
-        raise fail(str(error)) from None
-    try:
-        yield rt
-    except PrivacyWaybillError as error:
-        raise fail(str(error)) from None
-    finally:
-        rt.close()
-
-
-def operator(role: Role, tenant_id: str | None = None) -> Subject:
-    """The local operator acting in the role a command needs; audited as cli:<os user>.
-
-    Shell access to the data folder is the CLI's credential, but every command still asks
-    the policy (and leaves an audit entry) for the act it performs.
-    """
-    return Subject(actor=f"cli:{getpass.getuser()}", role=role, tenant_id=tenant_id)
-
-
-def allow(rt: Runtime, subject: Subject, action: str, resource: Resource) -> None:
-    rt.access.permit(subject, action, resource, rt.access.context())
-
-
-PLATFORM = Resource(kind="platform")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValueError as error:
-        raise fail(f"bad PWB_* setting: {error}") from None
-
-
-def _tenant_option(value: str) -> str:
-    if not TENANT_ID_PATTERN.match(value):
-        raise typer.BadParameter("a tenant id is 1-64 lowercase letters, digits and dashes")
-    return value
-
-
-TenantOption = Annotated[str, typer.Option("--tenant", "-t", callback=_tenant_option, help="Merchant (tenant) id.")]
+EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
 
 
 @app.command()
 def init() -> None:
     """Create the data folder, master secret, key store, database schema and default tenant."""
-    settings = _settings()
     try:
-        done = initialise(settings)
+        done = initialise(settings())
     except PrivacyWaybillError as error:
         raise fail(str(error)) from None
     for line in done or ["already initialised"]:
@@ -268,7 +226,7 @@ def demo(
 
 @merchants_app.command("add")
 def merchants_add(
-    tenant_id: Annotated[str, typer.Argument(callback=_tenant_option, help="New tenant id.")],
+    tenant_id: TenantArgument,
     name: Annotated[str, typer.Option(help="Display name.")] = "",
 ) -> None:
     """Create a merchant tenant (if needed) and a new API key, printed once on stdout."""

@@ -5,41 +5,16 @@ A new terminal's token is printed once on stdout and never stored: only its SHA-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
+from privacy_waybill.access.model import Role
+from privacy_waybill.cli.common import TenantOption, allow, fail, operator, runtime
 from privacy_waybill.printing import new_terminal
-from privacy_waybill.runtime import TENANT_ID_PATTERN, Runtime
 from privacy_waybill.storage.printing import TerminalStore
 
 terminals_app = typer.Typer(help="Print terminals that pull masked labels for a merchant.", no_args_is_help=True)
-
-
-@contextmanager
-def _runtime() -> Iterator[Runtime]:
-    # Imported here: cli.main mounts this sub-app, so a module-level import would be circular.
-    from privacy_waybill.cli.main import runtime
-
-    with runtime() as rt:
-        yield rt
-
-
-def _fail(message: str) -> typer.Exit:
-    from privacy_waybill.cli.main import fail
-
-    return fail(message)
-
-
-def _tenant_option(value: str) -> str:
-    if not TENANT_ID_PATTERN.match(value):
-        raise typer.BadParameter("a tenant id is 1-64 lowercase letters, digits and dashes")
-    return value
-
-
-TenantOption = Annotated[str, typer.Option("--tenant", "-t", callback=_tenant_option, help="Merchant (tenant) id.")]
 
 
 @terminals_app.command("add")
@@ -49,10 +24,11 @@ def terminals_add(
 ) -> None:
     """Register a terminal for a merchant and print its token once on stdout."""
     if not 1 <= len(name) <= 100:
-        raise _fail("--name must be 1-100 characters")
-    with _runtime() as rt:
+        raise fail("--name must be 1-100 characters")
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage")
         if not rt.tenants.exists(tenant):
-            raise _fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
+            raise fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
         terminal = new_terminal()
         TerminalStore(rt.engine).add(tenant, terminal, name, rt.clock())
     typer.echo(terminal.token)
@@ -62,7 +38,8 @@ def terminals_add(
 @terminals_app.command("list")
 def terminals_list(tenant: TenantOption) -> None:
     """One line per terminal of the merchant: id, state, created, name (tab-separated)."""
-    with _runtime() as rt:
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage")
         terminals = TerminalStore(rt.engine).list_for_tenant(tenant)
     for terminal in terminals:
         state = f"revoked {terminal.revoked_at.isoformat()}" if terminal.revoked_at else "active"
@@ -74,8 +51,9 @@ def terminals_revoke(
     terminal_id: Annotated[str, typer.Argument(help="Terminal id (from `pwb terminals list`).")],
 ) -> None:
     """Revoke a terminal: its token stops working at once."""
-    with _runtime() as rt:
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage")
         revoked = TerminalStore(rt.engine).revoke(terminal_id, rt.clock())
     if not revoked:
-        raise _fail("no such active terminal")
+        raise fail("no such active terminal")
     typer.echo(f"pwb terminals revoke: terminal {terminal_id} revoked", err=True)

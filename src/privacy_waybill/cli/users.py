@@ -8,49 +8,19 @@ passwords and phone numbers are prompted for or read from stdin.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from privacy_waybill.access.model import Role
-from privacy_waybill.errors import PrivacyWaybillError
+from privacy_waybill.cli.common import allow, fail, operator, runtime, stderr
 from privacy_waybill.identity.model import UserStatus
 from privacy_waybill.identity.rules import PASSWORD_ROLES
-from privacy_waybill.identity.service import IdentityService
-from privacy_waybill.runtime import Runtime, open_runtime
-from privacy_waybill.settings import load_settings
 
 users_app = typer.Typer(help="Sign-in accounts, courier devices and crowd-courier passes.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True)
-
-EXIT_FAILED = 2
 
 UsernameArgument = Annotated[str, typer.Argument(help="Sign-in name (lowercase letters, digits, . _ -).")]
-
-
-def _fail(message: str) -> typer.Exit:
-    stderr.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(EXIT_FAILED)
-
-
-@contextmanager
-def _identity() -> Iterator[tuple[Runtime, IdentityService]]:
-    """The runtime and sign-in service; any domain error becomes one line and exit code 2."""
-    try:
-        rt = open_runtime(load_settings())
-    except (PrivacyWaybillError, ValueError) as error:
-        raise _fail(str(error)) from None
-    try:
-        # Account commands send no text messages; the simulated notifier is never used here.
-        yield rt, rt.identity
-    except PrivacyWaybillError as error:
-        raise _fail(str(error)) from None
-    finally:
-        rt.close()
 
 
 def _secret_input(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
@@ -82,9 +52,11 @@ def add(
     """Create a user. Staff roles get a TOTP secret: its provisioning URI is printed once."""
     chosen = _role(role)
     password = _secret_input("Password", password_stdin, confirm=True)
-    with _identity() as (rt, identity):
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "user.manage")
+        identity = rt.identity
         if tenant is not None and not rt.tenants.exists(tenant):
-            raise _fail("--tenant: no such merchant; create it with `pwb merchants add`")
+            raise fail("--tenant: no such merchant; create it with `pwb merchants add`")
         created = identity.add_user(username, password, chosen, rt.clock(), tenant_id=tenant, hub=hub, station=station)
     stderr.print(f"pwb users add: created {created.user.id} ({chosen.value})", highlight=False)
     if created.totp_uri:
@@ -98,7 +70,9 @@ def bind_device(
     device: Annotated[str, typer.Argument(help="The courier handset's device id.")],
 ) -> None:
     """Bind a courier's account to a device; the courier's open sessions end."""
-    with _identity() as (rt, identity):
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "user.manage")
+        identity = rt.identity
         user = identity.bind_device(username, device, rt.clock())
     stderr.print(f"pwb users bind-device: {user.id} bound", highlight=False)
 
@@ -106,7 +80,9 @@ def bind_device(
 @users_app.command("status")
 def status(username: UsernameArgument, new_status: Annotated[UserStatus, typer.Argument(metavar="STATUS")]) -> None:
     """Set an account active, locked or disabled; locking or disabling ends its sessions."""
-    with _identity() as (rt, identity):
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "user.manage")
+        identity = rt.identity
         user = identity.set_status(username, new_status, rt.clock())
     stderr.print(f"pwb users status: {user.id} is {new_status.value}", highlight=False)
 
@@ -114,7 +90,9 @@ def status(username: UsernameArgument, new_status: Annotated[UserStatus, typer.A
 @users_app.command("revoke-sessions")
 def revoke_sessions(username: UsernameArgument) -> None:
     """End every open session of a user."""
-    with _identity() as (rt, identity):
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "user.manage")
+        identity = rt.identity
         user = identity.user(username)
         revoked = identity.revoke_all_sessions(user.id, rt.clock())
     stderr.print(f"pwb users revoke-sessions: {revoked} sessions ended", highlight=False)
@@ -130,9 +108,11 @@ def crowd_pass(
     try:
         pass_day = date.fromisoformat(day)
     except ValueError:
-        raise _fail("--day must be a date as YYYY-MM-DD") from None
+        raise fail("--day must be a date as YYYY-MM-DD") from None
     phone = _secret_input("Courier's mobile number", phone_stdin)
-    with _identity() as (rt, identity):
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "user.manage")
+        identity = rt.identity
         created = identity.create_pass(phone, route, pass_day, "cli", rt.clock())
     typer.echo(created.id)
 
@@ -140,6 +120,8 @@ def crowd_pass(
 @users_app.command("revoke-pass")
 def revoke_pass(pass_id: Annotated[str, typer.Argument(help="The pass id printed by `pwb users pass`.")]) -> None:
     """End a crowd courier's pass early; its sessions stop working at once."""
-    with _identity() as (rt, identity):
+    with runtime() as rt:
+        allow(rt, operator(Role.PLATFORM_ADMIN), "user.manage")
+        identity = rt.identity
         identity.revoke_pass(pass_id, rt.clock())
     stderr.print(f"pwb users revoke-pass: {pass_id} revoked", highlight=False)

@@ -1,7 +1,7 @@
 """Sign-in: users, crowd-courier passes, sessions and phone OTPs.
 
 Revision ID: 0003_identity
-Revises: 0001
+Revises: 0002_audit
 Create Date: 2026-11-24
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_identity"
-down_revision = "0001"
+down_revision = "0002_audit"
 branch_labels = None
 depends_on = None
 

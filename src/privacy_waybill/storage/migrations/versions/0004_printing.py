@@ -1,7 +1,7 @@
 """Cloud printing: print terminals and print jobs.
 
 Revision ID: 0004_printing
-Revises: 0001
+Revises: 0003_identity
 Create Date: 2026-11-24
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_printing"
-down_revision = "0001"
+down_revision = "0003_identity"
 branch_labels = None
 depends_on = None
 

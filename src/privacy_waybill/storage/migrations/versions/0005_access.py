@@ -1,7 +1,7 @@
 """Access: courier assignment on waybills, quota counters, alerts.
 
 Revision ID: 0005_access
-Revises: 0001
+Revises: 0004_printing
 Create Date: 2026-11-23
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_access"
-down_revision = "0001"
+down_revision = "0004_printing"
 branch_labels = None
 depends_on = None
 
