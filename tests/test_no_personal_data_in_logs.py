@@ -98,6 +98,19 @@ def exercise_every_endpoint(client: httpx.Client, rt: Runtime) -> list[httpx.Res
         client.get(f"{API}/alerts", headers=auth),
         client.get(f"/t/{tracking}"),
     ]
+    # Sign-in, one-time codes and printing, with personal values where careless clients put them.
+    responses += [
+        client.post(f"{API}/auth/login", json={"username": "欧阳震华", "password": "13812345678", "totp": "123456"}),
+        client.post(f"{API}/auth/login", json={"username": "13812345678"}),
+        client.post(f"{API}/auth/otp/request", json={"phone": "13812345678"}),
+        client.post(f"{API}/auth/otp/verify", json={"phone": "13812345678", "code": "000000"}),
+        client.post(f"{API}/auth/otp/verify", json={"phone": "欧阳震华13812345678", "code": "13812345678"}),
+        client.get(f"{API}/auth/session", headers=bearer("13812345678")),
+        client.post(f"{API}/print-jobs", json={"waybill_nos": [waybill_no, "13812345678"]}, headers=auth),
+        client.post(f"{API}/print-jobs", json={"waybill_nos": [waybill_no]}, headers=auth),
+        client.get(f"{API}/print-jobs/next", headers=auth),
+        client.post(f"{API}/print-jobs/13812345678/reprint", headers=auth),
+    ]
     # The one disclosure a merchant may make: its own order, with a purpose, audited.
     decrypted = client.post(f"{API}/waybills/{waybill_no}/decrypt", json={"purpose": "customer_service"}, headers=auth)
     assert decrypted.status_code == 200 and decrypted.json()["recipient"]["name"] == "欧阳震华"
@@ -110,6 +123,7 @@ def test_no_log_line_or_problem_body_carries_personal_data(logged_server) -> Non
         responses = exercise_every_endpoint(client, rt)
     problems = [r for r in responses if r.status_code >= 400]
     assert {r.status_code for r in problems} >= {401, 403, 404, 409, 415, 422}
+    assert any(r.request.url.path.endswith("/otp/request") and r.status_code == 202 for r in responses)
     for response in problems:
         assert response.headers["content-type"] == "application/problem+json"
         for value in PERSONAL_VALUES:
