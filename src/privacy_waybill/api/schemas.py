@@ -12,6 +12,20 @@ from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.labels.model import MaskedParty
 
 
+def _summary(waybill: IssuedWaybill) -> dict[str, object]:
+    """The non-personal fields every waybill response carries."""
+    return {
+        "order_id": waybill.order_id,
+        "waybill_no": waybill.waybill_no,
+        "sort_code": waybill.sort_code,
+        "status": waybill.status.value,
+        "service": waybill.service,
+        "contents": waybill.contents_category,
+        "weight_g": waybill.weight_g,
+        "created_at": waybill.created_at,
+    }
+
+
 class MaskedPartyOut(BaseModel):
     name: str = Field(examples=["张**"])
     phone: str = Field(examples=["*******5678"])
@@ -43,14 +57,7 @@ class WaybillOut(BaseModel):
     @classmethod
     def of(cls, waybill: IssuedWaybill, tracking_url: str) -> WaybillOut:
         return cls(
-            order_id=waybill.order_id,
-            waybill_no=waybill.waybill_no,
-            sort_code=waybill.sort_code,
-            status=waybill.status.value,
-            service=waybill.service,
-            contents=waybill.contents_category,
-            weight_g=waybill.weight_g,
-            created_at=waybill.created_at,
+            **_summary(waybill),
             masked=MaskedPartiesOut(
                 recipient=MaskedPartyOut.of(waybill.recipient), sender=MaskedPartyOut.of(waybill.sender)
             ),
@@ -127,14 +134,7 @@ class WaybillViewOut(BaseModel):
     @classmethod
     def of(cls, waybill: IssuedWaybill, recipient: PartyViewOut, tracking_url: str) -> WaybillViewOut:
         return cls(
-            waybill_no=waybill.waybill_no,
-            order_id=waybill.order_id,
-            sort_code=waybill.sort_code,
-            status=waybill.status.value,
-            service=waybill.service,
-            contents=waybill.contents_category,
-            weight_g=waybill.weight_g,
-            created_at=waybill.created_at,
+            **_summary(waybill),
             recipient=recipient,
             sender=MaskedPartyOut.of(waybill.sender),
             tracking_url=tracking_url,
