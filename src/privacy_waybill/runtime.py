@@ -100,7 +100,7 @@ class Runtime:
             PrintStore(self.engine), self.label_content, self.audit, lambda: self.clock(), self.settings.reprint_limit
         )
 
-    @property
+    @cached_property
     def access(self) -> AccessService:
         """The one path to waybill data: decide, count, audit, disclose (uses the current clock)."""
         return AccessService(
