@@ -143,3 +143,19 @@ def test_no_credential_or_phone_reaches_the_logs(
         client.post(f"{API}/auth/otp/verify", json={"phone": PHONE, "code": code})
     for secret in (PASSWORD, "wrong password!", "shop.owner", token, PHONE[-8:], code):
         assert secret not in caplog.text
+
+
+def test_every_sign_in_is_audited_without_the_username(
+    client: TestClient, rt: Runtime, identity: IdentityService
+) -> None:
+    created = identity.add_user("audit.clerk", PASSWORD, Role.STATION_CLERK, NOW, station="HZ10")
+    totp = pyotp.parse_uri(created.totp_uri).at(NOW)  # type: ignore[union-attr]
+    assert login(client, "audit.clerk", "wrong password 123").status_code == 401
+    assert login(client, "audit.clerk", totp=totp).status_code == 200
+    entries = [e.event() for e in rt.audit.events(action="session.sign_in")]
+    assert [(e.outcome.value, e.rule) for e in entries] == [
+        ("denied", "sign-in:bad-credentials"),
+        ("allowed", "sign-in:password"),
+    ]
+    assert entries[1].actor == f"user:{created.user.id}" and entries[0].actor == "anonymous"
+    assert not any("audit.clerk" in str(e) for e in rt.audit.events(action="session.sign_in"))

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Header, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from privacy_waybill.access.model import Subject
+from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.problems import Problem
+from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
 from privacy_waybill.identity.model import DeviceRejected, LockedOut, OtpFailed, SignedIn, SignInFailed
 from privacy_waybill.identity.service import IdentityService
 
@@ -74,21 +75,44 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def auth_router(identity: IdentityService, clock: Callable[[], datetime]) -> APIRouter:
+def auth_router(identity: IdentityService, clock: Callable[[], datetime], audit: AuditSink) -> APIRouter:
+    """Sign-in routes. Every sign-in, successful or not, is audited (the username never is);
+    a session is handed out only after its audit entry is committed."""
     router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+    def record(
+        now: datetime, action: str, outcome: Outcome, rule: str, device: str | None, subject: Subject | None
+    ) -> None:
+        audit.record(
+            AuditEvent(
+                at=now,
+                actor=subject.actor if subject else "anonymous",
+                role=subject.role.value if subject else Role.ANONYMOUS.value,
+                action=action,
+                outcome=outcome,
+                rule=rule,
+                tenant_id=subject.tenant_id if subject else None,
+                device=device,
+            )
+        )
 
     @router.post("/login", response_model=SessionOut)
     def login(body: LoginIn, device: DeviceHeader = None) -> SessionOut:
         now = clock()
         try:
-            return SessionOut.of(identity.sign_in(body.username, body.password, body.totp, device, now))
+            signed_in = identity.sign_in(body.username, body.password, body.totp, device, now)
         except SignInFailed as error:
+            record(now, "session.sign_in", Outcome.DENIED, "sign-in:bad-credentials", device, None)
             raise _unauthorized(str(error)) from None
         except LockedOut as error:
+            record(now, "session.sign_in", Outcome.DENIED, "sign-in:locked-out", device, None)
             retry_after = max(1, math.ceil((error.until - now).total_seconds()))
             raise Problem(429, "Too many attempts", str(error), headers={"Retry-After": str(retry_after)}) from None
         except DeviceRejected as error:
+            record(now, "session.sign_in", Outcome.DENIED, "sign-in:device-rejected", device, None)
             raise Problem(403, "Forbidden", str(error)) from None
+        record(now, "session.sign_in", Outcome.ALLOWED, "sign-in:password", device, signed_in.subject)
+        return SessionOut.of(signed_in)
 
     @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
     def logout(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(session_bearer)]) -> Response:
@@ -115,10 +139,14 @@ def auth_router(identity: IdentityService, clock: Callable[[], datetime]) -> API
 
     @router.post("/otp/verify", response_model=SessionOut)
     def verify_otp(body: OtpVerifyIn, device: DeviceHeader = None) -> SessionOut:
+        now = clock()
         try:
-            return SessionOut.of(identity.verify_otp(body.phone, body.code, device, clock()))
+            signed_in = identity.verify_otp(body.phone, body.code, device, now)
         except OtpFailed as error:
+            record(now, "session.sign_in", Outcome.DENIED, "sign-in:bad-otp", device, None)
             raise _unauthorized(str(error)) from None
+        record(now, "session.sign_in", Outcome.ALLOWED, "sign-in:phone-otp", device, signed_in.subject)
+        return SessionOut.of(signed_in)
 
     return router
 
