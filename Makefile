@@ -1,22 +1,29 @@
 # Two commands matter: `make run` and `make test`. Both go through `make install`,
-# which is idempotent: it re-installs only when pyproject.toml changes.
+# which is idempotent: it re-installs only when a lock file changes. It installs only the
+# exact, hash-checked versions in requirements/*.lock and package-lock.json.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PWB    := $(VENV)/bin/pwb
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench lock clean
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
-$(STAMP): pyproject.toml scripts/install-system-packages.sh
+$(STAMP): pyproject.toml requirements/dev.lock scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# An independent ZPL renderer (tests), a barcode decoder and charts (vendored into web/).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 run: install
 	$(PWB) init
@@ -27,8 +34,15 @@ test: install
 	$(PY) -m pytest
 
 bench: install
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock
 	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
 
+# Refresh the locks after editing pyproject.toml or package.json (needs the package registries).
+lock:
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --quiet -o requirements/dev.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra bench --generate-hashes --python-version 3.11 --quiet -o requirements/bench.lock
+	npm install --package-lock-only --no-audit --no-fund
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var node_modules .pytest_cache .hypothesis
