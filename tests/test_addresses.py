@@ -12,6 +12,7 @@ from privacy_waybill.addresses.divisions import known_area_codes, load_divisions
 from privacy_waybill.addresses.generate import generate_address, generate_addresses
 from privacy_waybill.addresses.parser import (
     DETAIL_LEVELS,
+    leading_noise_length,
     normalise_text,
     parse_address,
     parse_address_parts,
@@ -114,10 +115,10 @@ def test_laiwu_district_today_is_plain() -> None:
     assert (parsed.district_code, parsed.district_renamed_from) == ("370116", None)
 
 
-def test_split_district_needs_a_town_to_decide() -> None:
-    # 莱芜市 (the old prefecture) went to both 莱芜区 and 钢城区.
-    with pytest.raises(FieldError):
-        parse_address("山东省莱芜市花园路2号")
+def test_split_district_is_decided_by_its_town_else_kept_at_the_city() -> None:
+    # 莱芜市 (the old prefecture) went to both 莱芜区 and 钢城区, both in 济南市.
+    city_only = parse_address("山东省莱芜市花园路2号")
+    assert (city_only.city_code, city_only.district, city_only.road) == ("370100", None, "花园路")
     assert parse_address("山东省莱芜市凤城街道花园路2号").district_code == "370116"
 
 
@@ -150,7 +151,8 @@ def test_official_town_name_that_repeats_its_district() -> None:
 def test_unresolvable_district_raises_without_quoting(text: str) -> None:
     with pytest.raises(FieldError) as error:
         parse_address(text)
-    assert error.value.reason == "district not recognised"
+    assert error.value.reason.startswith("district not recognised: ")
+    assert "add" in error.value.reason
     assert not text.strip() or text not in str(error.value)
 
 
@@ -266,5 +268,6 @@ def test_no_detail_text_is_lost(suffix: str) -> None:
     parsed = parse_address(_PREFIX + suffix)
     assert parsed.district_code == "330110"
     detail = normalise_text(_PREFIX + suffix)[len(_PREFIX) :]
-    # A separator before a town name is the only text the parser may skip.
-    assert parsed.text_of(("town", *DETAIL_LEVELS)) in (detail, detail.lstrip(",、/"))
+    # Separators and placeholders (null, 其它区) before a town or the detail are the only
+    # text the parser may skip.
+    assert parsed.text_of(("town", *DETAIL_LEVELS)) in (detail, detail[leading_noise_length(detail) :])

@@ -2,9 +2,15 @@
 
 Division names are matched only at the front of the text, one level deeper each step
 and only inside the divisions already read, so a compound called 湖畔花园北区 can never
-turn into a district, and 东区 in 中山市 never becomes 攀枝花市东区. The detail that
-follows is cut by one anchored pattern: road, number, compound, building, unit, floor,
-room, and whatever is left over goes to `remainder`, so no text is dropped.
+turn into a district, and 东区 in 中山市 never becomes 攀枝花市东区. People's own forms are
+accepted where they still determine one place: names without their suffix (宁波北仑,
+confirmed by a town of that district), retired and merged districts (江干区 decided by its
+town or road, else kept at the city), development zones (routed to the district or city
+containing them), a district or town unique in the country or the province given, and the
+noise of order exports (separators, repeated prefixes, placeholders, leading tags).
+Hong Kong, Macao and Taiwan addresses are read down to their district or city; the rest
+of them is kept unclassified, so labels show them at that level only. The detail is split
+by privacy_waybill.addresses.detail.
 """
 
 from __future__ import annotations
@@ -12,16 +18,23 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 
+from privacy_waybill.addresses.detail import DETAIL_LEVELS, split_detail
 from privacy_waybill.addresses.divisions import DivisionData, Level, Town, load_divisions
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import FieldError
 
-FIELD = "address"
+__all__ = ["DETAIL_LEVELS", "leading_noise_length", "normalise_text", "parse_address", "parse_address_parts", "split_detail"]
 
-# The 55 recognised minority nationalities, to shorten 延边朝鲜族自治州 to 延边.
+FIELD = "address"
+NOT_RECOGNISED = "district not recognised"
+_ADD_DISTRICT = f"{NOT_RECOGNISED}: add the district (区/县) after the city"
+_ADD_DIVISIONS = f"{NOT_RECOGNISED}: add the province, city and district (区/县) before the street"
+_ADD_TAIWAN_CITY = "address in Taiwan without a city or county: add it (台北市, 新北市, 高雄市 ...)"
+_MAX_CANDIDATES = 6
+
 _NATIONALITIES = [
     "蒙古",
     "回",
@@ -85,31 +98,53 @@ _AUTONOMOUS = re.compile(
 _PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
 _CITY_SUFFIXES = ("地区", "市", "盟")
 _DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "旗")
-# Written between division names by some senders; skipped only when a name follows.
-_SEPARATORS = ",、/"
-
-_NUM = r"(?:\d+|[零〇一二三四五六七八九十百两]+)"
-_NOT_BODY = r"\d号幢栋座单元室层楼,"
-_DETAIL = re.compile(
-    rf"""
-    (?:(?P<road>[^{_NOT_BODY}]{{1,20}}?(?:大道|大街|胡同|路|街(?!道)|巷|弄|(?<!街)道))
-       (?P<road_number>\d+(?:-\d+)?号(?![楼院])|\d+弄(?:\d+号(?![楼院]))?)?)?
-    (?P<poi>[^{_NOT_BODY}]{{1,30}}
-        (?:小区|花园|大厦|广场|公寓|苑|园|村|中心|大楼|家园|新村|小镇|城|府|庭|湾|院|公馆|社区|里|坊|邸|居|阁|区|期))?
-    (?P<building>(?:[A-Za-z]\d*|\d+[A-Za-z]?|[一二三四五六七八九十]+)(?:号楼|幢|栋|座))?
-    (?P<unit>{_NUM}单元)?
-    (?P<floor>-?{_NUM}(?:层|楼))?
-    (?P<room>[A-Za-z]?\d+[A-Za-z]?(?:室|号|户)|\d{{3,5}}(?!\w))?
-    (?P<remainder>.*)
-    """,
-    re.VERBOSE | re.DOTALL,
+_TOWN_SUFFIXES = ("街道", "镇", "乡")
+# Written between division names by order exports; skipped only between divisions.
+SEPARATORS = ",、/-_|—–·;:.~"
+# Tags that order systems put in front of an address (【急】, [加急], 委托件).
+_LEADING_TAG = re.compile(r"[【\[(<《{「『][^】\])>》}」』]{0,16}[】\])>》}」』]")
+_LEADING_WORDS = (
+    "收货地址",
+    "收件地址",
+    "详细地址",
+    "地址",
+    "中华人民共和国",
+    "中国",
+    "委托件",
+    "急件",
+    "加急",
+    "代收货款",
+    "到付件",
+    "到付",
+    "寄付",
 )
-DETAIL_LEVELS = ("road", "road_number", "poi", "building", "unit", "floor", "room", "remainder")
+# Placeholders that exports write for an empty division; skipped wherever a division may stand.
+_PLACEHOLDERS = (
+    "省直辖县级行政区划",
+    "自治区直辖县级行政区划",
+    "请选择",
+    "其它区",
+    "其他区",
+    "其它县",
+    "其他县",
+    "其它市",
+    "其他市",
+    "市辖区",
+    "县辖区",
+    "省直辖",
+)
+_ASCII_PLACEHOLDERS = ("undefined", "null", "none", "nil", "nan", "n/a")
+# Short placeholders, also the start of real names (无锡): skipped only before a separator,
+# the end of the text, or another division.
+_WEAK_PLACEHOLDERS = ("其它", "其他", "未知", "暂无", "无", "空")
+_INVISIBLE = dict.fromkeys(c for c in range(0x2000, 0x2070) if unicodedata.category(chr(c)) == "Cf")
+_INVISIBLE[0xFEFF] = None
 
 
 def normalise_text(text: str) -> str:
-    """Full-width digits, letters and punctuation to their plain forms; whitespace dropped."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    """Full-width digits, letters and punctuation to their plain forms; whitespace and
+    invisible format characters dropped."""
+    return "".join(unicodedata.normalize("NFKC", text).translate(_INVISIBLE).split())
 
 
 def _short_names(name: str, level: Level) -> set[str]:
@@ -132,18 +167,43 @@ def _short_names(name: str, level: Level) -> set[str]:
     return {short for short in shorts if len(short) >= 2 and short != name}
 
 
+# Long official zone words and the forms people shorten them to.
+_ZONE_ABBREVIATIONS = {
+    "高新技术产业开发区": ("高新区", "高新技术开发区"),
+    "经济技术开发区": ("经开区", "经济开发区", "开发区"),
+}
+
+
+def _zone_forms(name: str, city_shorts: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """(written form, needs the city written before it) for one zone name."""
+    forms = {name}
+    for long, shorts in _ZONE_ABBREVIATIONS.items():
+        if long in name:
+            forms |= {name.replace(long, short) for short in shorts}
+    written: list[tuple[str, bool]] = [(form, False) for form in forms]
+    for form in forms:
+        for city in city_shorts:
+            rest = form[len(city) :] if form.startswith(city) else ""
+            if len(rest) >= 3:
+                written.append((rest, True))
+    return written
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """One way of writing a province, city or district, and the current codes it means."""
+    """One way of writing a province, city, district or zone, and the current codes it means."""
 
     level: Level
     codes: tuple[str, ...]
     current: bool
     short: bool
     written: str
+    zone: bool = False
+    needs_city: bool = False
+    retired_codes: tuple[str, ...] = ()
 
-    def rank(self) -> tuple[bool, bool, int]:
-        return (not self.current, self.short, self.level)
+    def rank(self) -> tuple[bool, bool, bool, int]:
+        return (not self.current, self.short, self.needs_city, self.level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,25 +214,65 @@ class _Index:
     towns: dict[str, tuple[Town, ...]]
     town_lengths: dict[str, tuple[int, ...]]
     cities_without_counties: frozenset[str]
+    cities_by_prefix: frozenset[str]
+    successor_roads: dict[tuple[str, str], str]
+    region_areas: dict[str, dict[str, str]]
+    region_area_lengths: dict[str, tuple[int, ...]]
+    taiwan_cities: dict[str, str]
+
+
+_HONG_KONG, _MACAO, _TAIWAN = "810000", "820000", "710000"
+REGION_CODES = frozenset({_HONG_KONG, _MACAO, _TAIWAN})
 
 
 @cache
 def _index() -> _Index:
     data = load_divisions()
-    grouped: dict[tuple[str, Level, bool, bool], list[str]] = defaultdict(list)
+    grouped: dict[tuple[str, Level, bool, bool, bool, bool], list[str]] = defaultdict(list)
+    retired_codes: dict[tuple[str, Level], list[str]] = defaultdict(list)
+    city_shorts: dict[str, tuple[str, ...]] = {}
     for division in (*data.provinces.values(), *data.cities.values(), *data.districts.values()):
-        grouped[(division.name, division.level, True, False)].append(division.code)
-        for short in _short_names(division.name, division.level):
-            grouped[(short, division.level, True, True)].append(division.code)
+        grouped[(division.name, division.level, True, False, False, False)].append(division.code)
+        shorts = _short_names(division.name, division.level)
+        for short in shorts:
+            grouped[(short, division.level, True, True, False, False)].append(division.code)
+        if division.level is not Level.DISTRICT:
+            city_shorts[_scope(division.code)] = (division.name, *sorted(shorts, key=len, reverse=True))
+    for code, written in data.region_names:
+        grouped[(written, Level.PROVINCE, True, False, False, False)].append(code)
     for retired in data.retired:
-        grouped[(retired.name, retired.level, False, False)].extend(retired.successors)
+        grouped[(retired.name, retired.level, False, False, False, False)].extend(retired.successors)
+        retired_codes[(retired.name, retired.level)].append(retired.old_code)
+    for zone in data.zones:
+        owner = city_shorts.get(zone.contains[:4], ()) + city_shorts.get(zone.contains[:2], ())
+        for form, needs_city in _zone_forms(zone.name, owner):
+            grouped[(form, Level.DISTRICT, True, False, True, needs_city)].append(zone.contains)
 
     names: dict[str, list[_Entry]] = defaultdict(list)
-    for (name, level, current, short), codes in grouped.items():
-        names[name].append(_Entry(level, tuple(dict.fromkeys(codes)), current, short, name))
+    for (name, level, current, short, zone, needs_city), codes in grouped.items():
+        names[name].append(
+            _Entry(
+                level,
+                tuple(dict.fromkeys(codes)),
+                current,
+                short,
+                name,
+                zone=zone,
+                needs_city=needs_city,
+                retired_codes=tuple(retired_codes.get((name, level), ())) if not current else (),
+            )
+        )
     towns: dict[str, list[Town]] = defaultdict(list)
     for town in data.towns:
-        towns[normalise_text(town.name)].append(town)
+        # A few official names hold full-width brackets, which normalise_text turns plain.
+        key = town.name if unicodedata.is_normalized("NFKC", town.name) else normalise_text(town.name)
+        towns[key].append(town)
+    region_areas: dict[str, dict[str, str]] = defaultdict(dict)
+    for area in data.region_areas:
+        region_areas[area.region_code][area.written] = area.name
+    taiwan_cities = {
+        written: name for written, name in region_areas[_TAIWAN].items() if written[-1] in "市县縣"
+    }
     return _Index(
         divisions=data,
         names={name: tuple(sorted(entries, key=_Entry.rank)) for name, entries in names.items()},
@@ -180,14 +280,19 @@ def _index() -> _Index:
         towns={name: tuple(found) for name, found in towns.items()},
         town_lengths=_lengths_by_start(towns),
         cities_without_counties=frozenset(code[:4] for code in data.cities_without_counties()),
+        cities_by_prefix=frozenset(code[:2] for code in data.cities),
+        successor_roads={(r.retired_code, r.road): r.successor for r in data.successor_roads},
+        region_areas=dict(region_areas),
+        region_area_lengths=_lengths_by_start({w: 0 for areas in region_areas.values() for w in areas}),
+        taiwan_cities=taiwan_cities,
     )
 
 
 def _lengths_by_start(names: dict[str, object]) -> dict[str, tuple[int, ...]]:
-    """Name lengths worth trying, longest first, keyed by a name's first two characters."""
+    """Name lengths worth trying, longest first, keyed by a name's first character."""
     lengths: dict[str, set[int]] = defaultdict(set)
     for name in names:
-        lengths[name[:2]].add(len(name))
+        lengths[name[:1]].add(len(name))
     return {start: tuple(sorted(found, reverse=True)) for start, found in lengths.items()}
 
 
@@ -202,7 +307,11 @@ def _scope(code: str) -> str:
 
 @dataclass(slots=True)
 class _Reading:
-    """What has been read so far; `scopes` are the code prefixes still possible."""
+    """What has been read so far; `scopes` are the code prefixes still possible.
+
+    `kept_city` is set when the address determines its city but, by design, no district:
+    a zone spanning several districts, or a split district with nothing to decide by.
+    """
 
     level: int = -1
     scopes: tuple[str, ...] = ("",)
@@ -211,12 +320,20 @@ class _Reading:
     district: str | None = None
     renamed_from: str | None = None
     town: Town | None = None
+    kept_city: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def admits(self, code: str) -> bool:
         return any(code.startswith(scope) for scope in self.scopes)
 
     def resolved_code(self, level: Level) -> str | None:
         return {Level.PROVINCE: self.province, Level.CITY: self.city, Level.DISTRICT: self.district}[level]
+
+    def knows_city(self) -> bool:
+        """A city, or a municipality (which is its own city), has been read."""
+        if all(len(scope) >= 4 for scope in self.scopes):
+            return True
+        return self.province is not None and self.province[:2] not in _index().cities_by_prefix
 
 
 def _towns_in_reach(reading: _Reading, candidates: tuple[Town, ...]) -> tuple[Town, ...]:
@@ -227,25 +344,28 @@ def _towns_in_reach(reading: _Reading, candidates: tuple[Town, ...]) -> tuple[To
             for t in candidates
             if t.district_code == reading.district or (t.district_code is None and t.city_prefix == city_prefix)
         )
-    # Town names repeat across the country (城关镇): only look for them inside a city.
-    if any(len(scope) < 4 for scope in reading.scopes):
-        return ()
     return tuple(t for t in candidates if reading.admits(t.code))
 
 
 def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
-    """The longest town name at `pos` that can only mean one place within the reading."""
-    if reading.district is None and any(len(scope) < 4 for scope in reading.scopes):
-        return None
+    """The longest town name at `pos` that can only mean one place within the reading.
+
+    Town names repeat across the country (城关镇): outside a known city only a full name
+    (街道, 镇, 乡) that occurs once in the country, or in the province, is taken.
+    """
+    in_city = reading.district is not None or all(len(scope) >= 4 for scope in reading.scopes)
     index = _index()
-    for length in index.town_lengths.get(text[pos : pos + 2], ()):
-        candidates = index.towns.get(text[pos : pos + length])
-        if not candidates or pos + length > len(text):
+    for length in index.town_lengths.get(text[pos : pos + 1], ()):
+        if pos + length > len(text):
+            continue
+        name = text[pos : pos + length]
+        candidates = index.towns.get(name)
+        if not candidates:
+            continue
+        if not in_city and (length < 3 or not name.endswith(_TOWN_SUFFIXES)):
             continue
         reachable = _towns_in_reach(reading, candidates)
-        if len(reachable) == 1:
-            return length, reachable[0]
-        if len({t.district_code for t in reachable}) == 1 and reachable:
+        if reachable and len({(t.district_code, t.city_prefix) for t in reachable}) == 1:
             return length, reachable[0]
     return None
 
@@ -253,14 +373,18 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
 def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, tuple[str, ...]] | None:
     """The longest division name at `pos` that fits the reading, with the codes it keeps."""
     index = _index()
-    for length in index.name_lengths.get(text[pos : pos + 2], ()):
+    for length in index.name_lengths.get(text[pos : pos + 1], ()):
+        if pos + length > len(text):
+            continue
         entries = index.names.get(text[pos : pos + length])
-        if not entries or pos + length > len(text):
+        if not entries:
             continue
         for entry in entries:
             if entry.level <= reading.level:
-                if not entry.short and reading.resolved_code(entry.level) in entry.codes:
+                if not entry.short and not entry.zone and reading.resolved_code(entry.level) in entry.codes:
                     return length, entry, entry.codes
+                continue
+            if entry.needs_city and not reading.knows_city():
                 continue
             codes = tuple(code for code in entry.codes if reading.admits(code))
             if not codes:
@@ -276,25 +400,87 @@ def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, t
 
 
 def _short_district_confirmed(text: str, pos: int, reading: _Reading, codes: tuple[str, ...]) -> bool:
-    """余杭 stands for 余杭区 only inside a known city and when one of its towns follows;
-    otherwise it is as likely the start of a road (余杭塘路)."""
-    if reading.level < Level.PROVINCE:
-        return False
-    return any(_town_at(text, pos, replace(reading, district=code)) for code in codes)
+    """余杭 stands for 余杭区 only when one of its towns follows; otherwise it is as likely
+    the start of a road (余杭塘路)."""
+    return any(_town_at(text, pos, replace(reading, district=code, scopes=(code,))) for code in codes)
 
 
-def _choose_district(text: str, pos: int, reading: _Reading, codes: tuple[str, ...]) -> str:
+def _full_name(code: str) -> str:
+    data = _index().divisions
+    parts = [data.province_of(code).name]
+    city = data.city_of(code)
+    if city:
+        parts.append(city.name)
+    division = data.division(code)
+    if division and division.level is not Level.PROVINCE and (city is None or division.code != city.code):
+        parts.append(division.name)
+    return "".join(parts)
+
+
+def _ambiguous(codes: tuple[str, ...]) -> FieldError:
+    """An error naming the candidates: official division names, never the input."""
+    names = [_full_name(code) for code in sorted(codes)]
+    shown = ", ".join(names[:_MAX_CANDIDATES]) + (" ..." if len(names) > _MAX_CANDIDATES else "")
+    return FieldError(FIELD, f"district name is ambiguous ({shown}); add the province or city")
+
+
+def _successor_by_road(text: str, pos: int, entry: _Entry, codes: tuple[str, ...]) -> str | None:
+    road = split_detail(text[pos:].lstrip(SEPARATORS))["road"]
+    if road is None:
+        return None
+    index = _index()
+    found = {index.successor_roads.get((old, road)) for old in entry.retired_codes} & set(codes)
+    return found.pop() if len(found) == 1 else None
+
+
+def _choose_district(text: str, pos: int, reading: _Reading, entry: _Entry, codes: tuple[str, ...]) -> str | None:
+    """The district meant, or None to keep only the city a split district lies in."""
     if len(codes) == 1:
         return codes[0]
-    by_town = [code for code in codes if _town_at(text, pos, replace(reading, district=code))]
+    by_town = [code for code in codes if _town_at(text, pos, replace(reading, district=code, scopes=(code,)))]
     if len(by_town) == 1:
         return by_town[0]
-    raise FieldError(FIELD, "district name is ambiguous; add the province or city")
+    if not entry.current:
+        by_road = _successor_by_road(text, pos, entry, codes)
+        if by_road:
+            return by_road
+        if len({code[:4] for code in codes}) == 1:
+            return None
+    raise _ambiguous(codes)
+
+
+def _keep_city(reading: _Reading, code: str) -> None:
+    """Stop at the city (or municipality) containing `code`."""
+    reading.kept_city = True
+    reading.level = Level.DISTRICT
+    if code.endswith("0000"):
+        reading.province = code
+        reading.scopes = (code[:2],)
+    else:
+        reading.city = code[:4] + "00"
+        reading.scopes = (code[:4],)
+
+
+def _apply_zone(reading: _Reading, codes: tuple[str, ...]) -> None:
+    if len(codes) > 1:
+        if len({code[:4] for code in codes}) > 1:
+            raise _ambiguous(codes)
+        codes = (codes[0][:4] + "00",)
+    code = codes[0]
+    if code.endswith("00"):
+        _keep_city(reading, code)
+    else:
+        reading.level = Level.DISTRICT
+        reading.district = code
+        reading.scopes = (code,)
 
 
 def _apply(reading: _Reading, entry: _Entry, codes: tuple[str, ...], text: str, end: int) -> None:
     if entry.level <= reading.level:
         return  # the same division written twice (北京市北京市朝阳区)
+    if entry.zone:
+        _apply_zone(reading, codes)
+        return
     reading.level = entry.level
     if entry.level is Level.PROVINCE:
         reading.province = codes[0]
@@ -303,19 +489,79 @@ def _apply(reading: _Reading, entry: _Entry, codes: tuple[str, ...], text: str, 
         if len(codes) == 1:
             reading.city = codes[0]
         reading.scopes = tuple(_scope(code) for code in codes)
+        if not entry.current and len(codes) > 1 and len({code[:4] for code in codes}) == 1:
+            # A retired prefecture split among districts of one city (莱芜市): the city is
+            # known even if no town tells the district.
+            reading.city = codes[0][:4] + "00"
+            reading.kept_city = True
     else:
-        district = _choose_district(text, end, reading, codes)
+        district = _choose_district(text, end, reading, entry, codes)
+        if district is None:
+            _keep_city(reading, codes[0])
+            return
         reading.district = district
         reading.scopes = (district,)
+        reading.kept_city = False
         current_name = _index().divisions.districts[district].name
         if entry.written != current_name and not entry.short:
             reading.renamed_from = entry.written
 
 
+def _placeholder_end(text: str, pos: int, reading: _Reading) -> int:
+    """End of a placeholder at `pos`, or `pos` when there is none."""
+    for word in _PLACEHOLDERS:
+        if text.startswith(word, pos):
+            return pos + len(word)
+    lowered = text[pos : pos + 9].lower()
+    for word in _ASCII_PLACEHOLDERS:
+        following = lowered[len(word) : len(word) + 1]
+        if lowered.startswith(word) and not (following.isascii() and following.isalpha()):
+            return pos + len(word)
+    for word in _WEAK_PLACEHOLDERS:
+        if text.startswith(word, pos):
+            after = pos + len(word)
+            if after == len(text) or text[after] in SEPARATORS or _division_at(text, after, reading):
+                return after
+    return pos
+
+
+def _skip_noise(text: str, pos: int, reading: _Reading) -> int:
+    """Past separators and placeholders written where a division may stand."""
+    while pos < len(text):
+        if text[pos] in SEPARATORS:
+            pos += 1
+            continue
+        after = _placeholder_end(text, pos, reading)
+        if after == pos:
+            break
+        pos = after
+    return pos
+
+
+def leading_noise_length(text: str) -> int:
+    """How many characters at the start of `text` are separators or placeholders, which the
+    parser drops where a division may stand."""
+    return _skip_noise(text, 0, _Reading())
+
+
+def _strip_leading_noise(text: str) -> str:
+    """Drop tags, lead-in words and placeholders that precede the first division."""
+    while True:
+        before = text
+        text = _LEADING_TAG.sub("", text, count=1) if _LEADING_TAG.match(text) else text
+        for word in _LEADING_WORDS:
+            if text.startswith(word):
+                text = text[len(word) :]
+                break
+        text = text[_skip_noise(text, 0, _Reading()) :]
+        if text == before:
+            return text
+
+
 def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Level.TOWN) -> int:
     """Consume division names from `pos` on; returns where the detail starts."""
     while pos < len(text):
-        start = pos + 1 if text[pos] in _SEPARATORS else pos
+        start = _skip_noise(text, pos, reading)
         found = _division_at(text, start, reading)
         if found and found[1].level > deepest:
             found = None
@@ -332,7 +578,7 @@ def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Lev
             _apply(reading, entry, codes, text, start + length)
             pos = start + length
         else:
-            break
+            return start if start > pos and reading.level >= Level.PROVINCE else pos
     return pos
 
 
@@ -341,29 +587,30 @@ def _set_town(reading: _Reading, town: Town) -> None:
     reading.level = Level.TOWN
     if reading.district is None and town.district_code:
         reading.district = town.district_code
+        reading.kept_city = False
+    if reading.city is None and town.city_prefix + "00" in _index().divisions.cities:
+        reading.city = town.city_prefix + "00"
 
 
-def split_detail(detail: str) -> dict[str, str | None]:
-    """Road, number, compound, building, unit, floor, room and remainder of a detail text.
-
-    Joining the returned values in `DETAIL_LEVELS` order gives back `detail` exactly.
-    """
-    match = _DETAIL.fullmatch(detail)
-    assert match is not None  # the trailing remainder group matches any text
-    return {level: match.group(level) or None for level in DETAIL_LEVELS}
+def _not_recognised(reading: _Reading) -> FieldError:
+    return FieldError(FIELD, _ADD_DIVISIONS if reading.level < Level.PROVINCE else _ADD_DISTRICT)
 
 
 def _finish(reading: _Reading, detail: str) -> ParsedAddress:
-    data = _index().divisions
-    city_prefix = reading.city[:4] if reading.city else None
-    if reading.district is None and city_prefix not in _index().cities_without_counties:
-        raise FieldError(FIELD, "district not recognised")
-    anchor = reading.district or reading.city
-    assert anchor is not None
+    index = _index()
+    data = index.divisions
+    town = reading.town
+    city_code = reading.city or (town.city_prefix + "00" if town else None)
+    if reading.district is None:
+        under_city = town is not None and town.district_code is None
+        if not (reading.kept_city or under_city or (city_code and city_code[:4] in index.cities_without_counties)):
+            raise _not_recognised(reading)
+    anchor = reading.district or city_code or reading.province
+    if anchor is None:
+        raise _not_recognised(reading)
     province = data.province_of(anchor)
     city = data.city_of(anchor)
     district = data.districts.get(reading.district) if reading.district else None
-    town = reading.town
     return ParsedAddress(
         province=province.name,
         city=city.name if city else None,
@@ -378,15 +625,53 @@ def _finish(reading: _Reading, detail: str) -> ParsedAddress:
     )
 
 
+def _region_area_at(text: str, pos: int, region: str) -> tuple[int, str] | None:
+    index = _index()
+    areas = index.region_areas.get(region, {})
+    for length in index.region_area_lengths.get(text[pos : pos + 1], ()):
+        name = areas.get(text[pos : pos + length])
+        if name:
+            return length, name
+    return None
+
+
+def _region_address(region: str, text: str, pos: int) -> ParsedAddress:
+    """Hong Kong, Macao or Taiwan: the region and its district or city; the rest unclassified."""
+    pos = _skip_noise(text, pos, _Reading())
+    area = _region_area_at(text, pos, region)
+    if area:
+        pos = _skip_noise(text, pos + area[0], _Reading())
+    elif region == _TAIWAN:
+        raise FieldError(FIELD, _ADD_TAIWAN_CITY)
+    name = _index().divisions.provinces[region].name
+    area_name = area[1] if area else None
+    return ParsedAddress(
+        province=name,
+        province_code=region,
+        city=area_name if region == _TAIWAN else None,
+        district=area_name if region != _TAIWAN else None,
+        remainder=text[pos:] or None,
+    )
+
+
+def _taiwan_city_at(text: str) -> bool:
+    index = _index()
+    return any(text.startswith(written) for written in index.taiwan_cities)
+
+
 def parse_address(text: str) -> ParsedAddress:
     """Parse one written address (浙江省杭州市余杭区五常街道文一西路969号...).
 
-    Raises FieldError("address", ...) when no district can be resolved or its name is
-    ambiguous. Messages never quote the address.
+    Raises FieldError("address", ...) when no district can be determined (saying what to
+    add) or its name is ambiguous (naming the candidates). Messages never quote the address.
     """
-    normalised = normalise_text(text)
+    normalised = _strip_leading_noise(normalise_text(text))
+    if _taiwan_city_at(normalised):
+        return _region_address(_TAIWAN, normalised, 0)
     reading = _Reading()
     pos = _read_divisions(normalised, 0, reading)
+    if reading.province in REGION_CODES:
+        return _region_address(reading.province, normalised, pos)
     return _finish(reading, normalised[pos:])
 
 
@@ -414,6 +699,8 @@ def parse_address_parts(
         if not text:
             continue
         consumed = _read_divisions(text, 0, reading, deepest=level)
+        if reading.province in REGION_CODES:
+            return parse_address("".join(p for p in (province, city, district, town, detail) if p))
         if consumed != len(text) or not _reached(reading, level):
             raise FieldError(FIELD, _part_problem(label, text, level))
     leftover = ""
@@ -433,12 +720,7 @@ def _reached(reading: _Reading, level: Level) -> bool:
     """Whether the reading got down to `level`; a municipality is its own city."""
     if reading.level >= level:
         return True
-    data = _index().divisions
-    return (
-        level is Level.CITY
-        and reading.province is not None
-        and not any(code.startswith(reading.province[:2]) for code in data.cities)
-    )
+    return level is Level.CITY and reading.province is not None and reading.knows_city()
 
 
 def _part_problem(label: str, text: str, level: Level) -> str:
