@@ -22,8 +22,9 @@ _ROAD_SUFFIXES = ("大道", "大街", "胡同", "路", "街", "巷", "弄", "道
 # Longest road stem (the name before the suffix, directions included) taken as a road:
 # 东三环中路 and 建国门外大街 have 4, 科技园南一路 has 5.
 MAX_ROAD_STEM = 6
-# Characters a road stem never holds (numbers, building words, punctuation).
-_NOT_IN_STEM = re.compile(r"[\dA-Za-z号幢栋座单元室层楼,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-]")
+# Characters no road stem holds (numbers, building words, punctuation): the road, if there
+# is one, came before them.
+_NOT_IN_STEM = re.compile(r"[\dA-Za-z号幢栋,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-]")
 # Roads numbered like 下沙 1号大街 or 8号路.
 _NUMBERED_ROAD = re.compile(r"\d{1,2}号(?:大街|大道|路|街)")
 _ROAD_NUMBER = re.compile(r"\d+(?:-\d+)?号(?![楼院])|\d+弄(?:\d+号(?![楼院]))?")
@@ -63,11 +64,14 @@ def _words() -> _Words:
     return _Words(*(tuple(sorted(words, key=len, reverse=True)) for words in by_kind.values()))
 
 
-def _last_end_of(words: tuple[str, ...], stem: str) -> int:
-    """Where the last occurrence of any of `words` in `stem` ends, or -1."""
+def _last_end_of(words: tuple[str, ...], stem: str, room: int = 0) -> int:
+    """Where the last occurrence of any of `words` in `stem` ends that leaves at least
+    `room` characters after it, or -1."""
     best = -1
     for word in words:
-        found = stem.rfind(word)
+        found = stem.rfind(word, 0, len(stem) - room)
+        while found >= 0 and found + len(word) > len(stem) - room:
+            found = stem.rfind(word, 0, found)
         if found >= 0:
             best = max(best, found + len(word))
     return best
@@ -88,8 +92,8 @@ def _road_stem_start(stem: str) -> int | None:
         start = village_end
     else:
         start = 0
-    place_end = _last_end_of(words.place, stem[start:])
-    if place_end >= 0 and len(stem) - (start + place_end) >= 2:
+    place_end = _last_end_of(words.place, stem[start:], room=2)
+    if place_end >= 0:
         start += place_end
     if not 2 <= len(stem) - start <= MAX_ROAD_STEM:
         return None

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 
 from privacy_waybill.addresses.detail import DETAIL_LEVELS, split_detail
-from privacy_waybill.addresses.divisions import DivisionData, Level, Town, load_divisions
+from privacy_waybill.addresses.divisions import (
+    DivisionData,
+    Level,
+    Town,
+    garbage_collection_paused,
+    load_divisions,
+)
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import FieldError
 
@@ -161,7 +167,8 @@ def _short_names(name: str, level: Level) -> set[str]:
         Level.DISTRICT: _DISTRICT_SUFFIXES,
     }[level]
     for suffix in suffixes:
-        if name.endswith(suffix) and not autonomous:
+        # 清新区 is 清新 (not 清 + 新区); 浦东新区 is 浦东.
+        if name.endswith(suffix) and not autonomous and len(name) - len(suffix) >= 2:
             shorts.add(name[: -len(suffix)])
             break
     return {short for short in shorts if len(short) >= 2 and short != name}
@@ -228,6 +235,11 @@ REGION_CODES = frozenset({_HONG_KONG, _MACAO, _TAIWAN})
 @cache
 def _index() -> _Index:
     data = load_divisions()
+    with garbage_collection_paused():
+        return _build_index(data)
+
+
+def _build_index(data: DivisionData) -> _Index:
     grouped: dict[tuple[str, Level, bool, bool, bool, bool], list[str]] = defaultdict(list)
     retired_codes: dict[tuple[str, Level], list[str]] = defaultdict(list)
     city_shorts: dict[str, tuple[str, ...]] = {}
@@ -389,14 +401,24 @@ def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, t
             codes = tuple(code for code in entry.codes if reading.admits(code))
             if not codes:
                 continue
-            if (
-                entry.short
-                and entry.level is Level.DISTRICT
-                and not _short_district_confirmed(text, pos + length, reading, codes)
-            ):
-                continue
+            if entry.short and entry.level is Level.DISTRICT:
+                if not _short_district_confirmed(text, pos + length, reading, codes):
+                    continue
+            elif entry.short and _a_district_is_meant(text, pos + length, reading, entries):
+                continue  # 大同林源镇: 林源镇 is in 大庆's 大同区, not in 大同市
             return length, entry, codes
     return None
+
+
+def _a_district_is_meant(text: str, pos: int, reading: _Reading, entries: tuple[_Entry, ...]) -> bool:
+    """Whether a short district name written like this short city or province name is
+    confirmed by a town of its own right after it."""
+    return any(
+        other.short
+        and other.level is Level.DISTRICT
+        and _short_district_confirmed(text, pos, reading, tuple(c for c in other.codes if reading.admits(c)))
+        for other in entries
+    )
 
 
 def _short_district_confirmed(text: str, pos: int, reading: _Reading, codes: tuple[str, ...]) -> bool:
@@ -575,11 +597,29 @@ def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Lev
             pos = start + town[0]
         elif found:
             length, entry, codes = found
+            length = _city_without_its_suffix(text, start, length, entry, codes, reading)
             _apply(reading, entry, codes, text, start + length)
             pos = start + length
         else:
             return start if start > pos and reading.level >= Level.PROVINCE else pos
     return pos
+
+
+def _city_without_its_suffix(
+    text: str, start: int, length: int, entry: _Entry, codes: tuple[str, ...], reading: _Reading
+) -> int:
+    """枣庄市中区 is 枣庄 + 市中区 when 中区 means nothing there: the city's 市 then begins
+    the district's name (市中区, 市南区, 市北区)."""
+    if entry.level is not Level.CITY or not text.startswith("市", start + length - 1):
+        return length
+    after_full = replace(reading)
+    _apply(after_full, entry, codes, text, start + length)
+    if _division_at(text, start + length, after_full):
+        return length
+    deeper = _division_at(text, start + length - 1, after_full)
+    if deeper and deeper[1].level is Level.DISTRICT:
+        return length - 1
+    return length
 
 
 def _set_town(reading: _Reading, town: Town) -> None:
