@@ -32,7 +32,15 @@ from privacy_waybill.addresses.divisions import (
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import FieldError
 
-__all__ = ["DETAIL_LEVELS", "leading_noise_length", "normalise_text", "parse_address", "parse_address_parts", "split_detail"]
+__all__ = [
+    "DETAIL_LEVELS",
+    "leading_noise_length",
+    "normalise_text",
+    "parse_address",
+    "parse_address_parts",
+    "parse_label_address",
+    "split_detail",
+]
 
 FIELD = "address"
 NOT_RECOGNISED = "district not recognised"
@@ -636,14 +644,15 @@ def _not_recognised(reading: _Reading) -> FieldError:
     return FieldError(FIELD, _ADD_DIVISIONS if reading.level < Level.PROVINCE else _ADD_DISTRICT)
 
 
-def _finish(reading: _Reading, detail: str) -> ParsedAddress:
+def _finish(reading: _Reading, detail: str, city_is_enough: bool = False) -> ParsedAddress:
     index = _index()
     data = index.divisions
     town = reading.town
     city_code = reading.city or (town.city_prefix + "00" if town else None)
     if reading.district is None:
         under_city = town is not None and town.district_code is None
-        if not (reading.kept_city or under_city or (city_code and city_code[:4] in index.cities_without_counties)):
+        kept_city = reading.kept_city or (city_is_enough and reading.level >= Level.PROVINCE and reading.knows_city())
+        if not (kept_city or under_city or (city_code and city_code[:4] in index.cities_without_counties)):
             raise _not_recognised(reading)
     anchor = reading.district or city_code or reading.province
     if anchor is None:
@@ -713,6 +722,23 @@ def parse_address(text: str) -> ParsedAddress:
     if reading.province in REGION_CODES:
         return _region_address(reading.province, normalised, pos)
     return _finish(reading, normalised[pos:])
+
+
+def parse_label_address(text: str) -> ParsedAddress:
+    """Parse the kept part of a masked address, as written on a label.
+
+    As parse_address, except that a city with no district is enough: labels of addresses
+    in a zone spanning several districts, or in an undecidable split district, stop at the
+    city (河南省驻马店市湖滨大街****), and masking such a label again must give it back.
+    """
+    normalised = normalise_text(text)
+    if _taiwan_city_at(normalised):
+        return _region_address(_TAIWAN, normalised, 0)
+    reading = _Reading()
+    pos = _read_divisions(normalised, 0, reading)
+    if reading.province in REGION_CODES:
+        return _region_address(reading.province, normalised, pos)
+    return _finish(reading, normalised[pos:], city_is_enough=True)
 
 
 _PART_LEVELS = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
