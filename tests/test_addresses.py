@@ -285,6 +285,8 @@ def test_no_detail_text_is_lost(suffix: str) -> None:
         ("苏州昆山玉山镇前进路2号", "320583", "玉山镇", "前进路"),
         ("义乌稠城街道工人北路3号", "330782", "稠城街道", "工人北路"),
         ("萧山区人民路1号", "330109", None, "人民路"),
+        ("杭州西湖文三路1号", "330106", None, "文三路"),  # inside a city, a road confirms it too
+        ("江苏苏州姑苏平江路1号", "320508", None, "平江路"),
         ("清远清新禾云镇望江路1号", "441803", "禾云镇", "望江路"),
         ("大同林源镇滨江路53号", "230606", "林源镇", "滨江路"),
         # retired and merged districts
@@ -386,7 +388,9 @@ def test_hong_kong_macao_and_taiwan_are_read_to_their_district_or_city(
         ("学院路", None, "学院路"),
         ("鼓楼东大街1号", None, "鼓楼东大街"),
         ("1号大街8号", None, "1号大街"),
-        ("李家村路1号", None, None),  # a road named after a village is hidden whole
+        ("中关村大街1号", None, "中关村大街"),  # one road named after a village
+        ("李家村东路1号", None, "李家村东路"),
+        ("翠苑社区路1号", None, None),  # named after a community: hidden whole
         ("翠苑社区5组", None, None),
         ("一二三四五六七路", None, None),  # too long to be told from a name before a road
     ],

@@ -268,7 +268,10 @@ def _short(rng: random.Random, b: _Builder, place: _Place) -> tuple[str, str] | 
     elif rng.random() < 0.3:
         city = _short_province(place.province.name)  # 浙江平阳鳌江镇...
     road = b.road()
-    return city + district + rng.choice(place.towns).name + road + b.after_road(), road
+    town = rng.choice(place.towns).name
+    if city and place.city and rng.random() < 0.25:
+        town = ""  # 杭州西湖文三路: inside a city, the road confirms the short district
+    return city + district + town + road + b.after_road(), road
 
 
 def _unique_district(rng: random.Random, b: _Builder, place: _Place) -> tuple[str, str] | None:

@@ -87,9 +87,12 @@ def _road_stem_start(stem: str) -> int | None:
     words = _words()
     village_end = _last_end_of(words.village, stem)
     if village_end >= 0:
-        if len(stem) - village_end < 2:
+        if len(stem) - village_end >= 2:
+            start = village_end
+        elif _named_after_a_village(stem, village_end):
+            return 0 if len(stem) <= MAX_ROAD_STEM else None
+        else:
             return None
-        start = village_end
     else:
         start = 0
     place_end = _last_end_of(words.place, stem[start:], room=2)
@@ -98,6 +101,19 @@ def _road_stem_start(stem: str) -> int | None:
     if not 2 <= len(stem) - start <= MAX_ROAD_STEM:
         return None
     return start
+
+
+def _named_after_a_village(stem: str, village_end: int) -> bool:
+    """中关村大街, 李家村东路: one road named after a village (and nothing else before it),
+    not a village and then a road."""
+    words = _words()
+    rest = stem[village_end:]
+    return (
+        stem[:village_end].endswith("村")
+        and village_end >= 3
+        and rest in ("", "东", "西", "南", "北", "中")
+        and _last_end_of(words.village, stem[: village_end - 1]) < 0
+    )
 
 
 def _suffix_at(text: str, pos: int) -> str | None:

@@ -67,12 +67,14 @@ class Town:
 
 @dataclass(frozen=True, slots=True)
 class RetiredName:
-    """A city or county name no longer in use, with the current codes that replaced it."""
+    """A city or county name no longer in use, with the current codes that replaced it and
+    the year it went out of use."""
 
     name: str
     level: Level
     old_code: str
     successors: tuple[str, ...]
+    retired_in: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ _SOURCES = (
 )
 _INDEX = "divisions/index.json"
 # Bump when the index layout or anything derived into it changes.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 
 def _open_text(path: str) -> Iterator[str]:
@@ -250,7 +252,7 @@ def _retired_names(
             successors = _resolve_to_current(tuple(counties_by_prefix[code[:4]]), retired_successors, set(districts))
         if not successors or name in current_names_by_prefix[code[:4]]:
             continue
-        retired[(name, level, code)] = RetiredName(name, level, code, successors)
+        retired[(name, level, code)] = RetiredName(name, level, code, successors, int(row["变更/弃用时间"] or 0))
     return tuple(retired.values())
 
 
@@ -330,7 +332,7 @@ def _to_payload(data: DivisionData) -> dict[str, object]:
         "source_digest": source_digest(),
         "divisions": [[d.code, d.name] for d in (*data.provinces.values(), *data.cities.values(), *data.districts.values())],
         "towns": [[t.code, t.name, t.city_prefix, t.district_code] for t in data.towns],
-        "retired": [[r.name, int(r.level), r.old_code, list(r.successors)] for r in data.retired],
+        "retired": [[r.name, int(r.level), r.old_code, list(r.successors), r.retired_in] for r in data.retired],
         "area_codes_ever_used": sorted(data.area_codes_ever_used),
         "zones": [[z.name, z.contains] for z in data.zones],
         "successor_roads": [[r.retired_code, r.road, r.successor] for r in data.successor_roads],
@@ -355,7 +357,7 @@ def _from_payload(payload: dict[str, list]) -> DivisionData:  # type: ignore[typ
         cities=cities,
         districts=districts,
         towns=tuple(Town(*row) for row in payload["towns"]),
-        retired=tuple(RetiredName(n, Level(lv), old, tuple(succ)) for n, lv, old, succ in payload["retired"]),
+        retired=tuple(RetiredName(n, Level(lv), old, tuple(succ), year) for n, lv, old, succ, year in payload["retired"]),
         area_codes_ever_used=frozenset(payload["area_codes_ever_used"]),
         zones=tuple(Zone(*row) for row in payload["zones"]),
         successor_roads=tuple(SuccessorRoad(*row) for row in payload["successor_roads"]),

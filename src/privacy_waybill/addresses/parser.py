@@ -113,6 +113,7 @@ _PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区"
 _CITY_SUFFIXES = ("地区", "市", "盟")
 _DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "旗")
 _TOWN_SUFFIXES = ("街道", "镇", "乡")
+_DIVISION_CHARACTERS = re.compile("[省市区县旗盟镇乡]")
 # Written between division names by order exports; skipped only between divisions.
 SEPARATORS = ",、/-_|—–·;:.~"
 # Tags that order systems put in front of an address (【急】, [加急], 委托件).
@@ -260,7 +261,13 @@ def _build_index(data: DivisionData) -> _Index:
             city_shorts[_scope(division.code)] = (division.name, *sorted(shorts, key=len, reverse=True))
     for code, written in data.region_names:
         grouped[(written, Level.PROVINCE, True, False, False, False)].append(code)
+    # A name retired more than once (沙县 in 1983 and 2021) means what it meant last.
+    latest: dict[tuple[str, Level], int] = defaultdict(int)
     for retired in data.retired:
+        latest[(retired.name, retired.level)] = max(latest[(retired.name, retired.level)], retired.retired_in)
+    for retired in data.retired:
+        if retired.retired_in != latest[(retired.name, retired.level)]:
+            continue
         grouped[(retired.name, retired.level, False, False, False, False)].extend(retired.successors)
         retired_codes[(retired.name, retired.level)].append(retired.old_code)
     for zone in data.zones:
@@ -424,15 +431,28 @@ def _a_district_is_meant(text: str, pos: int, reading: _Reading, entries: tuple[
     return any(
         other.short
         and other.level is Level.DISTRICT
-        and _short_district_confirmed(text, pos, reading, tuple(c for c in other.codes if reading.admits(c)))
+        and _short_district_confirmed(
+            text, pos, reading, tuple(c for c in other.codes if reading.admits(c)), by_road=False
+        )
         for other in entries
     )
 
 
-def _short_district_confirmed(text: str, pos: int, reading: _Reading, codes: tuple[str, ...]) -> bool:
-    """余杭 stands for 余杭区 only when one of its towns follows; otherwise it is as likely
-    the start of a road (余杭塘路)."""
-    return any(_town_at(text, pos, replace(reading, district=code, scopes=(code,))) for code in codes)
+def _short_district_confirmed(
+    text: str, pos: int, reading: _Reading, codes: tuple[str, ...], by_road: bool = True
+) -> bool:
+    """余杭 stands for 余杭区 only when one of its towns follows, or, when it is the only
+    such name in the province or city written, a road name on its own (杭州西湖文三路,
+    广东德庆和平路); otherwise it is as likely the start of a road
+    (杭州余杭塘路: 塘路 is no road name)."""
+    if any(_town_at(text, pos, replace(reading, district=code, scopes=(code,))) for code in codes):
+        return True
+    if not by_road or len(codes) != 1 or reading.level < Level.PROVINCE:
+        return False
+    following = split_detail(text[pos : pos + 40])
+    road = following["road"]
+    # 本溪溪湖区望江巷 is 本溪 + 溪湖区, not 本溪县 + a road: a division name is no road.
+    return road is not None and following["before_road"] is None and not _DIVISION_CHARACTERS.search(road)
 
 
 def _full_name(code: str) -> str:
