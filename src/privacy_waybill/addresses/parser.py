@@ -25,6 +25,7 @@ from privacy_waybill.addresses.detail import DETAIL_LEVELS, split_detail
 from privacy_waybill.addresses.divisions import (
     DivisionData,
     Level,
+    RetiredName,
     Town,
     garbage_collection_paused,
     load_divisions,
@@ -261,13 +262,7 @@ def _build_index(data: DivisionData) -> _Index:
             city_shorts[_scope(division.code)] = (division.name, *sorted(shorts, key=len, reverse=True))
     for code, written in data.region_names:
         grouped[(written, Level.PROVINCE, True, False, False, False)].append(code)
-    # A name retired more than once (沙县 in 1983 and 2021) means what it meant last.
-    latest: dict[tuple[str, Level], int] = defaultdict(int)
-    for retired in data.retired:
-        latest[(retired.name, retired.level)] = max(latest[(retired.name, retired.level)], retired.retired_in)
-    for retired in data.retired:
-        if retired.retired_in != latest[(retired.name, retired.level)]:
-            continue
+    for retired in _latest_meanings(data.retired):
         grouped[(retired.name, retired.level, False, False, False, False)].extend(retired.successors)
         retired_codes[(retired.name, retired.level)].append(retired.old_code)
     for zone in data.zones:
@@ -313,6 +308,24 @@ def _build_index(data: DivisionData) -> _Index:
         region_area_lengths=_lengths_by_start({w: 0 for areas in region_areas.values() for w in areas}),
         taiwan_cities=taiwan_cities,
     )
+
+
+def _latest_meanings(retired: tuple[RetiredName, ...]) -> list[RetiredName]:
+    """Retired names, where one place retired the same name twice (沙县 in 1983 into two
+    districts, in 2021 into one) keeping what it meant last; other places keep theirs."""
+    by_name: dict[tuple[str, Level], list[RetiredName]] = defaultdict(list)
+    for entry in retired:
+        by_name[(entry.name, entry.level)].append(entry)
+    kept: list[RetiredName] = []
+    for entries in by_name.values():
+        for entry in entries:
+            overlapping_later = any(
+                other.retired_in > entry.retired_in and set(other.successors) & set(entry.successors)
+                for other in entries
+            )
+            if not overlapping_later:
+                kept.append(entry)
+    return kept
 
 
 def _lengths_by_start(names: dict[str, object]) -> dict[str, tuple[int, ...]]:
