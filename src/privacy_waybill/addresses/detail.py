@@ -26,6 +26,9 @@ MAX_ROAD_STEM = 6
 # is one, came before them.
 _NOT_IN_STEM = re.compile(r"[\dA-Za-z号幢栋,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-]")
 # Roads numbered like 下沙 1号大街 or 8号路.
+_SUFFIX_START = re.compile("[大胡路街巷弄道]")
+# How far into the detail a road may end; what lies before it is at most this long too.
+_MAX_ROAD_TEXT = 40
 _NUMBERED_ROAD = re.compile(r"\d{1,2}号(?:大街|大道|路|街)")
 _ROAD_NUMBER = re.compile(r"\d+(?:-\d+)?号(?![楼院])|\d+弄(?:\d+号(?![楼院]))?")
 
@@ -47,9 +50,12 @@ _AFTER_ROAD = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class _Words:
-    village: tuple[str, ...]
-    place: tuple[str, ...]
-    not_end: tuple[str, ...]
+    # Each finds, at every position, the longest word of its kind starting there.
+    village: re.Pattern[str]
+    place: re.Pattern[str]
+    not_end: re.Pattern[str]
+    # Whether a stem holds any village or place word at all (most road names hold none).
+    any_word: re.Pattern[str]
 
 
 @cache
@@ -60,21 +66,24 @@ def _words() -> _Words:
     by_kind: dict[str, list[str]] = {"village": [], "place": [], "not_end": []}
     for row in rows:
         by_kind[row["kind"]].append(row["word"])
-    # Longest first, so 小区 is seen before 区 would be and 火车站 before 站.
-    return _Words(*(tuple(sorted(words, key=len, reverse=True)) for words in by_kind.values()))
+    return _Words(
+        village=_anywhere(by_kind["village"]),
+        place=_anywhere(by_kind["place"]),
+        not_end=re.compile("|".join(map(re.escape, by_kind["not_end"]))),
+        any_word=re.compile("|".join(map(re.escape, by_kind["village"] + by_kind["place"]))),
+    )
 
 
-def _last_end_of(words: tuple[str, ...], stem: str, room: int = 0) -> int:
-    """Where the last occurrence of any of `words` in `stem` ends that leaves at least
-    `room` characters after it, or -1."""
-    best = -1
-    for word in words:
-        found = stem.rfind(word, 0, len(stem) - room)
-        while found >= 0 and found + len(word) > len(stem) - room:
-            found = stem.rfind(word, 0, found)
-        if found >= 0:
-            best = max(best, found + len(word))
-    return best
+def _anywhere(words: list[str]) -> re.Pattern[str]:
+    # A lookahead matches at every position, overlapping; longest first, so 火车站 wins over 站.
+    return re.compile("(?=(%s))" % "|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+
+
+def _last_end_of(words: re.Pattern[str], stem: str, room: int = 0) -> int:
+    """Where the last word of `words` in `stem` ends that leaves at least `room`
+    characters after it, or -1."""
+    limit = len(stem) - room
+    return max((m.start() + len(m.group(1)) for m in words.finditer(stem[:limit])), default=-1)
 
 
 def _road_stem_start(stem: str) -> int | None:
@@ -85,6 +94,8 @@ def _road_stem_start(stem: str) -> int | None:
     less after it means the road is named after the village, and is hidden whole.
     """
     words = _words()
+    if not words.any_word.search(stem):
+        return 0 if 2 <= len(stem) <= MAX_ROAD_STEM else None
     village_end = _last_end_of(words.village, stem)
     if village_end >= 0:
         if len(stem) - village_end >= 2:
@@ -121,10 +132,10 @@ def _suffix_at(text: str, pos: int) -> str | None:
         if text.startswith(suffix, pos):
             if suffix == "道" and text[pos - 1 : pos] == "街":
                 return None  # 街道 is a street office, not a road
-            following = text[pos + len(suffix) :]
-            if any(following.startswith(word) for word in _words().not_end):
+            end = pos + len(suffix)
+            if _words().not_end.match(text, end):
                 return None
-            if suffix == "街" and following.startswith("道"):
+            if suffix == "街" and text.startswith("道", end):
                 return None
             return suffix
     return None
@@ -135,9 +146,11 @@ def _find_road(detail: str) -> tuple[int, int] | None:
     numbered = _NUMBERED_ROAD.match(detail)
     if numbered:
         return 0, numbered.end()
-    for pos in range(1, min(len(detail), 40)):
-        if _NOT_IN_STEM.match(detail, pos - 1):
-            return None  # past a number or building word: the road, if any, came earlier
+    # Past a number or building word the road, if any, came earlier.
+    stop = _NOT_IN_STEM.search(detail, 0, _MAX_ROAD_TEXT)
+    limit = stop.start() + 1 if stop else min(len(detail), _MAX_ROAD_TEXT)
+    for found in _SUFFIX_START.finditer(detail, 1, limit):
+        pos = found.start()
         suffix = _suffix_at(detail, pos)
         if suffix is None:
             continue

@@ -114,6 +114,8 @@ _PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区"
 _CITY_SUFFIXES = ("地区", "市", "盟")
 _DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "旗")
 _TOWN_SUFFIXES = ("街道", "镇", "乡")
+# How the districts named 市中区, 市南区 and 市北区 begin.
+_SHI_DISTRICT_STARTS = frozenset({"市中", "市南", "市北"})
 _DIVISION_CHARACTERS = re.compile("[省市区县旗盟镇乡]")
 # Written between division names by order exports; skipped only between divisions.
 SEPARATORS = ",、/-_|—–·;:.~"
@@ -153,14 +155,21 @@ _ASCII_PLACEHOLDERS = ("undefined", "null", "none", "nil", "nan", "n/a")
 # Short placeholders, also the start of real names (无锡): skipped only before a separator,
 # the end of the text, or another division.
 _WEAK_PLACEHOLDERS = ("其它", "其他", "未知", "暂无", "无", "空")
-_INVISIBLE = dict.fromkeys(c for c in range(0x2000, 0x2070) if unicodedata.category(chr(c)) == "Cf")
-_INVISIBLE[0xFEFF] = None
+_PLACEHOLDER_STARTS = frozenset(word[0] for word in (*_PLACEHOLDERS, *_ASCII_PLACEHOLDERS, *_WEAK_PLACEHOLDERS))
+_NOISE_STARTS = frozenset(
+    {c.upper() for c in _PLACEHOLDER_STARTS}
+    | _PLACEHOLDER_STARTS
+    | frozenset(SEPARATORS)
+    | frozenset(word[0] for word in _LEADING_WORDS)
+    | frozenset("【[(<《{「『")
+)
+_INVISIBLE = re.compile("[%s\ufeff]" % "".join(chr(c) for c in range(0x2000, 0x2070) if unicodedata.category(chr(c)) == "Cf"))
 
 
 def normalise_text(text: str) -> str:
     """Full-width digits, letters and punctuation to their plain forms; whitespace and
     invisible format characters dropped."""
-    return "".join(unicodedata.normalize("NFKC", text).translate(_INVISIBLE).split())
+    return "".join(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).split())
 
 
 def _short_names(name: str, level: Level) -> set[str]:
@@ -236,6 +245,7 @@ class _Index:
     region_areas: dict[str, dict[str, str]]
     region_area_lengths: dict[str, tuple[int, ...]]
     taiwan_cities: dict[str, str]
+    taiwan_city_lengths: tuple[int, ...]
 
 
 _HONG_KONG, _MACAO, _TAIWAN = "810000", "820000", "710000"
@@ -307,6 +317,7 @@ def _build_index(data: DivisionData) -> _Index:
         region_areas=dict(region_areas),
         region_area_lengths=_lengths_by_start({w: 0 for areas in region_areas.values() for w in areas}),
         taiwan_cities=taiwan_cities,
+        taiwan_city_lengths=tuple(sorted({len(written) for written in taiwan_cities}, reverse=True)),
     )
 
 
@@ -329,10 +340,10 @@ def _latest_meanings(retired: tuple[RetiredName, ...]) -> list[RetiredName]:
 
 
 def _lengths_by_start(names: dict[str, object]) -> dict[str, tuple[int, ...]]:
-    """Name lengths worth trying, longest first, keyed by a name's first character."""
+    """Name lengths worth trying, longest first, keyed by a name's first two characters."""
     lengths: dict[str, set[int]] = defaultdict(set)
     for name in names:
-        lengths[name[:1]].add(len(name))
+        lengths[name[:2]].add(len(name))
     return {start: tuple(sorted(found, reverse=True)) for start, found in lengths.items()}
 
 
@@ -364,7 +375,7 @@ class _Reading:
     notes: list[str] = field(default_factory=list)
 
     def admits(self, code: str) -> bool:
-        return any(code.startswith(scope) for scope in self.scopes)
+        return code.startswith(self.scopes)
 
     def resolved_code(self, level: Level) -> str | None:
         return {Level.PROVINCE: self.province, Level.CITY: self.city, Level.DISTRICT: self.district}[level]
@@ -395,7 +406,7 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
     """
     in_city = reading.district is not None or all(len(scope) >= 4 for scope in reading.scopes)
     index = _index()
-    for length in index.town_lengths.get(text[pos : pos + 1], ()):
+    for length in index.town_lengths.get(text[pos : pos + 2], ()):
         if pos + length > len(text):
             continue
         name = text[pos : pos + length]
@@ -413,7 +424,7 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
 def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, tuple[str, ...]] | None:
     """The longest division name at `pos` that fits the reading, with the codes it keeps."""
     index = _index()
-    for length in index.name_lengths.get(text[pos : pos + 1], ()):
+    for length in index.name_lengths.get(text[pos : pos + 2], ()):
         if pos + length > len(text):
             continue
         entries = index.names.get(text[pos : pos + length])
@@ -572,6 +583,8 @@ def _apply(reading: _Reading, entry: _Entry, codes: tuple[str, ...], text: str, 
 
 def _placeholder_end(text: str, pos: int, reading: _Reading) -> int:
     """End of a placeholder at `pos`, or `pos` when there is none."""
+    if text[pos : pos + 1].lower() not in _PLACEHOLDER_STARTS:
+        return pos
     for word in _PLACEHOLDERS:
         if text.startswith(word, pos):
             return pos + len(word)
@@ -609,7 +622,7 @@ def leading_noise_length(text: str) -> int:
 
 def _strip_leading_noise(text: str) -> str:
     """Drop tags, lead-in words and placeholders that precede the first division."""
-    while True:
+    while text[:1] in _NOISE_STARTS:
         before = text
         text = _LEADING_TAG.sub("", text, count=1) if _LEADING_TAG.match(text) else text
         for word in _LEADING_WORDS:
@@ -618,13 +631,14 @@ def _strip_leading_noise(text: str) -> str:
                 break
         text = text[_skip_noise(text, 0, _Reading()) :]
         if text == before:
-            return text
+            break
+    return text
 
 
 def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Level.TOWN) -> int:
     """Consume division names from `pos` on; returns where the detail starts."""
     while pos < len(text):
-        start = _skip_noise(text, pos, reading)
+        start = _skip_noise(text, pos, reading) if text[pos] in _NOISE_STARTS else pos
         found = _division_at(text, start, reading)
         if found and found[1].level > deepest:
             found = None
@@ -651,7 +665,7 @@ def _city_without_its_suffix(
 ) -> int:
     """枣庄市中区 is 枣庄 + 市中区 when 中区 means nothing there: the city's 市 then begins
     the district's name (市中区, 市南区, 市北区)."""
-    if entry.level is not Level.CITY or not text.startswith("市", start + length - 1):
+    if entry.level is not Level.CITY or text[start + length - 1 : start + length + 1] not in _SHI_DISTRICT_STARTS:
         return length
     after_full = replace(reading)
     _apply(after_full, entry, codes, text, start + length)
@@ -710,7 +724,7 @@ def _finish(reading: _Reading, detail: str, city_is_enough: bool = False) -> Par
 def _region_area_at(text: str, pos: int, region: str) -> tuple[int, str] | None:
     index = _index()
     areas = index.region_areas.get(region, {})
-    for length in index.region_area_lengths.get(text[pos : pos + 1], ()):
+    for length in index.region_area_lengths.get(text[pos : pos + 2], ()):
         name = areas.get(text[pos : pos + length])
         if name:
             return length, name
@@ -737,8 +751,9 @@ def _region_address(region: str, text: str, pos: int) -> ParsedAddress:
 
 
 def _taiwan_city_at(text: str) -> bool:
+    """Whether `text` starts with a Taiwan city or county written in full (台北市, 新竹縣)."""
     index = _index()
-    return any(text.startswith(written) for written in index.taiwan_cities)
+    return any(text[:length] in index.taiwan_cities for length in index.taiwan_city_lengths)
 
 
 def parse_address(text: str) -> ParsedAddress:
