@@ -401,3 +401,12 @@ def test_what_is_written_before_the_road_is_never_the_road(
     parts = split_detail(detail)
     assert (parts["before_road"], parts["road"]) == (before_road, road)
     assert "".join(parts[level] or "" for level in DETAIL_LEVELS) == detail
+
+
+def test_parts_decide_a_split_district_by_what_follows_and_take_regions() -> None:
+    assert parse_address_parts("浙江省", "杭州市", "江干区", None, "秋涛路1号").district == "上城区"
+    assert parse_address_parts("浙江省", "杭州市", "江干区", "下沙街道", "1号大街").district == "钱塘区"
+    undecided = parse_address_parts("浙江省", "杭州市", "江干区", None, "人民路1号")
+    assert (undecided.city_code, undecided.district) == ("330100", None)
+    hong_kong = parse_address_parts("香港特别行政区", None, "九龙城区", None, "太子道西1号")
+    assert (hong_kong.province, hong_kong.district, hong_kong.remainder) == ("香港特别行政区", "九龙城区", "太子道西1号")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
 
 from privacy_waybill.addresses.detail import DETAIL_LEVELS, split_detail
@@ -372,7 +372,6 @@ class _Reading:
     renamed_from: str | None = None
     town: Town | None = None
     kept_city: bool = False
-    notes: list[str] = field(default_factory=list)
 
     def admits(self, code: str) -> bool:
         return code.startswith(self.scopes)
@@ -806,16 +805,20 @@ def parse_address_parts(
     looked for there. An unknown town is kept as the start of the detail.
     """
     reading = _Reading()
+    # What follows the district part decides a split district (江干区 + 秋涛路).
+    following = normalise_text((town or "") + (detail or ""))
     for (label, level), part in zip(_PART_LEVELS, (province, city, district)):
         if part is None:
             continue
         text = normalise_text(part)
         if not text:
             continue
-        consumed = _read_divisions(text, 0, reading, deepest=level)
+        context = following if level is Level.DISTRICT else ""
+        consumed = _read_divisions(text + context, 0, reading, deepest=level)
         if reading.province in REGION_CODES:
             return parse_address("".join(p for p in (province, city, district, town, detail) if p))
-        if consumed != len(text) or not _reached(reading, level):
+        # Past the district part only repeats of divisions already read can be consumed.
+        if consumed < len(text) or (consumed > len(text) and not context) or not _reached(reading, level):
             raise FieldError(FIELD, _part_problem(label, text, level))
     leftover = ""
     if town is not None:
