@@ -8,7 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.addresses.model import ParsedAddress
+from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.errors import FieldError
 from privacy_waybill.masking import FULLY_HIDDEN, get_rule, load_masking_policy
 
 LABEL_LEVELS = {"levels": ["province", "city", "district", "town", "road"]}
@@ -83,3 +86,31 @@ def test_text_before_the_road_never_reaches_a_label(name: str, word: str, road: 
     assert before_road not in shown
     assert shown == "浙江省杭州市西湖区" + road + FULLY_HIDDEN
     assert label(shown) == shown
+
+
+def test_a_county_that_became_its_city_keeps_the_city() -> None:
+    parsed = parse_address("山东省日照县黄海一路1号")
+    assert (parsed.city_code, parsed.district, parsed.road) == ("371100", None, "黄海一路")
+    assert label("河南濮阳工业园区") == "河南省濮阳市"
+    assert label("河南省濮阳市") == "河南省濮阳市"
+
+
+def _division_pieces() -> list[str]:
+    data = load_divisions()
+    names = [d.name for d in (*data.provinces.values(), *data.cities.values())]
+    names += [d.name for d in list(data.districts.values())[::7]] + [z.name for z in data.zones[::4]]
+    names += [r.name for r in data.retired[::9]] + [a.written for a in data.region_areas]
+    names += [t.name for t in data.towns[::400]]
+    return names + ["null", "其它区", "无", "-", "【急】", "委托件", "中国", "文三路", "1号", "阳光小区", "长虹村", "区", "路"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_division_pieces()), min_size=1, max_size=6))
+def test_any_mix_of_division_names_parses_or_is_refused_and_masks_idempotently(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    try:
+        parse_address(text)
+    except FieldError as error:
+        assert error.field == "address"
+    once = label(text)
+    assert label(once) == once

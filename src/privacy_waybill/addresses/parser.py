@@ -572,6 +572,9 @@ def _apply(reading: _Reading, entry: _Entry, codes: tuple[str, ...], text: str, 
         if district is None:
             _keep_city(reading, codes[0])
             return
+        if district not in _index().divisions.districts:
+            _keep_city(reading, district)  # a county that became the city itself (日照县)
+            return
         reading.district = district
         reading.scopes = (district,)
         reading.kept_city = False
@@ -761,6 +764,10 @@ def parse_address(text: str) -> ParsedAddress:
     Raises FieldError("address", ...) when no district can be determined (saying what to
     add) or its name is ambiguous (naming the candidates). Messages never quote the address.
     """
+    return _parse(text, city_is_enough=False)
+
+
+def _parse(text: str, city_is_enough: bool) -> ParsedAddress:
     normalised = _strip_leading_noise(normalise_text(text))
     if _taiwan_city_at(normalised):
         return _region_address(_TAIWAN, normalised, 0)
@@ -768,7 +775,7 @@ def parse_address(text: str) -> ParsedAddress:
     pos = _read_divisions(normalised, 0, reading)
     if reading.province in REGION_CODES:
         return _region_address(reading.province, normalised, pos)
-    return _finish(reading, normalised[pos:])
+    return _finish(reading, normalised[pos:], city_is_enough=city_is_enough)
 
 
 def parse_label_address(text: str) -> ParsedAddress:
@@ -778,14 +785,7 @@ def parse_label_address(text: str) -> ParsedAddress:
     in a zone spanning several districts, or in an undecidable split district, stop at the
     city (河南省驻马店市湖滨大街****), and masking such a label again must give it back.
     """
-    normalised = normalise_text(text)
-    if _taiwan_city_at(normalised):
-        return _region_address(_TAIWAN, normalised, 0)
-    reading = _Reading()
-    pos = _read_divisions(normalised, 0, reading)
-    if reading.province in REGION_CODES:
-        return _region_address(reading.province, normalised, pos)
-    return _finish(reading, normalised[pos:], city_is_enough=True)
+    return _parse(text, city_is_enough=True)
 
 
 _PART_LEVELS = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))

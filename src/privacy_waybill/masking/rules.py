@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from privacy_waybill.addresses.detail import is_road_name
 from privacy_waybill.addresses.model import ADDRESS_LEVELS, ParsedAddress
-from privacy_waybill.addresses.parser import parse_address, parse_label_address
+from privacy_waybill.addresses.parser import parse_label_address
 from privacy_waybill.masking.scrub import scrub_free_text
 from privacy_waybill.validation.names import (
     HAN_CHARACTER,
@@ -175,7 +175,9 @@ class AddressAllowList(MaskingRule):
                 text = text.rstrip(MASK)
             if not text:
                 return FULLY_HIDDEN
-            address = parse_label_address(text) if already_hidden else parse_address(text)
+            # Read as label text: a city is enough there (zone and split-district labels
+            # stop at the city), so masking a label again gives it back.
+            address = parse_label_address(text)
         else:
             address = value
         present = address.present_levels()
