@@ -122,14 +122,11 @@ def _ours(corpus: list[MessyAddress]) -> None:
         print(f"{'':<18} misses by pattern: {dict(misses)}")
 
 
-def _expected_name(address: MessyAddress) -> str | None:
-    return address.division_name
-
-
 def _others_acceptance(name: str, results: list[tuple[str | None, str | None]], corpus: list[MessyAddress]) -> None:
+    """Prints the share of determinable addresses whose district (or city) is the expected one."""
     pairs = [(r, a) for r, a in zip(results, corpus) if a.determinable]
-    accepted = sum(_expected_name(a) in (district, city) for (district, city), a in pairs)
-    return print(f"{name:<18} accepted {accepted / len(pairs):7.2%} of {len(pairs):,}", end="")
+    accepted = sum(a.division_name in (district, city) for (district, city), a in pairs)
+    print(f"{name:<18} accepted {accepted / len(pairs):7.2%} of {len(pairs):,}", end="")
 
 
 def _blank(value: object) -> str | None:
