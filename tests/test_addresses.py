@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from privacy_waybill.addresses.divisions import known_area_codes, load_divisions
@@ -265,9 +265,11 @@ def test_parse_raises_only_field_errors(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 def test_no_detail_text_is_lost(suffix: str) -> None:
+    detail = normalise_text(_PREFIX + suffix)[len(_PREFIX) :]
+    # A division already read, written again, is dropped like the noise (浙江省温州市浙江省温州市).
+    assume(not detail[leading_noise_length(detail) :].startswith(("浙江省", "杭州市", "余杭区")))
     parsed = parse_address(_PREFIX + suffix)
     assert parsed.district_code == "330110"
-    detail = normalise_text(_PREFIX + suffix)[len(_PREFIX) :]
     # Separators and placeholders (null, 其它区) before a town or the detail are the only
     # text the parser may skip.
     assert parsed.text_of(("town", *DETAIL_LEVELS)) in (detail, detail[leading_noise_length(detail) :])
