@@ -66,7 +66,7 @@ log = logging.getLogger("privacy_waybill.cli")
 @app.callback()
 def _configure(ctx: typer.Context) -> None:
     """Log to PWB_HOME/logs/pwb.log (ids and counts only; a filter scrubs anything else)."""
-    if ctx.resilient_parsing or any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+    if ctx.resilient_parsing or "--help" in sys.argv[1:]:
         return
     from privacy_waybill.logs import configure_logging
 
