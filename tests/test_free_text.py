@@ -75,7 +75,8 @@ def test_the_shipped_vocabularies_load_and_are_distinct() -> None:
     vocabularies = load_vocabularies()
     assert sorted(vocabularies) == [ACCESS_REASONS, DELIVERY_INSTRUCTIONS]
     assert len(INSTRUCTIONS.canonical) >= 40 and len(INSTRUCTIONS.phrases) >= 400
-    assert {"放门口", "放快递柜", "放驿站", "送货前电话联系", "工作日派送", "周末派送", "易碎"} <= INSTRUCTIONS.canonical
+    named_in_the_issue = {"放门口", "放快递柜", "放驿站", "送货前电话联系", "工作日派送", "周末派送", "易碎"}
+    assert named_in_the_issue <= INSTRUCTIONS.canonical
     assert display_text("放门口", ACCESS_REASONS) == HIDDEN
 
 
@@ -130,7 +131,17 @@ settings.register_profile("free_text", max_examples=300, deadline=None, suppress
 
 VARIANTS = sorted(INSTRUCTIONS.phrases)
 FILLERS = sorted(INSTRUCTIONS.fillers)
-NAMES_AND_PLACES = ["欧阳娜娜", "司马光明", "王芳", "西溪花园", "文一西路", "3幢2单元", "13900001111", "李", "Zhang Wei"]
+NAMES_AND_PLACES = [
+    "欧阳娜娜",
+    "司马光明",
+    "王芳",
+    "西溪花园",
+    "文一西路",
+    "3幢2单元",
+    "13900001111",
+    "李",
+    "Zhang Wei",
+]
 SEPARATORS = ["，", "。", " ", "", "!", "、", "\n", "[已隐藏]"]
 # Any Unicode text at all, plus text built from the vocabulary's own pieces, names and places
 # glued in every way: the cases where a fail-open matcher would slip.

@@ -359,13 +359,19 @@ def test_no_error_reason_contains_input_values(tmp_path: Path) -> None:
     ("lines", "expected"),
     [
         # The quote never closes: every line after it is named, none is taken as an order.
-        ([row("A1", remark='"放门口'), row("A2"), row("A3")], [(2, None, "a quote opened on line 2 is not closed; lines 2-4 were not read")]),
+        (
+            [row("A1", remark='"放门口'), row("A2"), row("A3")],
+            [(2, None, "a quote opened on line 2 is not closed; lines 2-4 were not read")],
+        ),
         # A later quote closes it in the middle of a cell: the rows after that one are read again.
         (
             [row("A1", remark='"放门口'), row("A2", items='"T恤*1;袜子*2"'), row("A3")],
             [(2, None, "a quote opened on line 2 is not closed; lines 2-3 were not read"), (4, "A3", None)],
         ),
-        ([row("A1"), row("A2", remark='"放门口')], [(2, "A1", None), (3, None, "a quote opened on line 3 is not closed before the end of the file")]),
+        (
+            [row("A1"), row("A2", remark='"放门口')],
+            [(2, "A1", None), (3, None, "a quote opened on line 3 is not closed before the end of the file")],
+        ),
         # A quoted cell may hold a line break; the record after it keeps its own line number.
         ([row("A1", remark='"放门口\n易碎"'), row("A2")], [(2, "A1", None), (4, "A2", None)]),
     ],

@@ -42,7 +42,8 @@ def codes(image: Image.Image) -> dict[str, tuple[str, tuple[int, int, int, int]]
     """Format name -> (decoded text, (left, top, right, bottom) in dots)."""
     found = {}
     for code in zxingcpp.read_barcodes(image, formats=(zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)):
-        corners = [code.position.top_left, code.position.top_right, code.position.bottom_right, code.position.bottom_left]
+        position = code.position
+        corners = [position.top_left, position.top_right, position.bottom_right, position.bottom_left]
         xs, ys = [p.x for p in corners], [p.y for p in corners]
         found[code.format.name] = (code.text, (min(xs), min(ys), max(xs), max(ys)))
     return found
@@ -60,7 +61,9 @@ def test_a_printer_puts_both_codes_where_the_png_shows_them(size: LabelSize, dpi
         "Code128": content.waybill_no,
         "QRCode": content.qr_payload,
     }
-    assert {name: text for name, (text, _box) in shown.items()} == {name: text for name, (text, _box) in printed.items()}
+    assert {name: text for name, (text, _box) in shown.items()} == {
+        name: text for name, (text, _box) in printed.items()
+    }
     for name, (_text, box) in printed.items():
         offsets_mm = [abs(a - b) / dpm for a, b in zip(box, shown[name][1], strict=True)]
         assert max(offsets_mm) <= TOLERANCE_MM, f"{name} is {max(offsets_mm):.2f} mm off on {size.value} at {dpi} dpi"

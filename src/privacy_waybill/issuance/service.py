@@ -25,8 +25,8 @@ from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillSta
 from privacy_waybill.issuance.numbers import new_waybill_no
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
 from privacy_waybill.issuance.routing import RoutingTable
-from privacy_waybill.masking.policy import MaskingPolicy
 from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text
+from privacy_waybill.masking.policy import MaskingPolicy
 from privacy_waybill.masking.scrub import contents_category
 from privacy_waybill.validation.id_numbers import validate_resident_id
 from privacy_waybill.validation.names import PersonName, parse_person_name
