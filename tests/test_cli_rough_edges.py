@@ -128,6 +128,15 @@ def test_no_message_names_an_option_that_does_not_exist() -> None:
     assert named and named <= options, named - options
 
 
+def test_opening_the_runtime_does_not_import_the_label_renderers_or_alembic() -> None:
+    probe = (
+        "import sys, privacy_waybill.runtime; "
+        "print(sorted(m for m in ('reportlab', 'alembic', 'mako', 'pygments', 'faker') if m in sys.modules))"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "[]"
+
+
 def test_help_and_command_start_do_not_import_the_heavy_parts() -> None:
     probe = (
         "import sys, privacy_waybill.cli.main; "
