@@ -205,3 +205,21 @@ def test_label_qr_codes_follow_the_served_port(served: tuple[str, str]) -> None:
     created = httpx.post(f"{base}/api/v1/orders", json=order, headers={"Authorization": f"Bearer {token}"})
     assert created.status_code in (200, 201), created.text
     assert created.json()["tracking_url"].startswith(f"{base}/t/")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["label", "PW1"], "error: Missing option '--output' / '-o'. (see `pwb label --help`)"),
+        (["nosuch"], "error: No such command 'nosuch'. (see `pwb --help`)"),
+        (
+            ["issue", "x.csv", "--dpi", "abc"],
+            "error: Invalid value for '--dpi': Input should be a valid integer, unable to parse string as an integer"
+            " (see `pwb issue --help`)",
+        ),
+    ],
+)
+def test_a_usage_mistake_is_one_line_too(home: Path, args: list[str], message: str) -> None:
+    result = run_pwb(home, *args)
+    assert result.returncode == 2
+    assert error_line(result) == message

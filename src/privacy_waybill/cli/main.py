@@ -364,5 +364,29 @@ def _check_port_free(host: str, port: int) -> None:
             raise fail(f"cannot serve on {host}:{port}: {error.strerror or type(error).__name__}") from None
 
 
+def main() -> None:
+    """The `pwb` console script: a usage mistake ends in one line too, not typer's framed panel."""
+    # typer vendors click; its exceptions are reached through the vendored module (typer is
+    # pinned in the lock, and tests/test_cli_rough_edges.py runs these paths).
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None
+    except UsageError as error:
+        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+        stderr.print(f"error: {error.format_message()}{hint}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(error.exit_code) from None
+    except ClickException as error:
+        stderr.print(f"error: {error.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort:
+        stderr.print("error: aborted", markup=False, highlight=False)
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()
