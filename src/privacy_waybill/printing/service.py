@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from privacy_waybill import labels
 from privacy_waybill.access.model import Decision, Subject
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
 from privacy_waybill.errors import Conflict, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
-from privacy_waybill import labels
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.printing.model import (
     JobStatus,
