@@ -18,6 +18,7 @@ from privacy_waybill.masking.free_text import (
     parse_vocabularies,
 )
 from privacy_waybill.masking.rules import RuleParamsError
+from privacy_waybill.masking.scrub import DEFAULT_CATEGORY, category_keywords, contents_category
 
 HIDDEN = "[已隐藏]"
 INSTRUCTIONS = load_vocabulary(DELIVERY_INSTRUCTIONS)
@@ -177,3 +178,11 @@ def test_a_name_inside_a_clause_hides_that_clause(variants: list[str], name: str
     assert display_text(clause, INSTRUCTIONS) != HIDDEN
     for position in range(len(clause) + 1):
         assert display_text(clause[:position] + name + clause[position:], INSTRUCTIONS) == HIDDEN
+
+
+@settings(settings.get_profile("free_text"))
+@given(
+    st.lists(st.one_of(st.text(max_size=30), st.sampled_from([*NAMES_AND_PLACES, "纯棉T恤", "蓝牙耳机"])), min_size=1)
+)
+def test_item_names_reach_a_label_only_as_a_fixed_category(items: list[str]) -> None:
+    assert contents_category(items) in {*category_keywords(), DEFAULT_CATEGORY}
