@@ -25,6 +25,8 @@ RECORD_ID = "3f2a1391234567800000000000000abc"
         ("GET /api/v1/waybills/PW804373870739468", "GET /api/v1/waybills/PW[电话]"),
         ("GET /api/v1/tracking/13812345678 404", "GET /api/v1/tracking/[电话] 404"),
         ("GET /x?phone=%2B8613912345678 200", "GET /x?phone=[电话] 200"),
+        ("GET /x?phone=139+1234+5678 200", "GET /x?phone=[电话] 200"),
+        ("sms to +8613912345678", "sms to [电话]"),
         ("GET /x?phone=%252B86%2520139%25201234%25205678", "GET /x?phone=[电话]"),
         ("GET /x?q=%E6%AC%A7%E9%98%B3%20139%201234%205678", "GET /x?q=欧阳 [电话]"),
         ("token pwb_13812345678 refused", "token pwb_[电话] refused"),

@@ -141,6 +141,7 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 # above matches them, and they never occur in our log messages.
 _ID_MARK = 0xE000
 _PERCENT_ROUNDS = 3
+_PLUS_BETWEEN_DIGITS = re.compile(r"(?<=\d)\+(?=\d)")
 
 
 def _keep_logged_ids(text: str) -> tuple[str, list[str]]:
@@ -159,14 +160,17 @@ def _keep_logged_ids(text: str) -> tuple[str, list[str]]:
 def scrub_log_message(message: str) -> str:
     """A log message with phones, ID numbers, emails and addresses hidden, ids and waybill numbers kept.
 
-    Percent-encoded text (request paths and query strings in access logs) is decoded first,
-    so ``%2B8613912345678`` is hidden like ``+8613912345678``. Addresses are looked for only
-    in messages with Han characters: the division names they start with are all Han.
+    URL-encoded text (request paths and query strings in access logs) is decoded first, so
+    ``%2B8613912345678`` and ``139+1234+5678`` are hidden like ``+8613912345678``. Addresses
+    are looked for only in messages with Han characters: the division names they start with
+    are all Han.
     """
     for _ in range(_PERCENT_ROUNDS):
         if "%" not in message:
             break
         message = urllib.parse.unquote(message)
+    # A query string encodes spaces as "+": 139+1234+5678 is a spaced phone number.
+    message = _PLUS_BETWEEN_DIGITS.sub(" ", message)
     text = _EMAIL.sub(EMAIL_PLACEHOLDER, message)
     text = _RESIDENT_ID.sub(ID_PLACEHOLDER, text)
     text, kept = _keep_logged_ids(text)
