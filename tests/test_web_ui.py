@@ -186,8 +186,10 @@ def test_csv_upload_fills_the_table_with_masked_data_only(page: Page, site: Site
 def test_unusable_file_shows_the_problem(page: Page, site: Site) -> None:
     upload_csv(page, site, "order_id,favourite_colour\nA-1,blue\n")
     expect(page.locator("#summary")).to_have_class("error")
-    expect(page.locator("#summary")).to_contain_text("favourite_colour")
+    expect(page.locator("#summary")).to_have_text("第 1 行：未知的列 'favourite_colour'")
     expect(page.locator("#rejections")).to_be_hidden()
+    upload_csv(page, site, CSV_HEADER)
+    expect(page.locator("#summary")).to_have_text("文件只有表头，没有订单记录")
 
 
 def test_rows_without_an_order_id_or_with_an_open_quote_are_shown_by_line(page: Page, site: Site) -> None:

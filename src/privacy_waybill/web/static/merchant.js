@@ -53,7 +53,7 @@ document.getElementById("upload-form").addEventListener("submit", (event) => {
     const body = JSON.parse(request.responseText);
     lastResults = request.status === 200 ? body.results : [];
     showRejections(lastResults);
-    if (request.status !== 200) { summary.className = "error"; summary.textContent = body.detail || body.title; return; }
+    if (request.status !== 200) { summary.className = "error"; summary.textContent = problemText(body.detail) || body.title; return; }
     summary.className = "";
     summary.textContent = `${t("issued")}: ${body.issued} · ${t("replayed")}: ${body.replayed} · ${t("rejected")}: ${body.rejected}`;
     refresh();

@@ -57,6 +57,34 @@ const REASON_ZH = [
   [/^division code is not a known area code$/, "行政区划代码未知"],
 ];
 
+// Why a whole file was refused (the problem's detail), optionally after "line N: ".
+const PROBLEM_ZH = [
+  [/^file holds no records: it has a header row only$/, "文件只有表头，没有订单记录"],
+  [/^file holds no records \((\d+) blank lines\)$/, "文件没有订单记录（$1 个空行）"],
+  [/^file is empty: expected a header row naming the columns$/, "文件为空：第一行应是列名表头"],
+  [/^file is empty$/, "文件为空"],
+  [/^unknown column '(.+)'$/, "未知的列 '$1'"],
+  [/^unknown column number (\d+)$/, "第 $1 列的列名未知"],
+  [/^column '(.+)' appears twice$/, "列 '$1' 出现了两次"],
+  [/^missing required column\(s\): (.+)$/, "缺少必需的列：$1"],
+  [/^give either (\w+)_address or its part columns, not both$/, "$1_address 与其分段地址列只能二选一"],
+  [/^first row is not a header: .*$/, "第一行不是表头：应写出列名（order_id, recipient_name, …）"],
+  [/^text is not UTF-8 \(GBK\?\); save the file as UTF-8$/, "文本不是 UTF-8（可能是 GBK），请另存为 UTF-8"],
+  [/^header is not UTF-8 text; save the file as UTF-8$/, "表头不是 UTF-8 文本，请另存为 UTF-8"],
+  [/^file is UTF-16 text; save it as UTF-8$/, "文件是 UTF-16 文本，请另存为 UTF-8"],
+  [/^line is longer than 1 MiB; this is not an order file$/, "该行超过 1 MiB，这不是订单文件"],
+  [/^file is over the limit of (\d+) bytes$/, "文件超过 $1 字节的上限"],
+];
+
+function problemText(detail) {
+  if (lang === "en" || !detail) return detail;
+  const [, line, rest] = detail.match(/^(?:line (\d+): )?(.*)$/s);
+  for (const [pattern, zh] of PROBLEM_ZH) {
+    if (pattern.test(rest)) return (line ? `第 ${line} 行：` : "") + rest.replace(pattern, zh);
+  }
+  return detail;
+}
+
 function fieldText(field) {
   if (lang === "en") return field;
   return field.split(".").map((part) => (/^\d+$/.test(part) ? `第${Number(part) + 1}项` : FIELD_ZH[part] || part)).join("");
