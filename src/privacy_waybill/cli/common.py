@@ -55,12 +55,12 @@ def settings() -> Settings:
 
 
 @contextmanager
-def runtime(configured: Settings | None = None) -> Iterator[Runtime]:
+def runtime() -> Iterator[Runtime]:
     """The opened runtime; any domain error becomes one line and exit code 2."""
     from privacy_waybill.runtime import open_runtime
 
     try:
-        rt = open_runtime(configured or settings())
+        rt = open_runtime(settings())
     except PrivacyWaybillError as error:
         raise fail(str(error)) from None
     try:

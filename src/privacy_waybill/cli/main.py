@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from privacy_waybill.cli.label_files import LabelFileWriter
     from privacy_waybill.issuance.service import Outcome
 
-# runtime.DEFAULT_TENANT, without importing the runtime (tests/test_cli.py checks they agree).
+# runtime.DEFAULT_TENANT, without importing the runtime (tests/test_cli_rough_edges.py checks they agree).
 DEFAULT_TENANT = "default"
 
 app = typer.Typer(
@@ -328,10 +329,8 @@ def serve(
     from privacy_waybill.api.app import create_app
 
     _check_port_free(host, port)
-    served = settings()
-    if "public_base_url" not in served.model_fields_set:
-        served = served.model_copy(update={"public_base_url": _local_url(host, port)})
-    with runtime(served) as rt:
+    os.environ.setdefault("PWB_PUBLIC_BASE_URL", _local_url(host, port))
+    with runtime() as rt:
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
         uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
 
