@@ -129,6 +129,9 @@ class WaybillViewOut(BaseModel):
     created_at: datetime
     recipient: PartyViewOut
     sender: MaskedPartyOut = Field(description="As printed on the label.")
+    remark: str | None = Field(
+        description="Recognised delivery instructions only (放门口, 易碎, ...); any other text shows as [已隐藏]."
+    )
     tracking_url: str
 
     @classmethod
@@ -137,6 +140,7 @@ class WaybillViewOut(BaseModel):
             **_summary(waybill),
             recipient=recipient,
             sender=MaskedPartyOut.of(waybill.sender),
+            remark=waybill.remark_scrubbed,
             tracking_url=tracking_url,
         )
 
