@@ -248,3 +248,26 @@ def test_provider_callbacks_must_be_signed_fresh_and_new(client: TestClient, rt:
     stale = rt.callback_signer.headers(body, clock() - timedelta(minutes=6), "nonce-dddddddddddddddd")
     assert send(stale).json()["detail"] == "the callback's timestamp is too far from now"
     assert send({}).status_code == 401
+
+
+def test_the_route_learns_the_order_of_past_sign_offs(client: TestClient, rt: Runtime, clock: Clock) -> None:
+    walked: list[tuple[str, int]] = []
+    for day in range(2):
+        # Sessions last a working day; the route's history belongs to the route, not the courier.
+        clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
+        courier = sign_in_staff(client, rt, Role.COURIER, device=f"device-courier-{day}", station=STATION)
+        parcels = [p for p in issue_route(rt, buildings_per_compound=3, parcels_per_building=1) if p.compound == "海创园"]
+        by_no = {p.no: p for p in parcels}
+        client.post(f"{API}/delivery/assignments", json={"waybills": list(by_no), "courier": courier["X-Actor"]}, headers=clerk)
+        manifest = client.get(f"{API}/delivery/manifest", headers=courier).json()
+        order = [by_no[s["parcels"][0]["waybill_no"]] for s in manifest["stops"]]
+        if day == 1:
+            assert [p.place for p in order] == walked
+            break
+        # The courier knows the compound and walks it 3, 1, 2, whatever the manifest said.
+        for parcel in sorted(parcels, key=lambda p: [3, 1, 2].index(p.building)):
+            client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
+            client.post(f"{API}/delivery/parcels/{parcel.no}/sign-off", json={"method": "photo", "photo_base64": PHOTO}, headers=courier)
+            walked.append(parcel.place)
+        clock.now += timedelta(days=1)
+    assert walked == [("海创园", 3), ("海创园", 1), ("海创园", 2)]
