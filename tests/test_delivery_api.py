@@ -19,7 +19,7 @@ from privacy_waybill.delivery.ordering import revisits
 from privacy_waybill.errors import Conflict
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime
-from tests.delivery_support import (
+from delivery_support import (
     API,
     ROUTE,
     STATION,
