@@ -6,6 +6,7 @@ on one parcel, a call as its binding expires, a replayed sign-off, a re-dispatch
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -53,7 +54,10 @@ def stop_places(manifest: dict, parcels: dict[str, Parcel]) -> list[list[tuple[s
     return [sorted({parcels[p["waybill_no"]].place for p in stop["parcels"]}) for stop in manifest["stops"]]
 
 
-def test_a_route_of_60_parcels_in_12_buildings_end_to_end(client: TestClient, rt: Runtime, clock: Clock) -> None:
+def test_a_route_of_60_parcels_in_12_buildings_end_to_end(
+    client: TestClient, rt: Runtime, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     parcels = {p.no: p for p in issue_route(rt)}
     clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
     courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
@@ -128,6 +132,11 @@ def test_a_route_of_60_parcels_in_12_buildings_end_to_end(client: TestClient, rt
         e for e in rt.audit.events(action="telephony.route", limit=1000) if e.event().outcome.value == "denied"
     ]
     assert len(refusals) == 60 + len(X_NUMBERS)
+    # Ids and counts only in the logs: no phone, name, compound or remark of any parcel.
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for parcel in parcels.values():
+        for value in (parcel.phone, parcel.phone[:7], parcel.compound, parcel.remark, COURIER_PHONE[3:]):
+            assert value not in logged
 
 
 def test_exactly_one_of_two_racing_scans_moves_the_parcel(client: TestClient, rt: Runtime) -> None:
@@ -208,6 +217,8 @@ def test_a_call_as_its_binding_expires_and_a_replayed_sign_off(client: TestClien
     client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk)
     client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
     x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=courier).json()["x_number"]
+    [binding] = rt.telephony.live_bindings(parcel.waybill.waybill_id, clock.now)
+    assert binding.expires_at == clock.now + timedelta(hours=72)  # the hard maximum, until sign-off
 
     # Sign-off by the recipient's code, texted through the outbox.
     assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
