@@ -14,11 +14,14 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from privacy_waybill.access.model import Role
+from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.app import create_app
+from privacy_waybill.delivery.model import SignOffMethod, SignOffProof
 from privacy_waybill.delivery.ordering import revisits
+from privacy_waybill.delivery.signoff import sign_off
 from privacy_waybill.errors import Conflict
 from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
 from delivery_support import (
     API,
@@ -282,3 +285,27 @@ def test_the_route_learns_the_order_of_past_sign_offs(client: TestClient, rt: Ru
             walked.append(parcel.place)
         clock.now += timedelta(days=1)
     assert walked == [("海创园", 3), ("海创园", 1), ("海创园", 2)]
+
+
+def test_a_scan_of_something_that_is_no_waybill_says_so(client: TestClient, rt: Runtime) -> None:
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
+    for code in ("PW000000000000000", "http://127.0.0.1:8000/t/forged-token", "hello"):
+        answer = client.post(f"{API}/delivery/scan", json={"code": code}, headers=courier)
+        assert (answer.status_code, answer.json()["detail"]) == (404, "no such waybill")
+
+
+def test_a_station_pickup_signs_off_through_the_same_function(client: TestClient, rt: Runtime, clock: Clock) -> None:
+    [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
+    at_station = rt.waybills.transition(parcel.waybill, WaybillStatus.AT_STATION, "user:u_clerk", clock())
+    clerk = Subject(actor="user:u_clerk", role=Role.STATION_CLERK, station=STATION)
+    proof = SignOffProof.pickup_code(b"pickup A-3-0172 checked by the desk")
+    done = sign_off(rt.delivery, clerk, at_station, proof, rt.access.context())
+    assert (done.replayed, done.method, done.at) == (False, SignOffMethod.PICKUP_CODE, clock())
+    delivered = rt.waybills.get_by_number(None, parcel.no)
+    assert delivered is not None and delivered.status is WaybillStatus.DELIVERED
+    assert [e["place"] for e in rt.waybills.events(parcel.waybill.waybill_id)][-1] == STATION
+    again = sign_off(rt.delivery, clerk, delivered, proof, rt.access.context())
+    assert again.replayed and again.at == done.at
+    other_desk = Subject(actor="user:u_other", role=Role.STATION_CLERK, station=STATION)
+    with pytest.raises(Conflict):
+        sign_off(rt.delivery, other_desk, delivered, proof, rt.access.context())

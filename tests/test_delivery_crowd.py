@@ -4,7 +4,6 @@ dies at the end of the day."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
