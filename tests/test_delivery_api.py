@@ -309,3 +309,20 @@ def test_a_station_pickup_signs_off_through_the_same_function(client: TestClient
     other_desk = Subject(actor="user:u_other", role=Role.STATION_CLERK, station=STATION)
     with pytest.raises(Conflict):
         sign_off(rt.delivery, other_desk, delivered, proof, rt.access.context())
+
+
+def test_route_names_and_sign_off_texts_are_bounded(client: TestClient, rt: Runtime, clock: Clock) -> None:
+    [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
+    clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
+    too_long = client.put(f"{API}/delivery/routes/{'x' * 65}", json={"sequence": ["文一西路"]}, headers=clerk)
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "route"
+    not_a_clerk = client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": "user:u_x"}, headers=courier)
+    assert not_a_clerk.status_code == 403
+    client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk)
+    client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
+    assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
+    assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 409
+    clock.now += timedelta(minutes=1)
+    assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
+    assert len(rt.notifications.recent(template="delivery.signoff_code")) == 2

@@ -39,7 +39,7 @@ from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import Conflict, FieldError, NotFound
 from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.identity.model import CrowdPass, User, UserStatus
-from privacy_waybill.identity.rules import pass_is_valid
+from privacy_waybill.identity.rules import check_route, pass_is_valid
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.issuance.references import InvalidReference, verify_reference
 from privacy_waybill.notifications import NotificationService, mask_waybill_no
@@ -52,6 +52,8 @@ CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 COURIER_ID = re.compile(r"^(user|pass):[A-Za-z0-9_\-]{1,64}$")
 SIGNOFF_CODE_LIFETIME = timedelta(minutes=30)
 SIGNOFF_CODE_ATTEMPTS = 5
+# One text to the recipient a minute at most, however often the courier taps.
+SIGNOFF_CODE_RESEND = timedelta(minutes=1)
 # Whichever of the two the policy grants the caller: couriers sign off at the door, station
 # clerks hand over at the counter.
 DELIVERY_ACTIONS = ("waybill.sign_off", "waybill.hand_over")
@@ -187,9 +189,11 @@ class DeliveryService:
                 waybills.append(self.find(code))
             except NotFound:
                 raise FieldError(f"waybills[{position}]", "no such waybill") from None
+        # The policy first: who may not dispatch learns nothing about couriers.
+        for waybill in waybills:
+            self._access.require(clerk, "waybill.dispatch", waybill_resource(waybill), context)
         for waybill in waybills:
             self.check_assignee(clerk, waybill, courier, context.now)
-            self._access.require(clerk, "waybill.dispatch", waybill_resource(waybill), context)
         assigned = []
         for waybill in waybills:
             self._access.permit(clerk, "waybill.dispatch", waybill_resource(waybill), context, detail={"to": courier})
@@ -234,7 +238,7 @@ class DeliveryService:
     ) -> RouteDefinition:
         """Define (or replace) the walking order of a route of the clerk's station."""
         station = clerk.station or ""
-        self._access.permit(clerk, "station.manage", _station(station), context, detail={"route": route})
+        self._access.permit(clerk, "station.manage", _station(station), context, detail={"route": check_route(route)})
         cleaned = tuple(entry.strip() for entry in sequence if entry.strip())
         if not cleaned or len(cleaned) > 500:
             raise FieldError("sequence", "must name 1-500 roads or compounds")
@@ -250,7 +254,9 @@ class DeliveryService:
         return definition
 
     def route(self, clerk: Subject, route: str, context: Context) -> RouteDefinition | None:
-        self._access.permit(clerk, "station.manage", _station(clerk.station or ""), context, detail={"route": route})
+        self._access.permit(
+            clerk, "station.manage", _station(clerk.station or ""), context, detail={"route": check_route(route)}
+        )
         return self._store.route_definition(clerk.station or "", route)
 
     # --- the manifest (courier) --------------------------------------------------------
@@ -376,6 +382,10 @@ class DeliveryService:
     def send_signoff_code(self, courier: Subject, waybill_no: str, context: Context) -> None:
         """Text the recipient a code to read out at the door (through the notification outbox)."""
         waybill = self.find(waybill_no)
+        self._access.require(courier, "waybill.sign_off", waybill_resource(waybill), context)
+        previous = self._store.code(waybill.waybill_id)
+        if previous is not None and previous[1] - SIGNOFF_CODE_LIFETIME + SIGNOFF_CODE_RESEND > context.now:
+            raise Conflict("a sign-off code was sent less than a minute ago; wait before sending another")
         code = f"{secrets.randbelow(10**6):06d}"
         key = f"signoff:{waybill.waybill_id}:{secrets.token_hex(4)}"
         self._access.hand_to_processor(
