@@ -236,7 +236,7 @@ def delivery_router(rt: Runtime) -> APIRouter:
     @router.post("/delivery/parcels/{waybill_no}/reveal", response_model=RevealOut)
     def reveal(waybill_no: str, body: RevealIn, subject: Subject = who) -> RevealOut:
         """Courier: the full address and the whole remark (purpose-bound, quota, audited)."""
-        revealed = rt.delivery.reveal(subject, waybill_no, body.purpose, rt.access.context(purpose=body.purpose))
+        revealed = rt.delivery.reveal(subject, waybill_no, rt.access.context(purpose=body.purpose))
         return RevealOut(
             waybill_no=revealed.waybill_no, name=revealed.name, address=revealed.address, remark=revealed.remark,
             call=f"/api/v1/delivery/parcels/{revealed.waybill_no}/call",

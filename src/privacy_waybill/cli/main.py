@@ -73,6 +73,7 @@ def _configure(ctx: typer.Context) -> None:
 
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
+DEMO_X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 101))
 
 
 @app.command()
@@ -216,6 +217,8 @@ def demo(
             key_file.write_text(key.token + "\n")
             key_file.chmod(0o600)
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id="demo"))
+        # A small pool of virtual numbers, so couriers' calls work in the demo.
+        rt.telephony.add_numbers(DEMO_X_NUMBERS, 200, "demo", now)
         records = records_from_objects(demo_orders(orders))
         outcomes = list(rt.issuance().issue("demo", records, actor=merchant.actor))
         issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)

@@ -330,8 +330,9 @@ class DeliveryService:
 
     # --- reveal and call ---------------------------------------------------------------
 
-    def reveal(self, courier: Subject, waybill_no: str, purpose: str, context: Context) -> Revealed:
-        """The full address and the whole remark, for the assigned courier, under quota, audited."""
+    def reveal(self, courier: Subject, waybill_no: str, context: Context) -> Revealed:
+        """The full address and the whole remark, for the assigned courier, under quota, audited
+        (the purpose travels in `context`)."""
         waybill = self.find(waybill_no)
         view = self._access.view(courier, "waybill.reveal", waybill, context, also_open=("remark",))
         return Revealed(waybill.waybill_no, view.name, view.address, view.extras.get("remark"))
