@@ -209,6 +209,9 @@ def test_a_redispatched_parcel_leaves_the_first_courier_at_once(client: TestClie
     assert client.get(f"{API}/delivery/manifest", headers=first).json()["stops"] == []
     scanned = client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=second)
     assert scanned.status_code == 200 and scanned.json()["card"]["stop"] == 1
+    # The second viewer of this recipient gets an X of its own: a leaked X names who saw it.
+    second_x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": OTHER_COURIER_PHONE}, headers=second)
+    assert second_x.json()["x_number"] != x
     taken = client.post(f"{API}/delivery/assignments/withdraw", json={"waybill": parcel.no}, headers=clerk)
     assert taken.json()["status"] == "at_station" and taken.json()["assigned_courier"] is None
 
