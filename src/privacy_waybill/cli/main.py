@@ -33,8 +33,7 @@ from privacy_waybill.cli.common import (
     stderr,
 )
 from privacy_waybill.cli.label_files import LabelFileWriter
-from privacy_waybill.cli.outbox import start_outbox_relay
-from privacy_waybill.cli.outbox import outbox
+from privacy_waybill.cli.outbox import outbox, start_outbox_relay
 from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
