@@ -312,6 +312,8 @@ def test_provider_callbacks_must_be_signed_fresh_and_new(client: TestClient, rt:
     stale = rt.callback_signer.headers(body, clock() - timedelta(minutes=6), "nonce-dddddddddddddddd")
     assert send(stale).json()["detail"] == "the callback's timestamp is too far from now"
     assert send({}).status_code == 401
+    rejected = [e.event() for e in rt.audit.events(action="telephony.route", limit=100)]
+    assert [e.rule for e in rejected].count("telephony:callback-rejected") == 5
 
 
 def test_the_route_learns_the_order_of_past_sign_offs(client: TestClient, rt: Runtime, clock: Clock) -> None:

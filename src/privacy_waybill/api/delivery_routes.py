@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import BaseModel, Field
 
-from privacy_waybill.access.model import Resource, Subject
+from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.api.deps import caller
 from privacy_waybill.api.problems import Problem
+from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.delivery.model import ParcelCard, SignOffMethod, SignOffProof
 from privacy_waybill.delivery.service import route_of
 from privacy_waybill.errors import FieldError
@@ -284,6 +285,13 @@ def delivery_router(rt: Runtime) -> APIRouter:
                 timestamp, nonce, signature, raw, now, lambda n, until: rt.telephony.remember_nonce(n, now, until)
             )
         except CallbackRejected as error:
+            # A forged or replayed callback is a security event of its own: audited, then refused.
+            rt.audit.record(
+                AuditEvent(
+                    at=now, actor="anonymous", role=Role.ANONYMOUS.value, action="telephony.route",
+                    outcome=Outcome.DENIED, rule="telephony:callback-rejected", detail={"reason": str(error)},
+                )
+            )  # fmt: skip
             raise Problem(401, "Unauthorized", str(error)) from None
         try:
             body = CallRouteIn.model_validate_json(raw)
