@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from delivery_support import (
     API,
@@ -34,6 +35,8 @@ from privacy_waybill.errors import Conflict
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.delivery import CODES, purge_delivery
+from privacy_waybill.storage.telephony import BINDINGS, purge_bindings
 
 COURIER_PHONE = "+8613700000001"
 OTHER_COURIER_PHONE = "+8613700000002"
@@ -390,3 +393,33 @@ def test_route_names_and_sign_off_texts_are_bounded(client: TestClient, rt: Runt
     clock.now += timedelta(minutes=1)
     assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
     assert len(rt.notifications.recent(template="delivery.signoff_code")) == 2
+
+
+def test_retention_purge_hooks_erase_what_delivery_kept(client: TestClient, rt: Runtime, clock: Clock) -> None:
+    [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
+    clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
+    client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk
+    )
+    client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
+    x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=courier).json()[
+        "x_number"
+    ]
+    client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier)
+    with rt.engine.begin() as conn:
+        purge_delivery(conn, [parcel.waybill.waybill_id], clock())
+        purge_bindings(conn, [parcel.waybill.waybill_id], clock())
+    assert rt.telephony.live_bindings(parcel.waybill.waybill_id, clock()) == []
+    assert route_call(client, rt, COURIER_PHONE, x).json()["action"] == "refuse"
+    with rt.engine.connect() as conn:
+        binding = conn.execute(select(BINDINGS)).mappings().one()
+        assert (binding["a_sealed"], binding["b_sealed"], binding["a_index"], binding["b_index"]) == (
+            None,
+            None,
+            b"",
+            b"",
+        )
+        assert conn.execute(select(CODES)).all() == []
+    [text] = rt.notifications.recent(template="delivery.signoff_code")
+    assert text.body is None

@@ -4,7 +4,7 @@ definitions and their learned order, courier lines and sign-off codes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from privacy_waybill.delivery.model import RouteDefinition as RouteDefinitionRec
 from privacy_waybill.issuance.lifecycle import check_transition
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.storage import delivery_tables as tables
+from privacy_waybill.storage.notifications import OUTBOX
 from privacy_waybill.storage.waybills import EVENTS, WAYBILLS, waybill_from_row
 
 ASSIGNMENTS = cast(Table, tables.DeliveryAssignment.__table__)
@@ -257,3 +258,17 @@ class DeliveryStore:
     def drop_code(self, waybill_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(CODES).where(CODES.c.waybill_id == waybill_id))
+
+
+def purge_delivery(conn: Connection, waybill_ids: Sequence[str], now: datetime) -> None:
+    """Retention purge hook (run in the shred's transaction): sign-off codes and evidence of
+    these waybills go, and so do the bodies of the sign-off texts sent for them."""
+    ids = list(waybill_ids)
+    conn.execute(delete(CODES).where(CODES.c.waybill_id.in_(ids)))
+    conn.execute(update(ASSIGNMENTS).where(ASSIGNMENTS.c.waybill_id.in_(ids)).values(signoff_evidence=None))
+    for waybill_id in ids:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.idempotency_key.like(f"signoff:{waybill_id}:%"))
+            .values(body_sealed=None, address_sealed=None)
+        )

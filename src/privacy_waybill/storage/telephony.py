@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, RowMapping, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, RowMapping, Table, case, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from privacy_waybill.audit.model import AuditSink
@@ -162,4 +164,20 @@ def build_telephony(
         seals=PhoneSeals(platform_key(keys, b"pwb axb v1")),
         audit=audit,
         policy=policy,
+    )
+
+
+def purge_bindings(conn: Connection, waybill_ids: Sequence[str], now: datetime) -> None:
+    """Retention purge hook (run in the shred's transaction): the waybills' bindings end, their
+    sealed numbers and keyed hashes of A and B are erased; X, viewer and times stay."""
+    conn.execute(
+        update(BINDINGS)
+        .where(BINDINGS.c.waybill_id.in_(list(waybill_ids)))
+        .values(
+            a_sealed=None,
+            b_sealed=None,
+            a_index=b"",
+            b_index=b"",
+            expires_at=case((BINDINGS.c.expires_at > now, now), else_=BINDINGS.c.expires_at),
+        )
     )
