@@ -33,6 +33,8 @@ from privacy_waybill.cli.common import (
     settings,
     stderr,
 )
+from privacy_waybill.cli.outbox import outbox, start_outbox_relay
+from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.errors import PrivacyWaybillError
@@ -60,6 +62,7 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(users_app, name="users")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(telephony_app, name="telephony")
 
 log = logging.getLogger("privacy_waybill.cli")
 
@@ -79,6 +82,7 @@ def _configure(ctx: typer.Context) -> None:
 
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
+DEMO_X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 101))
 
 
 @app.command()
@@ -259,6 +263,8 @@ def demo(
             key_file.write_text(key.token + "\n")
             key_file.chmod(0o600)
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id="demo"))
+        # A small pool of virtual numbers, so couriers' calls work in the demo.
+        rt.telephony.add_numbers(DEMO_X_NUMBERS, 200, "demo", now)
         records = records_from_objects(demo_orders(orders))
         outcomes = list(rt.issuance().issue("demo", records, actor=merchant.actor))
         issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)
@@ -332,7 +338,14 @@ def serve(
     os.environ.setdefault("PWB_PUBLIC_BASE_URL", _local_url(host, port))
     with runtime() as rt:
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
-        uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        stop = start_outbox_relay(rt)
+        try:
+            uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        finally:
+            stop.set()
+
+
+app.command("outbox")(outbox)
 
 
 def _local_url(host: str, port: int) -> str:
