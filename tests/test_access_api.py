@@ -216,3 +216,18 @@ def test_nothing_is_disclosed_when_the_audit_log_cannot_be_written(client: TestC
     refused = client.post(f"{API}/waybills/{parcel['no']}/reveal", json={"purpose": "deliver"}, headers=courier)
     body = assert_problem(refused, 503)
     assert "969号" not in refused.text and "audit" in body["detail"]
+
+
+def test_a_merchants_decrypt_returns_the_whole_remark_that_is_stored_only_allow_listed(
+    client: TestClient, rt: Runtime
+) -> None:
+    merchant = bearer(add_merchant(rt))
+    order = personal_order()
+    created = client.post(f"{API}/orders", json=order, headers=merchant)
+    assert created.status_code == 201, created.text
+    number = created.json()["waybill_no"]
+    masked = client.get(f"{API}/waybills/{number}", headers=merchant).json()
+    assert masked["remark"] == "[已隐藏]"
+    full = client.post(f"{API}/waybills/{number}/decrypt", json={"purpose": "return"}, headers=merchant)
+    assert full.status_code == 200, full.text
+    assert full.json()["remark"] == order["remark"]

@@ -159,6 +159,11 @@ class DisclosureOut(BaseModel):
     action: str
     purpose: str | None
     recipient: PartyViewOut
+    remark: str | None = Field(
+        default=None,
+        description="The whole delivery remark as the merchant wrote it, opened from the vault with a full "
+        "disclosure (decrypt, break-glass); stored and shown elsewhere only in its allow-listed form",
+    )
 
 
 class ScanIn(BaseModel):

@@ -86,10 +86,18 @@ def waybills_router(rt: Runtime) -> APIRouter:
     ) -> DisclosureOut:
         waybill = find(waybill_no)
         view = rt.access.view(
-            subject, action, waybill, rt.access.context(purpose=purpose, ticket=ticket, reason=reason)
+            subject,
+            action,
+            waybill,
+            rt.access.context(purpose=purpose, ticket=ticket, reason=reason),
+            also_open=("remark",),
         )
         return DisclosureOut(
-            waybill_no=waybill.waybill_no, action=action, purpose=purpose, recipient=PartyViewOut.of(view)
+            waybill_no=waybill.waybill_no,
+            action=action,
+            purpose=purpose,
+            recipient=PartyViewOut.of(view),
+            remark=view.extras.get("remark"),
         )
 
     @router.post("/waybills/{waybill_no}/reveal", response_model=DisclosureOut)
