@@ -98,6 +98,8 @@ def test_a_courier_reads_only_assigned_parcels_and_every_denial_is_audited(
     revealed = client.post(f"{API}/waybills/{parcel['no']}/reveal", json={"purpose": "deliver"}, headers=courier)
     assert revealed.status_code == 200 and "969号" in revealed.json()["recipient"]["address"]
     assert revealed.json()["recipient"]["phone"] is None
+    # The whole remark comes with the reveal (it is stored elsewhere only allow-listed).
+    assert revealed.json()["remark"] == personal_order()["remark"]
     assert_problem(client.get(f"{API}/waybills/{parcel['no']}", headers=other), 403)
     assert_problem(
         client.post(f"{API}/waybills/{parcel['no']}/reveal", json={"purpose": "curiosity"}, headers=courier), 403
@@ -110,7 +112,11 @@ def test_a_courier_reads_only_assigned_parcels_and_every_denial_is_audited(
         (actor(other), "courier-read-assigned"),
     }
     [reveal] = [e for e in entries if e["action"] == "waybill.reveal" and e["outcome"] == "allowed"]
-    assert (reveal["actor"], reveal["purpose"], reveal["fields"]) == (actor(courier), "deliver", ["address"])
+    assert (reveal["actor"], reveal["purpose"], reveal["fields"]) == (
+        actor(courier),
+        "deliver",
+        ["address", "remark"],
+    )
 
     # Sign-off ends the courier's access.
     assert (
