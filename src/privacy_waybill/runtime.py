@@ -22,7 +22,7 @@ from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.errors import Gone, PrivacyWaybillError
-from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
+from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
@@ -30,6 +30,8 @@ from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
 from privacy_waybill.issuance.service import IssuanceService
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
+from privacy_waybill.notifications import NotificationService, SimulatedProvider, Templates, load_templates
+from privacy_waybill.notifications.otp import OutboxNotifier
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
 from privacy_waybill.ratelimit import RateLimiter, limiter_for
@@ -38,6 +40,7 @@ from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.identity import build_identity
+from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
@@ -82,13 +85,24 @@ class Runtime:
     audit: SqlAuditLog
     quotas: QuotaStore
     alerts: AlertStore
-    notifier: Notifier = field(default_factory=SimulatedNotifier)
+    # Validated at start-up like the other policies.
+    notification_templates: Templates = field(default_factory=load_templates)
+    # None: crowd-courier OTPs go through the notification outbox.
+    notifier: Notifier | None = None
     clock: Callable[[], datetime] = utc_now
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        """SMS and push through the outbox; the embedded simulator is the provider by default."""
+        return build_notifications(
+            self.engine, self.keys, self.blind_index, SimulatedProvider(), self.notification_templates
+        )
 
     @cached_property
     def identity(self) -> IdentityService:
         """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
-        return build_identity(self.engine, self.keys, self.blind_index, self.notifier)
+        notifier = self.notifier or OutboxNotifier(self.notifications, lambda: self.clock())
+        return build_identity(self.engine, self.keys, self.blind_index, notifier)
 
     @cached_property
     def limiter(self) -> RateLimiter:

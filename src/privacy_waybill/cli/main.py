@@ -33,6 +33,7 @@ from privacy_waybill.cli.common import (
     stderr,
 )
 from privacy_waybill.cli.label_files import LabelFileWriter
+from privacy_waybill.cli.outbox import outbox
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.demo import demo_orders
@@ -57,6 +58,7 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(users_app, name="users")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
+app.command("outbox")(outbox)
 
 log = logging.getLogger("privacy_waybill.cli")
 

@@ -1,8 +1,8 @@
 """Stations and recipients: station layouts, held parcels with shelf and pickup codes,
 recipient sessions and preferences, leak reports.
 
-Revision ID: 0007_stations
-Revises: 0005_access
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_stations"
-down_revision = "0005_access"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
