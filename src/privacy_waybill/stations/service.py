@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -35,7 +36,6 @@ from privacy_waybill.stations.model import (
     WrongPickupCode,
 )
 from privacy_waybill.stations.sticker import render_sticker
-from privacy_waybill.storage.stations import StationStore
 
 log = logging.getLogger("privacy_waybill.stations")
 
@@ -44,6 +44,38 @@ log = logging.getLogger("privacy_waybill.stations")
 WRONG_CODES = Limit("station.wrong-codes", 10, 600)
 
 SignOff = Callable[[IssuedWaybill, Subject, datetime, PickupMethod], IssuedWaybill]
+
+
+class CheckInUnit(Protocol):
+    """One check-in's transaction, holding the station's lock (storage.stations.CheckIn)."""
+
+    station: Station
+
+    def occupancy(self) -> dict[tuple[str, int], int]: ...
+    def code_taken(self, code: str) -> bool: ...
+    def next_serial(self) -> int: ...
+    def shelve(
+        self,
+        waybill: IssuedWaybill,
+        target: WaybillStatus,
+        place: tuple[str, int, str],
+        pickup_code: str,
+        phone_last4: str,
+        actor: str,
+        now: datetime,
+    ) -> HeldParcel: ...
+
+
+class StationStorePort(Protocol):
+    def add(self, station: Station) -> None: ...
+    def get(self, station_id: str) -> Station | None: ...
+    def check_in(self, station_id: str) -> AbstractContextManager[CheckInUnit]: ...
+    def held(self, station_id: str, limit: int = 200) -> list[HeldParcel]: ...
+    def held_waybill(self, waybill_id: str) -> HeldParcel | None: ...
+    def by_pickup_code(self, station_id: str, code: str) -> HeldParcel | None: ...
+    def by_last4(self, station_id: str, last4: str) -> list[HeldParcel]: ...
+    def by_phone_indexes(self, station_id: str, indexes: Sequence[tuple[str, bytes]]) -> list[HeldParcel]: ...
+    def leave(self, parcel: HeldParcel, actor: str, now: datetime, how: str) -> HeldParcel: ...
 
 
 class WaybillsPort(Protocol):
@@ -59,7 +91,7 @@ class PickupNoticePort(Protocol):
 class StationPorts:
     """The collaborators of the station service, wired once by the runtime."""
 
-    store: StationStore
+    store: StationStorePort
     waybills: WaybillsPort
     access: AccessService
     audit: AuditSink
