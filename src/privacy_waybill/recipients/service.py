@@ -202,15 +202,16 @@ class RecipientService:
         for waybill in self._p.store.waybills_for(self._p.tenant_indexes(recipient.phone), limit=500):
             self._permit(recipient, waybill, {"portal": "who_saw"})
             for entry in self._p.audit.events(waybill_id=waybill.waybill_id, outcome=Outcome.ALLOWED, limit=10_000):
-                if entry.event.action in DISCLOSING_ACTIONS and entry.event.fields:
+                event = entry.event()
+                if event.action in DISCLOSING_ACTIONS and event.fields:
                     found.append(
                         Disclosure(
                             waybill_no=waybill.waybill_no,
-                            at=entry.event.at,
-                            role=entry.event.role,
-                            action=entry.event.action,
-                            purpose=entry.event.purpose,
-                            fields=tuple(entry.event.fields),
+                            at=event.at,
+                            role=event.role,
+                            action=event.action,
+                            purpose=event.purpose,
+                            fields=tuple(event.fields),
                         )
                     )
         return sorted(found, key=lambda d: d.at, reverse=True)

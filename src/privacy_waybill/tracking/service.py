@@ -111,6 +111,10 @@ class TrackingService:
         verified = digits is not None and self._last4_matches(waybill, digits, now)
         return self._answer(subject, waybill, verified)
 
+    def flush(self) -> None:
+        """Write the anonymous look-ups counted so far to the audit log."""
+        self._p.tally.flush()
+
     def track_reference(self, waybill: IssuedWaybill, subject: Subject) -> TrackingAnswer:
         """The answer behind a label's QR code: the signed reference cannot be guessed, so it
         needs no enumeration limit."""
