@@ -51,7 +51,7 @@ def staff(client: TestClient, rt: Runtime, role: Role, **scope: str) -> dict[str
     """A signed-in staff session (password + TOTP) as request headers."""
     username = f"{role.value}-{uuid.uuid4().hex[:8]}"
     created = rt.identity.add_user(username, PASSWORD, role, rt.clock(), **scope)
-    code = pyotp.parse_uri(created.totp_uri).now() if created.totp_uri else None  # type: ignore[union-attr]
+    code = pyotp.parse_uri(created.totp_uri).at(rt.clock()) if created.totp_uri else None  # type: ignore[union-attr]
     response = client.post(f"{API}/auth/login", json={"username": username, "password": PASSWORD, "totp": code})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}

@@ -3,7 +3,7 @@
 Order of work per look-up: the per-client limit is counted before the database is asked, so a
 throttled client costs one counter increment; an unknown number counts towards the client's
 enumeration budget, and running over it raises a risk event (alert `tracking_enumeration`)
-once per window. The last 4 digits are checked in constant time, at most a few wrong answers
+once per window; so does a client that keeps hammering past its own limit. The last 4 digits are checked in constant time, at most a few wrong answers
 per waybill per hour. A signed-in recipient tracking their own parcel is never counted.
 """
 
@@ -101,7 +101,7 @@ class TrackingService:
                 return self._answer(own_subject(waybill), waybill, verified=True)
         client = self.client_id(client_address)
         try:
-            self._limit(self._p.policy.per_client, client, now, subject)
+            self._limit(self._p.policy.per_client, client, now, subject, client)
         except RateLimiterUnavailable:
             # Degraded on purpose while the counters are down: status only, no last-4 check.
             log.error("tracking limits unavailable; answering status only")
@@ -129,11 +129,15 @@ class TrackingService:
         context = self._p.access.context()
         return self._p.access_policy.authorize(subject, "waybill.read", waybill_resource(waybill), context).allowed
 
-    def _limit(self, limit: Limit, key: str, now: datetime, subject: Subject) -> None:
+    def _limit(self, limit: Limit, key: str, now: datetime, subject: Subject, client: str | None = None) -> None:
+        """Count a look-up under `limit`; a client refused by its own limit also spends its
+        enumeration budget, as an unknown number does (a script keeps hammering, a person stops)."""
         verdict = self._p.limiter.hit(limit, key, now)
         if not verdict.allowed:
             if subject.role is Role.ANONYMOUS:
                 self._p.tally.count(now, "throttled")
+            if client is not None:
+                self._count_miss(client, now, subject)
             raise Throttled(verdict.retry_after_seconds)
 
     def _found_or_missed(
