@@ -40,7 +40,7 @@ from privacy_waybill.recipients.model import Recipient, RecipientOtpFailed
 from privacy_waybill.recipients.service import TOKEN_PREFIX
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.stations.model import StationFull, TooManyWrongCodes, WrongPickupCode
-from privacy_waybill.tracking.service import Throttled
+from privacy_waybill.tracking.service import AT_A_STATION, Throttled
 
 STICKER_MEDIA_TYPES = {LabelFormat.PDF: "application/pdf", LabelFormat.ZPL: "application/zpl"}
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -225,7 +225,7 @@ def recipient_router(rt: Runtime) -> APIRouter:
         """Your parcels, found through the blind index of your phone; codes while one waits at a station."""
         out = []
         for waybill, stay in rt.recipients.parcels(recipient):
-            waiting = stay is not None and stay.picked_up_at is None
+            waiting = stay is not None and stay.picked_up_at is None and waybill.status in AT_A_STATION
             out.append(
                 RecipientParcelOut(
                     waybill_no=waybill.waybill_no,

@@ -77,6 +77,12 @@ def _station(row: RowMapping) -> Station:
 
 
 _HELD_JOIN = PARCELS.join(WAYBILLS, WAYBILLS.c.id == PARCELS.c.waybill_id)
+# A stay is current while the parcel has not left and is still at a station or in a locker:
+# a parcel dispatched to a courier from the shelf is no longer the desk's to hand over.
+_ON_SHELF = (
+    PARCELS.c.left_at.is_(None),
+    WAYBILLS.c.status.in_([WaybillStatus.AT_STATION.value, WaybillStatus.IN_LOCKER.value]),
+)
 
 
 class CheckIn:
@@ -89,7 +95,8 @@ class CheckIn:
     def occupancy(self) -> dict[tuple[str, int], int]:
         rows = self._conn.execute(
             select(PARCELS.c.shelf, PARCELS.c.layer, func.count())
-            .where(PARCELS.c.station_id == self.station.id, PARCELS.c.left_at.is_(None))
+            .select_from(_HELD_JOIN)
+            .where(PARCELS.c.station_id == self.station.id, *_ON_SHELF)
             .group_by(PARCELS.c.shelf, PARCELS.c.layer)
         ).all()
         return {(shelf, layer): count for shelf, layer, count in rows}
@@ -225,22 +232,22 @@ class StationStore:
             return [_held(r) for r in conn.execute(stmt).mappings()]
 
     def held(self, station_id: str, limit: int = 200) -> list[HeldParcel]:
-        return self._held_where(PARCELS.c.station_id == station_id, PARCELS.c.left_at.is_(None), limit=limit)
+        return self._held_where(PARCELS.c.station_id == station_id, *_ON_SHELF, limit=limit)
 
     def held_waybill(self, waybill_id: str) -> HeldParcel | None:
         """The parcel's current stay at a station, if it is on a shelf now."""
-        found = self._held_where(PARCELS.c.waybill_id == waybill_id, PARCELS.c.left_at.is_(None), limit=1)
+        found = self._held_where(PARCELS.c.waybill_id == waybill_id, *_ON_SHELF, limit=1)
         return found[0] if found else None
 
     def by_pickup_code(self, station_id: str, code: str) -> HeldParcel | None:
         found = self._held_where(
-            PARCELS.c.station_id == station_id, PARCELS.c.pickup_code == code, PARCELS.c.left_at.is_(None), limit=1
+            PARCELS.c.station_id == station_id, PARCELS.c.pickup_code == code, *_ON_SHELF, limit=1
         )
         return found[0] if found else None
 
     def by_last4(self, station_id: str, last4: str) -> list[HeldParcel]:
         return self._held_where(
-            PARCELS.c.station_id == station_id, PARCELS.c.phone_last4 == last4, PARCELS.c.left_at.is_(None)
+            PARCELS.c.station_id == station_id, PARCELS.c.phone_last4 == last4, *_ON_SHELF
         )
 
     def by_phone_indexes(self, station_id: str, indexes: Sequence[tuple[str, bytes]]) -> list[HeldParcel]:
@@ -249,7 +256,7 @@ class StationStore:
             return []
         return self._held_where(
             PARCELS.c.station_id == station_id,
-            PARCELS.c.left_at.is_(None),
+            *_ON_SHELF,
             tuple_(WAYBILLS.c.tenant_id, WAYBILLS.c.recipient_phone_index).in_(list(indexes)),
         )
 
