@@ -22,6 +22,7 @@ from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.api.schemas import HealthOut
 from privacy_waybill.api.stations import (
     install_station_problems,
+    pages_router,
     recipient_router,
     station_router,
     tracking_by_number_router,
@@ -58,6 +59,7 @@ def create_app(rt: Runtime) -> FastAPI:
     install_station_problems(app)
     for router in (station_router(rt), tracking_by_number_router(rt), recipient_router(rt)):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(pages_router())
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import segno
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from privacy_waybill.access.model import Subject
@@ -277,5 +278,21 @@ def recipient_router(rt: Runtime) -> APIRouter:
     @router.get("/leak-reports", response_model=list[LeakReportOut])
     def leak_reports(recipient: Recipient = me) -> list[LeakReportOut]:
         return [LeakReportOut.of(r) for r in rt.recipients.leak_reports(recipient)]
+
+    return router
+
+
+def pages_router() -> APIRouter:
+    """The station desk and the recipient portal pages (they call the API above)."""
+    router = APIRouter(include_in_schema=False)
+    web = Path(__file__).resolve().parent.parent / "web"
+
+    @router.get("/station", response_class=HTMLResponse)
+    def station_desk() -> FileResponse:
+        return FileResponse(web / "station" / "index.html")
+
+    @router.get("/recipient", response_class=HTMLResponse)
+    def recipient_portal() -> FileResponse:
+        return FileResponse(web / "recipient" / "index.html")
 
     return router
