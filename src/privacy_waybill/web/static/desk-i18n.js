@@ -28,6 +28,7 @@ Object.assign(ZH, {
   otpSent: "验证码已发送给收件人。", saved: "已保存。", leakSent: "已收到举报", nobodySaw: "还没有人查看过您的信息。",
   kindCalls: "骚扰电话", kindSms: "骚扰短信", kindOpened: "包裹被拆", kindSold: "信息被出售", kindOther: "其他",
   codeSent: "如果该号码有包裹，验证码已发送。", verified: "已验证", station: "驿站",
+  timeline: "物流轨迹", handOver: "交付", identityHint: "请在驿站柜台出示，两分钟内有效。",
 });
 function applyPlaceholders() {
   document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
@@ -46,3 +47,8 @@ function el(tag, className, text) {
 async function problemText(response) {
   try { const body = await response.json(); return body.detail || body.title; } catch { return response.statusText; }
 }
+const ROLE_ZH = { courier: "快递员", crowd_courier: "众包快递员", merchant: "商家", customer_service: "客服",
+  station_clerk: "驿站店员", sorting_operator: "分拣员" };
+const ACTION_ZH = { "waybill.reveal": "查看地址", "waybill.decrypt": "解密", "waybill.break_glass": "紧急调阅" };
+function roleText(role) { return lang === "en" ? role.replaceAll("_", " ") : (ROLE_ZH[role] || role); }
+function actionText(action) { return lang === "en" ? action.replace("waybill.", "").replaceAll("_", "-") : (ACTION_ZH[action] || action); }
