@@ -85,7 +85,8 @@ def audit_entries(client: TestClient, rt: Runtime, **filters: str) -> list[dict[
 def test_a_courier_reads_only_assigned_parcels_and_every_denial_is_audited(
     client: TestClient, rt: Runtime, parcel
 ) -> None:
-    courier, other = staff(client, rt, Role.COURIER), staff(client, rt, Role.COURIER)
+    courier = staff(client, rt, Role.COURIER, station=parcel["station"])
+    other = staff(client, rt, Role.COURIER, station=parcel["station"])
     denied = assert_problem(client.get(f"{API}/waybills/{parcel['no']}", headers=courier), 403)
     assert "assigned_to_subject" in denied["detail"]
 
@@ -170,7 +171,7 @@ def test_a_security_auditor_sees_no_personal_data_at_all(client: TestClient, rt:
 
 
 def test_quotas_stop_a_courier_at_the_limit_with_429_and_an_alert(client: TestClient, rt: Runtime, parcel) -> None:
-    courier = staff(client, rt, Role.COURIER)
+    courier = staff(client, rt, Role.COURIER, station=parcel["station"])
     dispatch(client, rt, parcel, courier)
     limit = rt.access_policy.quotas["courier_reveal"].per_hour
     for _ in range(limit):
@@ -192,7 +193,7 @@ def test_quotas_stop_a_courier_at_the_limit_with_429_and_an_alert(client: TestCl
 
 
 def test_nothing_is_disclosed_when_the_audit_log_cannot_be_written(client: TestClient, rt: Runtime, parcel) -> None:
-    courier = staff(client, rt, Role.COURIER)
+    courier = staff(client, rt, Role.COURIER, station=parcel["station"])
     dispatch(client, rt, parcel, courier)
     with rt.engine.begin() as conn:
         if conn.dialect.name == "sqlite":

@@ -62,6 +62,8 @@ EXPECTED_PLATFORM = {
     *((R.SECURITY_AUDITOR, a) for a in ("audit.read", "alert.read", "trace.run")),
     *((R.PLATFORM_ADMIN, a) for a in ("user.manage", "key.manage", "policy.manage", "tenant.manage", "data.purge")),
     (R.PLATFORM_ADMIN, "outbox.read"),
+    (R.COURIER, "manifest.read"),
+    (R.CROWD_COURIER, "manifest.read"),
     (R.PLATFORM_ADMIN, "station.register"),
 }
 EXPECTED_STATION = {(R.STATION_CLERK, "station.manage")}

@@ -21,6 +21,9 @@ from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.checkpoints import signer_from_keys
+from privacy_waybill.delivery.points import DeliveryPointKeyer
+from privacy_waybill.delivery.service import DeliveryService
+from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.identity.service import IdentityService
@@ -42,11 +45,13 @@ from privacy_waybill.stations.wiring import build_recipients, build_stations, bu
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
+from privacy_waybill.storage.delivery import DeliveryStore
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.stations import StationStore
+from privacy_waybill.storage.telephony import build_telephony
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
@@ -59,6 +64,8 @@ from privacy_waybill.vault import (
     create_master_secret_file,
     load_master_secret,
 )
+from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
+from privacy_waybill.validation.phones import normalise_phone
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.platform_keys import platform_key
@@ -98,6 +105,43 @@ class Runtime:
     notifier: Notifier | None = None
     tracking_policy: TrackingPolicy = field(default_factory=load_tracking_policy)
     clock: Callable[[], datetime] = utc_now
+
+    @cached_property
+    def delivery_points(self) -> DeliveryPointKeyer:
+        """Keyed building / compound / road hashes, one platform key for every merchant."""
+        return DeliveryPointKeyer(platform_key(self.keys, b"pwb delivery-point v1"))
+
+    @cached_property
+    def telephony(self) -> TelephonyService:
+        """Virtual numbers (AXB); the embedded simulator is the provider by default."""
+        return build_telephony(
+            self.engine, self.keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY
+        )
+
+    @cached_property
+    def callback_signer(self) -> CallbackSigner:
+        """Verifies telephony-provider callbacks (the simulator signs with the same secret)."""
+        return CallbackSigner(platform_key(self.keys, b"pwb telephony callback v1"))
+
+    @cached_property
+    def delivery(self) -> DeliveryService:
+        """Assignment, manifests, the out-for-delivery scan, reveal, calls and sign-off."""
+        identity = self.identity
+        return DeliveryService(
+            store=DeliveryStore(self.engine),
+            find_by_number=lambda number: self.waybills.get_by_number(None, number),
+            find_by_public_ref=self.waybills.get_by_public_ref,
+            reference_key=self.reference_key,
+            access=self.access,
+            policy=self.access_policy,
+            couriers=identity.store,
+            pass_phone_index=lambda phone: identity.phone_index(normalise_phone(phone).canonical),
+            telephony=self.telephony,
+            notifications=self.notifications,
+            keyer=self.delivery_points,
+            codes=OneTimeCodes(platform_key(self.keys, b"pwb signoff code v1")),
+            line_key=platform_key(self.keys, b"pwb courier line v1"),
+        )
 
     @cached_property
     def notifications(self) -> NotificationService:
@@ -188,6 +232,7 @@ class Runtime:
             clock=self.clock,
             carrier_prefix=self.settings.carrier_prefix,
             profile=profile or self.settings.masking_profile,
+            delivery_points=self.delivery_points,
         )
 
     def tracking_url(self, waybill: IssuedWaybill) -> str:

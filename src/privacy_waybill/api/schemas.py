@@ -165,8 +165,8 @@ class ScanIn(BaseModel):
     courier: str | None = Field(
         default=None,
         max_length=100,
-        pattern=r"^user:[A-Za-z0-9_\-]+$",
-        description="On dispatch: the courier's subject id",
+        pattern=r"^(user|pass):[A-Za-z0-9_\-]+$",
+        description="On dispatch: the courier's subject id (user:<id>, or pass:<id> for a crowd courier)",
     )
 
 

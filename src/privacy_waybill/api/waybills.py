@@ -120,6 +120,9 @@ def waybills_router(rt: Runtime) -> APIRouter:
         waybill = find(waybill_no)
         resource, context = waybill_resource(waybill), rt.access.context()
         action = _scan_action(rt, subject, body.status, resource, context)
+        if body.courier:
+            rt.access.require(subject, action, resource, context)
+            rt.delivery.check_assignee(subject, waybill, body.courier, context.now)
         rt.access.permit(subject, action, resource, context, detail={"to": body.status.value})
         moved = rt.waybills.transition(
             waybill, body.status, subject.actor, context.now, place=body.place, courier=body.courier

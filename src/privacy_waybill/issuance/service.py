@@ -19,6 +19,7 @@ from typing import Protocol
 
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.addresses.parser import parse_address, parse_address_parts
+from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import Conflict, FieldError
 from privacy_waybill.issuance.intake import IntakeRecord
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillStatus
@@ -83,6 +84,7 @@ class IssuanceService:
         clock: Callable[[], datetime],
         carrier_prefix: str = "PW",
         profile: str = "standard",
+        delivery_points: DeliveryPointKeyer | None = None,
     ) -> None:
         masking.masking_for(profile, LABEL_AUDIENCE, "name")  # fails now, not mid-batch, on an unknown profile
         self._store = store
@@ -93,6 +95,7 @@ class IssuanceService:
         self._clock = clock
         self._carrier_prefix = carrier_prefix
         self._profile = profile
+        self._delivery_points = delivery_points
 
     def issue(
         self, tenant_id: str, records: Iterable[IntakeRecord], actor: str, chunk_size: int = 500
@@ -176,6 +179,7 @@ class IssuanceService:
             plaintext["id_number"] = id_number
         sealed = self._vault.seal(tenant_id, waybill_id, plaintext)
         mask = self._masking.mask_party
+        keys = self._delivery_points.keys(recipient.address) if self._delivery_points else None
         waybill = IssuedWaybill(
             waybill_id=waybill_id,
             tenant_id=tenant_id,
@@ -196,6 +200,9 @@ class IssuanceService:
             recipient_district_code=recipient.address.district_code or "",
             recipient_phone_index=self._blind_index.index(tenant_id, PHONE_INDEX_KIND, recipient.phone.canonical),
             created_at=self._clock(),
+            delivery_point=keys.point if keys else None,
+            delivery_site=keys.site if keys else None,
+            delivery_road=keys.road if keys else None,
         )
         return NewWaybill(waybill=waybill, sealed=sealed)
 
