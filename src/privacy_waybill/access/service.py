@@ -19,7 +19,7 @@ from privacy_waybill.access.quotas import quota_windows
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
-from privacy_waybill.masking.scrub import scrub_free_text
+from privacy_waybill.masking.free_text import ACCESS_REASONS, display_text
 from privacy_waybill.vault import SealedRecord, Vault
 
 
@@ -195,7 +195,7 @@ class AccessService:
         raise QuotaExceeded(decision.quota, full_window)
 
     def _flag_for_review(self, subject: Subject, waybill: IssuedWaybill, context: Context) -> None:
-        # The reason is free text typed by an agent: scrubbed before it is kept for reviewers.
+        # The reason is free text typed by an agent: reviewers see only recognised reasons.
         self._alerts.raise_alert(
             context.now,
             "review",
@@ -204,7 +204,7 @@ class AccessService:
             {
                 "waybill_id": waybill.waybill_id,
                 "ticket": (context.ticket or "").strip(),
-                "reason": scrub_free_text(context.reason or ""),
+                "reason": display_text(context.reason, ACCESS_REASONS),
             },
         )
 

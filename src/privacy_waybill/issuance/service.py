@@ -27,7 +27,8 @@ from privacy_waybill.issuance.numbers import new_waybill_no
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
 from privacy_waybill.issuance.routing import RoutingTable
 from privacy_waybill.masking.policy import MaskingPolicy
-from privacy_waybill.masking.scrub import contents_category, scrub_free_text
+from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text
+from privacy_waybill.masking.scrub import contents_category
 from privacy_waybill.validation.id_numbers import validate_resident_id
 from privacy_waybill.validation.names import PersonName, parse_person_name
 from privacy_waybill.validation.phones import Phone, normalise_phone
@@ -196,7 +197,8 @@ class IssuanceService:
             masking_profile=self._profile,
             recipient=mask(self._profile, LABEL_AUDIENCE, recipient.name, recipient.phone, recipient.address),
             sender=mask(self._profile, LABEL_AUDIENCE, sender.name, sender.phone, sender.address),
-            remark_scrubbed=scrub_free_text(order.remark) if order.remark else None,
+            # Only recognised delivery instructions; the remark as written is sealed above.
+            remark_scrubbed=display_text(order.remark, DELIVERY_INSTRUCTIONS) if order.remark else None,
             recipient_district_code=recipient.address.district_code or "",
             recipient_phone_index=self._blind_index.index(tenant_id, PHONE_INDEX_KIND, recipient.phone.canonical),
             created_at=self._clock(),

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from privacy_waybill.addresses.model import ADDRESS_LEVELS, ParsedAddress
 from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.masking.free_text import VocabularyError, display_text, load_vocabulary
 from privacy_waybill.masking.scrub import scrub_free_text
 from privacy_waybill.validation.names import (
     HAN_CHARACTER,
@@ -206,5 +207,25 @@ class ScrubFreeText(MaskingRule):
         return scrub_free_text(value)
 
 
-for _rule in (KeepSurname(), PhoneLast4(), AddressAllowList(), Redact(), ScrubFreeText()):
+class FreeTextAllowList(MaskingRule):
+    """Only the canonical phrases of a vocabulary; every other clause -> [已隐藏].
+
+    Params: ``vocabulary``, the name of a shipped vocabulary (data/free_text/vocabularies.yaml).
+    """
+
+    name = "free_text_allow_list"
+    accepted_params = frozenset({"vocabulary"})
+
+    def validate(self, params: Params) -> None:
+        super().validate(params)
+        try:
+            load_vocabulary(str(params.get("vocabulary")))
+        except VocabularyError as exc:
+            raise RuleParamsError(f"rule 'free_text_allow_list': {exc}") from None
+
+    def operate(self, value: str, params: Params) -> str:
+        return display_text(value, str(params["vocabulary"]))
+
+
+for _rule in (KeepSurname(), PhoneLast4(), AddressAllowList(), Redact(), ScrubFreeText(), FreeTextAllowList()):
     register_rule(_rule)
