@@ -119,7 +119,7 @@ def test_a_leak_report_is_sealed_names_own_waybills_and_opens_a_case(client: Tes
     [parcel] = parcels_in_transit(rt, [25])
     [other] = parcels_in_transit(rt, [26])
     me = recipient_session(client, rt, 25)
-    text = f"有人打电话叫我{recipient_name(25)}，还知道我的地址"
+    text = f"接到推销电话，叫我{recipient_name(25)}，对方知道我买了什么"
     assert_problem(
         client.post(
             f"{API}/recipient/leak-reports", json={"kind": "calls", "text": text, "waybill_nos": [other.waybill_no]}, headers=me
@@ -131,7 +131,11 @@ def test_a_leak_report_is_sealed_names_own_waybills_and_opens_a_case(client: Tes
     )
     assert filed.status_code == 201, filed.text
     report = filed.json()
-    assert (report["status"], report["waybill_nos"], report["text_display"]) == ("open", [parcel.waybill_no], None)
+    assert (report["status"], report["waybill_nos"], report["text_display"]) == (
+        "open",
+        [parcel.waybill_no],
+        "骚扰电话，[已隐藏]，对方知道我买了什么",
+    )
     assert recipient_name(25) not in filed.text
     assert client.get(f"{API}/recipient/leak-reports", headers=me).json() == [report]
     assert rt.recipient_store.waybill_ids_of_report(report["id"]) == [parcel.waybill_id]

@@ -233,7 +233,7 @@ class LeakReportIn(BaseModel):
     )
 
     kind: Literal["calls", "sms", "parcel_opened", "data_sold", "other"]
-    text: str = Field(default="", max_length=2000, description="Your words; stored sealed, shown to nobody as typed")
+    text: str = Field(default="", max_length=2000, description="Your words; stored sealed, shown only as recognised phrases")
     waybill_nos: list[str] = Field(min_length=1, max_length=50)
 
 
@@ -242,7 +242,10 @@ class LeakReportOut(BaseModel):
     created_at: datetime
     status: str = Field(examples=["open"])
     waybill_nos: list[str]
-    text_display: str | None = Field(description="The allow-list display form of the text; null until available")
+    text_display: str | None = Field(
+        examples=["骚扰电话，对方知道我买了什么"],
+        description="What may be shown of the text: recognised phrases and [已隐藏], never your own words",
+    )
 
     @classmethod
     def of(cls, r: LeakReportRecord) -> LeakReportOut:

@@ -22,6 +22,7 @@ from privacy_waybill.access.service import AccessService, AlertPort, waybill_res
 from privacy_waybill.audit.model import Outcome
 from privacy_waybill.errors import FieldError, NotFound
 from privacy_waybill.issuance.model import IssuedWaybill
+from privacy_waybill.masking.free_text import display_text
 from privacy_waybill.recipients.challenges import OtpChallenges
 from privacy_waybill.recipients.identity_code import IdentityCodes
 from privacy_waybill.recipients.model import (
@@ -44,6 +45,7 @@ TOKEN_PREFIX = "pwr_"
 DISCLOSING_ACTIONS = ("waybill.reveal", "waybill.decrypt", "waybill.break_glass")
 LEAK_KINDS = ("calls", "sms", "parcel_opened", "data_sold", "other")
 MAX_LEAK_TEXT = 2000
+LEAK_VOCABULARY = "leak_reports"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,14 @@ class RecipientStorePort(Protocol):
     def preferences(self, pairs: Sequence[tuple[str, bytes]]) -> Preferences | None: ...
     def set_preferences(self, pairs: Sequence[tuple[str, bytes]], prefs: Preferences, now: datetime) -> None: ...
     def add_leak_report(
-        self, report_id: str, reporter: str, kind: str, text_sealed: bytes | None, waybill_ids: Sequence[str], now: datetime
+        self,
+        report_id: str,
+        reporter: str,
+        kind: str,
+        text_sealed: bytes | None,
+        text_display: str | None,
+        waybill_ids: Sequence[str],
+        now: datetime,
     ) -> None: ...
     def leak_reports(self, reporter: str) -> list[LeakReportRecord]: ...
 
@@ -240,7 +249,9 @@ class RecipientService:
     def report_leak(self, recipient: Recipient, kind: str, text: str, waybill_nos: Sequence[str]) -> LeakReportRecord:
         """File a leak report on some of the recipient's own parcels; it opens a leak-tracing case.
 
-        The free text is sealed and nothing of it is displayed (no allow-list display form yet).
+        The free text is kept sealed; what may be shown of it is its allow-list display form
+        (masking.free_text, vocabulary leak_reports): canonical phrases and [已隐藏], never the
+        recipient's own words, which may name people and places.
         """
         if kind not in LEAK_KINDS:
             raise FieldError("kind", f"must be one of {', '.join(LEAK_KINDS)}")
@@ -260,11 +271,14 @@ class RecipientService:
             )
         report_id = f"lr_{secrets.token_hex(8)}"
         sealed = self._p.leak_seal.seal(report_id.encode(), text.encode()) if text.strip() else None
-        self._p.store.add_leak_report(report_id, recipient.actor, kind, sealed, [w.waybill_id for w in waybills], now)
+        shown = display_text(text, LEAK_VOCABULARY) or None
+        self._p.store.add_leak_report(
+            report_id, recipient.actor, kind, sealed, shown, [w.waybill_id for w in waybills], now
+        )
         self._p.alerts.raise_alert(
             now, "high", "leak_report", recipient.actor, {"report_id": report_id, "kind": kind, "waybills": str(len(waybills))}
         )
-        return LeakReportRecord(report_id, now, "open", tuple(w.waybill_no for w in waybills), None)
+        return LeakReportRecord(report_id, now, "open", tuple(w.waybill_no for w in waybills), shown)
 
     def leak_reports(self, recipient: Recipient) -> list[LeakReportRecord]:
         return self._p.store.leak_reports(recipient.actor)

@@ -43,7 +43,7 @@ log = logging.getLogger("privacy_waybill.stations")
 # a right code clears the count, so a busy counter's typos never add up.
 WRONG_CODES = Limit("station.wrong-codes", 10, 600)
 
-SignOff = Callable[[IssuedWaybill, Subject, datetime, PickupMethod], IssuedWaybill]
+SignOff = Callable[[IssuedWaybill, Subject, datetime, PickupMethod], None]
 
 
 class CheckInUnit(Protocol):
@@ -286,11 +286,11 @@ class StationService:
         return self._hand_over(subject, parcel, PickupMethod.OTP)
 
     def _hand_over(self, subject: Subject, parcel: HeldParcel, method: PickupMethod) -> HeldParcel:
+        """Sign the parcel off (the seam decides, audits and ends courier access), then free its place."""
         waybill = self._waybill(parcel.waybill_no)
-        resource, context = waybill_resource(waybill), self._p.access.context()
-        self._p.access.permit(subject, "waybill.hand_over", resource, context, detail={"method": method.value})
-        self._p.sign_off(waybill, subject, context.now, method)
-        return self._p.store.leave(parcel, subject.actor, context.now, method.value)
+        now = self._p.clock()
+        self._p.sign_off(waybill, subject, now, method)
+        return self._p.store.leave(parcel, subject.actor, now, method.value)
 
     # --- wrong codes --------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ the three services."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -12,7 +13,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy_waybill.access.model import Subject
 from privacy_waybill.identity.credentials import OneTimeCodes
-from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
+from privacy_waybill.delivery.model import SignOffMethod, SignOffProof
+from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.service import PHONE_INDEX_KIND
 from privacy_waybill.recipients.challenges import OtpChallenges
 from privacy_waybill.recipients.identity_code import IdentityCodes
@@ -53,9 +55,14 @@ def phone_indexes(rt: Runtime, canonical: str) -> list[tuple[str, bytes]]:
     return [(t, rt.blind_index.index(t, PHONE_INDEX_KIND, canonical)) for t in rt.tenants.all_ids()]
 
 
-def sign_off(rt: Runtime, waybill: IssuedWaybill, subject: Subject, now: datetime, method: PickupMethod) -> IssuedWaybill:
-    """The one place station hand-over signs a parcel off: delivered, courier access ended."""
-    return rt.waybills.transition(waybill, WaybillStatus.DELIVERED, subject.actor, now, place=subject.station)
+def sign_off(rt: Runtime, waybill: IssuedWaybill, subject: Subject, now: datetime, method: PickupMethod) -> None:
+    """The one place station hand-over signs a parcel off, through the delivery module: the
+    courier's access ends and the virtual numbers' expiry is set. The desk has checked the
+    code; the evidence kept is a hash of how and where it was checked, never the code."""
+    evidence = hashlib.sha256(
+        frame(b"pwb station pickup", method.value.encode(), (subject.station or "").encode(), waybill.waybill_id.encode())
+    ).digest()
+    rt.delivery.sign_off(subject, waybill, SignOffProof(SignOffMethod.PICKUP_CODE, evidence), rt.access.context())
 
 
 def _otp_challenges(rt: Runtime) -> OtpChallenges:

@@ -107,13 +107,20 @@ class RecipientStore:
         reporter: str,
         kind: str,
         text_sealed: bytes | None,
+        text_display: str | None,
         waybill_ids: Sequence[str],
         now: datetime,
     ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(REPORTS).values(
-                    id=report_id, reporter=reporter, kind=kind, status="open", text_sealed=text_sealed, created_at=now
+                    id=report_id,
+                    reporter=reporter,
+                    kind=kind,
+                    status="open",
+                    text_sealed=text_sealed,
+                    text_display=text_display,
+                    created_at=now,
                 )
             )
             conn.execute(insert(REPORT_WAYBILLS), [{"report_id": report_id, "waybill_id": w} for w in waybill_ids])

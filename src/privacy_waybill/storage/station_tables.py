@@ -86,8 +86,8 @@ class RecipientPreference(Base):
 class LeakReport(Base):
     """A recipient's report of a suspected leak: the case leak tracing opens from.
 
-    `text_sealed` is the recipient's own words, sealed; `text_display` the allow-list display
-    form once the free-text rule can produce one (null until then, so nothing of it is shown).
+    `text_sealed` is the recipient's own words, sealed; `text_display` their allow-list display
+    form (masking.free_text): canonical phrases and [已隐藏] only.
     """
 
     __tablename__ = "leak_reports"

@@ -133,7 +133,10 @@ document.getElementById("leak-form").addEventListener("submit", async (event) =>
   if (!response.ok) { box.replaceChildren(el("p", "error", await problemText(response))); return; }
   const report = await response.json();
   document.getElementById("leak-text").value = "";
-  box.replaceChildren(el("p", "ok", `${t("leakSent")}: ${report.id}`));
+  const parts = [el("p", "ok", `${t("leakSent")}: ${report.id}`)];
+  // Only the allow-list display form comes back: recognised phrases and [已隐藏].
+  if (report.text_display) parts.push(el("p", "muted leak-display", report.text_display));
+  box.replaceChildren(...parts);
 });
 
 // Opened from a label's QR code (/r?waybill=...): fill in the number.
