@@ -172,8 +172,8 @@ class TimelineEventOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
-    waybill_no: str
-    status: str
+    waybill_no: str = Field(examples=["PW123456789012345"])
+    status: str = Field(examples=["at_station"])
     events: list[TimelineEventOut]
 
 

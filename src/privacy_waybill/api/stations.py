@@ -212,11 +212,13 @@ def recipient_router(rt: Runtime) -> APIRouter:
 
     @router.post("/otp/verify", response_model=RecipientSessionOut)
     def verify_otp(body: RecipientVerifyIn) -> RecipientSessionOut:
+        """Sign in with the code texted to your phone; the session lasts two hours."""
         signed = rt.recipients.verify_otp(body.phone, body.code)
         return RecipientSessionOut(token=signed.token, expires_at=signed.expires_at)
 
     @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
     def logout(credentials: CredentialsDep) -> Response:
+        """End this recipient session."""
         if credentials is not None:
             rt.recipients.sign_out(credentials.credentials)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -242,6 +244,7 @@ def recipient_router(rt: Runtime) -> APIRouter:
 
     @router.get("/parcels/{waybill_no}/timeline", response_model=TimelineOut)
     def timeline(waybill_no: str, recipient: Recipient = me) -> TimelineOut:
+        """Every scan of one of your parcels: status, time and place (a hub or station id)."""
         waybill, events = rt.recipients.timeline(recipient, waybill_no)
         return TimelineOut(
             waybill_no=waybill.waybill_no,
@@ -256,6 +259,7 @@ def recipient_router(rt: Runtime) -> APIRouter:
 
     @router.get("/preferences", response_model=PreferencesIo)
     def get_preferences(recipient: Recipient = me) -> PreferencesIo:
+        """Your privacy preferences (the defaults until you change them)."""
         return PreferencesIo.of(rt.recipients.preferences(recipient))
 
     @router.put("/preferences", response_model=PreferencesIo)
@@ -277,6 +281,7 @@ def recipient_router(rt: Runtime) -> APIRouter:
 
     @router.get("/leak-reports", response_model=list[LeakReportOut])
     def leak_reports(recipient: Recipient = me) -> list[LeakReportOut]:
+        """The leak reports you filed, newest first."""
         return [LeakReportOut.of(r) for r in rt.recipients.leak_reports(recipient)]
 
     return router
