@@ -5,6 +5,8 @@ recipient tracking their own parcel never throttled."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from api_support import API, assert_problem
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.issuance.numbers import new_waybill_no
+from privacy_waybill.ratelimit import limiter_for
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.db import make_engine, migrate
@@ -27,6 +30,7 @@ from station_support import STATION, parcels_in_transit, phone, recipient_sessio
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 ENUMERATOR = ("203.0.113.9", 40000)
 NEIGHBOUR = ("198.51.100.7", 40001)
+REDIS_URL = os.environ.get("PWB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 class Clock:
@@ -137,11 +141,16 @@ def test_tracking_shows_status_then_more_with_the_last_four_digits(sqlite_rt: Ru
     assert client.get(f"{API}/track/{waybill.waybill_no}", params={"last4": phone(8)[-4:]}).json()["verified"] is True
 
 
-def test_one_waybill_is_limited_across_clients(sqlite_rt: Runtime, clock: Clock) -> None:
+@pytest.mark.parametrize("counters", ["memory", "redis"])
+def test_one_waybill_is_limited_across_clients(sqlite_rt: Runtime, clock: Clock, counters: str) -> None:
+    """The same limits whether the counters live in this process or in Redis (PWB_REDIS_URL)."""
     rt = sqlite_rt
+    if counters == "redis":
+        rt.limiter = limiter_for(REDIS_URL, prefix=f"pwb:test:{uuid.uuid4().hex}")  # type: ignore[misc]
     [waybill] = parcels_in_transit(rt, [9])
+    app = create_app(rt)
     answers = Counter(
-        app_client(rt, (f"192.0.2.{n % 200}", 1000)).get(f"{API}/track/{waybill.waybill_no}").status_code
+        TestClient(app, client=(f"192.0.2.{n}", 1000)).get(f"{API}/track/{waybill.waybill_no}").status_code
         for n in range(70)
     )
     assert answers == {200: 60, 429: 10}
