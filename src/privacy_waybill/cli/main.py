@@ -34,7 +34,7 @@ from privacy_waybill.cli.common import (
 )
 from privacy_waybill.cli.label_files import LabelFileWriter
 from privacy_waybill.cli.outbox import outbox
-from privacy_waybill.cli.stations import stations_app
+from privacy_waybill.cli.stations import seed_demo_stations, stations_app
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.demo import demo_orders
@@ -221,9 +221,11 @@ def demo(
         issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)
         replayed = sum(isinstance(o, Issued) and o.replayed for o in outcomes)
         rejected = sum(isinstance(o, Rejected) for o in outcomes)
+        allow(rt, operator(Role.PLATFORM_ADMIN), "station.register")
+        stations = seed_demo_stations(rt, (o.waybill.sort_code for o in outcomes if isinstance(o, Issued)))
     stderr.print(
         f"pwb demo: tenant 'demo': {issued} new waybills, {replayed} already there, {rejected} rejected; "
-        f"API key in {key_file}",
+        f"{stations} demo stations registered; API key in {key_file}",
         highlight=False,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from privacy_waybill.access.model import Role
 from privacy_waybill.cli.common import allow, fail, operator, runtime
 from privacy_waybill.errors import FieldError
+from privacy_waybill.runtime import Runtime
 from privacy_waybill.stations.codes import parse_shelf
 from privacy_waybill.stations.model import StationKind
 
@@ -47,3 +49,16 @@ def list_stations() -> None:
         shelves = [{"label": s.label, "layers": s.layers, "capacity": s.capacity} for s in station.shelves]
         line = {"id": station.id, "name": station.name, "kind": station.kind.value, "shelves": shelves}
         typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+DEMO_SHELVES = ("A:4:80", "B:4:80", "C:4:80")
+
+
+def seed_demo_stations(rt: Runtime, sort_codes: Iterable[str]) -> int:
+    """Register a demo station for every station a demo parcel is routed to; returns how many were new."""
+    added = 0
+    for station_id in sorted({code.split("-")[1] for code in sort_codes if code.count("-") >= 1 and code.split("-")[1]}):
+        if rt.station_store.get(station_id) is None:
+            rt.stations.register(station_id, f"演示驿站 {station_id}", StationKind.STATION, [parse_shelf(s) for s in DEMO_SHELVES])
+            added += 1
+    return added
