@@ -6,6 +6,7 @@ on one parcel, a call as its binding expires, a replayed sign-off, a re-dispatch
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -13,13 +14,16 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from privacy_waybill.access.model import Role
+from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.app import create_app
+from privacy_waybill.delivery.model import SignOffMethod, SignOffProof
 from privacy_waybill.delivery.ordering import revisits
+from privacy_waybill.delivery.signoff import sign_off
 from privacy_waybill.errors import Conflict
 from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
-from tests.delivery_support import (
+from delivery_support import (
     API,
     ROUTE,
     STATION,
@@ -53,7 +57,10 @@ def stop_places(manifest: dict, parcels: dict[str, Parcel]) -> list[list[tuple[s
     return [sorted({parcels[p["waybill_no"]].place for p in stop["parcels"]}) for stop in manifest["stops"]]
 
 
-def test_a_route_of_60_parcels_in_12_buildings_end_to_end(client: TestClient, rt: Runtime, clock: Clock) -> None:
+def test_a_route_of_60_parcels_in_12_buildings_end_to_end(
+    client: TestClient, rt: Runtime, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     parcels = {p.no: p for p in issue_route(rt)}
     clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
     courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
@@ -128,6 +135,11 @@ def test_a_route_of_60_parcels_in_12_buildings_end_to_end(client: TestClient, rt
         e for e in rt.audit.events(action="telephony.route", limit=1000) if e.event().outcome.value == "denied"
     ]
     assert len(refusals) == 60 + len(X_NUMBERS)
+    # Ids and counts only in the logs: no phone, name, compound or remark of any parcel.
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for parcel in parcels.values():
+        for value in (parcel.phone, parcel.phone[:7], parcel.compound, parcel.remark, COURIER_PHONE[3:]):
+            assert value not in logged
 
 
 def test_exactly_one_of_two_racing_scans_moves_the_parcel(client: TestClient, rt: Runtime) -> None:
@@ -208,6 +220,8 @@ def test_a_call_as_its_binding_expires_and_a_replayed_sign_off(client: TestClien
     client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk)
     client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
     x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=courier).json()["x_number"]
+    [binding] = rt.telephony.live_bindings(parcel.waybill.waybill_id, clock.now)
+    assert binding.expires_at == clock.now + timedelta(hours=72)  # the hard maximum, until sign-off
 
     # Sign-off by the recipient's code, texted through the outbox.
     assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
@@ -271,3 +285,44 @@ def test_the_route_learns_the_order_of_past_sign_offs(client: TestClient, rt: Ru
             walked.append(parcel.place)
         clock.now += timedelta(days=1)
     assert walked == [("海创园", 3), ("海创园", 1), ("海创园", 2)]
+
+
+def test_a_scan_of_something_that_is_no_waybill_says_so(client: TestClient, rt: Runtime) -> None:
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
+    for code in ("PW000000000000000", "http://127.0.0.1:8000/t/forged-token", "hello"):
+        answer = client.post(f"{API}/delivery/scan", json={"code": code}, headers=courier)
+        assert (answer.status_code, answer.json()["detail"]) == (404, "no such waybill")
+
+
+def test_a_station_pickup_signs_off_through_the_same_function(client: TestClient, rt: Runtime, clock: Clock) -> None:
+    [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
+    at_station = rt.waybills.transition(parcel.waybill, WaybillStatus.AT_STATION, "user:u_clerk", clock())
+    clerk = Subject(actor="user:u_clerk", role=Role.STATION_CLERK, station=STATION)
+    proof = SignOffProof.pickup_code(b"pickup A-3-0172 checked by the desk")
+    done = sign_off(rt.delivery, clerk, at_station, proof, rt.access.context())
+    assert (done.replayed, done.method, done.at) == (False, SignOffMethod.PICKUP_CODE, clock())
+    delivered = rt.waybills.get_by_number(None, parcel.no)
+    assert delivered is not None and delivered.status is WaybillStatus.DELIVERED
+    assert [e["place"] for e in rt.waybills.events(parcel.waybill.waybill_id)][-1] == STATION
+    again = sign_off(rt.delivery, clerk, delivered, proof, rt.access.context())
+    assert again.replayed and again.at == done.at
+    other_desk = Subject(actor="user:u_other", role=Role.STATION_CLERK, station=STATION)
+    with pytest.raises(Conflict):
+        sign_off(rt.delivery, other_desk, delivered, proof, rt.access.context())
+
+
+def test_route_names_and_sign_off_texts_are_bounded(client: TestClient, rt: Runtime, clock: Clock) -> None:
+    [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
+    clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
+    too_long = client.put(f"{API}/delivery/routes/{'x' * 65}", json={"sequence": ["文一西路"]}, headers=clerk)
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "route"
+    not_a_clerk = client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": "user:u_x"}, headers=courier)
+    assert not_a_clerk.status_code == 403
+    client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk)
+    client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
+    assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
+    assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 409
+    clock.now += timedelta(minutes=1)
+    assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
+    assert len(rt.notifications.recent(template="delivery.signoff_code")) == 2

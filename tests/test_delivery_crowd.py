@@ -4,7 +4,6 @@ dies at the end of the day."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +13,7 @@ from privacy_waybill.api.app import create_app
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.waybills import WAYBILLS
-from tests.delivery_support import API, ROUTE, STATION, X_NUMBERS, Clock, issue_route, route_call, sign_in_staff
+from delivery_support import API, ROUTE, STATION, X_NUMBERS, Clock, issue_route, route_call, sign_in_staff
 
 CROWD_PHONE = "13788886666"
 HANDSET = "crowd-handset-01"

@@ -35,7 +35,7 @@ from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.notifications import OUTBOX, build_notifications
-from tests.conftest import CHEAP_PASSWORDS
+from conftest import CHEAP_PASSWORDS
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 PHONE = "+8613812345678"

@@ -33,8 +33,10 @@ from privacy_waybill.cli.common import (
     stderr,
 )
 from privacy_waybill.cli.label_files import LabelFileWriter
+from privacy_waybill.cli.outbox import start_outbox_relay
 from privacy_waybill.cli.outbox import outbox
 from privacy_waybill.cli.stations import seed_demo_stations, stations_app
+from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.demo import demo_orders
@@ -60,7 +62,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
 app.add_typer(stations_app, name="stations")
-app.command("outbox")(outbox)
+app.add_typer(telephony_app, name="telephony")
 
 log = logging.getLogger("privacy_waybill.cli")
 
@@ -284,7 +286,14 @@ def serve(
 
     with runtime() as rt:
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
-        uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        stop = start_outbox_relay(rt)
+        try:
+            uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        finally:
+            stop.set()
+
+
+app.command("outbox")(outbox)
 
 
 if __name__ == "__main__":

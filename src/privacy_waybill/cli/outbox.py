@@ -8,6 +8,8 @@ handed over).
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from typing import Annotated
 
 import typer
@@ -15,6 +17,9 @@ import typer
 from privacy_waybill.access.model import Role
 from privacy_waybill.cli.common import allow, fail, operator, runtime, stderr
 from privacy_waybill.errors import FieldError
+from privacy_waybill.runtime import Runtime
+
+log = logging.getLogger("privacy_waybill.cli.outbox")
 
 
 def outbox(
@@ -46,3 +51,18 @@ def outbox(
         else:
             when = m.created_at.strftime("%Y-%m-%d %H:%M:%S")
             typer.echo(f"{when}  {m.id}  {m.template}  ****{m.to_hint}  {m.state.value}/{m.attempts}  {text}")
+
+
+def start_outbox_relay(rt: Runtime, every_seconds: float = 5.0) -> threading.Event:
+    """Retry pending messages in the background while `pwb serve` runs; set the event to stop."""
+    stop = threading.Event()
+
+    def relay() -> None:
+        while not stop.wait(every_seconds):
+            try:
+                rt.notifications.deliver_due(rt.clock())
+            except Exception as error:  # noqa: BLE001 - a relay round that fails is retried next round
+                log.warning("outbox relay round failed: %s", type(error).__name__)
+
+    threading.Thread(target=relay, name="outbox-relay", daemon=True).start()
+    return stop

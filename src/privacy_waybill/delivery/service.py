@@ -39,9 +39,9 @@ from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import Conflict, FieldError, NotFound
 from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.identity.model import CrowdPass, User, UserStatus
-from privacy_waybill.identity.rules import pass_is_valid
+from privacy_waybill.identity.rules import check_route, pass_is_valid
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
-from privacy_waybill.issuance.references import verify_reference
+from privacy_waybill.issuance.references import InvalidReference, verify_reference
 from privacy_waybill.notifications import NotificationService, mask_waybill_no
 from privacy_waybill.telephony import TelephonyService
 from privacy_waybill.vault.aead import frame, seal, unseal
@@ -50,9 +50,10 @@ log = logging.getLogger("privacy_waybill.delivery")
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 COURIER_ID = re.compile(r"^(user|pass):[A-Za-z0-9_\-]{1,64}$")
-ASSIGNABLE = frozenset({WaybillStatus.IN_TRANSIT, WaybillStatus.AT_STATION, WaybillStatus.EXCEPTION})
 SIGNOFF_CODE_LIFETIME = timedelta(minutes=30)
 SIGNOFF_CODE_ATTEMPTS = 5
+# One text to the recipient a minute at most, however often the courier taps.
+SIGNOFF_CODE_RESEND = timedelta(minutes=1)
 # Whichever of the two the policy grants the caller: couriers sign off at the door, station
 # clerks hand over at the counter.
 DELIVERY_ACTIONS = ("waybill.sign_off", "waybill.hand_over")
@@ -70,6 +71,7 @@ class DeliveryStorePort(Protocol):
     def sign_off(
         self, waybill: IssuedWaybill, actor: str, method: str, evidence: bytes, place: str | None, now: datetime
     ) -> bool: ...
+    def delivered_by(self, waybill_id: str) -> tuple[str, datetime] | None: ...
     def assignment(self, waybill_id: str) -> Assignment | None: ...
     def assignments_for(self, courier: str, day: date) -> list[Assignment]: ...
     def signed_points(self, courier: str, day: date) -> set[bytes]: ...
@@ -148,7 +150,7 @@ class DeliveryService:
         else:
             try:
                 waybill = self._find_by_public_ref(verify_reference(token, self._reference_key))
-            except ValueError:
+            except InvalidReference:
                 waybill = None
         if waybill is None:
             raise NotFound("no such waybill")
@@ -187,9 +189,11 @@ class DeliveryService:
                 waybills.append(self.find(code))
             except NotFound:
                 raise FieldError(f"waybills[{position}]", "no such waybill") from None
+        # The policy first: who may not dispatch learns nothing about couriers.
+        for waybill in waybills:
+            self._access.require(clerk, "waybill.dispatch", waybill_resource(waybill), context)
         for waybill in waybills:
             self.check_assignee(clerk, waybill, courier, context.now)
-            self._access.require(clerk, "waybill.dispatch", waybill_resource(waybill), context)
         assigned = []
         for waybill in waybills:
             self._access.permit(clerk, "waybill.dispatch", waybill_resource(waybill), context, detail={"to": courier})
@@ -234,7 +238,7 @@ class DeliveryService:
     ) -> RouteDefinition:
         """Define (or replace) the walking order of a route of the clerk's station."""
         station = clerk.station or ""
-        self._access.permit(clerk, "station.manage", _station(station), context, detail={"route": route})
+        self._access.permit(clerk, "station.manage", _station(station), context, detail={"route": check_route(route)})
         cleaned = tuple(entry.strip() for entry in sequence if entry.strip())
         if not cleaned or len(cleaned) > 500:
             raise FieldError("sequence", "must name 1-500 roads or compounds")
@@ -250,7 +254,9 @@ class DeliveryService:
         return definition
 
     def route(self, clerk: Subject, route: str, context: Context) -> RouteDefinition | None:
-        self._access.permit(clerk, "station.manage", _station(clerk.station or ""), context, detail={"route": route})
+        self._access.permit(
+            clerk, "station.manage", _station(clerk.station or ""), context, detail={"route": check_route(route)}
+        )
         return self._store.route_definition(clerk.station or "", route)
 
     # --- the manifest (courier) --------------------------------------------------------
@@ -306,12 +312,12 @@ class DeliveryService:
         waybill = self.find(code)
         resource = waybill_resource(waybill)
         try:
-            self._access.require(courier, "waybill.scan_out", resource, context)
+            self._access.permit(courier, "waybill.scan_out", resource, context)
         except Forbidden as denied:
+            # The denial is audited; the courier learns only that the parcel is someone else's.
             if denied.decision.unmet == "assigned_to_subject" and waybill.assigned_courier is not None:
                 raise Conflict("this parcel is assigned to another courier; ask the station to re-dispatch it") from None
             raise
-        self._access.permit(courier, "waybill.scan_out", resource, context)
         moved = False
         if waybill.status is not WaybillStatus.OUT_FOR_DELIVERY:
             moved = self._store.scan_out(waybill, courier.actor, context.now)
@@ -376,6 +382,10 @@ class DeliveryService:
     def send_signoff_code(self, courier: Subject, waybill_no: str, context: Context) -> None:
         """Text the recipient a code to read out at the door (through the notification outbox)."""
         waybill = self.find(waybill_no)
+        self._access.require(courier, "waybill.sign_off", waybill_resource(waybill), context)
+        previous = self._store.code(waybill.waybill_id)
+        if previous is not None and previous[1] - SIGNOFF_CODE_LIFETIME + SIGNOFF_CODE_RESEND > context.now:
+            raise Conflict("a sign-off code was sent less than a minute ago; wait before sending another")
         code = f"{secrets.randbelow(10**6):06d}"
         key = f"signoff:{waybill.waybill_id}:{secrets.token_hex(4)}"
         self._access.hand_to_processor(
@@ -395,7 +405,7 @@ class DeliveryService:
         Station clerks sign off pickups here too (action waybill.hand_over).
         """
         if waybill.status is WaybillStatus.DELIVERED:
-            return self._replayed(subject, waybill)
+            return self._replayed(subject, waybill, proof)
         action = self._delivery_action(subject, waybill, context)
         self._access.require(subject, action, waybill_resource(waybill), context)
         evidence = self._check_proof(waybill, proof, context.now)
@@ -407,7 +417,7 @@ class DeliveryService:
         if not self._store.sign_off(waybill, subject.actor, proof.method.value, evidence, place, context.now):
             fresh = self._reload(waybill)
             if fresh.status is WaybillStatus.DELIVERED:
-                return self._replayed(subject, fresh)
+                return self._replayed(subject, fresh, proof)
             raise Conflict("the parcel changed meanwhile; sign off again")
         ending = self.telephony.end_after_sign_off(waybill.waybill_id, context.now)
         if assignment is not None and learns and waybill.delivery_point and waybill.delivery_site:
@@ -419,14 +429,13 @@ class DeliveryService:
         log.info("waybill %s signed off by %s (%s)", waybill.waybill_id, subject.actor, proof.method.value)
         return SignedOff(waybill.waybill_no, context.now, proof.method, replayed=False, bindings_ending=ending)
 
-    def _replayed(self, subject: Subject, waybill: IssuedWaybill) -> SignedOff:
-        assignment = self._store.assignment(waybill.waybill_id)
-        if assignment is None or assignment.signed_off_by != subject.actor or assignment.signed_off_at is None:
+    def _replayed(self, subject: Subject, waybill: IssuedWaybill, proof: SignOffProof) -> SignedOff:
+        delivered = self._store.delivered_by(waybill.waybill_id)
+        if delivered is None or delivered[0] != subject.actor:
             raise Conflict("the parcel is already delivered")
-        return SignedOff(
-            waybill.waybill_no, assignment.signed_off_at, SignOffMethod(assignment.signoff_method or "photo"),
-            replayed=True, bindings_ending=0,
-        )  # fmt: skip
+        assignment = self._store.assignment(waybill.waybill_id)
+        method = SignOffMethod(assignment.signoff_method) if assignment and assignment.signoff_method else proof.method
+        return SignedOff(waybill.waybill_no, delivered[1], method, replayed=True, bindings_ending=0)
 
     def _delivery_action(self, subject: Subject, waybill: IssuedWaybill, context: Context) -> str:
         resource = waybill_resource(waybill)

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from privacy_waybill.access.model import Subject
 from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.delivery.model import SignOffMethod, SignOffProof
+from privacy_waybill.delivery.signoff import sign_off as delivery_sign_off
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.service import PHONE_INDEX_KIND
 from privacy_waybill.recipients.challenges import OtpChallenges
@@ -62,7 +63,7 @@ def sign_off(rt: Runtime, waybill: IssuedWaybill, subject: Subject, now: datetim
     evidence = hashlib.sha256(
         frame(b"pwb station pickup", method.value.encode(), (subject.station or "").encode(), waybill.waybill_id.encode())
     ).digest()
-    rt.delivery.sign_off(subject, waybill, SignOffProof(SignOffMethod.PICKUP_CODE, evidence), rt.access.context())
+    delivery_sign_off(rt.delivery, subject, waybill, SignOffProof(SignOffMethod.PICKUP_CODE, evidence), rt.access.context())
 
 
 def _otp_challenges(rt: Runtime) -> OtpChallenges:

@@ -121,6 +121,16 @@ class DeliveryStore:
             )
         return True
 
+    def delivered_by(self, waybill_id: str) -> tuple[str, datetime] | None:
+        """Who signed the parcel off and when, from its `delivered` event."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(EVENTS.c.actor, EVENTS.c.at)
+                .where(EVENTS.c.waybill_id == waybill_id, EVENTS.c.status == WaybillStatus.DELIVERED.value)
+                .order_by(EVENTS.c.id)
+            ).first()
+        return (row.actor, row.at) if row else None
+
     def assignment(self, waybill_id: str) -> Assignment | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(ASSIGNMENTS).where(ASSIGNMENTS.c.waybill_id == waybill_id)).mappings().first()
