@@ -172,6 +172,8 @@ class TrackingService:
                 action="tracking.read",
                 outcome=Outcome.DENIED,
                 rule="tracking:enumeration",
+                # The risk engine keys tracking signals by device: the client's keyed hash is that here.
+                device=f"client:{client}",
                 detail=detail,
             )
         )
