@@ -5,14 +5,18 @@ digits of a phone, the portal never the phone. Screenshots go to docs/screenshot
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+import segno
+from PIL import Image
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, free_port, serve
 from privacy_waybill.access.model import Role, Subject
@@ -76,11 +80,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 def new_page(browser: Browser, viewport: ViewportSize) -> Page:
@@ -228,3 +237,44 @@ def test_a_recipient_follows_the_label_qr_signs_in_and_uses_the_portal(browser: 
 
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=str(SCREENSHOTS / "recipient-portal-desktop.png"), full_page=True)
+
+
+def qr_video(payload: str, path: Path) -> Path:
+    """A QR code of `payload` held up to a 640x480 camera, as a few frames of Y4M video."""
+    png = io.BytesIO()
+    segno.make(payload, error="M").save(png, kind="png", scale=6, border=4)
+    symbol = Image.open(io.BytesIO(png.getvalue())).convert("L")
+    frame = Image.new("L", (640, 480), 255)
+    frame.paste(symbol, ((640 - symbol.width) // 2, (480 - symbol.height) // 2))
+    luma = np.asarray(frame, dtype=np.uint8)
+    chroma = np.full((240, 320), 128, dtype=np.uint8)
+    with path.open("wb") as video:
+        video.write(b"YUV4MPEG2 W640 H480 F5:1 Ip A1:1 C420jpeg\n")
+        for _ in range(5):
+            video.write(b"FRAME\n" + luma.tobytes() + chroma.tobytes() + chroma.tobytes())
+    return path
+
+
+def test_the_desk_scans_an_identity_code_with_the_phone_camera(playwright: Playwright, site: Site, tmp_path: Path) -> None:
+    rt = site.rt
+    [parcel] = parcels_in_transit(rt, [70])
+    rt.stations.check_in(Subject(actor="user:ui-clerk", role=Role.STATION_CLERK, station=STATION), parcel.waybill_no)
+    token, _ = rt.recipients.identity_code(Recipient(actor="recipient:ui", phone_index=b"", phone="+86" + phone(70)))
+    camera = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={qr_video(token, tmp_path / 'identity.y4m')}",
+    ]
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + camera)
+    try:
+        context = chromium.new_context(viewport=PHONE, locale="zh-CN")
+        context.grant_permissions(["camera"], origin=site.base_url)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        sign_in_clerk(page, site)
+        page.click("#camera-identity")
+        expect(page.locator(f"#pickup-result li[data-waybill='{parcel.waybill_no}']")).to_be_visible()
+        expect(page.locator("#camera")).to_be_hidden()
+        assert_clerk_page_safe(page.content())
+    finally:
+        chromium.close()

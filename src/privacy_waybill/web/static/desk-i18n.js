@@ -20,7 +20,8 @@ Object.assign(MESSAGES.en, {
   kindCalls: "Unwanted calls", kindSms: "Unwanted texts", kindOpened: "Parcel opened", kindSold: "Data offered for sale",
   kindOther: "Other", codeSent: "If parcels are addressed to this number, a code was sent.",
   portalPrivacy: "Your phone is never shown to couriers or clerks; this page lists every time your data was opened.",
-  verified: "Verified", station: "Station",
+  verified: "Verified", station: "Station", cameraScan: "Scan with the camera",
+  cameraIdentity: "Scan the identity code with the camera", cameraOff: "No camera: type or use the scanner.",
 });
 Object.assign(ZH, {
   shelfCode: "货架", stickerPdf: "贴纸 PDF", stickerZpl: "贴纸 ZPL", handedOver: "已交付", handOverAll: "全部交付",
@@ -28,7 +29,7 @@ Object.assign(ZH, {
   otpSent: "验证码已发送给收件人。", saved: "已保存。", leakSent: "已收到举报", nobodySaw: "还没有人查看过您的信息。",
   kindCalls: "骚扰电话", kindSms: "骚扰短信", kindOpened: "包裹被拆", kindSold: "信息被出售", kindOther: "其他",
   codeSent: "如果该号码有包裹，验证码已发送。", verified: "已验证", station: "驿站",
-  timeline: "物流轨迹", handOver: "交付", identityHint: "请在驿站柜台出示，两分钟内有效。",
+  timeline: "物流轨迹", handOver: "交付", cameraOff: "无法使用摄像头，请输入或用扫码枪。", identityHint: "请在驿站柜台出示，两分钟内有效。",
 });
 function applyPlaceholders() {
   document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
