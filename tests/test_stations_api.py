@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api_support import API, assert_problem
-from privacy_waybill.access.model import Role
+from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.app import create_app
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.notifications import mask_waybill_no
 from privacy_waybill.runtime import Runtime
-from privacy_waybill.stations.model import StationKind
+from privacy_waybill.stations.model import StationFull, StationKind
 from station_support import (
     GIVEN_NAMES,
     STATION,
@@ -211,3 +212,26 @@ def test_the_sticker_shows_shelf_code_pickup_code_and_masked_name_only(client: T
     held = rt.station_store.held_waybill(waybill.waybill_id)
     texts = [item.text for item in compose_sticker(held).items if hasattr(item, "text")]
     assert texts == [body["shelf_code"], "取件码", f"{body['pickup_code'][:3]} {body['pickup_code'][3:]}", waybill.recipient.name]
+
+
+def test_concurrent_check_ins_respect_capacity_and_never_share_a_code(rt: Runtime, identity: IdentityService) -> None:
+    """Four clerks scanning at once into a station with room for 30: exactly 30 are shelved,
+    every shelf code and pickup code distinct, the rest told the station is full."""
+    register_station(rt, shelves=("A:3:15", "B:3:15"))
+    waybills = parcels_in_transit(rt, list(range(300, 340)))
+    clerks = [Subject(actor=f"user:clerk-{n}", role=Role.STATION_CLERK, station=STATION) for n in range(4)]
+
+    def scan(n: int) -> str:
+        try:
+            return rt.stations.check_in(clerks[n % 4], waybills[n].waybill_no).shelf_code
+        except StationFull:
+            return "full"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(scan, range(40)))
+    placed = [o for o in outcomes if o != "full"]
+    assert (len(placed), outcomes.count("full")) == (30, 10)
+    assert len(set(placed)) == 30
+    held = rt.station_store.held(STATION)
+    assert len(held) == 30 and len({p.pickup_code for p in held}) == 30
+    assert Counter(p.shelf for p in held) == {"A": 15, "B": 15}
