@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.access.service import AccessService, AlertPort, waybill_resource
+from privacy_waybill.audit.chain import StoredEntry
 from privacy_waybill.audit.model import Outcome
 from privacy_waybill.errors import FieldError, NotFound
 from privacy_waybill.issuance.model import IssuedWaybill
@@ -79,7 +80,9 @@ class RecipientStorePort(Protocol):
 
 
 class AuditReader(Protocol):
-    def events(self, *, waybill_id: str | None = None, outcome: Outcome | None = None, limit: int = 100) -> list: ...  # type: ignore[type-arg]
+    def events(
+        self, *, waybill_id: str | None = None, outcome: Outcome | None = None, limit: int = 100
+    ) -> list[StoredEntry]: ...
 
 
 class StaysPort(Protocol):
@@ -105,7 +108,7 @@ class RecipientPorts:
     audit: AuditReader
     alerts: AlertPort
     stays: StaysPort
-    events: Callable[[str], list]  # type: ignore[type-arg]
+    events: Callable[[str], list[Mapping[str, Any]]]
     clock: Callable[[], datetime]
 
 
@@ -200,7 +203,7 @@ class RecipientService:
                 return waybill
         raise NotFound("no such parcel of yours")
 
-    def timeline(self, recipient: Recipient, waybill_no: str) -> tuple[IssuedWaybill, list]:  # type: ignore[type-arg]
+    def timeline(self, recipient: Recipient, waybill_no: str) -> tuple[IssuedWaybill, list[Mapping[str, Any]]]:
         waybill = self.own_waybill(recipient, waybill_no)
         self._permit(recipient, waybill, {"portal": "timeline"})
         return waybill, self._p.events(waybill.waybill_id)

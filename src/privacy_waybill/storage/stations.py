@@ -16,6 +16,7 @@ from typing import cast
 
 from sqlalchemy import Engine, Table, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.exc import IntegrityError
 
 from privacy_waybill.errors import Conflict, NotFound
@@ -71,7 +72,7 @@ def _station(row: RowMapping) -> Station:
         id=row["id"],
         name=row["name"],
         kind=StationKind(row["kind"]),
-        shelves=tuple(Shelf(s["label"], int(s["layers"]), int(s["capacity"])) for s in row["shelves"]),  # type: ignore[call-overload]
+        shelves=tuple(Shelf(str(s["label"]), int(s["layers"]), int(s["capacity"])) for s in row["shelves"]),
         created_at=row["created_at"],
     )
 
@@ -220,11 +221,11 @@ class StationStore:
         except IntegrityError:
             raise Conflict("the parcel was checked in concurrently; scan again") from None
 
-    def _held_where(self, *conditions: object, limit: int = 200) -> list[HeldParcel]:
+    def _held_where(self, *conditions: ColumnElement[bool], limit: int = 200) -> list[HeldParcel]:
         stmt = (
             select(*_HELD_COLUMNS)
             .select_from(_HELD_JOIN)
-            .where(*conditions)  # type: ignore[arg-type]
+            .where(*conditions)
             .order_by(PARCELS.c.checked_in_at.desc(), PARCELS.c.id.desc())
             .limit(limit)
         )

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.access.policy import AccessPolicy
@@ -55,7 +55,7 @@ class TrackingAnswer:
 
 class WaybillLookup(Protocol):
     def get_by_number(self, tenant_id: str | None, waybill_no: str) -> IssuedWaybill | None: ...
-    def events(self, waybill_id: str) -> list: ...  # type: ignore[type-arg]
+    def events(self, waybill_id: str) -> Sequence[Mapping[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
