@@ -36,14 +36,34 @@ from privacy_waybill.delivery.ordering import ParcelPlace, order_stops, revisits
 from privacy_waybill.delivery.points import DeliveryPointKeyer, normalised_parts
 
 PARCELS, BUILDINGS, TOWN = 150, 40, "浙江省杭州市余杭区五常街道"
-ROADS = (("文一西路", (969, 998, 1818)), ("五常大道", (181, 175, 166)), ("荆长大道", (8, 18, 28)), ("西溪路", (1, 3, 5)))
-COMPOUND_NAMES = ("西溪园区", "海创园", "科技城", "诚园", "西溪里", "紫金港苑", "和家园", "溪语苑", "荆长苑", "云栖苑", "翠苑", "丹桂苑")
+ROADS = (
+    ("文一西路", (969, 998, 1818)),
+    ("五常大道", (181, 175, 166)),
+    ("荆长大道", (8, 18, 28)),
+    ("西溪路", (1, 3, 5)),
+)
+COMPOUND_NAMES = (
+    "西溪园区",
+    "海创园",
+    "科技城",
+    "诚园",
+    "西溪里",
+    "紫金港苑",
+    "和家园",
+    "溪语苑",
+    "荆长苑",
+    "云栖苑",
+    "翠苑",
+    "丹桂苑",
+)
 
 
 def day_of_parcels(rng: random.Random) -> list[str]:
     """150 addresses in 40 buildings: 12 compounds (3 or 4 buildings each) on 4 roads."""
     compounds = [
-        (road, number, COMPOUND_NAMES[i * 3 + j]) for i, (road, numbers) in enumerate(ROADS) for j, number in enumerate(numbers)
+        (road, number, COMPOUND_NAMES[i * 3 + j])
+        for i, (road, numbers) in enumerate(ROADS)
+        for j, number in enumerate(numbers)
     ]
     buildings = [(c, b) for k, c in enumerate(compounds) for b in range(1, (4 if k < 4 else 3) + 1)][:BUILDINGS]
     addresses = [
@@ -107,7 +127,9 @@ def serve_app(rt) -> tuple[uvicorn.Server, str]:  # type: ignore[no-untyped-def]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.02)
@@ -128,7 +150,8 @@ def reveal_latency() -> None:
     now = rt.clock()
     orders = [
         {
-            "order_id": f"B-{i}", "recipient": {"name": "张三", "phone": f"139{i:08d}", "address": f"{TOWN}文一西路969号西溪园区{i % 9 + 1}号楼"},
+            "order_id": f"B-{i}",
+            "recipient": {"name": "张三", "phone": f"139{i:08d}", "address": f"{TOWN}文一西路969号{i % 9 + 1}幢"},
             "sender": {"name": "杭州小店", "phone": "13512345678", "address": "浙江省杭州市西湖区文三路90号"},
             "items": [{"name": "书", "quantity": 1}],
         }
@@ -148,9 +171,16 @@ def reveal_latency() -> None:
             rt.identity.bind_device(name, device, now)
             rt.delivery.assign(clerk_subject, [waybill.waybill_no], f"user:{user.user.id}", rt.access.context())
             code = pyotp.TOTP(pyotp.parse_uri(user.totp_uri).secret).now()  # type: ignore[arg-type]
-            token = http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD, "totp": code}, headers={"X-Device-Id": device}).json()["token"]
+            token = http.post(
+                "/api/v1/auth/login",
+                json={"username": name, "password": PASSWORD, "totp": code},
+                headers={"X-Device-Id": device},
+            ).json()["token"]
             headers = {"Authorization": f"Bearer {token}", "X-Device-Id": device}
-            assert http.post("/api/v1/delivery/scan", json={"code": waybill.waybill_no}, headers=headers).status_code == 200
+            assert (
+                http.post("/api/v1/delivery/scan", json={"code": waybill.waybill_no}, headers=headers).status_code
+                == 200
+            )
             sessions.append((waybill.waybill_no, headers))
 
     def run(request) -> tuple[list[float], float]:  # type: ignore[no-untyped-def]
@@ -169,14 +199,25 @@ def reveal_latency() -> None:
             results = [lat for part in pool.map(courier, sessions) for lat in part]
         return results, time.perf_counter() - started
 
-    reveal = lambda http, no, h: http.post(f"/api/v1/delivery/parcels/{no}/reveal", json={"purpose": "deliver"}, headers=h)  # noqa: E731
-    health = lambda http, no, h: http.get("/api/v1/health")  # noqa: E731
-    print(f"reveal under {COURIERS} concurrent couriers, {REVEALS_EACH} each ({rt.engine.dialect.name}, one uvicorn worker)")
-    for label, request in (("POST .../reveal (decide, quota, audit, decrypt)", reveal), ("baseline: GET /api/v1/health", health)):
+    def reveal(http: httpx.Client, waybill_no: str, headers: dict[str, str]) -> httpx.Response:
+        return http.post(f"/api/v1/delivery/parcels/{waybill_no}/reveal", json={"purpose": "deliver"}, headers=headers)
+
+    def health(http: httpx.Client, waybill_no: str, headers: dict[str, str]) -> httpx.Response:
+        return http.get("/api/v1/health")
+
+    print(
+        f"reveal under {COURIERS} concurrent couriers, {REVEALS_EACH} each"
+        f" ({rt.engine.dialect.name}, one uvicorn worker)"
+    )
+    for label, request in (
+        ("POST .../reveal (decide, quota, audit, decrypt)", reveal),
+        ("baseline: GET /api/v1/health", health),
+    ):
         latencies, elapsed = run(request)
         print(
-            f"  {label:48} p50 {percentile(latencies, 0.5) * 1000:7.1f} ms   p99 {percentile(latencies, 0.99) * 1000:7.1f} ms"
-            f"   {len(latencies) / elapsed:7.0f} req/s   (mean {statistics.mean(latencies) * 1000:.1f} ms)"
+            f"  {label:48} p50 {percentile(latencies, 0.5) * 1000:7.1f} ms"
+            f"   p99 {percentile(latencies, 0.99) * 1000:7.1f} ms   {len(latencies) / elapsed:7.0f} req/s"
+            f"   (mean {statistics.mean(latencies) * 1000:.1f} ms)"
         )
     server.should_exit = True
     rt.close()

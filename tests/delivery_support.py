@@ -29,6 +29,7 @@ COMPOUNDS = (("969号", "西溪园区"), ("998号", "海创园"), ("1818号", "�
 BUILDING_SPELLINGS = ("{n}号楼", "{n}幢", "{n}栋")
 # One courier's live bindings each need their own X (never two with the same A on one X).
 X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 81))
+TOWN = "浙江省杭州市余杭区五常街道"
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张"
 
 
@@ -72,9 +73,13 @@ def route_orders(buildings_per_compound: int, parcels_per_building: int) -> list
                         "recipient": {
                             "name": f"{surname}晓{'明红刚丽'[copy % 4]}",
                             "phone": f"139{serial:08d}",
-                            "address": f"浙江省杭州市余杭区五常街道文一西路{number}{compound}{spelled}{copy + 1}单元{copy + 1}01室",
+                            "address": f"{TOWN}文一西路{number}{compound}{spelled}{copy + 1}单元{copy + 1}01室",
                         },
-                        "sender": {"name": "杭州小店", "phone": "13512345678", "address": "浙江省杭州市西湖区文三路90号"},
+                        "sender": {
+                            "name": "杭州小店",
+                            "phone": "13512345678",
+                            "address": "浙江省杭州市西湖区文三路90号",
+                        },
                         "items": [{"name": "书", "quantity": 1}],
                         "remark": f"放{compound}{building}号楼门卫，找{surname}先生",
                     }
@@ -102,7 +107,9 @@ def issue_route(rt: Runtime, buildings_per_compound: int = 4, parcels_per_buildi
     return parcels
 
 
-def sign_in_staff(client: TestClient, rt: Runtime, role: Role, device: str | None = None, **scope: str) -> dict[str, str]:
+def sign_in_staff(
+    client: TestClient, rt: Runtime, role: Role, device: str | None = None, **scope: str
+) -> dict[str, str]:
     username = f"{role.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
     created = rt.identity.add_user(username, PASSWORD, role, rt.clock(), **scope)
     headers = {}

@@ -88,7 +88,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     rt.delivery.assign(clerk_subject, [p.no for p in parcels[:4]], f"user:{courier.user.id}", rt.access.context())
     crowd_pass = rt.identity.create_pass(CROWD_PHONE, "13", work_day(now), clerk_subject.actor, now)
     rt.delivery.assign(clerk_subject, [p.no for p in parcels[4:]], f"pass:{crowd_pass.id}", rt.access.context())
-    users = {name: secret_of(u.totp_uri) for name, u in (("li.courier", courier), ("wang.clerk", clerk), ("ops.admin", admin))}
+    users = {
+        name: secret_of(u.totp_uri)
+        for name, u in (("li.courier", courier), ("wang.clerk", clerk), ("ops.admin", admin))
+    }
     with serve(create_app(rt), port) as base_url:
         yield Site(base_url, rt, parcels, users)
     rt.close()

@@ -14,15 +14,6 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from privacy_waybill.access.model import Role, Subject
-from privacy_waybill.api.app import create_app
-from privacy_waybill.delivery.model import SignOffMethod, SignOffProof
-from privacy_waybill.delivery.ordering import revisits
-from privacy_waybill.delivery.signoff import sign_off
-from privacy_waybill.errors import Conflict
-from privacy_waybill.identity.service import IdentityService
-from privacy_waybill.issuance.model import WaybillStatus
-from privacy_waybill.runtime import Runtime
 from delivery_support import (
     API,
     ROUTE,
@@ -34,6 +25,15 @@ from delivery_support import (
     route_call,
     sign_in_staff,
 )
+from privacy_waybill.access.model import Role, Subject
+from privacy_waybill.api.app import create_app
+from privacy_waybill.delivery.model import SignOffMethod, SignOffProof
+from privacy_waybill.delivery.ordering import revisits
+from privacy_waybill.delivery.signoff import sign_off
+from privacy_waybill.errors import Conflict
+from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.issuance.model import WaybillStatus
+from privacy_waybill.runtime import Runtime
 
 COURIER_PHONE = "+8613700000001"
 OTHER_COURIER_PHONE = "+8613700000002"
@@ -87,7 +87,9 @@ def test_a_route_of_60_parcels_in_12_buildings_end_to_end(
     walk = [stop[0] for stop in places]
     assert [c for c, _ in walk] == ["未来科技城"] * 4 + ["西溪园区"] * 4 + ["海创园"] * 4
     assert revisits([f"{c}{b}".encode() for c, b in walk]) == 0
-    assert all(p["address"].endswith("****") and p["name"].endswith("*") for s in manifest["stops"] for p in s["parcels"])
+    assert all(
+        p["address"].endswith("****") and p["name"].endswith("*") for s in manifest["stops"] for p in s["parcels"]
+    )
 
     # One scan per parcel: the label's QR (a URL) for half of them, the Code 128 number for the rest.
     stop_of = {p["waybill_no"]: s["number"] for s in manifest["stops"] for p in s["parcels"]}
@@ -104,10 +106,14 @@ def test_a_route_of_60_parcels_in_12_buildings_end_to_end(
     for stop in manifest["stops"]:
         for card in stop["parcels"]:
             parcel = parcels[card["waybill_no"]]
-            revealed = client.post(f"{API}/delivery/parcels/{parcel.no}/reveal", json={"purpose": "deliver"}, headers=courier)
+            revealed = client.post(
+                f"{API}/delivery/parcels/{parcel.no}/reveal", json={"purpose": "deliver"}, headers=courier
+            )
             assert revealed.status_code == 200, revealed.text
             assert parcel.compound in revealed.json()["address"] and revealed.json()["remark"] == parcel.remark
-            called = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=courier)
+            called = client.post(
+                f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=courier
+            )
             assert called.status_code == 200, called.text
             x = called.json()["x_number"]
             assert x in X_NUMBERS and parcel.phone not in called.text
@@ -116,7 +122,9 @@ def test_a_route_of_60_parcels_in_12_buildings_end_to_end(
             routed[route_call(client, rt, "+86" + parcel.phone, x).json()["action"]] += 1
             routed[route_call(client, rt, "+8613600000000", x).json()["action"]] += 1
             signed = client.post(
-                f"{API}/delivery/parcels/{parcel.no}/sign-off", json={"method": "photo", "photo_base64": PHOTO}, headers=courier
+                f"{API}/delivery/parcels/{parcel.no}/sign-off",
+                json={"method": "photo", "photo_base64": PHOTO},
+                headers=courier,
             )
             assert signed.status_code == 200 and signed.json()["replayed"] is False, signed.text
             clock.now += timedelta(seconds=30)
@@ -131,9 +139,7 @@ def test_a_route_of_60_parcels_in_12_buildings_end_to_end(
     clock.now += rt.telephony.policy.grace_after_sign_off
     for x in X_NUMBERS:
         assert route_call(client, rt, COURIER_PHONE, x).json()["action"] == "refuse"
-    refusals = [
-        e for e in rt.audit.events(action="telephony.route", limit=1000) if e.event().outcome.value == "denied"
-    ]
+    refusals = [e for e in rt.audit.events(action="telephony.route", limit=1000) if e.event().outcome.value == "denied"]
     assert len(refusals) == 60 + len(X_NUMBERS)
     # Ids and counts only in the logs: no phone, name, compound or remark of any parcel.
     logged = "\n".join(record.getMessage() for record in caplog.records)
@@ -147,7 +153,11 @@ def test_exactly_one_of_two_racing_scans_moves_the_parcel(client: TestClient, rt
     clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
     courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
     other = sign_in_staff(client, rt, Role.COURIER, device="device-courier-2", station=STATION)
-    client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no, second.no], "courier": courier["X-Actor"]}, headers=clerk)
+    client.post(
+        f"{API}/delivery/assignments",
+        json={"waybills": [parcel.no, second.no], "courier": courier["X-Actor"]},
+        headers=clerk,
+    )
     subject = rt.resolve_token(courier["Authorization"].removeprefix("Bearer "), courier["X-Device-Id"])
     assert subject is not None
     results: list[bool] = []
@@ -193,22 +203,44 @@ def test_a_redispatched_parcel_leaves_the_first_courier_at_once(client: TestClie
     first = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
     second = sign_in_staff(client, rt, Role.COURIER, device="device-courier-2", station=STATION)
     elsewhere = sign_in_staff(client, rt, Role.COURIER, device="device-courier-3", station="BJ05")
-    mistyped = client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": "user:u_nobody"}, headers=clerk)
-    assert mistyped.status_code == 422 and mistyped.json()["errors"] == [{"field": "courier", "reason": "names no courier"}]
-    foreign = client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": elsewhere["X-Actor"]}, headers=clerk)
+    mistyped = client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": "user:u_nobody"}, headers=clerk
+    )
+    assert mistyped.status_code == 422 and mistyped.json()["errors"] == [
+        {"field": "courier", "reason": "names no courier"}
+    ]
+    foreign = client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": elsewhere["X-Actor"]}, headers=clerk
+    )
     assert foreign.json()["errors"] == [{"field": "courier", "reason": "does not work at this station"}]
-    client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": first["X-Actor"]}, headers=clerk)
+    client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": first["X-Actor"]}, headers=clerk
+    )
     assert client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=first).status_code == 200
-    x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=first).json()["x_number"]
+    x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=first).json()[
+        "x_number"
+    ]
     assert route_call(client, rt, COURIER_PHONE, x).json()["action"] == "connect_to_b"
 
-    again = client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": second["X-Actor"]}, headers=clerk)
+    again = client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": second["X-Actor"]}, headers=clerk
+    )
     assert again.status_code == 200 and again.json()[0]["status"] == "at_station"
-    assert client.post(f"{API}/delivery/parcels/{parcel.no}/reveal", json={"purpose": "deliver"}, headers=first).status_code == 403
+    assert (
+        client.post(
+            f"{API}/delivery/parcels/{parcel.no}/reveal", json={"purpose": "deliver"}, headers=first
+        ).status_code
+        == 403
+    )
     assert route_call(client, rt, COURIER_PHONE, x).json()["action"] == "refuse"
     assert client.get(f"{API}/delivery/manifest", headers=first).json()["stops"] == []
     scanned = client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=second)
     assert scanned.status_code == 200 and scanned.json()["card"]["stop"] == 1
+    # The second viewer of this recipient gets an X of its own: a leaked X names who saw it.
+    second_x = client.post(
+        f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": OTHER_COURIER_PHONE}, headers=second
+    )
+    assert second_x.json()["x_number"] != x
     taken = client.post(f"{API}/delivery/assignments/withdraw", json={"waybill": parcel.no}, headers=clerk)
     assert taken.json()["status"] == "at_station" and taken.json()["assigned_courier"] is None
 
@@ -217,9 +249,13 @@ def test_a_call_as_its_binding_expires_and_a_replayed_sign_off(client: TestClien
     [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
     clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
     courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
-    client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk)
+    client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk
+    )
     client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
-    x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=courier).json()["x_number"]
+    x = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": COURIER_PHONE}, headers=courier).json()[
+        "x_number"
+    ]
     [binding] = rt.telephony.live_bindings(parcel.waybill.waybill_id, clock.now)
     assert binding.expires_at == clock.now + timedelta(hours=72)  # the hard maximum, until sign-off
 
@@ -227,17 +263,25 @@ def test_a_call_as_its_binding_expires_and_a_replayed_sign_off(client: TestClien
     assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
     [text] = rt.notifications.recent(template="delivery.signoff_code", to="+86" + parcel.phone)
     assert text.to_hint == parcel.phone[-4:] and text.body is not None and parcel.no not in text.body.text
-    wrong = client.post(f"{API}/delivery/parcels/{parcel.no}/sign-off", json={"method": "recipient_otp", "code": "000000"}, headers=courier)
+    wrong = client.post(
+        f"{API}/delivery/parcels/{parcel.no}/sign-off",
+        json={"method": "recipient_otp", "code": "000000"},
+        headers=courier,
+    )
     assert wrong.status_code == 422
     signed_at = clock.now
     signed = client.post(
-        f"{API}/delivery/parcels/{parcel.no}/sign-off", json={"method": "recipient_otp", "code": text.body.data["code"]}, headers=courier
+        f"{API}/delivery/parcels/{parcel.no}/sign-off",
+        json={"method": "recipient_otp", "code": text.body.data["code"]},
+        headers=courier,
     )
     assert signed.status_code == 200 and signed.json()["replayed"] is False
     events = len(rt.waybills.events(parcel.waybill.waybill_id))
     clock.now += timedelta(minutes=1)
     replay = client.post(
-        f"{API}/delivery/parcels/{parcel.no}/sign-off", json={"method": "recipient_otp", "code": text.body.data["code"]}, headers=courier
+        f"{API}/delivery/parcels/{parcel.no}/sign-off",
+        json={"method": "recipient_otp", "code": text.body.data["code"]},
+        headers=courier,
     )
     assert replay.status_code == 200 and replay.json()["replayed"] is True
     assert replay.json()["at"] == signed.json()["at"] and len(rt.waybills.events(parcel.waybill.waybill_id)) == events
@@ -253,10 +297,16 @@ def test_a_call_as_its_binding_expires_and_a_replayed_sign_off(client: TestClien
 def test_provider_callbacks_must_be_signed_fresh_and_new(client: TestClient, rt: Runtime, clock: Clock) -> None:
     body = b'{"caller": "+8613700000001", "called": "+8617100000001"}'
     headers = rt.callback_signer.headers(body, clock(), "nonce-aaaaaaaaaaaaaaaa")
-    send = lambda h, b=body: client.post(f"{API}/telephony/route", content=b, headers={**h, "Content-Type": "application/json"})  # noqa: E731
+
+    def send(h: dict[str, str], b: bytes = body):  # type: ignore[no-untyped-def]
+        return client.post(f"{API}/telephony/route", content=b, headers={**h, "Content-Type": "application/json"})
+
     assert send(headers).status_code == 200
     assert "replay" in send(headers).json()["detail"]
-    assert send({**headers, "X-Pwb-Nonce": "nonce-bbbbbbbbbbbbbbbb"}).json()["detail"] == "the callback's signature does not match"
+    assert (
+        send({**headers, "X-Pwb-Nonce": "nonce-bbbbbbbbbbbbbbbb"}).json()["detail"]
+        == "the callback's signature does not match"
+    )
     tampered = body.replace(b"0001", b"0002", 1)
     assert send(rt.callback_signer.headers(body, clock(), "nonce-cccccccccccccccc"), tampered).status_code == 401
     stale = rt.callback_signer.headers(body, clock() - timedelta(minutes=6), "nonce-dddddddddddddddd")
@@ -270,9 +320,13 @@ def test_the_route_learns_the_order_of_past_sign_offs(client: TestClient, rt: Ru
         # Sessions last a working day; the route's history belongs to the route, not the courier.
         clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
         courier = sign_in_staff(client, rt, Role.COURIER, device=f"device-courier-{day}", station=STATION)
-        parcels = [p for p in issue_route(rt, buildings_per_compound=3, parcels_per_building=1) if p.compound == "海创园"]
+        parcels = [
+            p for p in issue_route(rt, buildings_per_compound=3, parcels_per_building=1) if p.compound == "海创园"
+        ]
         by_no = {p.no: p for p in parcels}
-        client.post(f"{API}/delivery/assignments", json={"waybills": list(by_no), "courier": courier["X-Actor"]}, headers=clerk)
+        client.post(
+            f"{API}/delivery/assignments", json={"waybills": list(by_no), "courier": courier["X-Actor"]}, headers=clerk
+        )
         manifest = client.get(f"{API}/delivery/manifest", headers=courier).json()
         order = [by_no[s["parcels"][0]["waybill_no"]] for s in manifest["stops"]]
         if day == 1:
@@ -281,7 +335,11 @@ def test_the_route_learns_the_order_of_past_sign_offs(client: TestClient, rt: Ru
         # The courier knows the compound and walks it 3, 1, 2, whatever the manifest said.
         for parcel in sorted(parcels, key=lambda p: [3, 1, 2].index(p.building)):
             client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
-            client.post(f"{API}/delivery/parcels/{parcel.no}/sign-off", json={"method": "photo", "photo_base64": PHOTO}, headers=courier)
+            client.post(
+                f"{API}/delivery/parcels/{parcel.no}/sign-off",
+                json={"method": "photo", "photo_base64": PHOTO},
+                headers=courier,
+            )
             walked.append(parcel.place)
         clock.now += timedelta(days=1)
     assert walked == [("海创园", 3), ("海创园", 1), ("海创园", 2)]
@@ -317,9 +375,13 @@ def test_route_names_and_sign_off_texts_are_bounded(client: TestClient, rt: Runt
     courier = sign_in_staff(client, rt, Role.COURIER, device="device-courier-1", station=STATION)
     too_long = client.put(f"{API}/delivery/routes/{'x' * 65}", json={"sequence": ["文一西路"]}, headers=clerk)
     assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "route"
-    not_a_clerk = client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": "user:u_x"}, headers=courier)
+    not_a_clerk = client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": "user:u_x"}, headers=courier
+    )
     assert not_a_clerk.status_code == 403
-    client.post(f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk)
+    client.post(
+        f"{API}/delivery/assignments", json={"waybills": [parcel.no], "courier": courier["X-Actor"]}, headers=clerk
+    )
     client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier)
     assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 202
     assert client.post(f"{API}/delivery/parcels/{parcel.no}/signoff-code", headers=courier).status_code == 409

@@ -4,16 +4,15 @@ dies at the end of the day."""
 
 from __future__ import annotations
 
-
 import pytest
 from fastapi.testclient import TestClient
 
+from delivery_support import API, ROUTE, STATION, X_NUMBERS, Clock, issue_route, route_call, sign_in_staff
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.waybills import WAYBILLS
-from delivery_support import API, ROUTE, STATION, X_NUMBERS, Clock, issue_route, route_call, sign_in_staff
 
 CROWD_PHONE = "13788886666"
 HANDSET = "crowd-handset-01"
@@ -43,7 +42,11 @@ def crowd_sign_in(client: TestClient, rt: Runtime) -> dict[str, str]:
         headers={"X-Device-Id": HANDSET},
     )
     assert verified.status_code == 200, verified.text
-    return {"Authorization": f"Bearer {verified.json()['token']}", "X-Device-Id": HANDSET, "X-Actor": verified.json()["actor"]}
+    return {
+        "Authorization": f"Bearer {verified.json()['token']}",
+        "X-Device-Id": HANDSET,
+        "X-Actor": verified.json()["actor"],
+    }
 
 
 def test_a_crowd_courier_works_one_route_for_one_day(client: TestClient, rt: Runtime, clock: Clock) -> None:
@@ -51,18 +54,24 @@ def test_a_crowd_courier_works_one_route_for_one_day(client: TestClient, rt: Run
     # A parcel of another route (五常大道 is route 12) at the same station.
     other_route = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[0]
     with rt.engine.begin() as conn:
-        conn.execute(WAYBILLS.update().where(WAYBILLS.c.id == other_route.waybill.waybill_id).values(sort_code="571-HZ10-12"))
+        conn.execute(
+            WAYBILLS.update().where(WAYBILLS.c.id == other_route.waybill.waybill_id).values(sort_code="571-HZ10-12")
+        )
     clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
     issued = client.post(
         f"{API}/delivery/passes", json={"phone": CROWD_PHONE, "route": ROUTE, "day": "2026-12-01"}, headers=clerk
     )
     assert issued.status_code == 201, issued.text
     crowd_pass = issued.json()
-    assert crowd_pass["sign_in_url"].endswith(f"/courier/?pass={crowd_pass['pass_id']}") and CROWD_PHONE not in issued.text
+    assert (
+        crowd_pass["sign_in_url"].endswith(f"/courier/?pass={crowd_pass['pass_id']}") and CROWD_PHONE not in issued.text
+    )
 
     # Dispatch accepts the pass's subject, but only for its route.
     wrong_route = client.post(
-        f"{API}/delivery/assignments", json={"waybills": [other_route.no], "courier": crowd_pass["courier"]}, headers=clerk
+        f"{API}/delivery/assignments",
+        json={"waybills": [other_route.no], "courier": crowd_pass["courier"]},
+        headers=clerk,
     )
     assert wrong_route.json()["errors"] == [{"field": "courier", "reason": "is a pass for another route"}]
     assigned = client.post(

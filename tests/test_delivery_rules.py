@@ -26,7 +26,12 @@ def keys(address: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "spelling",
-    ["文一西路969号西溪园区5号楼3单元1201室", "文一西路969号西溪园区5幢1单元301室", "文一西路969号西溪园区五栋", "西溪园区5号楼"],
+    [
+        "文一西路969号西溪园区5号楼3单元1201室",
+        "文一西路969号西溪园区5幢1单元301室",
+        "文一西路969号西溪园区五栋",
+        "西溪园区5号楼",
+    ],
 )
 def test_one_building_written_many_ways_is_one_delivery_point(spelling: str) -> None:
     reference = keys("文一西路969号西溪园区5号楼")
@@ -70,11 +75,19 @@ def test_learned_sign_off_order_orders_buildings_within_a_compound() -> None:
 
 def test_no_order_of_parcels_makes_the_manifest_revisit_a_building() -> None:
     rng = random.Random(5)
-    parcels = [place(f"w{i}", f"{s}{rng.randrange(4)}", s, rng.choice("RS")) for i in range(150) for s in [rng.choice("ABCDEFGH")]]
+    parcels = [
+        place(f"w{i}", f"{s}{rng.randrange(4)}", s, rng.choice("RS"))
+        for i in range(150)
+        for s in [rng.choice("ABCDEFGH")]
+    ]
     for _ in range(20):
         rng.shuffle(parcels)
         learned = {p.point: rng.random() * 10 for p in parcels if rng.random() < 0.5}
-        walk = [p for stop in order_stops(parcels, route_order([b"C", b"A"]), learned) for p in [stop.point] * len(stop.waybill_ids)]
+        walk = [
+            p
+            for stop in order_stops(parcels, route_order([b"C", b"A"]), learned)
+            for p in [stop.point] * len(stop.waybill_ids)
+        ]
         assert revisits(walk) == 0
         sites = [point[:1] for point in dict.fromkeys(walk)]
         assert revisits(sites) == 0  # compounds are contiguous too
@@ -84,7 +97,9 @@ def test_no_order_of_parcels_makes_the_manifest_revisit_a_building() -> None:
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def load(x: str, capacity: int = 200, live: int = 0, a: set[bytes] | None = None, b: set[bytes] | None = None) -> NumberLoad:
+def load(
+    x: str, capacity: int = 200, live: int = 0, a: set[bytes] | None = None, b: set[bytes] | None = None
+) -> NumberLoad:
     return NumberLoad(x, capacity, live, frozenset(a or set()), frozenset(b or set()))
 
 

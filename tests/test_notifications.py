@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from conftest import CHEAP_PASSWORDS
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.cli.outbox import outbox
@@ -35,7 +36,6 @@ from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.notifications import OUTBOX, build_notifications
-from conftest import CHEAP_PASSWORDS
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 PHONE = "+8613812345678"
@@ -72,7 +72,9 @@ def outbox_rows(rt: Runtime) -> list[dict[str, object]]:
 
 
 def test_a_template_renders_text_and_a_machine_readable_part() -> None:
-    rendered = TEMPLATES.render("station.pickup_ready", {"waybill": "PW*********2345", "station": "HZ10", "pickup_code": "A-3-0172"})
+    rendered = TEMPLATES.render(
+        "station.pickup_ready", {"waybill": "PW*********2345", "station": "HZ10", "pickup_code": "A-3-0172"}
+    )
     assert rendered.text == "【隐私面单】您的快递PW*********2345已到驿站HZ10，取件码A-3-0172。"
     assert dict(rendered.data) == {
         "type": "pickup_ready", "waybill": "PW*********2345", "station": "HZ10", "pickup_code": "A-3-0172",
@@ -88,7 +90,9 @@ def test_a_template_renders_text_and_a_machine_readable_part() -> None:
         ({"code": "123456 张三"}, "params.code", "is not a valid otp_code"),
     ],
 )
-def test_rendering_refuses_missing_unknown_and_malformed_values(params: dict[str, str], field: str, reason: str) -> None:
+def test_rendering_refuses_missing_unknown_and_malformed_values(
+    params: dict[str, str], field: str, reason: str
+) -> None:
     with pytest.raises(FieldError) as caught:
         TEMPLATES.render("crowd_courier.otp", params)
     assert (caught.value.field, caught.value.reason) == (field, reason)
@@ -136,7 +140,7 @@ def test_a_sent_message_keeps_only_a_keyed_hash_and_the_last_four_digits(rt: Run
     assert row["address_sealed"] is None  # erased once delivered
     assert row["to_index"] == notifications.index_of(Channel.SMS, PHONE) and len(row["to_index"]) == 16
     stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row.values())
-    assert b"13812345678" not in stored and b"481516" not in stored and "481516".encode() not in stored
+    assert b"13812345678" not in stored and b"481516" not in stored and b"481516" not in stored
     assert [m.id for m in notifications.recent(to=PHONE)] == [sent.id]
     assert notifications.recent(to="+8613900000000") == []
 
@@ -158,8 +162,13 @@ def test_a_failing_provider_is_retried_with_backoff_until_it_answers(rt: Runtime
     simulator = SimulatedProvider()
     notifications = service(rt, simulator)
     simulator.fail_next(2)
-    queued = notifications.send("station.pickup_ready", PHONE, {"waybill": "PW******1234", "station": "HZ10", "pickup_code": "3-1-3001"}, "pickup:w1", NOW)  # fmt: skip
-    assert (queued.state, queued.attempts, queued.next_attempt_at) == (DeliveryState.PENDING, 1, NOW + timedelta(seconds=10))
+    pickup = {"waybill": "PW******1234", "station": "HZ10", "pickup_code": "3-1-3001"}
+    queued = notifications.send("station.pickup_ready", PHONE, pickup, "pickup:w1", NOW)
+    assert (queued.state, queued.attempts, queued.next_attempt_at) == (
+        DeliveryState.PENDING,
+        1,
+        NOW + timedelta(seconds=10),
+    )
     assert queued.last_error == "unavailable: simulated provider outage"
     assert notifications.deliver_due(NOW + timedelta(seconds=9)) == 0
     assert notifications.deliver_due(NOW + timedelta(seconds=10)) == 0  # the second attempt fails too
@@ -167,7 +176,11 @@ def test_a_failing_provider_is_retried_with_backoff_until_it_answers(rt: Runtime
     assert (retried.attempts, retried.next_attempt_at) == (2, NOW + timedelta(seconds=30))
     assert notifications.deliver_due(NOW + timedelta(seconds=30)) == 1
     delivered = notifications.message(queued.id)
-    assert (delivered.state, delivered.attempts, delivered.sent_at) == (DeliveryState.SENT, 3, NOW + timedelta(seconds=30))
+    assert (delivered.state, delivered.attempts, delivered.sent_at) == (
+        DeliveryState.SENT,
+        3,
+        NOW + timedelta(seconds=30),
+    )
     assert notifications.deliver_due(NOW + timedelta(hours=1)) == 0
     assert outbox_rows(rt)[0]["address_sealed"] is None
 
@@ -196,7 +209,11 @@ def test_a_permanent_refusal_is_not_retried() -> None:
 def test_a_rejected_message_fails_at_once(rt: Runtime) -> None:
     notifications = service(rt, RecordingProvider(reject=True))
     failed = notifications.send("recipient.otp", PHONE, {"code": "123456"}, "otp:o_4", NOW)
-    assert (failed.state, failed.attempts, failed.last_error) == (DeliveryState.FAILED, 1, "rejected: number is not a mobile")
+    assert (failed.state, failed.attempts, failed.last_error) == (
+        DeliveryState.FAILED,
+        1,
+        "rejected: number is not a mobile",
+    )
     assert notifications.deliver_due(NOW + timedelta(minutes=5)) == 0
 
 
@@ -253,7 +270,12 @@ def test_only_platform_admins_read_the_outbox_over_http(rt: Runtime, identity: I
     listed = client.get("/api/v1/outbox", headers={"Authorization": f"Bearer {tokens[Role.PLATFORM_ADMIN]}"})
     assert listed.status_code == 200
     [entry] = listed.json()
-    assert (entry["to"], entry["template"], entry["state"], entry["data"]["code"]) == ("****5678", "recipient.otp", "sent", "135791")
+    assert (entry["to"], entry["template"], entry["state"], entry["data"]["code"]) == (
+        "****5678",
+        "recipient.otp",
+        "sent",
+        "135791",
+    )
     assert "13812345678" not in listed.text
     refused = client.get("/api/v1/outbox", headers={"Authorization": f"Bearer {tokens[Role.STATION_CLERK]}"})
     assert refused.status_code == 403

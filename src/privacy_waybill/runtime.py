@@ -23,8 +23,8 @@ from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.delivery.service import DeliveryService
-from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.errors import Gone, PrivacyWaybillError
+from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import IssuedWaybill
@@ -54,6 +54,8 @@ from privacy_waybill.storage.stations import StationStore
 from privacy_waybill.storage.telephony import build_telephony
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
+from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
+from privacy_waybill.validation.phones import normalise_phone
 from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
 from privacy_waybill.vault import (
     KeyStoreExists,
@@ -64,8 +66,6 @@ from privacy_waybill.vault import (
     create_master_secret_file,
     load_master_secret,
 )
-from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
-from privacy_waybill.validation.phones import normalise_phone
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.platform_keys import platform_key

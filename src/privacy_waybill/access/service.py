@@ -22,7 +22,6 @@ from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.masking.free_text import ACCESS_REASONS, display_text
 from privacy_waybill.vault import SealedRecord, Vault
 
-
 T = TypeVar("T")
 
 

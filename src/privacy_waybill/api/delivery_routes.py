@@ -236,7 +236,7 @@ def delivery_router(rt: Runtime) -> APIRouter:
     @router.post("/delivery/parcels/{waybill_no}/reveal", response_model=RevealOut)
     def reveal(waybill_no: str, body: RevealIn, subject: Subject = who) -> RevealOut:
         """Courier: the full address and the whole remark (purpose-bound, quota, audited)."""
-        revealed = rt.delivery.reveal(subject, waybill_no, body.purpose, rt.access.context(purpose=body.purpose))
+        revealed = rt.delivery.reveal(subject, waybill_no, rt.access.context(purpose=body.purpose))
         return RevealOut(
             waybill_no=revealed.waybill_no, name=revealed.name, address=revealed.address, remark=revealed.remark,
             call=f"/api/v1/delivery/parcels/{revealed.waybill_no}/call",
@@ -264,7 +264,9 @@ def delivery_router(rt: Runtime) -> APIRouter:
         proof = _proof(body)
         waybill = rt.delivery.find(waybill_no)
         result = rt.delivery.sign_off(subject, waybill, proof, rt.access.context())
-        return SignedOffOut(waybill_no=result.waybill_no, at=result.at, method=result.method.value, replayed=result.replayed)
+        return SignedOffOut(
+            waybill_no=result.waybill_no, at=result.at, method=result.method.value, replayed=result.replayed
+        )
 
     @router.post("/telephony/route", response_model=CallRouteOut, tags=["telephony"])
     async def route_call(
@@ -287,7 +289,10 @@ def delivery_router(rt: Runtime) -> APIRouter:
             body = CallRouteIn.model_validate_json(raw)
         except ValueError:
             raise Problem(
-                422, "Invalid request", "The callback body is not a call.", [FieldError("body", "must hold caller and called")]
+                422,
+                "Invalid request",
+                "The callback body is not a call.",
+                [FieldError("body", "must hold caller and called")],
             ) from None
         decision = rt.telephony.route(body.caller, body.called, now)
         return CallRouteOut(action=decision.action.value, binding_id=decision.binding_id)
@@ -313,4 +318,3 @@ def _proof(body: SignOffIn) -> SignOffProof:
     if not image or len(image) > MAX_PHOTO_BYTES:
         raise FieldError("photo_base64", "must be an image of at most 4 MB")
     return SignOffProof.photo(image)
-

@@ -48,10 +48,11 @@ class OutboxEntryOut(BaseModel):
 
 def outbox_router(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["notifications"])
+    who = Depends(caller(rt))
 
     @router.get("/outbox", response_model=list[OutboxEntryOut])
     def outbox(
-        subject: Subject = Depends(caller(rt)),
+        subject: Subject = who,
         template: Annotated[str | None, Query(max_length=50)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> list[OutboxEntryOut]:

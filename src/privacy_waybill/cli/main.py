@@ -33,8 +33,7 @@ from privacy_waybill.cli.common import (
     stderr,
 )
 from privacy_waybill.cli.label_files import LabelFileWriter
-from privacy_waybill.cli.outbox import start_outbox_relay
-from privacy_waybill.cli.outbox import outbox
+from privacy_waybill.cli.outbox import outbox, start_outbox_relay
 from privacy_waybill.cli.stations import seed_demo_stations, stations_app
 from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.terminals import terminals_app
@@ -75,6 +74,7 @@ def _configure(ctx: typer.Context) -> None:
 
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
+DEMO_X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 101))
 
 
 @app.command()
@@ -218,6 +218,8 @@ def demo(
             key_file.write_text(key.token + "\n")
             key_file.chmod(0o600)
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id="demo"))
+        # A small pool of virtual numbers, so couriers' calls work in the demo.
+        rt.telephony.add_numbers(DEMO_X_NUMBERS, 200, "demo", now)
         records = records_from_objects(demo_orders(orders))
         outcomes = list(rt.issuance().issue("demo", records, actor=merchant.actor))
         issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)

@@ -66,9 +66,7 @@ def route_order(sequence: Sequence[bytes | tuple[bytes, ...]], start: int = 0) -
     return RouteOrder(positions)
 
 
-def order_stops(
-    parcels: Sequence[ParcelPlace], route: RouteOrder, learned: Mapping[bytes, float]
-) -> list[OrderedStop]:
+def order_stops(parcels: Sequence[ParcelPlace], route: RouteOrder, learned: Mapping[bytes, float]) -> list[OrderedStop]:
     """Stops in walking order. `learned` maps point keys to their mean past sign-off position."""
     points: dict[bytes, list[ParcelPlace]] = {}
     for parcel in parcels:

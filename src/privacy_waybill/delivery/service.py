@@ -280,7 +280,9 @@ class DeliveryService:
         stops: list[ManifestStop] = []
         for (station, route), group in _by_route(assignments, waybills).items():
             places = [_place(w) for w in group if w.waybill_id in mine]
-            ordered = order_stops(places, self._route_order(station, route), self._store.learned_positions(station, route))
+            ordered = order_stops(
+                places, self._route_order(station, route), self._store.learned_positions(station, route)
+            )
             for stop in ordered:
                 parcels = tuple(self._card(waybills[i], len(stops) + 1) for i in stop.waybill_ids)
                 stops.append(ManifestStop(len(stops) + 1, parcels[0].address, parcels))
@@ -316,7 +318,9 @@ class DeliveryService:
         except Forbidden as denied:
             # The denial is audited; the courier learns only that the parcel is someone else's.
             if denied.decision.unmet == "assigned_to_subject" and waybill.assigned_courier is not None:
-                raise Conflict("this parcel is assigned to another courier; ask the station to re-dispatch it") from None
+                raise Conflict(
+                    "this parcel is assigned to another courier; ask the station to re-dispatch it"
+                ) from None
             raise
         moved = False
         if waybill.status is not WaybillStatus.OUT_FOR_DELIVERY:
@@ -330,8 +334,9 @@ class DeliveryService:
 
     # --- reveal and call ---------------------------------------------------------------
 
-    def reveal(self, courier: Subject, waybill_no: str, purpose: str, context: Context) -> Revealed:
-        """The full address and the whole remark, for the assigned courier, under quota, audited."""
+    def reveal(self, courier: Subject, waybill_no: str, context: Context) -> Revealed:
+        """The full address and the whole remark, for the assigned courier, under quota, audited
+        (the purpose travels in `context`)."""
         waybill = self.find(waybill_no)
         view = self._access.view(courier, "waybill.reveal", waybill, context, also_open=("remark",))
         return Revealed(waybill.waybill_no, view.name, view.address, view.extras.get("remark"))
@@ -420,12 +425,10 @@ class DeliveryService:
                 return self._replayed(subject, fresh, proof)
             raise Conflict("the parcel changed meanwhile; sign off again")
         ending = self.telephony.end_after_sign_off(waybill.waybill_id, context.now)
-        if assignment is not None and learns and waybill.delivery_point and waybill.delivery_site:
-            # The building's place on today's walk: how many others were signed off before it.
-            if waybill.delivery_point not in before:
-                self._store.learn(
-                    assignment.station, assignment.route, waybill.delivery_point, waybill.delivery_site, len(before)
-                )
+        # The building's place on today's walk: how many others were signed off before it.
+        point, site = waybill.delivery_point, waybill.delivery_site
+        if assignment is not None and learns and point and site and point not in before:
+            self._store.learn(assignment.station, assignment.route, point, site, len(before))
         log.info("waybill %s signed off by %s (%s)", waybill.waybill_id, subject.actor, proof.method.value)
         return SignedOff(waybill.waybill_no, context.now, proof.method, replayed=False, bindings_ending=ending)
 
@@ -459,7 +462,6 @@ class DeliveryService:
         return stored[0]
 
 
-
 def _station(station: str) -> Resource:
     return Resource(kind="station", station=station)
 
@@ -481,4 +483,3 @@ def _by_route(
         if waybill is not None:
             groups.setdefault((assignment.station, assignment.route), []).append(waybill)
     return groups
-

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from privacy_waybill.delivery.model import Assignment, RouteDefinition as RouteDefinitionRecord
+from privacy_waybill.delivery.model import Assignment
+from privacy_waybill.delivery.model import RouteDefinition as RouteDefinitionRecord
 from privacy_waybill.issuance.lifecycle import check_transition
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.storage import delivery_tables as tables
@@ -42,7 +43,9 @@ def _moved(conn: Connection, waybill: IssuedWaybill, values: dict[str, Any], cou
     return conn.execute(update(WAYBILLS).where(*condition).values(**values)).rowcount == 1
 
 
-def _event(conn: Connection, waybill_id: str, status: WaybillStatus, actor: str, place: str | None, at: datetime) -> None:
+def _event(
+    conn: Connection, waybill_id: str, status: WaybillStatus, actor: str, place: str | None, at: datetime
+) -> None:
     conn.execute(insert(EVENTS).values(waybill_id=waybill_id, status=status.value, actor=actor, place=place, at=at))
 
 
@@ -161,7 +164,11 @@ class DeliveryStore:
 
     def route_definition(self, station: str, route: str) -> RouteDefinitionRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(ROUTES).where(ROUTES.c.station == station, ROUTES.c.route == route)).mappings().first()
+            row = (
+                conn.execute(select(ROUTES).where(ROUTES.c.station == station, ROUTES.c.route == route))
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         return RouteDefinitionRecord(
@@ -175,13 +182,17 @@ class DeliveryStore:
             "start": definition.start, "updated_by": definition.updated_by, "updated_at": definition.updated_at,
         }  # fmt: skip
         with self.engine.begin() as conn:
-            conn.execute(delete(ROUTES).where(ROUTES.c.station == definition.station, ROUTES.c.route == definition.route))
+            conn.execute(
+                delete(ROUTES).where(ROUTES.c.station == definition.station, ROUTES.c.route == definition.route)
+            )
             conn.execute(insert(ROUTES).values(values))
 
     def learned_positions(self, station: str, route: str) -> dict[bytes, float]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(HISTORY.c.point, HISTORY.c.mean_position).where(HISTORY.c.station == station, HISTORY.c.route == route)
+                select(HISTORY.c.point, HISTORY.c.mean_position).where(
+                    HISTORY.c.station == station, HISTORY.c.route == route
+                )
             ).all()
         return {row.point: row.mean_position for row in rows}
 
@@ -210,7 +221,9 @@ class DeliveryStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(LINES).values(actor=actor, phone_index=phone_index, phone_sealed=phone_sealed, registered_at=now)
+                    insert(LINES).values(
+                        actor=actor, phone_index=phone_index, phone_sealed=phone_sealed, registered_at=now
+                    )
                 )
         except IntegrityError:
             return False

@@ -9,10 +9,10 @@ from sqlalchemy import Engine, RowMapping, Table, delete, func, insert, select, 
 from sqlalchemy.exc import IntegrityError
 
 from privacy_waybill.audit.model import AuditSink
-from privacy_waybill.telephony.model import Binding, NumberLoad, TelephonyPolicy, TelephonyProvider
-from privacy_waybill.telephony.service import PhoneSeals, TelephonyService
 from privacy_waybill.storage.telephony_tables import Binding as BindingRow
 from privacy_waybill.storage.telephony_tables import CallbackNonce, VirtualNumber
+from privacy_waybill.telephony.model import Binding, NumberLoad, TelephonyPolicy, TelephonyProvider
+from privacy_waybill.telephony.service import PhoneSeals, TelephonyService
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.vault.keys import KeyManager
 from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT, platform_key
@@ -56,7 +56,13 @@ class TelephonyStore:
                 sides[row.x_number][1].add(row.b_index)
                 counts[row.x_number] += 1
         return [
-            NumberLoad(n.x_number, n.capacity, counts[n.x_number], frozenset(sides[n.x_number][0]), frozenset(sides[n.x_number][1]))
+            NumberLoad(
+                n.x_number,
+                n.capacity,
+                counts[n.x_number],
+                frozenset(sides[n.x_number][0]),
+                frozenset(sides[n.x_number][1]),
+            )
             for n in numbers
         ]
 

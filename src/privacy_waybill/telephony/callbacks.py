@@ -34,7 +34,11 @@ class CallbackSigner:
     def headers(self, body: bytes, now: datetime, nonce: str) -> dict[str, str]:
         """What a provider (or the simulator) sends with a callback body."""
         timestamp = str(int(now.timestamp()))
-        return {TIMESTAMP_HEADER: timestamp, NONCE_HEADER: nonce, SIGNATURE_HEADER: self.signature(timestamp, nonce, body)}
+        return {
+            TIMESTAMP_HEADER: timestamp,
+            NONCE_HEADER: nonce,
+            SIGNATURE_HEADER: self.signature(timestamp, nonce, body),
+        }
 
     def verify(
         self,

@@ -22,9 +22,7 @@ def choose_x(
     `taken_by_other_viewers` maps X numbers already handed to other viewers of this B (live
     or not) to those viewers; they are used only when no other X is possible.
     """
-    possible = [
-        n for n in pool if n.live < n.capacity and a_index not in n.live_a and b_index not in n.live_b
-    ]
+    possible = [n for n in pool if n.live < n.capacity and a_index not in n.live_a and b_index not in n.live_b]
     if not possible:
         return None
     fresh = [n for n in possible if n.x_number not in taken_by_other_viewers]
