@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[Role, str], frozenset[S]] = {
     (R.STATION_CLERK, "waybill.check_in"): frozenset({S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.EXCEPTION}),
     (R.STATION_CLERK, "waybill.dispatch"): frozenset({S.IN_TRANSIT, S.AT_STATION, S.OUT_FOR_DELIVERY, S.EXCEPTION}),
     (R.STATION_CLERK, "waybill.hand_over"): frozenset({S.AT_STATION, S.IN_LOCKER}),
+    (R.STATION_CLERK, "waybill.sticker"): frozenset({S.AT_STATION, S.IN_LOCKER}),
     **{
         (role, a): frozenset({S.OUT_FOR_DELIVERY})
         for role in (R.COURIER, R.CROWD_COURIER)
@@ -49,6 +50,11 @@ EXPECTED: dict[tuple[Role, str], frozenset[S]] = {
     (R.CUSTOMER_SERVICE, "waybill.break_glass"): ALL_STATES,
     **{(R.RECIPIENT, a): ALL_STATES for a in ("waybill.read", "preferences.write", "leak.report")},
     **{(role, "tracking.read"): ALL_STATES for role in Role},
+    **{
+        (role, "tracking.verified"): ALL_STATES
+        for role in Role
+        if role not in (R.SECURITY_AUDITOR, R.PLATFORM_ADMIN)
+    },
 }
 # Non-waybill resources: (role, action) pairs that are allowed.
 EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create")}
@@ -58,6 +64,7 @@ EXPECTED_PLATFORM = {
     (R.PLATFORM_ADMIN, "outbox.read"),
     (R.COURIER, "manifest.read"),
     (R.CROWD_COURIER, "manifest.read"),
+    (R.PLATFORM_ADMIN, "station.register"),
 }
 EXPECTED_STATION = {(R.STATION_CLERK, "station.manage")}
 PURPOSE = {"waybill.reveal": "deliver", "waybill.decrypt": "customer_service"}
@@ -127,7 +134,7 @@ def out_of_scope(status: S) -> Resource:
 
 
 SCOPED = [
-    (role, action) for (role, action) in EXPECTED if role not in (R.CUSTOMER_SERVICE,) and action != "tracking.read"
+    (role, action) for (role, action) in EXPECTED if role not in (R.CUSTOMER_SERVICE,) and action not in ("tracking.read", "tracking.verified")
 ]
 
 

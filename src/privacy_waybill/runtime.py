@@ -37,7 +37,11 @@ from privacy_waybill.notifications import NotificationService, SimulatedProvider
 from privacy_waybill.notifications.otp import OutboxNotifier
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
+from privacy_waybill.ratelimit import RateLimiter, limiter_for
+from privacy_waybill.recipients.service import RecipientService
 from privacy_waybill.settings import Settings
+from privacy_waybill.stations.service import StationService
+from privacy_waybill.stations.wiring import build_recipients, build_stations, build_tracking
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
@@ -45,11 +49,14 @@ from privacy_waybill.storage.delivery import DeliveryStore
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
+from privacy_waybill.storage.recipients import RecipientStore
+from privacy_waybill.storage.stations import StationStore
 from privacy_waybill.storage.telephony import build_telephony
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
 from privacy_waybill.validation.phones import normalise_phone
+from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
 from privacy_waybill.vault import (
     KeyStoreExists,
     KeyStoreMissing,
@@ -60,6 +67,7 @@ from privacy_waybill.vault import (
     load_master_secret,
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
+from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.platform_keys import platform_key
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -95,6 +103,7 @@ class Runtime:
     notification_templates: Templates = field(default_factory=load_templates)
     # None: crowd-courier OTPs go through the notification outbox.
     notifier: Notifier | None = None
+    tracking_policy: TrackingPolicy = field(default_factory=load_tracking_policy)
     clock: Callable[[], datetime] = utc_now
 
     @cached_property
@@ -146,6 +155,34 @@ class Runtime:
         """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
         notifier = self.notifier or OutboxNotifier(self.notifications, lambda: self.clock())
         return build_identity(self.engine, self.keys, self.blind_index, notifier)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Rate limits shared by every route: Redis when PWB_REDIS_URL is set, else this process."""
+        return limiter_for(self.settings.redis_url)
+
+    @cached_property
+    def station_store(self) -> StationStore:
+        return StationStore(self.engine)
+
+    @cached_property
+    def recipient_store(self) -> RecipientStore:
+        return RecipientStore(self.engine)
+
+    @cached_property
+    def stations(self) -> StationService:
+        """The station desk: check-in with shelf and pickup codes, stickers, search, hand-over."""
+        return build_stations(self, self.station_store, self.recipient_store)
+
+    @cached_property
+    def recipients(self) -> RecipientService:
+        """The recipient portal: OTP sign-in, own parcels, who saw my data, preferences, leak reports."""
+        return build_recipients(self, self.recipient_store, self.station_store)
+
+    @cached_property
+    def tracking(self) -> TrackingService:
+        """Public tracking by number, limited per client and per waybill (policies/tracking.yaml)."""
+        return build_tracking(self, self.station_store)
 
     @cached_property
     def terminals(self) -> TerminalStore:

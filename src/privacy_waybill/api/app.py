@@ -21,6 +21,13 @@ from privacy_waybill.api.oversight import oversight_router
 from privacy_waybill.api.print_routes import print_router
 from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.api.schemas import HealthOut
+from privacy_waybill.api.stations import (
+    install_station_problems,
+    pages_router,
+    recipient_router,
+    station_router,
+    tracking_by_number_router,
+)
 from privacy_waybill.api.tracking import tracking_router
 from privacy_waybill.api.waybills import waybills_router
 from privacy_waybill.runtime import Runtime
@@ -50,6 +57,10 @@ def create_app(rt: Runtime) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     for router in (outbox_router(rt), delivery_router(rt)):
         app.include_router(router, prefix="/api/v1")
+    install_station_problems(app)
+    for router in (station_router(rt), tracking_by_number_router(rt), recipient_router(rt)):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(pages_router())
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app

@@ -34,6 +34,7 @@ from privacy_waybill.cli.common import (
     stderr,
 )
 from privacy_waybill.cli.outbox import outbox, start_outbox_relay
+from privacy_waybill.cli.stations import seed_demo_stations, stations_app
 from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
@@ -62,6 +63,7 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(users_app, name="users")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(stations_app, name="stations")
 app.add_typer(telephony_app, name="telephony")
 
 log = logging.getLogger("privacy_waybill.cli")
@@ -270,9 +272,11 @@ def demo(
         issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)
         replayed = sum(isinstance(o, Issued) and o.replayed for o in outcomes)
         rejected = sum(isinstance(o, Rejected) for o in outcomes)
+        allow(rt, operator(Role.PLATFORM_ADMIN), "station.register")
+        stations = seed_demo_stations(rt, (o.waybill.sort_code for o in outcomes if isinstance(o, Issued)))
     stderr.print(
         f"pwb demo: tenant 'demo': {issued} new waybills, {replayed} already there, {rejected} rejected; "
-        f"API key in {key_file}",
+        f"{stations} demo stations registered; API key in {key_file}",
         highlight=False,
     )
 

@@ -12,6 +12,7 @@ from privacy_waybill.storage import (  # noqa: F401  # noqa: F401
     identity_tables,
     notification_tables,
     printing_tables,
+    station_tables,
     telephony_tables,
 )
 from privacy_waybill.storage.models import Base
