@@ -104,7 +104,8 @@ def main() -> None:
         path = Path(folder) / "audit.sqlite3"
         engine = make_engine(f"sqlite:///{path}")
         migrate(engine)
-        audit_log = SqlAuditLog(engine, CheckpointSigner(bytes(32)), lambda: T0)
+        signer = CheckpointSigner(bytes(32))
+        audit_log = SqlAuditLog(engine, signer, lambda: T0)
 
         single = events(SINGLE)
         single_s = timed(lambda: [audit_log.record(e) for e in single])
@@ -117,7 +118,7 @@ def main() -> None:
         rows: list[tuple[object, ...]] = []
         prev = GENESIS_HASH
         for seq, event in enumerate(single + batched, start=1):
-            entry = chain_entry(seq, prev, event)
+            entry = chain_entry(seq, prev, event, signer.chain_key)
             prev = entry.entry_hash
             contents.append(encode_content(entry[1:13]) or b"")
             rows.append((seq, event.at.strftime("%Y-%m-%d %H:%M:%S.%f"), *entry[2:]))

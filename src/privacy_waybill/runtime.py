@@ -20,6 +20,7 @@ from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
+from privacy_waybill.audit.anchors import FileWitness
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
@@ -239,7 +240,9 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         tenants=TenantStore(engine),
         reference_key=platform_key(keys, b"pwb qr-reference v1"),
         access_policy=load_access_policy(),
-        audit=SqlAuditLog(engine, signer_from_keys(keys), clock=utc_now),
+        audit=SqlAuditLog(
+            engine, signer_from_keys(keys), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
+        ),
         quotas=QuotaStore(engine),
         alerts=AlertStore(engine),
     )

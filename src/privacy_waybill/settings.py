@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         return self.home / "master.key"
 
     @property
+    def audit_anchor_file(self) -> Path:
+        """Signed audit heads, appended outside the database (see audit.anchors)."""
+        return self.home / "audit-anchors.jsonl"
+
+    @property
     def log_dir(self) -> Path:
         return self.home / "logs"
 

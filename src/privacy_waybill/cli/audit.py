@@ -13,6 +13,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_waybill.access.model import Role
+from privacy_waybill.audit.anchors import AnchorFileDamaged
 from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.cli.common import allow, fail, operator, runtime
 from privacy_waybill.storage.audit_log import SqlAuditLog
@@ -31,18 +32,23 @@ def _audit_log() -> Iterator[SqlAuditLog]:
 
 @audit_app.command("verify")
 def verify() -> None:
-    """Check every entry's hash and link and every checkpoint's signature; name the first problem."""
+    """Check every entry's keyed hash and link, every checkpoint's signature and every anchor
+    outside the database; name the first problem (truncated, missing, renumbered, re-chained,
+    checkpoint deleted, re-signed...)."""
     with _audit_log() as audit_log:
         try:
             result = audit_log.verify()
         except SQLAlchemyError as error:
             raise fail(f"cannot read the audit log ({type(error).__name__})") from None
+        except AnchorFileDamaged as damaged:
+            typer.echo(f"pwb audit verify: TAMPERED: {damaged}")
+            raise typer.Exit(EXIT_TAMPERED) from None
     if result.problem is not None:
         typer.echo(f"pwb audit verify: TAMPERED: {result.problem}")
         raise typer.Exit(EXIT_TAMPERED)
     typer.echo(
         f"pwb audit verify: intact: {result.entries} entries, {result.checkpoints} signed checkpoints, "
-        f"head {result.head_hash.hex()[:16]}"
+        f"{result.anchors} anchors outside the database, head {result.head_hash.hex()[:16]}"
     )
 
 
