@@ -3,6 +3,7 @@ fail-closed writes, concurrent appends, and `pwb audit verify`."""
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import threading
@@ -12,11 +13,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from privacy_waybill.audit.anchors import FileWitness
-from privacy_waybill.audit.checkpoints import CheckpointSigner, signer_from_keys
+from privacy_waybill.audit.checkpoints import CheckpointSigner, signer_from_keys, tree_head_message
+from privacy_waybill.audit.merkle import leaf_hash, root_from_inclusion
 from privacy_waybill.audit.chain import unkeyed_entry_hash
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
 from privacy_waybill.audit.verify import ProblemKind
@@ -488,3 +491,26 @@ def test_the_anchor_file_is_owner_only_and_append_only(cli_log: SqlAuditLog, rt:
     anchors = rt.settings.audit_anchor_file
     assert anchors.stat().st_mode & 0o777 == 0o600
     assert [a.seq for a in FileWitness(anchors).anchors()] == [3, 4]
+
+
+def test_pwb_audit_prove_gives_a_signed_tree_head_and_an_inclusion_proof(cli_log: SqlAuditLog, rt: Runtime) -> None:
+    filled(cli_log, 6)
+    result = CliRunner().invoke(audit_app, ["prove", "3"])
+    assert result.exit_code == 0, result.output
+    proof = json.loads(result.output)
+    assert proof["tree_size"] == 7  # six entries and the command's own audit.read
+    entry_hash = bytes.fromhex(proof["entry_hash"])
+    assert entry_hash == cli_log.events(after_seq=2, limit=1)[0].entry_hash
+    root = root_from_inclusion(leaf_hash(entry_hash), 2, 7, [bytes.fromhex(p) for p in proof["proof"]])
+    assert root is not None and root.hex() == proof["root"]
+    message = tree_head_message(7, root, proof["at"], proof["key_id"])
+    public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(proof["public_key"]))
+    public_key.verify(bytes.fromhex(proof["signature"]), message)  # raises when forged
+    assert proof["public_key"] == signer_from_keys(rt.keys).public_key.hex()
+
+
+def test_pwb_audit_prove_refuses_an_entry_beyond_the_log(cli_log: SqlAuditLog) -> None:
+    filled(cli_log, 2)
+    result = CliRunner().invoke(audit_app, ["prove", "99"])
+    assert result.exit_code == 2
+    assert "seq: the log has 3 entries" in result.output

@@ -69,6 +69,15 @@ class CheckpointSigner:
         return Checkpoint(seq, head_hash, at, self.key_id, self.public_key, signature)
 
 
+    def sign_tree_head(self, size: int, root: bytes, at: str) -> bytes:
+        """An Ed25519 signature over an RFC 6962 tree head (size, root, time) of the log."""
+        return self._private.sign(tree_head_message(size, root, at, self.key_id))
+
+
+def tree_head_message(size: int, root: bytes, at: str, key_id: str) -> bytes:
+    return canonical_json(["pwb-audit-tree-head/1", size, root.hex(), at, key_id]).encode()
+
+
 def signer_from_keys(keys: KeyManager) -> CheckpointSigner:
     """The platform's checkpoint signer, derived with HKDF apart from every other platform key."""
     return CheckpointSigner(platform_key(keys, SIGNING_KEY_INFO))

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import json
+
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.audit.anchors import AnchorFileDamaged
+from privacy_waybill.audit.merkle import inclusion_proof, leaf_hash
 from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.cli.common import allow, fail, operator, runtime
 from privacy_waybill.storage.audit_log import SqlAuditLog
@@ -49,6 +52,36 @@ def verify() -> None:
     typer.echo(
         f"pwb audit verify: intact: {result.entries} entries, {result.checkpoints} signed checkpoints, "
         f"{result.anchors} anchors outside the database, head {result.head_hash.hex()[:16]}"
+    )
+
+
+@audit_app.command("prove")
+def prove(seq: int = typer.Argument(..., min=1, help="The entry's sequence number")) -> None:
+    """Print a signed RFC 6962 tree head and the inclusion proof of one entry (JSON), for an outside auditor."""
+    with _audit_log() as audit_log:
+        entry_hashes = audit_log.entry_hashes()
+        leaves = [leaf_hash(h) for h in entry_hashes]
+        if seq > len(leaves):
+            raise fail(f"seq: the log has {len(leaves)} entries")
+        head = audit_log.signed_tree_head(leaves)
+    proof = inclusion_proof(leaves, seq - 1)
+    typer.echo(
+        json.dumps(
+            {
+                "tree_size": head.size,
+                "root": head.root.hex(),
+                "at": head.at,
+                "key_id": head.key_id,
+                "public_key": head.public_key.hex(),
+                "signature": head.signature.hex(),
+                "leaf_index": seq - 1,
+                "entry_hash": entry_hashes[seq - 1].hex(),
+                "leaf_hash": leaves[seq - 1].hex(),
+                "proof": [p.hex() for p in proof],
+                "hashing": "RFC 6962: leaf = SHA-256(0x00 || entry_hash), node = SHA-256(0x01 || left || right)",
+            },
+            indent=2,
+        )
     )
 
 

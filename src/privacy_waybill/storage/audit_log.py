@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -29,6 +30,7 @@ from privacy_waybill.audit.checkpoints import (
     Checkpoint,
     CheckpointSigner,
 )
+from privacy_waybill.audit.merkle import tree_root
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
 from privacy_waybill.audit.verify import ChainHead, Verification, verify_chain
 from privacy_waybill.storage.audit_tables import AuditCheckpoint, AuditEntry, AuditHead
@@ -76,6 +78,16 @@ _LOCK_HEAD = _READ_HEAD.with_for_update()
 _MOVE_HEAD = update(HEAD).where(HEAD.c.id == HEAD_ROW).values(seq=bindparam("new_seq"), head_hash=bindparam("new_hash"))
 _INSERT_ENTRIES = insert(ENTRIES)
 _INSERT_CHECKPOINTS = insert(CHECKPOINTS)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTreeHead:
+    size: int
+    root: bytes
+    at: str
+    key_id: str
+    public_key: bytes
+    signature: bytes
 
 
 def _entry_from_row(row: Sequence[Any]) -> StoredEntry:
@@ -213,6 +225,18 @@ class SqlAuditLog:
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(ENTRIES.c.seq).limit(limit)).all()
         return [_entry_from_row(row) for row in rows]
+
+    def entry_hashes(self) -> list[bytes]:
+        """Every entry's keyed hash in sequence order (the Merkle tree's leaf data)."""
+        with self._engine.connect() as conn:
+            return list(conn.execute(select(ENTRIES.c.entry_hash).order_by(ENTRIES.c.seq)).scalars())
+
+    def signed_tree_head(self, leaves: Sequence[bytes]) -> SignedTreeHead:
+        """An RFC 6962 root over `leaves`, signed now with the audit key."""
+        root = tree_root(leaves)
+        at = canonical_time(self._clock())
+        signature = self._signer.sign_tree_head(len(leaves), root, at)
+        return SignedTreeHead(len(leaves), root, at, self._signer.key_id, self._signer.public_key, signature)
 
     def head(self) -> ChainHead:
         with self._engine.connect() as conn:
