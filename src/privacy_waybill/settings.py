@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     routing_table: Path | None = Field(default=None, description="Routing CSV; the shipped demo table by default.")
     retention_days: int = Field(default=30, ge=1, le=3650)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="JSON body limit of /orders/batch.")
+    max_json_bytes: int = Field(default=64 * 1024, ge=1024, description="Body limit of every other route.")
     batch_chunk_size: int = Field(default=500, ge=1, le=10_000)
     reprint_limit: int = Field(default=3, ge=0, le=100, description="Reprints allowed per waybill.")
 

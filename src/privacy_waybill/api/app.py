@@ -14,6 +14,7 @@ from privacy_waybill import __version__
 from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.api.auth_routes import auth_router
 from privacy_waybill.api.deps import caller
+from privacy_waybill.api.guards import BodySizeLimits, SecurityHeaders
 from privacy_waybill.api.orders import orders_router
 from privacy_waybill.api.oversight import oversight_router
 from privacy_waybill.api.print_routes import print_router
@@ -48,6 +49,12 @@ def create_app(rt: Runtime) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    body_limits = {
+        "/api/v1/orders/upload": rt.settings.max_upload_bytes,
+        "/api/v1/orders/batch": rt.settings.max_batch_bytes,
+    }
+    app.add_middleware(BodySizeLimits, limits=body_limits, default=rt.settings.max_json_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
