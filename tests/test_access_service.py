@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,6 +18,7 @@ from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.validation.phones import normalise_phone
 
 COURIER = Subject(actor="user:courier-1", role=Role.COURIER)
+MID_HOUR = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 
 
 class RecordingSink:
@@ -60,7 +62,7 @@ def service(rt: Runtime, sink, policy=None) -> tuple[AccessService, WatchedVault
             alerts=AlertStore(rt.engine),
             vault=vault,  # type: ignore[arg-type]
             sealed_record=rt.waybills.sealed_record,
-            clock=rt.clock,
+            clock=lambda: MID_HOUR,  # hourly quota windows: never across an hour boundary
         ),
         vault,
     )
@@ -76,7 +78,7 @@ def test_the_assigned_courier_sees_the_full_address_after_an_audited_reveal(
     sink = RecordingSink()
     access, vault = service(rt, sink)
     view = access.view(COURIER, "waybill.reveal", out_for_delivery(waybill), access.context(purpose="deliver"))
-    assert view.address and view.address.startswith(demo_order_dicts[0]["recipient"]["address"][:2])
+    assert view.address == demo_order_dicts[0]["recipient"]["address"]
     assert view.phone is None and view.name == waybill.recipient.name  # virtual number only, surname only
     [event] = sink.events
     assert (event.outcome, event.rule, event.fields, event.purpose) == (

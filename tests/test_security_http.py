@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -100,3 +101,25 @@ def test_a_chunked_body_is_counted_as_it_arrives(client: TestClient, sqlite_rt: 
 def test_a_content_length_that_is_not_a_number_is_a_400(client: TestClient) -> None:
     response = client.post(f"{API}/auth/login", content=b"{}", headers={"Content-Length": "12x"})
     assert response.status_code == 400
+
+
+# --- finding 12: owner-only files ---------------------------------------------------------------
+
+
+def test_pwb_home_database_wal_logs_and_anchors_are_owner_only(pwb_home) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from privacy_waybill.cli.main import app
+
+    previous = os.umask(0o022)  # a typical login umask: files would be 0644 without the fix
+    try:
+        assert CliRunner().invoke(app, ["init"]).exit_code == 0
+        assert CliRunner().invoke(app, ["demo", "--orders", "3"]).exit_code == 0
+        assert CliRunner().invoke(app, ["audit", "verify"]).exit_code == 0
+    finally:
+        os.umask(previous)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [pwb_home, *pwb_home.rglob("*")]}
+    assert modes["home"] == 0o700
+    for name in ("pwb.sqlite3", "pwb.log", "audit-anchors.jsonl", "master.key"):
+        assert modes[name] == 0o600, (name, oct(modes[name]))
+    assert all(mode & 0o077 == 0 for mode in modes.values()), modes

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 from privacy_waybill.masking.scrub import scrub_free_text
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+ACCESS_LOGGER = "uvicorn.access"
+ACCESS_PATH_ARG = 2  # uvicorn.access args: client, method, path with query, HTTP version, status
+
+
 class ScrubPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        if record.name == ACCESS_LOGGER and isinstance(record.args, tuple) and len(record.args) > ACCESS_PATH_ARG:
+            # Query strings carry filters such as ?actor=...; the access log keeps the path only.
+            args = list(record.args)
+            args[ACCESS_PATH_ARG] = str(args[ACCESS_PATH_ARG]).split("?", 1)[0]
+            record.args = tuple(args)
+        # Percent-encoded text (%E6%AC%A7...) is decoded first, or the scrubber would not see it.
+        message = unquote_plus(record.getMessage())
         record.msg = scrub_free_text(message)
         record.args = None
         # Exception text is formatted by handlers later; keep the type, drop the message.
@@ -30,12 +42,15 @@ class ScrubPersonalData(logging.Filter):
 
 
 def configure_logging(log_dir: Path, level: int = logging.INFO) -> Path:
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(log_dir, 0o700)
     log_file = log_dir / "pwb.log"
     scrub = ScrubPersonalData()
     file_handler = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=20 * 1024 * 1024, backupCount=5, encoding="utf-8"
     )
+    # Owner-only, like everything in PWB_HOME; files made later (rotation) follow the CLI's umask.
+    os.chmod(log_file, 0o600)
     file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
     file_handler.addFilter(scrub)
     stderr_handler = logging.StreamHandler()

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
@@ -54,6 +56,8 @@ from privacy_waybill.vault import (
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.vault.platform_keys import platform_key
 
+OWNER_ONLY_UMASK = 0o077
+SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DEFAULT_TENANT = "default"
 
@@ -189,6 +193,21 @@ class Runtime:
         self.engine.dispose()
 
 
+def restrict_to_owner(settings: Settings) -> None:
+    """PWB_HOME 0700; the SQLite database and its WAL, shared-memory and journal files 0600."""
+    if settings.home.exists():
+        os.chmod(settings.home, 0o700)
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        for suffix in SQLITE_COMPANION_SUFFIXES:
+            path = Path(url.database + suffix)
+            if path.exists():
+                os.chmod(path, 0o600)
+    for path in (settings.audit_anchor_file, settings.log_dir):
+        if path.exists():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+
 def _master_secret(settings: Settings) -> bytes:
     return load_master_secret(os.environ.get("PWB_MASTER_SECRET"), settings.master_secret_file)
 
@@ -199,7 +218,7 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
     Idempotent; returns what it did, for the CLI to report.
     """
     done: list[str] = []
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not os.environ.get("PWB_MASTER_SECRET") and not settings.master_secret_file.exists():
         create_master_secret_file(settings.master_secret_file)
         done.append(f"created master secret {settings.master_secret_file} (owner-only)")
@@ -216,6 +235,7 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
             done.append(f"created tenant {DEFAULT_TENANT!r}")
     finally:
         engine.dispose()
+    restrict_to_owner(settings)
     return done
 
 
@@ -246,6 +266,7 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         quotas=QuotaStore(engine),
         alerts=AlertStore(engine),
     )
+    restrict_to_owner(settings)
     load_divisions()
     # The division tables are ~100k long-lived objects; freezing them keeps every later
     # full garbage collection from rescanning them (+10-17% issuance throughput, measured).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ from privacy_waybill.issuance.service import Issued, Outcome, Rejected
 from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.logs import configure_logging
-from privacy_waybill.runtime import DEFAULT_TENANT, initialise
+from privacy_waybill.runtime import DEFAULT_TENANT, OWNER_ONLY_UMASK, initialise
 
 app = typer.Typer(
     help="privacy-waybill: masked labels, sealed personal data, audited access.",
@@ -64,6 +65,8 @@ log = logging.getLogger("privacy_waybill.cli")
 @app.callback()
 def _configure(ctx: typer.Context) -> None:
     """Log to PWB_HOME/logs/pwb.log (ids and counts only; a filter scrubs anything else)."""
+    # Every file pwb creates (database, WAL, logs, anchors, labels) is owner-only.
+    os.umask(OWNER_ONLY_UMASK)
     configure_logging(settings().log_dir)
     log.info("command %s", ctx.invoked_subcommand)
 
