@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import ast
+import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+import privacy_waybill
 from api_support import API, add_merchant, assert_problem, bearer, personal_order
+from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.api.guards import CONTENT_SECURITY_POLICY
+from privacy_waybill.logs import ScrubPersonalData
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
+from privacy_waybill.vault.errors import KeyStoreError
+from security_support import staff
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +60,10 @@ def test_api_responses_with_personal_data_are_never_cached(client: TestClient, s
     created = client.post(f"{API}/orders", json=personal_order(), headers=bearer(token))
     assert created.status_code == 201
     decrypted = client.post(
-        f"{API}/waybills/{created.json()['waybill_no']}/decrypt", json={"purpose": "customer_contact"},
+        f"{API}/waybills/{created.json()['waybill_no']}/decrypt", json={"purpose": "customer_service"},
         headers=bearer(token),
     )  # fmt: skip
+    assert decrypted.status_code == 200, decrypted.text
     for response in (created, decrypted, client.get(f"{API}/health")):
         assert response.headers.get_list("cache-control") == ["no-store"]
 
@@ -123,3 +132,92 @@ def test_pwb_home_database_wal_logs_and_anchors_are_owner_only(pwb_home) -> None
     for name in ("pwb.sqlite3", "pwb.log", "audit-anchors.jsonl", "master.key"):
         assert modes[name] == 0o600, (name, oct(modes[name]))
     assert all(mode & 0o077 == 0 for mode in modes.values()), modes
+
+
+# --- finding 15: the access log ----------------------------------------------------------------
+
+
+def access_record(path: str) -> logging.LogRecord:
+    return logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 200), None,
+    )  # fmt: skip
+
+
+def test_the_access_log_keeps_paths_without_their_queries() -> None:
+    record = access_record(f"{API}/audit/events?actor=%E6%AC%A7%E9%98%B3%E9%9C%87%E5%8D%8E&limit=5")
+    ScrubPersonalData().filter(record)
+    assert record.getMessage() == f'127.0.0.1:5000 - "GET {API}/audit/events HTTP/1.1" 200'
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    ["%31%33%38%31%32%33%34%35%36%37%38", "138%2E1234%2E5678", "138+1234+5678", "%E6%96%87%E4%B8%80%E8%A5%BF%E8%B7%AF969%E5%8F%B7"],
+)
+def test_percent_encoded_personal_data_is_decoded_before_it_is_scrubbed(encoded: str) -> None:
+    record = logging.LogRecord("privacy_waybill.api", logging.INFO, __file__, 1, "path /x/%s", (encoded,), None)
+    ScrubPersonalData().filter(record)
+    message = record.getMessage()
+    assert "13812345678" not in message.replace(".", "").replace(" ", "")
+    assert "969" not in message
+    assert message.startswith("path ") and "[" in message
+
+
+# --- findings 8 and 16: no request produces a 5xx -----------------------------------------------
+
+
+def test_customer_service_listing_waybills_is_a_403_not_a_500(client: TestClient, sqlite_rt: Runtime) -> None:
+    agent = staff(client, sqlite_rt, Role.CUSTOMER_SERVICE)
+    body = assert_problem(client.get(f"{API}/waybills", headers=agent), 403)
+    assert body["detail"] == "Only a merchant lists its own tenant's waybills."
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/waybills?offset=99999999999999999999999", "offset"), ("/audit/events?after_seq=99999999999999999999", "after_seq"),
+     ("/audit/events?since=2026-11-23T08:00:00", "since"), ("/audit/events?until=2026-11-23T08:00:00", "until")],
+)  # fmt: skip
+def test_out_of_range_numbers_and_naive_times_are_a_422(
+    client: TestClient, sqlite_rt: Runtime, path: str, field: str
+) -> None:
+    headers = bearer(add_merchant(sqlite_rt)) if path.startswith("/waybills") else staff(
+        client, sqlite_rt, Role.SECURITY_AUDITOR
+    )
+    body = assert_problem(client.get(f"{API}{path}", headers=headers), 422)
+    assert [e["field"] for e in body["errors"]] == [field]
+
+
+def test_product_code_has_no_assert_statements() -> None:
+    # `assert` vanishes under python -O and is a 500 otherwise: checks raise domain errors.
+    package = Path(privacy_waybill.__file__).parent
+    found = [
+        f"{path.relative_to(package)}:{node.lineno}"
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assert)
+    ]
+    assert found == []
+
+
+# --- finding 19: opaque vault and key-store faults ----------------------------------------------
+
+
+def test_a_key_store_fault_is_an_opaque_503_with_an_incident_id_and_the_detail_only_in_the_log(
+    client: TestClient, sqlite_rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = add_merchant(sqlite_rt)
+    created = client.post(f"{API}/orders", json=personal_order(), headers=bearer(token)).json()
+
+    def broken(*_: object, **__: object) -> None:
+        raise KeyStoreError("key store /srv/pwb/keys/keys.json is unreadable")
+
+    monkeypatch.setattr(sqlite_rt.vault, "open", broken)
+    with caplog.at_level(logging.ERROR, logger="privacy_waybill.api"):
+        response = client.post(
+            f"{API}/waybills/{created['waybill_no']}/decrypt", json={"purpose": "customer_service"}, headers=bearer(token)
+        )
+    body = assert_problem(response, 503)
+    assert body["type"] == "urn:privacy-waybill:problem:vault-fault"
+    assert "/srv" not in response.text and "keys.json" not in response.text
+    incident = body["instance"].rsplit(":", 1)[1]
+    assert any(incident in r.getMessage() and "/srv/pwb/keys" in r.getMessage() for r in caplog.records)

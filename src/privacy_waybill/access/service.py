@@ -133,9 +133,9 @@ class AccessService:
     def _consume_quota(
         self, subject: Subject, action: str, resource: Resource, context: Context, decision: Decision
     ) -> None:
-        assert decision.quota is not None
+        quota = decision.quota or ""
         full_window = self._quotas.consume(
-            subject.actor, decision.quota, quota_windows(self._policy.quotas[decision.quota], context.now)
+            subject.actor, quota, quota_windows(self._policy.quotas[quota], context.now)
         )
         if full_window is None:
             return

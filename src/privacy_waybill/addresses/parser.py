@@ -349,7 +349,8 @@ def split_detail(detail: str) -> dict[str, str | None]:
     Joining the returned values in `DETAIL_LEVELS` order gives back `detail` exactly.
     """
     match = _DETAIL.fullmatch(detail)
-    assert match is not None  # the trailing remainder group matches any text
+    if match is None:  # cannot happen: the trailing remainder group matches any text
+        raise FieldError(FIELD, "address detail could not be read")
     return {level: match.group(level) or None for level in DETAIL_LEVELS}
 
 
@@ -359,7 +360,8 @@ def _finish(reading: _Reading, detail: str) -> ParsedAddress:
     if reading.district is None and city_prefix not in _index().cities_without_counties:
         raise FieldError(FIELD, "district not recognised")
     anchor = reading.district or reading.city
-    assert anchor is not None
+    if anchor is None:
+        raise FieldError(FIELD, "district not recognised")
     province = data.province_of(anchor)
     city = data.city_of(anchor)
     district = data.districts.get(reading.district) if reading.district else None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +17,7 @@ from privacy_waybill.access.service import Forbidden, QuotaExceeded
 from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
+from privacy_waybill.vault.errors import KeyShredded, VaultError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("privacy_waybill.api")
@@ -33,14 +36,23 @@ class Problem(Exception):
         self.status, self.title, self.detail, self.errors, self.headers = status, title, detail, errors or [], headers
 
 
+VAULT_FAULT = "urn:privacy-waybill:problem:vault-fault"
+DATABASE_UNAVAILABLE = "urn:privacy-waybill:problem:database-unavailable"
+RETRY_AFTER_SECONDS = "5"
+
+
 def problem_response(
     status: int,
     title: str,
     detail: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    problem_type: str = "about:blank",
+    instance: str | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body: dict[str, Any] = {"type": problem_type, "title": title, "status": status}
+    if instance:
+        body["instance"] = instance
     if detail:
         body["detail"] = detail
     if errors:
@@ -87,6 +99,38 @@ def install_problem_handlers(app: FastAPI) -> None:
         kind = next((cls for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), PrivacyWaybillError)
         status, title = DOMAIN_STATUS[kind]
         return problem_response(status, title, str(exc))
+
+    @app.exception_handler(KeyShredded)
+    async def _shredded(_: Request, exc: KeyShredded) -> JSONResponse:
+        return problem_response(410, "Gone", "The waybill's personal data was purged.")
+
+    @app.exception_handler(VaultError)
+    async def _vault(_: Request, exc: VaultError) -> JSONResponse:
+        # Key-store and vault messages name server paths and key ids: they go to the log under
+        # an incident id, and the caller gets the id only.
+        incident = secrets.token_hex(6)
+        log.error("vault fault %s: %s: %s", incident, type(exc).__name__, exc)
+        return problem_response(
+            503,
+            "Vault unavailable",
+            "The personal data vault could not serve this request; quote the incident id to support.",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+            problem_type=VAULT_FAULT,
+            instance=f"urn:privacy-waybill:incident:{incident}",
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_gone(_: Request, exc: DBAPIError) -> JSONResponse:
+        # The driver's text can quote bound values: the type only is logged.
+        log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return problem_response(
+            503,
+            "Database unavailable",
+            "The database cannot be reached; nothing was changed. Retry shortly.",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+            problem_type=DATABASE_UNAVAILABLE,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -180,8 +180,7 @@ class IdentityService:
             self.passwords.verify_decoy(password)
             log.info("sign-in failed: unknown user")
             raise SignInFailed()
-        if rules.is_locked_out(user, now):
-            assert user.locked_until is not None
+        if user.locked_until is not None and rules.is_locked_out(user, now):
             raise LockedOut(user.locked_until)
         password_ok = self.passwords.verify(user.password_hash, password)
         totp_step = self._totp_step(user, totp_code, now) if password_ok else None
@@ -258,8 +257,7 @@ class IdentityService:
         if session.user_id is not None:
             user = self.store.user_by_id(session.user_id)
             return self._user_subject(user, session.device_id) if user and rules.may_sign_in(user) else None
-        assert session.pass_id is not None
-        crowd_pass = self.store.pass_by_id(session.pass_id)
+        crowd_pass = self.store.pass_by_id(session.pass_id) if session.pass_id is not None else None
         if crowd_pass is None or not rules.pass_is_valid(crowd_pass, now):
             return None
         return self._pass_subject(crowd_pass, session.device_id)
