@@ -35,7 +35,9 @@ from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
-from privacy_waybill.ratelimit import RateLimiter, limiter_for
+from privacy_waybill.identity.throttle import CredentialThrottle
+from privacy_waybill.ratelimit import Limit, RateLimiter, limiter_for
+from privacy_waybill.ratelimit.policy import load_rate_limits
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
@@ -84,6 +86,7 @@ class Runtime:
     tenants: TenantStore
     reference_key: bytes
     access_policy: AccessPolicy
+    rate_limits: dict[str, Limit]
     audit: SqlAuditLog
     quotas: QuotaStore
     alerts: AlertStore
@@ -99,6 +102,11 @@ class Runtime:
     def limiter(self) -> RateLimiter:
         """Rate limits shared by every route: Redis when PWB_REDIS_URL is set, else this process."""
         return limiter_for(self.settings.redis_url)
+
+    @cached_property
+    def throttle(self) -> CredentialThrottle:
+        """Sign-in and OTP throttles (per client, per keyed username or phone)."""
+        return CredentialThrottle(self.limiter, self.rate_limits, platform_key(self.keys, b"pwb rate-limit keys v1"))
 
     @cached_property
     def terminals(self) -> TerminalStore:
@@ -260,6 +268,7 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         tenants=TenantStore(engine),
         reference_key=platform_key(keys, b"pwb qr-reference v1"),
         access_policy=load_access_policy(),
+        rate_limits=load_rate_limits(),
         audit=SqlAuditLog(
             engine, signer_from_keys(keys), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
         ),

@@ -17,6 +17,7 @@ from privacy_waybill.access.service import Forbidden, QuotaExceeded
 from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
+from privacy_waybill.ratelimit import RateLimiterUnavailable, Throttled
 from privacy_waybill.vault.errors import KeyShredded, VaultError
 
 PROBLEM_JSON = "application/problem+json"
@@ -76,6 +77,7 @@ DOMAIN_STATUS: dict[type[PrivacyWaybillError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     QuotaExceeded: (429, "Too many requests"),
     AuditUnavailable: (503, "Audit log unavailable"),
+    RateLimiterUnavailable: (503, "Rate limits unavailable"),
 }
 
 
@@ -99,6 +101,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         kind = next((cls for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), PrivacyWaybillError)
         status, title = DOMAIN_STATUS[kind]
         return problem_response(status, title, str(exc))
+
+    @app.exception_handler(Throttled)
+    async def _throttled(_: Request, exc: Throttled) -> JSONResponse:
+        return problem_response(
+            429, "Too many requests", str(exc), headers={"Retry-After": str(exc.retry_after_seconds)}
+        )
 
     @app.exception_handler(KeyShredded)
     async def _shredded(_: Request, exc: KeyShredded) -> JSONResponse:

@@ -67,15 +67,6 @@ def needs_device(role: Role) -> bool:
     return role is Role.COURIER
 
 
-def is_locked_out(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and now < user.locked_until
-
-
-def lock_after_failure(failed_attempts: int, now: datetime, policy: IdentityPolicy) -> datetime | None:
-    """When `failed_attempts` (counting the latest) reaches the limit, the end of the lock-out."""
-    return now + policy.lockout if failed_attempts >= policy.max_failed_attempts else None
-
-
 def may_sign_in(user: User) -> bool:
     return user.status is UserStatus.ACTIVE
 
