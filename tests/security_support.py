@@ -23,7 +23,7 @@ def staff(client: TestClient, rt: Runtime, role: Role, **scope: str) -> dict[str
     if role is Role.COURIER:
         rt.identity.bind_device(username, DEVICE, rt.clock())
         headers["X-Device-Id"] = DEVICE
-    code = pyotp.parse_uri(created.totp_uri).now() if created.totp_uri else None  # type: ignore[union-attr]
+    code = pyotp.parse_uri(created.totp_uri).at(rt.clock()) if created.totp_uri else None  # type: ignore[union-attr]
     response = client.post(
         f"{API}/auth/login", json={"username": username, "password": PASSWORD, "totp": code}, headers=headers
     )

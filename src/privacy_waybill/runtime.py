@@ -7,10 +7,11 @@ master secret or missing key store stops the process with one clear line.
 from __future__ import annotations
 
 import gc
+import hmac
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,8 @@ from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.anchors import FileWitness
 from privacy_waybill.audit.checkpoints import signer_from_keys
+from privacy_waybill.audit.model import AuditEvent, Outcome
+from privacy_waybill.audit.noise import NoiseAggregator
 from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
 from privacy_waybill.identity.service import IdentityService
@@ -36,7 +39,8 @@ from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
 from privacy_waybill.identity.throttle import CredentialThrottle
-from privacy_waybill.ratelimit import Limit, RateLimiter, limiter_for
+from privacy_waybill.identity.credentials import session_token_hash
+from privacy_waybill.ratelimit import Limit, RateLimiter, Throttled, limiter_for
 from privacy_waybill.ratelimit.policy import load_rate_limits
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.access import AlertStore, QuotaStore
@@ -130,21 +134,63 @@ class Runtime:
             vault=self.vault,
             sealed_record=self.waybills.sealed_record,
             clock=lambda: self.clock(),
+            noise=self.noise,
         )
 
+    @cached_property
+    def noise(self) -> NoiseAggregator:
+        """Anonymous refusals and look-ups, aggregated per kind and minute in the audit log."""
+        return NoiseAggregator(self.audit, lambda: self.clock())
+
+    @cached_property
+    def _device_key(self) -> bytes:
+        return platform_key(self.keys, b"pwb device-id v1")
+
+    def device_tag(self, device: str | None) -> str | None:
+        """What the audit log keeps of a device id: a keyed hash, never the id itself."""
+        if device is None:
+            return None
+        return "dev:" + hmac.digest(self._device_key, device.encode(), "sha256")[:12].hex()
+
     def resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
-        """The Subject behind a bearer token, with the scopes of an API key (None for others)."""
+        """The Subject behind a bearer token, with the scopes of an API key (None for others).
+
+        The Subject carries the keyed hash of the device id (for the audit log). A live courier
+        session presented from another device counts as a device-binding guess; past the limit
+        the session is ended.
+        """
+        tag = self.device_tag(device)
         principal = self.tenants.authenticate(token)
         if principal is not None:
             subject = Subject(
-                actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=device
+                actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=tag
             )
             return subject, principal.scopes
         terminal = self.terminals.authenticate(token)
         if terminal is not None:
-            return terminal_subject(terminal), None
-        session = self.identity.resolve_session(token, device, self.clock())
-        return (session, None) if session else None
+            return replace(terminal_subject(terminal), device=tag), None
+        now = self.clock()
+        session = self.identity.resolve_session(token, device, now)
+        if session is not None:
+            return replace(session, device=tag), None
+        targeted = self.identity.device_mismatch(token, device, now)
+        if targeted is not None:
+            self._count_device_guess(token, targeted, tag, now)
+        return None
+
+    def _count_device_guess(self, token: str, actor: str, tag: str | None, now: datetime) -> None:
+        try:
+            self.throttle.device_mismatch(session_token_hash(token).hex(), now)
+            rule = "device-binding:mismatch"
+        except Throttled:
+            self.identity.sign_out(token, now)
+            rule = "device-binding:session-ended"
+        self.audit.record(
+            AuditEvent(
+                at=now, actor=actor, role=Role.COURIER.value, action="session.device_check",
+                outcome=Outcome.DENIED, rule=rule, device=tag,
+            )
+        )  # fmt: skip
 
     def issuance(self, profile: str | None = None) -> IssuanceService:
         return IssuanceService(

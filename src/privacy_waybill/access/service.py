@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from privacy_waybill.access.model import Context, Decision, Resource, Subject
+from privacy_waybill.access.model import Context, Decision, Resource, Role, Subject
 from privacy_waybill.access.policy import PERSONAL_FIELDS, AccessPolicy
 from privacy_waybill.access.quotas import quota_windows
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
+from privacy_waybill.audit.noise import NoiseAggregator, NoiseKind
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.masking.scrub import scrub_free_text
@@ -83,6 +84,7 @@ class AccessService:
         vault: Vault,
         sealed_record: Callable[[str], SealedRecord | None],
         clock: Callable[[], datetime],
+        noise: NoiseAggregator | None = None,
     ) -> None:
         self._policy = policy
         self._audit = audit
@@ -91,6 +93,7 @@ class AccessService:
         self._vault = vault
         self._sealed_record = sealed_record
         self._clock = clock
+        self._noise = noise
 
     def context(self, purpose: str | None = None, ticket: str | None = None, reason: str | None = None) -> Context:
         return Context(now=self._clock(), purpose=purpose, ticket=ticket, reason=reason)
@@ -185,6 +188,10 @@ class AccessService:
         extra = dict(detail or {})
         if decision.unmet:
             extra["unmet"] = decision.unmet
+        if self._noise is not None and subject.role is Role.ANONYMOUS and not disclosed:
+            # Anonymous acts that show nothing personal (tracking status) are counted, not listed.
+            self._noise.count(NoiseKind(action, outcome, decision.rule, resource.tenant_id), context.now)
+            return
         self._audit.record(
             AuditEvent(
                 at=context.now,

@@ -41,7 +41,8 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     install_problem_handlers(app)
     app.include_router(_system_router(rt), prefix="/api/v1")
-    app.include_router(auth_router(rt.identity, lambda: rt.clock(), rt.audit, rt.throttle), prefix="/api/v1")
+    sign_in = auth_router(rt.identity, lambda: rt.clock(), rt.audit, rt.throttle, rt.device_tag, rt.noise)
+    app.include_router(sign_in, prefix="/api/v1")
     printing = print_router(
         rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ)
     )

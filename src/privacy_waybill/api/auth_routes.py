@@ -19,13 +19,16 @@ from pydantic import BaseModel, Field
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.problems import Problem
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
+from privacy_waybill.audit.noise import NoiseAggregator, NoiseKind
 from privacy_waybill.identity.model import DeviceRejected, OtpFailed, SignedIn, SignInFailed
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.identity.throttle import CredentialThrottle
 from privacy_waybill.ratelimit import Throttled
 
 session_bearer = HTTPBearer(auto_error=False, description="Session token from /auth/login or /auth/otp/verify")
-DeviceHeader = Annotated[str | None, Header(alias="X-Device-Id", max_length=128, description="Bound device id")]
+DeviceHeader = Annotated[
+    str | None, Header(alias="X-Device-Id", pattern=r"^[A-Za-z0-9._:-]{8,128}$", description="Bound device id")
+]
 
 
 class LoginIn(BaseModel):
@@ -86,7 +89,12 @@ def client_of(request: Request) -> str:
 
 
 def auth_router(
-    identity: IdentityService, clock: Callable[[], datetime], audit: AuditSink, throttle: CredentialThrottle
+    identity: IdentityService,
+    clock: Callable[[], datetime],
+    audit: AuditSink,
+    throttle: CredentialThrottle,
+    device_tag: Callable[[str | None], str | None],
+    noise: NoiseAggregator,
 ) -> APIRouter:
     """Sign-in routes. Every sign-in, successful or not, is audited (the username never is);
     a session is handed out only after its audit entry is committed. Attempts are throttled
@@ -105,7 +113,7 @@ def auth_router(
                 outcome=outcome,
                 rule=rule,
                 tenant_id=subject.tenant_id if subject else None,
-                device=device,
+                device=device_tag(device),
             )
         )
 
@@ -119,7 +127,8 @@ def auth_router(
         try:
             throttle.sign_in_attempt(body.username, client, now)
         except Throttled as error:
-            record(now, "session.sign_in", Outcome.DENIED, "sign-in:throttled", device, None)
+            # Past the throttle it is a flood: counted per minute, not a row per request.
+            noise.count(NoiseKind("session.sign_in", Outcome.DENIED, "sign-in:throttled"), now)
             raise _throttled(error) from None
         try:
             signed_in = identity.sign_in(body.username, body.password, body.totp, device, now)
@@ -167,7 +176,7 @@ def auth_router(
         try:
             throttle.otp_verify_attempt(body.phone, client_of(request), now)
         except Throttled as error:
-            record(now, "session.sign_in", Outcome.DENIED, "sign-in:otp-throttled", device, None)
+            noise.count(NoiseKind("session.sign_in", Outcome.DENIED, "sign-in:otp-throttled"), now)
             raise _throttled(error) from None
         try:
             signed_in = identity.verify_otp(body.phone, body.code, device, now)

@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacy_waybill.access.service import Forbidden, QuotaExceeded
 from privacy_waybill.audit.model import AuditUnavailable
+from privacy_waybill.audit.model import Outcome as AuditOutcome
+from privacy_waybill.audit.noise import NoiseKind
 from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
 from privacy_waybill.ratelimit import RateLimiterUnavailable, Throttled
@@ -87,7 +89,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Refused before any policy decision: audited, aggregated (the caller is not known yet).
+        # Apps assembled without a runtime (a router under test) have no log to count in.
+        rt = getattr(request.app.state, "runtime", None)
+        if rt is not None:
+            rt.noise.count(NoiseKind("request.refused", AuditOutcome.DENIED, "invalid-request"), rt.clock())
         # FastAPI's default body echoes the input; rebuild reasons from error types only.
         errors = [_request_field_error(e) for e in exc.errors()]
         return problem_response(422, "Invalid request", "The request has invalid fields.", errors)

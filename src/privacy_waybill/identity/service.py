@@ -257,6 +257,18 @@ class IdentityService:
             return None
         return self._pass_subject(crowd_pass, session.device_id)
 
+    def device_mismatch(self, token: str, device_id: str | None, now: datetime) -> str | None:
+        """The actor of a live device-bound session presented from another device, else None.
+
+        Lets the caller count device-id guesses against the session they target.
+        """
+        session = self.store.session(session_token_hash(token))
+        if session is None or not rules.session_is_live(session, now):
+            return None
+        if rules.device_matches(session.device_id, device_id):
+            return None
+        return f"user:{session.user_id}" if session.user_id is not None else f"pass:{session.pass_id}"
+
     def sign_out(self, token: str, now: datetime) -> None:
         self.store.revoke_session(session_token_hash(token), now)
 
