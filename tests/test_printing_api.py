@@ -53,7 +53,7 @@ def app_with(
     app = FastAPI()
     install_problem_handlers(app)
     service = PrintService(PrintStore(rt.engine), rt.label_content, audit, rt.clock, reprint_limit)
-    router = print_router(rt, service, authorize, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ))
+    router = print_router(rt, service, authorize, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_PRINT))
     app.include_router(router, prefix=API)
     return app
 
@@ -189,8 +189,9 @@ def test_each_route_requires_its_own_kind_of_credential(rt: Runtime, audit: Audi
             assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/printed", headers=bad), 401)
         assert_problem(api.get(f"{API}/print-jobs/next", headers=merchant_headers), 403)
         assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/reprint", headers=merchant_headers), 403)
-        orders_only = merchant_key(rt, waybills[0].tenant_id, (Scope.ORDERS_WRITE,))
-        assert_problem(api.post(f"{API}/print-jobs", json=body, headers=orders_only), 403)
+        for scopes in ((Scope.ORDERS_WRITE,), (Scope.LABELS_READ,), (Scope.ORDERS_READ, Scope.LABELS_READ)):
+            without_print = merchant_key(rt, waybills[0].tenant_id, scopes)
+            assert_problem(api.post(f"{API}/print-jobs", json=body, headers=without_print), 403)
 
 
 def test_a_revoked_terminal_is_turned_away(rt: Runtime, api: TestClient) -> None:

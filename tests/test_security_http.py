@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 import privacy_waybill
 from api_support import API, add_merchant, assert_problem, bearer, personal_order
+from privacy_waybill.access.api_keys import Scope, new_api_key
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.api.guards import CONTENT_SECURITY_POLICY
@@ -221,3 +222,60 @@ def test_a_key_store_fault_is_an_opaque_503_with_an_incident_id_and_the_detail_o
     assert "/srv" not in response.text and "keys.json" not in response.text
     incident = body["instance"].rsplit(":", 1)[1]
     assert any(incident in r.getMessage() and "/srv/pwb/keys" in r.getMessage() for r in caplog.records)
+
+
+# --- finding 11: API keys, print scope, no existence oracle ---------------------------------------
+
+
+def merchant_with_key_id(rt: Runtime) -> tuple[str, str, str]:
+    token = add_merchant(rt)
+    key_id = token.split("_")[1]
+    tenant_id = rt.tenants.authenticate(token).tenant_id  # type: ignore[union-attr]
+    return token, key_id, tenant_id
+
+
+def test_a_merchant_lists_and_revokes_its_own_keys_only(client: TestClient, sqlite_rt: Runtime) -> None:
+    token, key_id, tenant_id = merchant_with_key_id(sqlite_rt)
+    spare = new_api_key()
+    sqlite_rt.tenants.add_api_key(tenant_id, spare, (Scope.ORDERS_READ,), "spare", sqlite_rt.clock())
+    listed = client.get(f"{API}/api-keys", headers=bearer(token))
+    assert listed.status_code == 200
+    assert sorted((k["key_id"], k["label"], k["revoked_at"]) for k in listed.json()) == sorted(
+        [(key_id, "test", None), (spare.key_id, "spare", None)]
+    )
+    assert "secret" not in listed.text and spare.token not in listed.text
+    other_token, other_key, _ = merchant_with_key_id(sqlite_rt)
+    assert_problem(client.post(f"{API}/api-keys/{other_key}/revoke", headers=bearer(token)), 404)
+    revoked = client.post(f"{API}/api-keys/{spare.key_id}/revoke", headers=bearer(token))
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    assert sqlite_rt.tenants.authenticate(spare.token) is None
+    assert sqlite_rt.tenants.authenticate(other_token) is not None
+    assert [e.event().rule for e in sqlite_rt.audit.events(action="key.manage", tenant_id=tenant_id)] == [
+        "merchant-keys", "merchant-keys", "merchant-keys"
+    ]  # fmt: skip
+
+
+def test_a_platform_admin_manages_any_tenants_keys_naming_the_tenant(client: TestClient, sqlite_rt: Runtime) -> None:
+    _, key_id, tenant_id = merchant_with_key_id(sqlite_rt)
+    admin = staff(client, sqlite_rt, Role.PLATFORM_ADMIN)
+    assert_problem(client.get(f"{API}/api-keys", headers=admin), 422)
+    listed = client.get(f"{API}/api-keys", params={"tenant_id": tenant_id}, headers=admin)
+    assert [k["key_id"] for k in listed.json()] == [key_id]
+    revoked = client.post(f"{API}/api-keys/{key_id}/revoke", params={"tenant_id": tenant_id}, headers=admin)
+    assert revoked.status_code == 200
+
+
+def test_another_tenants_waybill_answers_exactly_like_a_missing_one(client: TestClient, sqlite_rt: Runtime) -> None:
+    owner, stranger = add_merchant(sqlite_rt), add_merchant(sqlite_rt)
+    waybill_no = client.post(f"{API}/orders", json=personal_order(), headers=bearer(owner)).json()["waybill_no"]
+    for path in ("", "/label"):
+        foreign = client.get(f"{API}/waybills/{waybill_no}{path}", headers=bearer(stranger))
+        missing = client.get(f"{API}/waybills/PW999999999999{path}", headers=bearer(stranger))
+        assert (foreign.status_code, foreign.content) == (missing.status_code, missing.content)
+        assert foreign.status_code == 404
+    decrypt = client.post(
+        f"{API}/waybills/{waybill_no}/decrypt", json={"purpose": "customer_service"}, headers=bearer(stranger)
+    )
+    assert (decrypt.status_code, decrypt.json()["detail"]) == (404, "no such waybill")
+    denied = [e.event() for e in sqlite_rt.audit.events(waybill_id=None, action="waybill.decrypt", outcome=None)]
+    assert any(e.outcome == "denied" and e.detail.get("unmet") == "own_tenant" for e in denied)

@@ -15,6 +15,7 @@ from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.api.auth_routes import auth_router
 from privacy_waybill.api.deps import caller
 from privacy_waybill.api.guards import BodySizeLimits, SecurityHeaders
+from privacy_waybill.api.keys import keys_router
 from privacy_waybill.api.orders import orders_router
 from privacy_waybill.api.oversight import oversight_router
 from privacy_waybill.api.print_routes import print_router
@@ -44,9 +45,11 @@ def create_app(rt: Runtime) -> FastAPI:
     sign_in = auth_router(rt.identity, lambda: rt.clock(), rt.audit, rt.throttle, rt.device_tag, rt.noise)
     app.include_router(sign_in, prefix="/api/v1")
     printing = print_router(
-        rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ)
+        rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_PRINT)
     )
     for router in (orders_router(rt), waybills_router(rt), printing, tracking_router(rt), oversight_router(rt)):
+        app.include_router(router, prefix="/api/v1")
+    for router in (keys_router(rt),):
         app.include_router(router, prefix="/api/v1")
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -39,6 +39,8 @@ class Problem(Exception):
         self.status, self.title, self.detail, self.errors, self.headers = status, title, detail, errors or [], headers
 
 
+OTHER_TENANT_CONDITION = "own_tenant"
+NOT_FOUND_DETAIL = "no such waybill"
 VAULT_FAULT = "urn:privacy-waybill:problem:vault-fault"
 DATABASE_UNAVAILABLE = "urn:privacy-waybill:problem:database-unavailable"
 RETRY_AFTER_SECONDS = "5"
@@ -108,6 +110,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         kind = next((cls for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), PrivacyWaybillError)
         status, title = DOMAIN_STATUS[kind]
         return problem_response(status, title, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        # Another tenant's record answers exactly like a missing one: a 403 would confirm that
+        # the waybill number exists (the denial is audited all the same).
+        if exc.decision.unmet == OTHER_TENANT_CONDITION:
+            return problem_response(404, "Not found", NOT_FOUND_DETAIL)
+        return problem_response(403, "Forbidden", str(exc))
 
     @app.exception_handler(Throttled)
     async def _throttled(_: Request, exc: Throttled) -> JSONResponse:
