@@ -164,3 +164,22 @@ def test_nothing_is_disclosed_when_the_audit_log_cannot_be_written(rt: Runtime, 
     with pytest.raises(AuditUnavailable):
         access.view(COURIER, "waybill.reveal", out_for_delivery(waybill), access.context(purpose="deliver"))
     assert vault.opened_after == []
+
+
+def test_a_merchants_decrypt_quota_is_counted_per_tenant_across_keys_and_users(rt: Runtime, waybill) -> None:
+    sink = RecordingSink()
+    policy = load_access_policy()
+    tight = replace(policy, quotas={**policy.quotas, "merchant_decrypt": Quota(per_day=3)})
+    access, vault = service(rt, sink, policy=tight)
+    callers = [Subject(actor=f"key:k{n}", role=Role.MERCHANT, tenant_id=waybill.tenant_id) for n in range(3)]
+    context = access.context(purpose="customer_service")
+    for caller in (callers[0], callers[1], callers[2]):
+        access.view(caller, "waybill.decrypt", waybill, context)
+    for caller in callers:  # a fourth key or user would have started a fresh count per credential
+        with pytest.raises(QuotaExceeded):
+            access.view(caller, "waybill.decrypt", waybill, context)
+    extra = Subject(actor="user:u_new", role=Role.MERCHANT, tenant_id=waybill.tenant_id)
+    with pytest.raises(QuotaExceeded):
+        access.view(extra, "waybill.decrypt", waybill, context)
+    assert len(vault.opened_after) == 3
+    assert QuotaStore(rt.engine).used(f"tenant:{waybill.tenant_id}", "merchant_decrypt", "d2026-11-23") == 3

@@ -95,9 +95,8 @@ def test_roles_signing_in_otherwise_get_no_password_account(role: Role) -> None:
         rules.check_scope(role, None, None, None)
 
 
-def test_staff_need_totp_and_only_couriers_need_a_device() -> None:
-    assert rules.needs_totp(Role.COURIER) and rules.needs_totp(Role.PLATFORM_ADMIN)
-    assert not rules.needs_totp(Role.MERCHANT)
+def test_staff_and_merchant_users_need_totp_and_only_couriers_need_a_device() -> None:
+    assert [r for r in rules.PASSWORD_ROLES if not rules.needs_totp(r)] == [Role.ANONYMOUS]  # no account at all
     assert [r for r in Role if rules.needs_device(r)] == [Role.COURIER]
 
 

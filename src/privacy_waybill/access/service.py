@@ -137,9 +137,16 @@ class AccessService:
         self, subject: Subject, action: str, resource: Resource, context: Context, decision: Decision
     ) -> None:
         quota = decision.quota or ""
-        full_window = self._quotas.consume(
-            subject.actor, quota, quota_windows(self._policy.quotas[quota], context.now)
-        )
+        windows = quota_windows(self._policy.quotas[quota], context.now)
+        # A tenant's quota is counted for the tenant as a whole too: another API key or user
+        # of the same merchant adds no allowance. The tenant is counted first, so a refusal
+        # there costs the caller nothing; a refusal per caller leaves the tenant's count one
+        # high (it errs towards refusing, never towards disclosing).
+        full_window = None
+        if subject.tenant_id is not None:
+            full_window = self._quotas.consume(f"tenant:{subject.tenant_id}", quota, windows)
+        if full_window is None:
+            full_window = self._quotas.consume(subject.actor, quota, windows)
         if full_window is None:
             return
         over = Decision(False, f"quota:{decision.quota}")

@@ -60,7 +60,8 @@ def check_scope(role: Role, tenant_id: str | None, hub: str | None, station: str
 
 
 def needs_totp(role: Role) -> bool:
-    return role in STAFF_ROLES
+    # Merchant users can decrypt their orders in full: a password alone is not enough.
+    return role in STAFF_ROLES or role is Role.MERCHANT
 
 
 def needs_device(role: Role) -> bool:
