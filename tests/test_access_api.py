@@ -9,7 +9,7 @@ log cannot be written nothing is disclosed.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -24,10 +24,13 @@ from privacy_waybill.api.app import create_app
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.tickets import SqlTicketSystem
+from privacy_waybill.tickets import Ticket
 
 PASSWORD = "correct horse battery staple"
 MASKED_NAME = "欧阳**"  # the surname of 欧阳震华 only
 MID_HOUR = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
+TICKET = "T-20261123-0042"
 DEVICE = "device-7f3a"
 
 
@@ -142,17 +145,22 @@ def test_customer_service_sees_masked_data_unless_it_breaks_glass_with_a_reason(
     masked = client.get(f"{API}/waybills/{parcel['no']}", headers=agent).json()["recipient"]
     assert masked["phone"] == "*******5678" and "969号" not in masked["address"]
     assert_problem(
-        client.post(f"{API}/waybills/{parcel['no']}/break-glass", json={"ticket": "T-42"}, headers=agent), 422
+        client.post(f"{API}/waybills/{parcel['no']}/break-glass", json={"ticket": TICKET}, headers=agent), 422
+    )
+    waybill = rt.waybills.get_by_number(None, parcel["no"])
+    now = rt.clock()
+    SqlTicketSystem(rt.engine).open(
+        Ticket(TICKET, waybill.tenant_id, frozenset({parcel["id"]}), "test", now, now + timedelta(hours=1))  # type: ignore[union-attr]
     )
     full = client.post(
         f"{API}/waybills/{parcel['no']}/break-glass",
-        json={"ticket": "T-42", "reason": "recipient asks to correct the address"},
+        json={"ticket": TICKET, "reason": "recipient asks to correct the address"},
         headers=agent,
     )
     assert full.status_code == 200 and full.json()["recipient"]["phone"] == "+8613812345678"
     auditor = staff(client, rt, Role.SECURITY_AUDITOR)
     [alert] = client.get(f"{API}/alerts", params={"kind": "break_glass"}, headers=auditor).json()
-    assert alert["severity"] == "review" and alert["actor"] == actor(agent) and alert["detail"]["ticket"] == "T-42"
+    assert alert["severity"] == "review" and alert["actor"] == actor(agent) and alert["detail"]["ticket"] == TICKET
 
 
 def test_a_security_auditor_sees_no_personal_data_at_all(client: TestClient, rt: Runtime, parcel) -> None:

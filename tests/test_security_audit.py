@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api_support import API, add_merchant, assert_problem, bearer, personal_order
 from privacy_waybill.access.api_keys import Scope
@@ -16,6 +17,8 @@ from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.tickets import SqlTicketSystem
+from privacy_waybill.tickets import Ticket
 from security_support import DEVICE, staff
 
 NOW = datetime(2026, 11, 24, 9, 0, 10, tzinfo=UTC)
@@ -133,3 +136,71 @@ def test_tracking_look_ups_do_not_write_one_audit_row_each(client: TestClient, r
     clock.now = NOW + timedelta(minutes=2)
     rt.noise.flush()
     assert [e.detail.get("count") for e in entries(rt, action="tracking.read")] == [None, "29"]
+
+
+# --- findings 2 and 5: break-glass tickets and reasons -------------------------------------------
+
+TICKET = "T-20261124-0007"
+REASON = "欧阳女士来电 13812345678，住西溪园区5号楼"
+
+
+def issued(client: TestClient, rt: Runtime, token: str) -> Any:
+    number = client.post(f"{API}/orders", json=personal_order(), headers=bearer(token)).json()["waybill_no"]
+    return rt.waybills.get_by_number(None, number)
+
+
+def open_ticket(rt: Runtime, ticket_id: str, waybill: Any, hours: int = 2) -> None:
+    opened = rt.clock()
+    SqlTicketSystem(rt.engine).open(
+        Ticket(ticket_id, waybill.tenant_id, frozenset({waybill.waybill_id}), "test", opened, opened + timedelta(hours=hours))
+    )
+
+
+def break_glass(client: TestClient, agent: dict[str, str], waybill: Any, ticket: str) -> Any:
+    return client.post(
+        f"{API}/waybills/{waybill.waybill_no}/break-glass", json={"ticket": ticket, "reason": REASON}, headers=agent
+    )
+
+
+def test_a_ticket_opens_only_its_tenants_named_waybills_while_it_is_open(
+    client: TestClient, rt: Runtime, clock: Clock
+) -> None:
+    agent = staff(client, rt, Role.CUSTOMER_SERVICE)
+    shop = add_merchant(rt)
+    named, unnamed = issued(client, rt, shop), issued(client, rt, shop)
+    elsewhere = issued(client, rt, add_merchant(rt))
+    open_ticket(rt, TICKET, named)
+    assert break_glass(client, agent, named, TICKET).status_code == 200
+    for waybill, ticket, unmet in (
+        (named, "x", "ticket_pattern"),
+        (named, "T-20261124-9999", "ticket_exists"),
+        (unnamed, TICKET, "ticket_names_waybill"),
+        (elsewhere, TICKET, "ticket_tenant"),
+    ):
+        body = assert_problem(break_glass(client, agent, waybill, ticket), 403)
+        assert body["detail"] == f"not allowed by rule break-glass:ticket ({unmet} not met)"
+    clock.now = NOW + timedelta(hours=2)
+    body = assert_problem(break_glass(client, agent, named, TICKET), 403)
+    assert body["detail"] == "not allowed by rule break-glass:ticket (ticket_open not met)"
+
+
+def test_auditors_get_ids_only_never_a_phone_as_ticket_or_the_reasons_text(
+    client: TestClient, rt: Runtime
+) -> None:
+    agent = staff(client, rt, Role.CUSTOMER_SERVICE)
+    waybill = issued(client, rt, add_merchant(rt))
+    assert_problem(break_glass(client, agent, waybill, "13812345678"), 403)
+    open_ticket(rt, TICKET, waybill)
+    assert break_glass(client, agent, waybill, TICKET).status_code == 200
+    auditor = staff(client, rt, Role.SECURITY_AUDITOR)
+    alerts = client.get(f"{API}/alerts", headers=auditor)
+    events = client.get(f"{API}/audit/events", params={"limit": 1000}, headers=auditor)
+    for body in (alerts.text, events.text, stored_text(rt), str(rt.alerts.recent())):
+        for value in ("13812345678", "欧阳", "西溪园区", "5号楼"):
+            assert value not in body
+    [alert] = alerts.json()
+    reason_id = alert["detail"]["reason_id"]
+    assert alert["detail"] == {"waybill_id": waybill.waybill_id, "ticket": TICKET, "reason_id": reason_id}
+    with rt.engine.connect() as conn:
+        sealed = conn.execute(text("select sealed from break_glass_reasons where id = :id"), {"id": int(reason_id)}).scalar()
+    assert REASON.encode() not in sealed and len(sealed) > len(REASON.encode())

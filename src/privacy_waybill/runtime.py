@@ -49,6 +49,8 @@ from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.tenants import TenantStore
+from privacy_waybill.storage.tickets import SqlTicketSystem
+from privacy_waybill.tickets.service import BreakGlassTickets
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.vault import (
     KeyStoreExists,
@@ -135,6 +137,16 @@ class Runtime:
             sealed_record=self.waybills.sealed_record,
             clock=lambda: self.clock(),
             noise=self.noise,
+            tickets=self.tickets,
+        )
+
+    @cached_property
+    def tickets(self) -> BreakGlassTickets:
+        """Break-glass tickets from the built-in ticket system; reasons sealed with their own key."""
+        return BreakGlassTickets(
+            SqlTicketSystem(self.engine),
+            re.compile(self.settings.ticket_pattern),
+            platform_key(self.keys, b"pwb break-glass reasons v1"),
         )
 
     @cached_property

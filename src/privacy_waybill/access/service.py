@@ -20,8 +20,12 @@ from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
 from privacy_waybill.audit.noise import NoiseAggregator, NoiseKind
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
-from privacy_waybill.masking.scrub import scrub_free_text
+from privacy_waybill.tickets.service import BreakGlassTickets
 from privacy_waybill.vault import SealedRecord, Vault
+
+
+BREAK_GLASS = "waybill.break_glass"
+TICKET_RULE = "break-glass:ticket"
 
 
 class Forbidden(PrivacyWaybillError):
@@ -85,6 +89,7 @@ class AccessService:
         sealed_record: Callable[[str], SealedRecord | None],
         clock: Callable[[], datetime],
         noise: NoiseAggregator | None = None,
+        tickets: BreakGlassTickets | None = None,
     ) -> None:
         self._policy = policy
         self._audit = audit
@@ -94,6 +99,7 @@ class AccessService:
         self._sealed_record = sealed_record
         self._clock = clock
         self._noise = noise
+        self._tickets = tickets
 
     def context(self, purpose: str | None = None, ticket: str | None = None, reason: str | None = None) -> Context:
         return Context(now=self._clock(), purpose=purpose, ticket=ticket, reason=reason)
@@ -123,13 +129,21 @@ class AccessService:
         """The recipient's fields as `subject` may see them for `action`, audited before disclosure."""
         resource = waybill_resource(waybill)
         decision = self.require(subject, action, resource, context)
+        detail: dict[str, str] = {}
+        if action == BREAK_GLASS:
+            detail = self._check_ticket(subject, waybill, resource, context)
         full = tuple(f for f in PERSONAL_FIELDS if decision.fields[f] == "full")
         if decision.quota:
             self._consume_quota(subject, action, resource, context, decision)
-        detail = {"ticket": context.ticket.strip()} if context.ticket else {}
+        if action == BREAK_GLASS:
+            detail["reason_id"] = str(
+                self._tickets.keep_reason(  # type: ignore[union-attr]  (checked by _check_ticket)
+                    detail["ticket"], subject.actor, waybill.waybill_id, context.reason or "", context.now
+                )
+            )
         self._record(subject, action, resource, context, decision, Outcome.ALLOWED, disclosed=full, detail=detail)
-        if action == "waybill.break_glass":
-            self._flag_for_review(subject, waybill, context)
+        if action == BREAK_GLASS:
+            self._flag_for_review(subject, waybill, context, detail)
         plaintext = self._open(waybill, full) if full else {}
         return RecipientView(**{f: _shown(waybill, f, decision.fields[f], plaintext) for f in PERSONAL_FIELDS})
 
@@ -160,18 +174,34 @@ class AccessService:
         )
         raise QuotaExceeded(decision.quota, full_window)
 
-    def _flag_for_review(self, subject: Subject, waybill: IssuedWaybill, context: Context) -> None:
-        # The reason is free text typed by an agent: scrubbed before it is kept for reviewers.
+    def _check_ticket(
+        self, subject: Subject, waybill: IssuedWaybill, resource: Resource, context: Context
+    ) -> dict[str, str]:
+        """The ticket must open exactly this tenant's waybill now; a denial is audited, naming why."""
+        ticket = (context.ticket or "").strip()
+        unmet = (
+            "ticket_system"
+            if self._tickets is None
+            else self._tickets.problem(ticket, waybill.tenant_id, waybill.waybill_id, context.now)
+        )
+        if unmet is not None:
+            refused = Decision(False, TICKET_RULE, unmet=unmet)
+            # The ticket text is recorded only once it has the shape of a ticket id.
+            shown = {"ticket": ticket} if unmet != "ticket_pattern" else {}
+            self._record(subject, BREAK_GLASS, resource, context, refused, Outcome.DENIED, detail=shown)
+            raise Forbidden(refused)
+        return {"ticket": ticket}
+
+    def _flag_for_review(
+        self, subject: Subject, waybill: IssuedWaybill, context: Context, detail: Mapping[str, str]
+    ) -> None:
+        # Reviewers get the ticket and the id the sealed reason is kept under, never its text.
         self._alerts.raise_alert(
             context.now,
             "review",
             "break_glass",
             subject.actor,
-            {
-                "waybill_id": waybill.waybill_id,
-                "ticket": (context.ticket or "").strip(),
-                "reason": scrub_free_text(context.reason or ""),
-            },
+            {"waybill_id": waybill.waybill_id, "ticket": detail["ticket"], "reason_id": detail["reason_id"]},
         )
 
     def _open(self, waybill: IssuedWaybill, fields: Iterable[str]) -> dict[str, str]:

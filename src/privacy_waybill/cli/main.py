@@ -35,6 +35,7 @@ from privacy_waybill.cli.common import (
 )
 from privacy_waybill.cli.label_files import LabelFileWriter
 from privacy_waybill.cli.terminals import terminals_app
+from privacy_waybill.cli.tickets import tickets_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.errors import PrivacyWaybillError
@@ -58,6 +59,7 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(users_app, name="users")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(tickets_app, name="tickets")
 
 log = logging.getLogger("privacy_waybill.cli")
 

@@ -6,6 +6,7 @@ Alembic's environment and the schema tests use `metadata` from here.
 from __future__ import annotations
 
 from privacy_waybill.storage import access_tables, audit_tables, identity_tables, printing_tables  # noqa: F401
+from privacy_waybill.storage import ticket_tables  # noqa: F401
 from privacy_waybill.storage.models import Base
 
 metadata = Base.metadata
