@@ -72,7 +72,7 @@ def test_a_valid_device_id_is_recorded_as_a_keyed_hash_only(client: TestClient, 
     assert client.get(f"{API}/waybills/PW000000000000", headers=courier).status_code == 404
     sign_in = entries(rt, action="session.sign_in")[-1]
     assert sign_in.device == rt.device_tag(DEVICE)
-    assert sign_in.device.startswith("dev:") and DEVICE not in stored_text(rt)
+    assert sign_in.device.startswith("dev1:") and DEVICE not in stored_text(rt)
 
 
 # --- finding 6: device-binding guesses are counted and end the session ---------------------------

@@ -21,6 +21,7 @@ from privacy_waybill.logs import ScrubPersonalData
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.vault.errors import KeyStoreError
+from privacy_waybill.vault.purpose_keys import ROTATABLE_PURPOSES, PurposeKeys
 from security_support import staff
 
 
@@ -279,3 +280,23 @@ def test_another_tenants_waybill_answers_exactly_like_a_missing_one(client: Test
     assert (decrypt.status_code, decrypt.json()["detail"]) == (404, "no such waybill")
     denied = [e.event() for e in sqlite_rt.audit.events(waybill_id=None, action="waybill.decrypt", outcome=None)]
     assert any(e.outcome == "denied" and e.detail.get("unmet") == "own_tenant" for e in denied)
+
+
+# --- finding 19: one rotatable key per purpose --------------------------------------------------
+
+
+def test_each_purpose_has_its_own_key_and_rotating_one_leaves_the_others(sqlite_rt: Runtime) -> None:
+    keys = PurposeKeys(sqlite_rt.keys)
+    before = {p: keys.current(p) for p in ROTATABLE_PURPOSES}
+    materials = [key for _, key in before.values()]
+    platform_root = sqlite_rt.keys.blind_index_key("_platform").material
+    assert len(set(materials)) == len(materials) and platform_root not in materials
+    assert keys.rotate("device-id") == before["device-id"][0] + 1
+    after = {p: keys.current(p) for p in ROTATABLE_PURPOSES}
+    assert after["device-id"][1] != before["device-id"][1]
+    assert keys.key("device-id", before["device-id"][0]) == before["device-id"][1]  # old version still readable
+    assert {p: after[p] for p in ("rate-limit", "break-glass-reason")} == {
+        p: before[p] for p in ("rate-limit", "break-glass-reason")
+    }
+    with pytest.raises(ValueError, match="unknown key purpose"):
+        keys.current("audit")

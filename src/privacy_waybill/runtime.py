@@ -63,6 +63,7 @@ from privacy_waybill.vault import (
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.vault.platform_keys import platform_key
+from privacy_waybill.vault.purpose_keys import PurposeKeys
 
 OWNER_ONLY_UMASK = 0o077
 SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
@@ -112,7 +113,12 @@ class Runtime:
     @cached_property
     def throttle(self) -> CredentialThrottle:
         """Sign-in and OTP throttles (per client, per keyed username or phone)."""
-        return CredentialThrottle(self.limiter, self.rate_limits, platform_key(self.keys, b"pwb rate-limit keys v1"))
+        return CredentialThrottle(self.limiter, self.rate_limits, self.purpose_keys.current("rate-limit")[1])
+
+    @cached_property
+    def purpose_keys(self) -> PurposeKeys:
+        """Rotatable keys for rate limits, device tags and break-glass reasons (`pwb keys rotate --purpose`)."""
+        return PurposeKeys(self.keys)
 
     @cached_property
     def terminals(self) -> TerminalStore:
@@ -146,7 +152,7 @@ class Runtime:
         return BreakGlassTickets(
             SqlTicketSystem(self.engine),
             re.compile(self.settings.ticket_pattern),
-            platform_key(self.keys, b"pwb break-glass reasons v1"),
+            *self.purpose_keys.current("break-glass-reason"),
         )
 
     @cached_property
@@ -155,14 +161,15 @@ class Runtime:
         return NoiseAggregator(self.audit, lambda: self.clock())
 
     @cached_property
-    def _device_key(self) -> bytes:
-        return platform_key(self.keys, b"pwb device-id v1")
+    def _device_key(self) -> tuple[int, bytes]:
+        return self.purpose_keys.current("device-id")
 
     def device_tag(self, device: str | None) -> str | None:
-        """What the audit log keeps of a device id: a keyed hash, never the id itself."""
+        """What the audit log keeps of a device id: a keyed hash (with its key version), never the id."""
         if device is None:
             return None
-        return "dev:" + hmac.digest(self._device_key, device.encode(), "sha256")[:12].hex()
+        version, key = self._device_key
+        return f"dev{version}:" + hmac.digest(key, device.encode(), "sha256")[:12].hex()
 
     def resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
         """The Subject behind a bearer token, with the scopes of an API key (None for others).

@@ -45,6 +45,7 @@ from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.logs import configure_logging
 from privacy_waybill.runtime import DEFAULT_TENANT, OWNER_ONLY_UMASK, initialise
+from privacy_waybill.vault.purpose_keys import ROTATABLE_PURPOSES
 
 app = typer.Typer(
     help="privacy-waybill: masked labels, sealed personal data, audited access.",
@@ -249,8 +250,20 @@ def keys_rotate(
     tenant: Annotated[
         list[str] | None, typer.Option("--tenant", "-t", help="Tenant(s) to rotate; all by default.")
     ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(help=f"Rotate one purpose's key instead: {', '.join(ROTATABLE_PURPOSES)}."),
+    ] = None,
 ) -> None:
     """Add a new key-encryption key version and re-wrap every data key under it (no downtime)."""
+    if purpose is not None:
+        if purpose not in ROTATABLE_PURPOSES:
+            raise fail(f"--purpose: one of {', '.join(ROTATABLE_PURPOSES)}")
+        with runtime() as rt:
+            allow(rt, operator(Role.PLATFORM_ADMIN), "key.manage", PLATFORM)
+            version = rt.purpose_keys.rotate(purpose)
+        stderr.print(f"pwb keys rotate: {purpose} key now at version {version}", highlight=False)
+        return
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "key.manage", PLATFORM)
         tenants = set(tenant) if tenant else set(rt.tenants.all_ids())

@@ -30,6 +30,7 @@ class TicketedSystem(TicketSystem, ReasonStore, Protocol):
 class BreakGlassTickets:
     system: TicketedSystem
     pattern: re.Pattern[str]
+    reason_key_version: int
     reason_key: bytes
 
     def problem(self, ticket_id: str | None, tenant_id: str, waybill_id: str, now: datetime) -> str | None:
@@ -38,6 +39,7 @@ class BreakGlassTickets:
 
     def keep_reason(self, ticket_id: str, actor: str, waybill_id: str, reason: str, now: datetime) -> int:
         associated = f"pwb break-glass reason/1|{ticket_id}|{waybill_id}".encode()
-        sealed = seal(AESGCM(self.reason_key), reason.encode(), associated)
+        # The key version leads the sealed bytes, so reasons stay readable after a rotation.
+        sealed = self.reason_key_version.to_bytes(2, "big") + seal(AESGCM(self.reason_key), reason.encode(), associated)
         return self.system.keep_reason(ticket_id, actor, waybill_id, now, sealed)
 
