@@ -150,7 +150,9 @@ def test_customer_service_sees_masked_data_unless_it_breaks_glass_with_a_reason(
     waybill = rt.waybills.get_by_number(None, parcel["no"])
     now = rt.clock()
     SqlTicketSystem(rt.engine).open(
-        Ticket(TICKET, waybill.tenant_id, frozenset({parcel["id"]}), "test", now, now + timedelta(hours=1))  # type: ignore[union-attr]
+        Ticket(
+            TICKET, waybill.tenant_id, frozenset({parcel["id"]}), "test", now, now + timedelta(hours=1)  # type: ignore[union-attr]
+        )
     )
     full = client.post(
         f"{API}/waybills/{parcel['no']}/break-glass",

@@ -79,7 +79,9 @@ def open_ticket(rt: Runtime, ticket_id: str, *waybills: IssuedWaybill, hours: in
     [tenant] = {w.tenant_id for w in waybills}
     opened = MID_HOUR - timedelta(minutes=5)
     SqlTicketSystem(rt.engine).open(
-        Ticket(ticket_id, tenant, frozenset(w.waybill_id for w in waybills), "test", opened, opened + timedelta(hours=hours))
+        Ticket(
+            ticket_id, tenant, frozenset(w.waybill_id for w in waybills), "test", opened, opened + timedelta(hours=hours)
+        )
     )
 
 

@@ -35,6 +35,7 @@ from privacy_waybill.settings import Settings
 from privacy_waybill.storage.db import make_engine, migrate
 
 PWB = [sys.executable, "-m", "privacy_waybill.cli.main"]
+PASSWORD = "correct horse battery staple"
 
 
 def write_orders(path: Path, count: int, prefix: str) -> Path:
@@ -208,7 +209,8 @@ def test_redis_gone_fails_sign_in_closed_and_tracking_keeps_answering(
     rt.settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
     client = TestClient(create_app(rt))
     identity.add_user("clerk.redis", "correct horse battery staple", Role.STATION_CLERK, rt.clock(), station="HZ10")
-    refused = client.post(f"{API}/auth/login", json={"username": "clerk.redis", "password": "correct horse battery staple"})
+    credentials = {"username": "clerk.redis", "password": "correct horse battery staple"}
+    refused = client.post(f"{API}/auth/login", json=credentials)
     body = assert_problem(refused, 503)
     assert body["title"] == "Rate limits unavailable"
     assert_problem(client.post(f"{API}/auth/otp/verify", json={"phone": "13912340000", "code": "000000"}), 503)
@@ -264,7 +266,7 @@ def test_a_full_disk_while_writing_labels_is_one_readable_line_and_leaves_no_hal
 def test_totp_tolerates_one_step_of_clock_skew_and_no_more(
     rt: Runtime, identity: IdentityService, skew_seconds: int, status: int
 ) -> None:
-    created = identity.add_user("clerk.skew", "correct horse battery staple", Role.STATION_CLERK, rt.clock(), station="HZ10")
+    created = identity.add_user("clerk.skew", PASSWORD, Role.STATION_CLERK, rt.clock(), station="HZ10")
     now = rt.clock()
     rt.clock = lambda: now  # type: ignore[method-assign]
     code = pyotp.parse_uri(created.totp_uri).at(now + timedelta(seconds=skew_seconds))  # type: ignore[union-attr]
@@ -277,10 +279,10 @@ def test_totp_tolerates_one_step_of_clock_skew_and_no_more(
 def test_a_session_ends_at_its_expiry_by_the_servers_clock_whatever_the_client_says(
     rt: Runtime, identity: IdentityService
 ) -> None:
-    created = identity.add_user("clerk.exp", "correct horse battery staple", Role.STATION_CLERK, rt.clock(), station="HZ10")
+    created = identity.add_user("clerk.exp", PASSWORD, Role.STATION_CLERK, rt.clock(), station="HZ10")
     now = rt.clock()
     signed_in = identity.sign_in(
-        "clerk.exp", "correct horse battery staple", pyotp.parse_uri(created.totp_uri).at(now), None, now  # type: ignore[union-attr]
+        "clerk.exp", PASSWORD, pyotp.parse_uri(created.totp_uri).at(now), None, now  # type: ignore[union-attr]
     )
     client = TestClient(create_app(rt))
     headers = {**bearer(signed_in.token), "Date": "Mon, 01 Jan 2024 00:00:00 GMT"}

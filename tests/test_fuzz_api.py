@@ -87,7 +87,9 @@ def credentials() -> Iterator[dict[str, dict[str, str]]]:
 
 @schema.parametrize()
 @FUZZ
-def test_no_request_gets_a_5xx_and_every_answer_matches_its_schema(case, credentials) -> None:  # type: ignore[no-untyped-def]
+def test_no_request_gets_a_5xx_and_every_answer_matches_its_schema(  # type: ignore[no-untyped-def]
+    case, credentials
+) -> None:
     # Each generated request is sent as every kind of caller: what differs is who may do what.
     for caller in CALLERS:
         headers = {**(case.headers or {}), **credentials[caller]}

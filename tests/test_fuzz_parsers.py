@@ -32,6 +32,7 @@ PARSER_FUZZ = settings(
     database=None,
 )
 KEY = bytes(range(32))
+MOBILE_WRITTEN_SOMEHOW = r"(\+?86)?[\s-]?1[3-9]\d[\s.-]?\d{4}[\s.-]?\d{4}"
 
 HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 ADDRESS_WORDS = st.sampled_from(
@@ -61,7 +62,7 @@ def test_address_parser_answers_or_refuses_with_a_field_error(text: str) -> None
 
 
 @PARSER_FUZZ
-@given(st.one_of(st.text(max_size=60), st.from_regex(r"(\+?86)?[\s-]?1[3-9]\d[\s.-]?\d{4}[\s.-]?\d{4}", fullmatch=True)))
+@given(st.one_of(st.text(max_size=60), st.from_regex(MOBILE_WRITTEN_SOMEHOW, fullmatch=True)))
 def test_phone_parser_answers_or_refuses_and_masking_shows_at_most_four_digits(raw: str) -> None:
     try:
         phone = normalise_phone(raw)

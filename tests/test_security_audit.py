@@ -152,7 +152,9 @@ def issued(client: TestClient, rt: Runtime, token: str) -> Any:
 def open_ticket(rt: Runtime, ticket_id: str, waybill: Any, hours: int = 2) -> None:
     opened = rt.clock()
     SqlTicketSystem(rt.engine).open(
-        Ticket(ticket_id, waybill.tenant_id, frozenset({waybill.waybill_id}), "test", opened, opened + timedelta(hours=hours))
+        Ticket(
+            ticket_id, waybill.tenant_id, frozenset({waybill.waybill_id}), "test", opened, opened + timedelta(hours=hours)
+        )
     )
 
 
@@ -202,5 +204,6 @@ def test_auditors_get_ids_only_never_a_phone_as_ticket_or_the_reasons_text(
     reason_id = alert["detail"]["reason_id"]
     assert alert["detail"] == {"waybill_id": waybill.waybill_id, "ticket": TICKET, "reason_id": reason_id}
     with rt.engine.connect() as conn:
-        sealed = conn.execute(text("select sealed from break_glass_reasons where id = :id"), {"id": int(reason_id)}).scalar()
+        query = text("select sealed from break_glass_reasons where id = :id")
+        sealed = conn.execute(query, {"id": int(reason_id)}).scalar()
     assert REASON.encode() not in sealed and len(sealed) > len(REASON.encode())

@@ -154,7 +154,12 @@ def test_the_access_log_keeps_paths_without_their_queries() -> None:
 
 @pytest.mark.parametrize(
     "encoded",
-    ["%31%33%38%31%32%33%34%35%36%37%38", "138%2E1234%2E5678", "138+1234+5678", "%E6%96%87%E4%B8%80%E8%A5%BF%E8%B7%AF969%E5%8F%B7"],
+    [
+        "%31%33%38%31%32%33%34%35%36%37%38",
+        "138%2E1234%2E5678",
+        "138+1234+5678",
+        "%E6%96%87%E4%B8%80%E8%A5%BF%E8%B7%AF969%E5%8F%B7",
+    ],
 )
 def test_percent_encoded_personal_data_is_decoded_before_it_is_scrubbed(encoded: str) -> None:
     record = logging.LogRecord("privacy_waybill.api", logging.INFO, __file__, 1, "path /x/%s", (encoded,), None)
@@ -176,7 +181,8 @@ def test_customer_service_listing_waybills_is_a_403_not_a_500(client: TestClient
 
 @pytest.mark.parametrize(
     ("path", "field"),
-    [("/waybills?offset=99999999999999999999999", "offset"), ("/audit/events?after_seq=99999999999999999999", "after_seq"),
+    [("/waybills?offset=99999999999999999999999", "offset"),
+     ("/audit/events?after_seq=99999999999999999999", "after_seq"),
      ("/audit/events?since=2026-11-23T08:00:00", "since"), ("/audit/events?until=2026-11-23T08:00:00", "until")],
 )  # fmt: skip
 def test_out_of_range_numbers_and_naive_times_are_a_422(
@@ -216,7 +222,9 @@ def test_a_key_store_fault_is_an_opaque_503_with_an_incident_id_and_the_detail_o
     monkeypatch.setattr(sqlite_rt.vault, "open", broken)
     with caplog.at_level(logging.ERROR, logger="privacy_waybill.api"):
         response = client.post(
-            f"{API}/waybills/{created['waybill_no']}/decrypt", json={"purpose": "customer_service"}, headers=bearer(token)
+            f"{API}/waybills/{created['waybill_no']}/decrypt",
+            json={"purpose": "customer_service"},
+            headers=bearer(token),
         )
     body = assert_problem(response, 503)
     assert body["type"] == "urn:privacy-waybill:problem:vault-fault"

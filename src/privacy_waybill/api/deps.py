@@ -21,7 +21,9 @@ ANONYMOUS = Subject(actor="anonymous", role=Role.ANONYMOUS)
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
 DeviceIdHeader = Annotated[
     str | None,
-    Header(alias="X-Device-Id", pattern=DEVICE_ID_PATTERN, description="Courier device id (8-128 of A-Z a-z 0-9 . _ : -)"),
+    Header(
+        alias="X-Device-Id", pattern=DEVICE_ID_PATTERN, description="Courier device id (8-128 of A-Z a-z 0-9 . _ : -)"
+    ),
 ]
 
 bearer = HTTPBearer(

@@ -96,7 +96,8 @@ class BodySizeLimits:
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and not declared.isdigit():
-            await problem_response(400, "Bad request", "The Content-Length header is not a number.")(scope, receive, send)
+            not_a_number = problem_response(400, "Bad request", "The Content-Length header is not a number.")
+            await not_a_number(scope, receive, send)
             return
         if declared is not None and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)

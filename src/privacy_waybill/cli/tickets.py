@@ -43,5 +43,7 @@ def tickets_open(
         try:
             SqlTicketSystem(rt.engine).open(ticket)
         except Exception as error:  # noqa: BLE001 - the driver's text may quote values
-            raise fail(f"ticket {ticket_id} could not be opened ({type(error).__name__}; does it exist already?)") from None
-    typer.echo(f"pwb tickets open: {ticket_id} opens {len(ids)} waybill(s) of {tenant!r} until {ticket.expires_at.isoformat()}")
+            why = type(error).__name__
+            raise fail(f"ticket {ticket_id} could not be opened ({why}; does it exist already?)") from None
+    until = ticket.expires_at.isoformat()
+    typer.echo(f"pwb tickets open: {ticket_id} opens {len(ids)} waybill(s) of {tenant!r} until {until}")
