@@ -11,12 +11,13 @@ import io
 import os
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError, PrivacyWaybillError
-from privacy_waybill.issuance.intake import read_orders
+from privacy_waybill.issuance.intake import UnusableInput, read_orders
 from privacy_waybill.issuance.references import InvalidReference, make_reference, verify_reference
 from privacy_waybill.masking import FULLY_HIDDEN, get_rule
 from privacy_waybill.validation.names import parse_person_name
@@ -106,3 +107,10 @@ def test_any_forged_qr_reference_is_refused_with_invalid_reference(token: str) -
     except InvalidReference:
         return
     assert token == genuine and found == b"0123456789abcdef"
+
+
+def test_a_carriage_return_inside_the_header_is_an_unusable_file_not_a_crash() -> None:
+    # Found by the intake fuzzer: csv.Error escaped from the header row.
+    with pytest.raises(UnusableInput) as refused:
+        list(read_orders(io.BytesIO(b"order_id\rrecipient\n"), format="csv"))
+    assert str(refused.value) == "line 1: header row is not valid CSV"

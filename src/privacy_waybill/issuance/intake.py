@@ -252,7 +252,14 @@ def _csv_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
 
 
 def _read_header(reader: Any, undecodable: list[int]) -> list[str]:
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            # A lone carriage return or a broken quote before any header: not a CSV file.
+            raise UnusableInput("header row is not valid CSV", reader.line_num or 1) from None
         if not any(cell.strip() for cell in cells):
             continue
         if undecodable:
