@@ -1,4 +1,6 @@
-"""Findings of the loopback probe that concern every HTTP response: headers, body limits."""
+"""Findings of the loopback probe about HTTP answers, files, keys and tickets: security headers,
+body limits, owner-only files, the access log, no 5xx, opaque vault faults, API keys, the
+existence oracle, per-purpose keys and `pwb tickets open`."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import ast
 import logging
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from privacy_waybill.access.api_keys import Scope, new_api_key
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.api.guards import CONTENT_SECURITY_POLICY
+from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.logs import ScrubPersonalData
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
@@ -308,3 +312,32 @@ def test_each_purpose_has_its_own_key_and_rotating_one_leaves_the_others(sqlite_
     }
     with pytest.raises(ValueError, match="unknown key purpose"):
         keys.current("audit")
+
+
+def test_pwb_tickets_open_names_a_tenants_waybills_and_refuses_a_bad_ticket_id(pwb_home) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from privacy_waybill.cli.main import app
+    from privacy_waybill.storage.tickets import SqlTicketSystem
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    rt = open_runtime(Settings())
+    try:
+        [outcome] = rt.issuance().issue("default", records_from_objects([personal_order()]), actor="test")
+        number = outcome.waybill.waybill_no  # type: ignore[union-attr]
+        refused = runner.invoke(app, ["tickets", "open", "13812345678", "--tenant", "default", "--waybill", number])
+        assert refused.exit_code == 2 and "does not have the configured shape" in refused.output
+        assert "13812345678" not in refused.output
+        unknown = runner.invoke(app, ["tickets", "open", "T-20261201-0001", "--tenant", "default", "--waybill", "PW1"])
+        assert unknown.exit_code == 2 and "--waybill 1: not a waybill of tenant 'default'" in unknown.output
+        opened = runner.invoke(
+            app, ["tickets", "open", "T-20261201-0001", "--tenant", "default", "--waybill", number, "--hours", "2"]
+        )
+        assert opened.exit_code == 0, opened.output
+        ticket = SqlTicketSystem(rt.engine).ticket("T-20261201-0001")
+        assert ticket is not None and ticket.tenant_id == "default"
+        assert ticket.waybill_ids == {outcome.waybill.waybill_id}  # type: ignore[union-attr]
+        assert ticket.expires_at - ticket.opened_at == timedelta(hours=2)
+    finally:
+        rt.close()
