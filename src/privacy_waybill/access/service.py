@@ -135,12 +135,11 @@ class AccessService:
         full = tuple(f for f in PERSONAL_FIELDS if decision.fields[f] == "full")
         if decision.quota:
             self._consume_quota(subject, action, resource, context, decision)
-        if action == BREAK_GLASS:
-            detail["reason_id"] = str(
-                self._tickets.keep_reason(  # type: ignore[union-attr]  (checked by _check_ticket)
-                    detail["ticket"], subject.actor, waybill.waybill_id, context.reason or "", context.now
-                )
+        if action == BREAK_GLASS and self._tickets is not None:  # _check_ticket refused without one
+            reason_id = self._tickets.keep_reason(
+                detail["ticket"], subject.actor, waybill.waybill_id, context.reason or "", context.now
             )
+            detail["reason_id"] = str(reason_id)
         self._record(subject, action, resource, context, decision, Outcome.ALLOWED, disclosed=full, detail=detail)
         if action == BREAK_GLASS:
             self._flag_for_review(subject, waybill, context, detail)
