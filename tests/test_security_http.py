@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import logging
 import os
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -234,7 +235,9 @@ def test_a_key_store_fault_is_an_opaque_503_with_an_incident_id_and_the_detail_o
     assert body["type"] == "urn:privacy-waybill:problem:vault-fault"
     assert "/srv" not in response.text and "keys.json" not in response.text
     incident = body["instance"].rsplit(":", 1)[1]
-    assert any(incident in r.getMessage() and "/srv/pwb/keys" in r.getMessage() for r in caplog.records)
+    assert re.fullmatch(r"[a-z]{12}", incident)
+    logged = [ScrubPersonalData().filter(r) and r.getMessage() for r in caplog.records if incident in r.getMessage()]
+    assert logged == [f"vault fault {incident}: KeyStoreError: key store /srv/pwb/keys/keys.json is unreadable"]
 
 
 # --- finding 11: API keys, print scope, no existence oracle ---------------------------------------

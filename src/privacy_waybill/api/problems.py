@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import string
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,6 +45,7 @@ NOT_FOUND_DETAIL = "no such waybill"
 VAULT_FAULT = "urn:privacy-waybill:problem:vault-fault"
 DATABASE_UNAVAILABLE = "urn:privacy-waybill:problem:database-unavailable"
 RETRY_AFTER_SECONDS = "5"
+INCIDENT_LETTERS = 12
 
 
 def problem_response(
@@ -133,7 +135,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _vault(_: Request, exc: VaultError) -> JSONResponse:
         # Key-store and vault messages name server paths and key ids: they go to the log under
         # an incident id, and the caller gets the id only.
-        incident = secrets.token_hex(6)
+        # Letters only: a hex id can hold a digit run that the log scrubber takes for a phone.
+        incident = "".join(secrets.choice(string.ascii_lowercase) for _ in range(INCIDENT_LETTERS))
         log.error("vault fault %s: %s: %s", incident, type(exc).__name__, exc)
         return problem_response(
             503,
