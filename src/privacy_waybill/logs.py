@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -19,6 +20,10 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 ACCESS_LOGGER = "uvicorn.access"
+QUERY_MARK = "?[query]"
+_QUERY_STRING = re.compile(r"(?<=[^\s?])\?[^\s\"'<>]+")
+ENCODED_MARK = "[encoded]"
+_PERCENT_ENCODED_WORD = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
 ACCESS_PATH_ARG = 2  # uvicorn.access args: client, method, path with query, HTTP version, status
 
 
@@ -29,8 +34,12 @@ class ScrubPersonalData(logging.Filter):
             args = list(record.args)
             args[ACCESS_PATH_ARG] = str(args[ACCESS_PATH_ARG]).split("?", 1)[0]
             record.args = tuple(args)
-        # Percent-encoded text (%E6%AC%A7...) is decoded first, or the scrubber would not see it.
-        message = unquote_plus(record.getMessage())
+        # Query strings in any logged URL (uvicorn's, an HTTP client's) carry search values such
+        # as ?actor=...: they are dropped. A word holding percent-escapes (%E6%AC%A7..., a name
+        # or a phone sent in a path) is dropped whole: decoded, a name would read plainly, and
+        # the scrubber recognises phones and addresses, not names.
+        message = _QUERY_STRING.sub(QUERY_MARK, record.getMessage())
+        message = unquote_plus(_PERCENT_ENCODED_WORD.sub(ENCODED_MARK, message))
         record.msg = scrub_free_text(message)
         record.args = None
         # Exception text is formatted by handlers later; keep the type, drop the message.
