@@ -297,6 +297,8 @@ def serve(
     with runtime() as rt:
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
         uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        # Anonymous noise of the last minute is still only counted in memory: write it down.
+        rt.noise.flush()
 
 
 if __name__ == "__main__":
