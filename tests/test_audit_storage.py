@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, text
+from sqlalchemy import event as sqlalchemy_event
 from typer.testing import CliRunner
 
 from privacy_waybill.audit.anchors import FileWitness
@@ -514,3 +515,28 @@ def test_pwb_audit_prove_refuses_an_entry_beyond_the_log(cli_log: SqlAuditLog) -
     result = CliRunner().invoke(audit_app, ["prove", "99"])
     assert result.exit_code == 2
     assert "seq: the log has 3 entries" in result.output
+
+
+# --- finding 18: durable audit commits ----------------------------------------------------------
+
+
+def test_audit_appends_commit_at_synchronous_full_and_leave_the_pool_at_normal(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'durable.sqlite3'}")
+    migrate(engine)
+    at_commit: list[int] = []
+
+    @sqlalchemy_event.listens_for(engine, "commit")
+    def _synchronous_at_commit(conn) -> None:  # type: ignore[no-untyped-def]
+        cursor = conn.connection.dbapi_connection.cursor()
+        at_commit.append(cursor.execute("PRAGMA synchronous").fetchone()[0])
+        cursor.close()
+
+    audit_log = SqlAuditLog(engine, SIGNER, lambda: T0)
+    audit_log.record(event(1))
+    audit_log.record_many([event(2), event(3)])
+    # SQLite: 1 = NORMAL, 2 = FULL. Every audit commit ran at FULL (WAL synced before the
+    # disclosure it covers is answered); the connection went back to the pool at NORMAL.
+    assert at_commit == [2, 2]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    engine.dispose()
