@@ -16,7 +16,9 @@ from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.printing import new_terminal
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.printing import TerminalStore
 from privacy_waybill.storage.tickets import SqlTicketSystem
 from privacy_waybill.tickets import Ticket
 from security_support import DEVICE, staff
@@ -207,3 +209,26 @@ def test_auditors_get_ids_only_never_a_phone_as_ticket_or_the_reasons_text(
         query = text("select sealed from break_glass_reasons where id = :id")
         sealed = conn.execute(query, {"id": int(reason_id)}).scalar()
     assert REASON.encode() not in sealed and len(sealed) > len(REASON.encode())
+
+
+def test_every_print_pull_is_audited_empty_polls_counted_per_minute(
+    client: TestClient, rt: Runtime, clock: Clock
+) -> None:
+    token = add_merchant(rt)
+    tenant_id = rt.tenants.authenticate(token).tenant_id  # type: ignore[union-attr]
+    terminal = new_terminal()
+    TerminalStore(rt.engine).add(tenant_id, terminal, "dock", rt.clock())
+    number = client.post(f"{API}/orders", json=personal_order(), headers=bearer(token)).json()["waybill_no"]
+    assert client.post(f"{API}/print-jobs", json={"waybill_nos": [number]}, headers=bearer(token)).status_code == 201
+    for _ in range(5):
+        assert client.get(f"{API}/print-jobs/next", headers=bearer(terminal.token)).status_code == 200
+    clock.now = NOW + timedelta(minutes=1)
+    client.get(f"{API}/print-jobs/next", headers=bearer(terminal.token))
+    pulls = [(e.rule, e.detail.get("aggregate"), e.detail.get("count")) for e in entries(rt, action="print_job.pull")]
+    assert pulls == [
+        ("terminal-print", None, None),  # the one label handed over
+        ("print:empty-poll", "first", None),
+        ("print:empty-poll", "rest", "3"),
+        ("print:empty-poll", "first", None),
+    ]
+    assert {e.actor for e in entries(rt, action="print_job.pull")} == {f"terminal:{terminal.terminal_id}"}

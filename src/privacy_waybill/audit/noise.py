@@ -1,4 +1,4 @@
-"""Anonymous noise in the audit log: one entry per kind and minute instead of one per request.
+"""Noise in the audit log: one entry per kind and minute instead of one per request.
 
 Refused anonymous requests (no or bad credentials, malformed input) and anonymous look-ups
 that disclose nothing personal are still every one accounted for, but a flood cannot grow the
@@ -26,6 +26,9 @@ class NoiseKind:
     outcome: Outcome
     rule: str
     tenant_id: str | None = None
+    # Anonymous by default; a polling device (a print terminal asking for work) names itself.
+    actor: str = "anonymous"
+    role: str = "anonymous"
 
 
 class NoiseAggregator:
@@ -76,8 +79,8 @@ class NoiseAggregator:
     def _entry(kind: NoiseKind, at: datetime, detail: dict[str, str]) -> AuditEvent:
         return AuditEvent(
             at=at,
-            actor="anonymous",
-            role="anonymous",
+            actor=kind.actor,
+            role=kind.role,
             action=kind.action,
             outcome=kind.outcome,
             rule=kind.rule,
