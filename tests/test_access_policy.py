@@ -57,7 +57,7 @@ EXPECTED: dict[tuple[Role, str], frozenset[S]] = {
     },
 }
 # Non-waybill resources: (role, action) pairs that are allowed.
-EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create")}
+EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create"), (R.MERCHANT, "key.manage")}
 EXPECTED_PLATFORM = {
     *((R.SECURITY_AUDITOR, a) for a in ("audit.read", "alert.read", "trace.run")),
     *((R.PLATFORM_ADMIN, a) for a in ("user.manage", "key.manage", "policy.manage", "tenant.manage", "data.purge")),

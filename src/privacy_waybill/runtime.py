@@ -7,22 +7,28 @@ master secret or missing key store stops the process with one clear line.
 from __future__ import annotations
 
 import gc
+import hmac
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
+from privacy_waybill.audit.anchors import FileWitness
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.delivery.service import DeliveryService
+from privacy_waybill.audit.model import AuditEvent, Outcome
+from privacy_waybill.audit.noise import NoiseAggregator
 from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.identity.notify import Notifier
@@ -37,7 +43,10 @@ from privacy_waybill.notifications import NotificationService, SimulatedProvider
 from privacy_waybill.notifications.otp import OutboxNotifier
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
-from privacy_waybill.ratelimit import RateLimiter, limiter_for
+from privacy_waybill.identity.credentials import session_token_hash
+from privacy_waybill.identity.throttle import CredentialThrottle
+from privacy_waybill.ratelimit import Limit, RateLimiter, Throttled, limiter_for
+from privacy_waybill.ratelimit.policy import load_rate_limits
 from privacy_waybill.recipients.service import RecipientService
 from privacy_waybill.settings import Settings
 from privacy_waybill.stations.service import StationService
@@ -53,6 +62,8 @@ from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.stations import StationStore
 from privacy_waybill.storage.telephony import build_telephony
 from privacy_waybill.storage.tenants import TenantStore
+from privacy_waybill.storage.tickets import SqlTicketSystem
+from privacy_waybill.tickets.service import BreakGlassTickets
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
 from privacy_waybill.validation.phones import normalise_phone
@@ -69,7 +80,9 @@ from privacy_waybill.vault import (
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.platform_keys import platform_key
+from privacy_waybill.vault.purpose_keys import PurposeKeys
 
+SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DEFAULT_TENANT = "default"
 
@@ -96,6 +109,7 @@ class Runtime:
     tenants: TenantStore
     reference_key: bytes
     access_policy: AccessPolicy
+    rate_limits: dict[str, Limit]
     audit: SqlAuditLog
     quotas: QuotaStore
     alerts: AlertStore
@@ -185,6 +199,16 @@ class Runtime:
         return build_tracking(self, self.station_store)
 
     @cached_property
+    def throttle(self) -> CredentialThrottle:
+        """Sign-in and OTP throttles (per client, per keyed username or phone)."""
+        return CredentialThrottle(self.limiter, self.rate_limits, self.purpose_keys.current("rate-limit")[1])
+
+    @cached_property
+    def purpose_keys(self) -> PurposeKeys:
+        """Rotatable keys for rate limits, device tags and break-glass reasons (`pwb keys rotate --purpose`)."""
+        return PurposeKeys(self.keys)
+
+    @cached_property
     def terminals(self) -> TerminalStore:
         return TerminalStore(self.engine)
 
@@ -206,21 +230,74 @@ class Runtime:
             vault=self.vault,
             sealed_record=self.waybills.sealed_record,
             clock=lambda: self.clock(),
+            noise=self.noise,
+            tickets=self.tickets,
         )
 
+    @cached_property
+    def tickets(self) -> BreakGlassTickets:
+        """Break-glass tickets from the built-in ticket system; reasons sealed with their own key."""
+        return BreakGlassTickets(
+            SqlTicketSystem(self.engine),
+            re.compile(self.settings.ticket_pattern),
+            *self.purpose_keys.current("break-glass-reason"),
+        )
+
+    @cached_property
+    def noise(self) -> NoiseAggregator:
+        """Anonymous refusals and look-ups, aggregated per kind and minute in the audit log."""
+        return NoiseAggregator(self.audit, lambda: self.clock())
+
+    @cached_property
+    def _device_key(self) -> tuple[int, bytes]:
+        return self.purpose_keys.current("device-id")
+
+    def device_tag(self, device: str | None) -> str | None:
+        """What the audit log keeps of a device id: a keyed hash (with its key version), never the id."""
+        if device is None:
+            return None
+        version, key = self._device_key
+        return f"dev{version}:" + hmac.digest(key, device.encode(), "sha256")[:12].hex()
+
     def resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
-        """The Subject behind a bearer token, with the scopes of an API key (None for others)."""
+        """The Subject behind a bearer token, with the scopes of an API key (None for others).
+
+        The Subject carries the keyed hash of the device id (for the audit log). A live courier
+        session presented from another device counts as a device-binding guess; past the limit
+        the session is ended.
+        """
+        tag = self.device_tag(device)
         principal = self.tenants.authenticate(token)
         if principal is not None:
             subject = Subject(
-                actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=device
+                actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=tag
             )
             return subject, principal.scopes
         terminal = self.terminals.authenticate(token)
         if terminal is not None:
-            return terminal_subject(terminal), None
-        session = self.identity.resolve_session(token, device, self.clock())
-        return (session, None) if session else None
+            return replace(terminal_subject(terminal), device=tag), None
+        now = self.clock()
+        session = self.identity.resolve_session(token, device, now)
+        if session is not None:
+            return replace(session, device=tag), None
+        targeted = self.identity.device_mismatch(token, device, now)
+        if targeted is not None:
+            self._count_device_guess(token, targeted, tag, now)
+        return None
+
+    def _count_device_guess(self, token: str, actor: str, tag: str | None, now: datetime) -> None:
+        try:
+            self.throttle.device_mismatch(session_token_hash(token).hex(), now)
+            rule = "device-binding:mismatch"
+        except Throttled:
+            self.identity.sign_out(token, now)
+            rule = "device-binding:session-ended"
+        self.audit.record(
+            AuditEvent(
+                at=now, actor=actor, role=Role.COURIER.value, action="session.device_check",
+                outcome=Outcome.DENIED, rule=rule, device=tag,
+            )
+        )  # fmt: skip
 
     def issuance(self, profile: str | None = None) -> IssuanceService:
         return IssuanceService(
@@ -278,6 +355,21 @@ class Runtime:
         self.engine.dispose()
 
 
+def restrict_to_owner(settings: Settings) -> None:
+    """PWB_HOME 0700; the SQLite database and its WAL, shared-memory and journal files 0600."""
+    if settings.home.exists():
+        os.chmod(settings.home, 0o700)
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        for suffix in SQLITE_COMPANION_SUFFIXES:
+            path = Path(url.database + suffix)
+            if path.exists():
+                os.chmod(path, 0o600)
+    for path in (settings.audit_anchor_file, settings.log_dir):
+        if path.exists():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+
 def _master_secret(settings: Settings) -> bytes:
     return load_master_secret(os.environ.get("PWB_MASTER_SECRET"), settings.master_secret_file)
 
@@ -288,7 +380,7 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
     Idempotent; returns what it did, for the CLI to report.
     """
     done: list[str] = []
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not os.environ.get("PWB_MASTER_SECRET") and not settings.master_secret_file.exists():
         create_master_secret_file(settings.master_secret_file)
         done.append(f"created master secret {settings.master_secret_file} (owner-only)")
@@ -305,6 +397,7 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
             done.append(f"created tenant {DEFAULT_TENANT!r}")
     finally:
         engine.dispose()
+    restrict_to_owner(settings)
     return done
 
 
@@ -329,10 +422,14 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         tenants=TenantStore(engine),
         reference_key=platform_key(keys, b"pwb qr-reference v1"),
         access_policy=load_access_policy(),
-        audit=SqlAuditLog(engine, signer_from_keys(keys), clock=utc_now),
+        rate_limits=load_rate_limits(),
+        audit=SqlAuditLog(
+            engine, signer_from_keys(keys), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
+        ),
         quotas=QuotaStore(engine),
         alerts=AlertStore(engine),
     )
+    restrict_to_owner(settings)
     load_divisions()
     # The division tables are ~100k long-lived objects; freezing them keeps every later
     # full garbage collection from rescanning them (+10-17% issuance throughput, measured).

@@ -13,16 +13,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from privacy_waybill.access.model import Context, Decision, Resource, Subject
+from privacy_waybill.access.model import Context, Decision, Resource, Role, Subject
 from privacy_waybill.access.policy import PERSONAL_FIELDS, AccessPolicy
 from privacy_waybill.access.quotas import quota_windows
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
+from privacy_waybill.audit.noise import NoiseAggregator, NoiseKind
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.masking.free_text import ACCESS_REASONS, display_text
+from privacy_waybill.tickets.service import BreakGlassTickets
 from privacy_waybill.vault import SealedRecord, Vault
 
 T = TypeVar("T")
+
+
+BREAK_GLASS = "waybill.break_glass"
+TICKET_RULE = "break-glass:ticket"
 
 
 class Forbidden(PrivacyWaybillError):
@@ -87,6 +93,8 @@ class AccessService:
         vault: Vault,
         sealed_record: Callable[[str], SealedRecord | None],
         clock: Callable[[], datetime],
+        noise: NoiseAggregator | None = None,
+        tickets: BreakGlassTickets | None = None,
     ) -> None:
         self._policy = policy
         self._audit = audit
@@ -95,6 +103,8 @@ class AccessService:
         self._vault = vault
         self._sealed_record = sealed_record
         self._clock = clock
+        self._noise = noise
+        self._tickets = tickets
 
     def context(self, purpose: str | None = None, ticket: str | None = None, reason: str | None = None) -> Context:
         return Context(now=self._clock(), purpose=purpose, ticket=ticket, reason=reason)
@@ -135,15 +145,22 @@ class AccessService:
         """
         resource = waybill_resource(waybill)
         decision = self.require(subject, action, resource, context)
+        detail: dict[str, str] = {}
+        if action == BREAK_GLASS:
+            detail = self._check_ticket(subject, waybill, resource, context)
         full = tuple(f for f in PERSONAL_FIELDS if decision.fields[f] == "full")
         extras = also_open if decision.fields["address"] == "full" else ()
         if decision.quota:
             self._consume_quota(subject, action, resource, context, decision)
-        detail = {"ticket": context.ticket.strip()} if context.ticket else {}
+        if action == BREAK_GLASS and self._tickets is not None:  # _check_ticket refused without one
+            reason_id = self._tickets.keep_reason(
+                detail["ticket"], subject.actor, waybill.waybill_id, context.reason or "", context.now
+            )
+            detail["reason_id"] = str(reason_id)
         disclosed = full + extras
         self._record(subject, action, resource, context, decision, Outcome.ALLOWED, disclosed=disclosed, detail=detail)
-        if action == "waybill.break_glass":
-            self._flag_for_review(subject, waybill, context)
+        if action == BREAK_GLASS:
+            self._flag_for_review(subject, waybill, context, detail)
         plaintext = self._open(waybill, full) if full else {}
         opened = self._open_fields(waybill, extras) if extras else {}
         shown = {f: _shown(waybill, f, decision.fields[f], plaintext) for f in PERSONAL_FIELDS}
@@ -176,10 +193,17 @@ class AccessService:
     def _consume_quota(
         self, subject: Subject, action: str, resource: Resource, context: Context, decision: Decision
     ) -> None:
-        assert decision.quota is not None
-        full_window = self._quotas.consume(
-            subject.actor, decision.quota, quota_windows(self._policy.quotas[decision.quota], context.now)
-        )
+        quota = decision.quota or ""
+        windows = quota_windows(self._policy.quotas[quota], context.now)
+        # A tenant's quota is counted for the tenant as a whole too: another API key or user
+        # of the same merchant adds no allowance. The tenant is counted first, so a refusal
+        # there costs the caller nothing; a refusal per caller leaves the tenant's count one
+        # high (it errs towards refusing, never towards disclosing).
+        full_window = None
+        if subject.tenant_id is not None:
+            full_window = self._quotas.consume(f"tenant:{subject.tenant_id}", quota, windows)
+        if full_window is None:
+            full_window = self._quotas.consume(subject.actor, quota, windows)
         if full_window is None:
             return
         over = Decision(False, f"quota:{decision.quota}")
@@ -193,8 +217,28 @@ class AccessService:
         )
         raise QuotaExceeded(decision.quota, full_window)
 
-    def _flag_for_review(self, subject: Subject, waybill: IssuedWaybill, context: Context) -> None:
-        # The reason is free text typed by an agent: reviewers see only recognised reasons.
+    def _check_ticket(
+        self, subject: Subject, waybill: IssuedWaybill, resource: Resource, context: Context
+    ) -> dict[str, str]:
+        """The ticket must open exactly this tenant's waybill now; a denial is audited, naming why."""
+        ticket = (context.ticket or "").strip()
+        unmet = (
+            "ticket_system"
+            if self._tickets is None
+            else self._tickets.problem(ticket, waybill.tenant_id, waybill.waybill_id, context.now)
+        )
+        if unmet is not None:
+            refused = Decision(False, TICKET_RULE, unmet=unmet)
+            # The ticket text is recorded only once it has the shape of a ticket id.
+            shown = {"ticket": ticket} if unmet != "ticket_pattern" else {}
+            self._record(subject, BREAK_GLASS, resource, context, refused, Outcome.DENIED, detail=shown)
+            raise Forbidden(refused)
+        return {"ticket": ticket}
+
+    def _flag_for_review(
+        self, subject: Subject, waybill: IssuedWaybill, context: Context, detail: Mapping[str, str]
+    ) -> None:
+        # Reviewers get the ticket and the id the sealed reason is kept under, never its text.
         self._alerts.raise_alert(
             context.now,
             "review",
@@ -202,7 +246,9 @@ class AccessService:
             subject.actor,
             {
                 "waybill_id": waybill.waybill_id,
-                "ticket": (context.ticket or "").strip(),
+                "ticket": detail["ticket"],
+                "reason_id": detail["reason_id"],
+                # Reviewers read only the recognised reasons; the text itself stays sealed.
                 "reason": display_text(context.reason, ACCESS_REASONS),
             },
         )
@@ -235,6 +281,10 @@ class AccessService:
         extra = dict(detail or {})
         if decision.unmet:
             extra["unmet"] = decision.unmet
+        if self._noise is not None and subject.role is Role.ANONYMOUS and not disclosed:
+            # Anonymous acts that show nothing personal (tracking status) are counted, not listed.
+            self._noise.count(NoiseKind(action, outcome, decision.rule, resource.tenant_id), context.now)
+            return
         self._audit.record(
             AuditEvent(
                 at=context.now,

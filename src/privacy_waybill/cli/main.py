@@ -37,9 +37,12 @@ from privacy_waybill.cli.outbox import outbox, start_outbox_relay
 from privacy_waybill.cli.stations import seed_demo_stations, stations_app
 from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.terminals import terminals_app
+from privacy_waybill.cli.tickets import tickets_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.labels.model import LabelFormat, LabelSize
+from privacy_waybill.permissions import OWNER_ONLY_UMASK
+from privacy_waybill.vault.purpose_keys import ROTATABLE_PURPOSES
 
 # The command must answer --help, and start any command, in a fraction of a second: modules
 # that pull in the database, the vault, fonts or Faker are imported by the commands that use them.
@@ -65,6 +68,7 @@ app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
 app.add_typer(stations_app, name="stations")
 app.add_typer(telephony_app, name="telephony")
+app.add_typer(tickets_app, name="tickets")
 
 log = logging.getLogger("privacy_waybill.cli")
 
@@ -72,6 +76,8 @@ log = logging.getLogger("privacy_waybill.cli")
 @app.callback()
 def _configure(ctx: typer.Context) -> None:
     """Log to PWB_HOME/logs/pwb.log (ids and counts only; a filter scrubs anything else)."""
+    # Every file pwb creates (database, WAL, logs, anchors, labels) is owner-only.
+    os.umask(OWNER_ONLY_UMASK)
     if ctx.resilient_parsing or "--help" in sys.argv[1:]:
         return
     from privacy_waybill.logs import configure_logging
@@ -303,8 +309,20 @@ def keys_rotate(
     tenant: Annotated[
         list[str] | None, typer.Option("--tenant", "-t", help="Tenant(s) to rotate; all by default.")
     ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(help=f"Rotate one purpose's key instead: {', '.join(ROTATABLE_PURPOSES)}."),
+    ] = None,
 ) -> None:
     """Add a new key-encryption key version and re-wrap every data key under it (no downtime)."""
+    if purpose is not None:
+        if purpose not in ROTATABLE_PURPOSES:
+            raise fail(f"--purpose: one of {', '.join(ROTATABLE_PURPOSES)}")
+        with runtime() as rt:
+            allow(rt, operator(Role.PLATFORM_ADMIN), "key.manage", PLATFORM)
+            version = rt.purpose_keys.rotate(purpose)
+        stderr.print(f"pwb keys rotate: {purpose} key now at version {version}", highlight=False)
+        return
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "key.manage", PLATFORM)
         tenants = set(tenant) if tenant else set(rt.tenants.all_ids())
@@ -347,6 +365,8 @@ def serve(
             uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
         finally:
             stop.set()
+            # Anonymous noise of the last minute is still only counted in memory: write it down.
+            rt.noise.flush()
 
 
 app.command("outbox")(outbox)

@@ -132,8 +132,8 @@ class IssuanceService:
         new: list[NewWaybill] = []
         for record in chunk:
             if record.order is None:
-                assert record.error is not None
-                outcomes.append(Rejected(record.position, record.order_id, record.error))
+                error = record.error or FieldError("", "the record could not be read")
+                outcomes.append(Rejected(record.position, record.order_id, error))
                 continue
             order = record.order
             fingerprint = self._blind_index.index(tenant_id, ORDER_FINGERPRINT_KIND, order.model_dump_json())
