@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
-from privacy_waybill.access.service import AccessService
+from privacy_waybill.access.service import FROZEN, AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.errors import Gone, PrivacyWaybillError
@@ -32,12 +32,16 @@ from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
+from privacy_waybill.risk.engine import RiskEngine
+from privacy_waybill.risk.rules import RiskRules, load_risk_rules
+from privacy_waybill.risk.service import InProcessRiskConsumer, RiskResponder
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
+from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.vault import (
@@ -81,6 +85,7 @@ class Runtime:
     audit: SqlAuditLog
     quotas: QuotaStore
     alerts: AlertStore
+    risk_rules: RiskRules
     notifier: Notifier = field(default_factory=SimulatedNotifier)
     clock: Callable[[], datetime] = utc_now
 
@@ -111,10 +116,46 @@ class Runtime:
             vault=self.vault,
             sealed_record=self.waybills.sealed_record,
             clock=lambda: self.clock(),
+            restrictions=self.restrictions.kinds,
         )
+
+    @cached_property
+    def restrictions(self) -> RestrictionStore:
+        """Accounts frozen or under step-up (by the risk engine or an auditor)."""
+        return RestrictionStore(self.engine)
+
+    @cached_property
+    def canaries(self) -> CanaryStore:
+        return CanaryStore(self.engine)
+
+    @cached_property
+    def risk_responder(self) -> RiskResponder:
+        return RiskResponder(RiskAlertStore(self.engine), self.restrictions, self.audit, self._end_sessions)
+
+    @cached_property
+    def risk(self) -> InProcessRiskConsumer:
+        """The risk engine, fed by the audit writer as entries commit (in-process by default;
+        with PWB_RISK_TRANSPORT=redis the log publishes to a stream and `pwb risk consume` runs it)."""
+        consumer = InProcessRiskConsumer(RiskEngine(self.risk_rules, self.canaries.planted_at), self.risk_responder)
+        if self.settings.risk_transport == "redis":
+            from privacy_waybill.storage.risk_stream import RedisAuditPublisher
+
+            self.audit.subscribe(RedisAuditPublisher.connect(self.settings.require_redis_url()))
+        else:
+            self.audit.subscribe(consumer)
+        return consumer
+
+    def _end_sessions(self, actor: str, now: datetime) -> None:
+        if actor.startswith("user:"):
+            self.identity.revoke_all_sessions(actor.removeprefix("user:"), now)
 
     def resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
         """The Subject behind a bearer token, with the scopes of an API key (None for others)."""
+        resolved = self._resolve_token(token, device)
+        # A frozen account's credentials stop working at once, whatever their kind.
+        return None if resolved is None or self.is_frozen(resolved[0].actor) else resolved
+
+    def _resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
         principal = self.tenants.authenticate(token)
         if principal is not None:
             subject = Subject(
@@ -126,6 +167,9 @@ class Runtime:
             return terminal_subject(terminal), None
         session = self.identity.resolve_session(token, device, self.clock())
         return (session, None) if session else None
+
+    def is_frozen(self, actor: str) -> bool:
+        return FROZEN in self.restrictions.kinds(actor)
 
     def issuance(self, profile: str | None = None) -> IssuanceService:
         return IssuanceService(
@@ -236,7 +280,9 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         audit=SqlAuditLog(engine, signer_from_keys(keys), clock=utc_now),
         quotas=QuotaStore(engine),
         alerts=AlertStore(engine),
+        risk_rules=load_risk_rules(settings.risk_rules),
     )
+    runtime.risk  # subscribes the engine to the audit log before any request is served
     load_divisions()
     # The division tables are ~100k long-lived objects; freezing them keeps every later
     # full garbage collection from rescanning them (+10-17% issuance throughput, measured).

@@ -23,6 +23,9 @@ from privacy_waybill.masking.scrub import scrub_free_text
 from privacy_waybill.vault import SealedRecord, Vault
 
 
+FROZEN, STEP_UP = "freeze", "step_up"
+
+
 class Forbidden(PrivacyWaybillError):
     """The policy denied the request; the message names the rule, never the data."""
 
@@ -83,8 +86,13 @@ class AccessService:
         vault: Vault,
         sealed_record: Callable[[str], SealedRecord | None],
         clock: Callable[[], datetime],
+        restrictions: Callable[[str], frozenset[str]] = lambda actor: frozenset(),
     ) -> None:
+        """`restrictions(actor)` names what the risk engine or an auditor put on the account
+        (`freeze`, `step_up`); a frozen account is refused everything, one under step-up every
+        disclosure of a full field until it signs in again."""
         self._policy = policy
+        self._restrictions = restrictions
         self._audit = audit
         self._quotas = quotas
         self._alerts = alerts
@@ -97,10 +105,20 @@ class AccessService:
 
     def require(self, subject: Subject, action: str, resource: Resource, context: Context) -> Decision:
         """Decide; audit a denial and raise Forbidden. Allowed decisions are audited by the caller's act."""
-        decision = self._policy.authorize(subject, action, resource, context)
+        decision = self._restricted(subject, self._policy.authorize(subject, action, resource, context))
         if not decision.allowed:
             self._record(subject, action, resource, context, decision, Outcome.DENIED)
             raise Forbidden(decision)
+        return decision
+
+    def _restricted(self, subject: Subject, decision: Decision) -> Decision:
+        if not decision.allowed:
+            return decision
+        restrictions = self._restrictions(subject.actor)
+        if FROZEN in restrictions:
+            return Decision(False, "risk:frozen")
+        if STEP_UP in restrictions and "full" in decision.fields.values():
+            return Decision(False, "risk:step-up-required")
         return decision
 
     def permit(

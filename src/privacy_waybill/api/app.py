@@ -40,7 +40,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     install_problem_handlers(app)
     app.include_router(_system_router(rt), prefix="/api/v1")
-    app.include_router(auth_router(rt.identity, lambda: rt.clock(), rt.audit), prefix="/api/v1")
+    app.include_router(auth_router(rt.identity, lambda: rt.clock(), rt.audit, rt.is_frozen), prefix="/api/v1")
     printing = print_router(
         rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ)
     )

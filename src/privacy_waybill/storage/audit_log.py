@@ -30,6 +30,8 @@ STREAM_BATCH = 5000
 
 log = logging.getLogger("privacy_waybill.audit")
 
+AuditObserver = Callable[[Sequence[tuple[int, AuditEvent]]], None]
+
 # Column order matches StoredEntry's fields; `at` is read as stored text so an entry whose
 # time was overwritten with garbage is reported as changed instead of failing the read.
 _ENTRY_COLUMNS = (
@@ -104,6 +106,16 @@ class SqlAuditLog:
         self._clock = clock
         self._checkpoint_every = checkpoint_every
         self._sqlite = engine.dialect.name == "sqlite"
+        self._observers: list[AuditObserver] = []
+
+    def subscribe(self, observer: AuditObserver) -> None:
+        """Call `observer` with every batch of (seq, event) after it is committed.
+
+        This is how the risk engine (or a queue publisher) consumes the log; the chain logic
+        is untouched. An observer's failure is logged and does not undo or fail the append,
+        which has already committed.
+        """
+        self._observers.append(observer)
 
     def record(self, event: AuditEvent) -> int:
         """Append `event`, commit, and return its sequence number (AuditUnavailable on any failure)."""
@@ -133,7 +145,13 @@ class SqlAuditLog:
             # The driver's message can quote bound values; only the type is logged.
             log.error("audit append failed: %s", type(error).__name__)
             raise AuditUnavailable() from None
-        return list(range(first_seq, first_seq + len(events)))
+        seqs = list(range(first_seq, first_seq + len(events)))
+        for observer in self._observers:
+            try:
+                observer(list(zip(seqs, events, strict=True)))
+            except Exception as error:
+                log.error("audit observer failed: %s", type(error).__name__)
+        return seqs
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current head now (None while the log is empty); idempotent per head."""
