@@ -17,13 +17,15 @@ Events are audit events exactly as the platform writes them (ids only); times ar
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.risk.engine import RiskEngine
 from privacy_waybill.risk.rules import Response
+from privacy_waybill.tracing.exposure import AuditWarehouse
+from privacy_waybill.tracing.matching import MaskedView
 
 LOCAL = timedelta(hours=8)
 COURIER_QUOTA_HOUR, COURIER_QUOTA_DAY = 60, 300
@@ -226,3 +228,36 @@ def run_month(engine: RiskEngine, month: Month) -> MonthOutcome:
         alerts_by_signal=by_signal,
         events=len(month.events),
     )
+
+
+class MonthDirectory:
+    """The month's waybills for leak matching (waybill numbers only: the simulation has no
+    personal data, so phone and masked look-ups find nothing)."""
+
+    def __init__(self, month: Month) -> None:
+        self._ids = {w.waybill_no: w.waybill_id for w in month.waybills}
+
+    def ids_by_number(self, numbers: Iterable[str]) -> dict[str, str]:
+        return {n: self._ids[n] for n in numbers if n in self._ids}
+
+    def ids_by_phone(self, canonical_phone: str) -> list[str]:
+        return []
+
+    def views_by_last4(self, last4s: set[str]) -> dict[str, list[MaskedView]]:
+        return {}
+
+    def views_of(self, waybill_ids: Iterable[str]) -> dict[str, MaskedView]:
+        return {}
+
+
+def fill_warehouse(month: Month, warehouse: AuditWarehouse, batch_size: int = 200_000) -> None:
+    """Copy the month's allowed waybill accesses and the waybills' stations into `warehouse`."""
+    rows: list[tuple[int, datetime, str, str, str, str, str | None]] = []
+    for seq, e in month.numbered():
+        if e.outcome is Outcome.ALLOWED and e.waybill_id:
+            rows.append((seq, e.at, e.actor, e.role, e.action, e.waybill_id, e.device))
+            if len(rows) >= batch_size:
+                warehouse.append_events(rows)
+                rows = []
+    warehouse.append_events(rows)
+    warehouse.put_places((w.waybill_id, w.station, None) for w in month.waybills)
