@@ -9,25 +9,32 @@ from __future__ import annotations
 import gc
 import os
 import re
+import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Engine
 
-from privacy_waybill.access.model import Role, Subject
+from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import FROZEN, AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.checkpoints import signer_from_keys
+from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
 from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
-from privacy_waybill.issuance.service import IssuanceService
+from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.issuance.intake import records_from_objects
+from privacy_waybill.issuance.service import PHONE_INDEX_KIND, Issued, IssuanceService
+from privacy_waybill.risk.canaries import canary_order
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.printing import PrintService
@@ -41,9 +48,14 @@ from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
-from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore
+from privacy_waybill.storage.retention import RetentionStore
+from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore, TraceCaseStore
+from privacy_waybill.storage.tracing import SqlWaybillDirectory, sync_warehouse
+from privacy_waybill.tracing.exposure import AuditWarehouse
+from privacy_waybill.tracing.matching import Masker
+from privacy_waybill.tracing.service import TraceService
 from privacy_waybill.storage.tenants import TenantStore
-from privacy_waybill.storage.waybills import WaybillStore
+from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
 from privacy_waybill.vault import (
     KeyStoreExists,
     KeyStoreMissing,
@@ -145,6 +157,75 @@ class Runtime:
             self.audit.subscribe(consumer)
         return consumer
 
+    @cached_property
+    def warehouse(self) -> AuditWarehouse:
+        """The DuckDB copy of the audit data that leak tracing counts in (PWB_HOME/analytics)."""
+        return AuditWarehouse(self.settings.home / "analytics" / "audit.duckdb")
+
+    @cached_property
+    def tracing(self) -> TraceService:
+        def phone_index(tenant_id: str, canonical_phone: str) -> bytes:
+            return self.blind_index.index(tenant_id, PHONE_INDEX_KIND, canonical_phone)
+
+        def label_view(field_name: str) -> Callable[[str], str]:
+            return lambda value: self.masking.mask_field(self.settings.masking_profile, "label", field_name, value)
+
+        def synced() -> AuditWarehouse:
+            sync_warehouse(self.engine, self.warehouse)
+            return self.warehouse
+
+        return TraceService(
+            SqlWaybillDirectory(self.engine, phone_index, self.tenants.all_ids),
+            synced,
+            Masker(name=label_view("name"), address=label_view("address")),
+            self.canaries.planted_at,
+        )
+
+    def trace_case(
+        self, subject: Subject, data: bytes, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, Any]:
+        """Run, store and audit a leak-trace case; a canary in the list raises its alert."""
+        self.access.permit(subject, "trace.run", Resource(kind="platform"), self.access.context())
+        case_id = f"tc_{secrets.token_hex(8)}"
+        now = self.clock()
+        with self._trace_lock:
+            report = self.tracing.run(data, case_id, now, subject.actor, since, until)
+        self.trace_cases.add(case_id, now, subject.actor, report)
+        self.audit.record_many(
+            [
+                AuditEvent(at=now, actor=subject.actor, role=subject.role.value, action="trace.match",
+                           outcome=Outcome.ALLOWED, rule="trace", waybill_id=canary["waybill_id"],
+                           detail={"case": case_id})
+                for canary in report["canaries"]
+            ]
+        )  # fmt: skip
+        return report
+
+    def plant_canary(self, tenant_id: str, scope_kind: str, scope: str, planted_by: str) -> IssuedWaybill:
+        """Issue a canary waybill for `tenant_id` on the route or station `scope` (or for a terminal)."""
+
+        def sort_code_of(address: str) -> str | None:
+            try:
+                return str(self.routing.sort_code(parse_address(address)))
+            except PrivacyWaybillError:
+                return None
+
+        order = canary_order(scope_kind, scope, sort_code_of)
+        [outcome] = self.issuance().issue(tenant_id, records_from_objects([order]), actor=planted_by)
+        if not isinstance(outcome, Issued):
+            raise PrivacyWaybillError(f"the canary could not be issued ({outcome.error.field})")
+        self.canaries.plant(outcome.waybill.waybill_id, scope_kind, scope, self.clock(), planted_by)
+        return outcome.waybill
+
+    @cached_property
+    def trace_cases(self) -> TraceCaseStore:
+        return TraceCaseStore(self.engine)
+
+    @cached_property
+    def _trace_lock(self) -> threading.Lock:
+        # One DuckDB connection per process; cases run one at a time.
+        return threading.Lock()
+
     def _end_sessions(self, actor: str, now: datetime) -> None:
         if actor.startswith("user:"):
             self.identity.revoke_all_sessions(actor.removeprefix("user:"), now)
@@ -217,10 +298,32 @@ class Runtime:
         self.waybills.replace_wrapped_keys(batch)
         return count + len(batch)
 
-    def purge_expired(self) -> int:
-        """Crypto-shred the personal data of waybills older than the retention period."""
+    @cached_property
+    def purge_hooks(self) -> list[PurgeHook]:
+        """What other domains keep per waybill and must shred with it (virtual-number bindings,
+        crowd passes, outbox messages): each appends its hook here when it is wired in."""
+        return []
+
+    def purge_expired(self, actor: str = "system:retention", batch_size: int = 1000) -> int:
+        """Crypto-shred the personal data of waybills whose retention period (per tenant) has run
+        out since their last lifecycle event; each purged waybill is audited before it is shredded."""
         now = self.clock()
-        return self.waybills.shred_created_before(now - timedelta(days=self.settings.retention_days), now)
+        retention = RetentionStore(self.engine, self.settings.retention_days)
+        purged = 0
+        for tenant_id, days in retention.periods().items():
+            while ids := retention.due(tenant_id, now, batch_size):
+                self.audit.record_many(
+                    [
+                        AuditEvent(at=now, actor=actor, role=Role.PLATFORM_ADMIN.value, action="data.purge",
+                                   outcome=Outcome.ALLOWED, rule="retention", tenant_id=tenant_id, waybill_id=waybill_id,
+                                   detail={"retention_days": str(days)})
+                        for waybill_id in ids
+                    ]
+                )  # fmt: skip
+                purged += self.waybills.shred(ids, now, self.purge_hooks, reclaim=False)
+        if purged:
+            self.waybills.reclaim_freed_space()
+        return purged
 
     def close(self) -> None:
         self.engine.dispose()

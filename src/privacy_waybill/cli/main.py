@@ -261,7 +261,7 @@ def purge() -> None:
     """Crypto-shred the personal data of waybills older than PWB_RETENTION_DAYS (default 30)."""
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "data.purge", PLATFORM)
-        purged = rt.purge_expired()
+        purged = rt.purge_expired(actor=operator(Role.PLATFORM_ADMIN).actor)
     log.info("purge shredded=%d", purged)
     stderr.print(f"pwb purge: shredded the personal data of {purged} waybills", highlight=False)
 
