@@ -51,6 +51,9 @@ EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create"
 EXPECTED_PLATFORM = {
     *((R.SECURITY_AUDITOR, a) for a in ("audit.read", "alert.read", "trace.run")),
     *((R.PLATFORM_ADMIN, a) for a in ("user.manage", "key.manage", "policy.manage", "tenant.manage", "data.purge")),
+    # Risk: auditors freeze and plant canaries; only administrators unfreeze.
+    *((R.SECURITY_AUDITOR, a) for a in ("account.read", "account.freeze", "canary.plant")),
+    *((R.PLATFORM_ADMIN, a) for a in ("account.read", "account.freeze", "account.unfreeze")),
 }
 PURPOSE = {"waybill.reveal": "deliver", "waybill.decrypt": "customer_service"}
 

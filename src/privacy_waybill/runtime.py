@@ -299,6 +299,10 @@ class Runtime:
         return count + len(batch)
 
     @cached_property
+    def retention(self) -> RetentionStore:
+        return RetentionStore(self.engine, self.settings.retention_days)
+
+    @cached_property
     def purge_hooks(self) -> list[PurgeHook]:
         """What other domains keep per waybill and must shred with it (virtual-number bindings,
         crowd passes, outbox messages): each appends its hook here when it is wired in."""
@@ -308,7 +312,7 @@ class Runtime:
         """Crypto-shred the personal data of waybills whose retention period (per tenant) has run
         out since their last lifecycle event; each purged waybill is audited before it is shredded."""
         now = self.clock()
-        retention = RetentionStore(self.engine, self.settings.retention_days)
+        retention = self.retention
         purged = 0
         for tenant_id, days in retention.periods().items():
             while ids := retention.due(tenant_id, now, batch_size):

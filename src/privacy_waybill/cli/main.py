@@ -33,6 +33,7 @@ from privacy_waybill.cli.common import (
     stderr,
 )
 from privacy_waybill.cli.label_files import LabelFileWriter
+from privacy_waybill.cli.risk import accounts_app, canaries_app, retention_app, risk_app, trace
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
 from privacy_waybill.demo import demo_orders
@@ -43,6 +44,7 @@ from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.logs import configure_logging
 from privacy_waybill.runtime import DEFAULT_TENANT, initialise
+from privacy_waybill.scheduler import Job, PeriodicJobs
 
 app = typer.Typer(
     help="privacy-waybill: masked labels, sealed personal data, audited access.",
@@ -57,6 +59,11 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(users_app, name="users")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(canaries_app, name="canaries")
+app.add_typer(retention_app, name="retention")
+app.add_typer(risk_app, name="risk")
+app.command()(trace)
 
 log = logging.getLogger("privacy_waybill.cli")
 
@@ -69,6 +76,8 @@ def _configure(ctx: typer.Context) -> None:
 
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
+# Reveals whose follow-up never came are noticed this often when no other event arrives.
+RISK_TICK_S = 60
 
 
 @app.command()
@@ -258,7 +267,8 @@ def keys_rotate(
 
 @app.command()
 def purge() -> None:
-    """Crypto-shred the personal data of waybills older than PWB_RETENTION_DAYS (default 30)."""
+    """Crypto-shred personal data the tenant's retention period (PWB_RETENTION_DAYS, default 30) after each
+    waybill's last lifecycle event; `pwb serve` also does this every PWB_PURGE_INTERVAL_MINUTES."""
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "data.purge", PLATFORM)
         purged = rt.purge_expired(actor=operator(Role.PLATFORM_ADMIN).actor)
@@ -277,8 +287,18 @@ def serve(
     from privacy_waybill.api.app import create_app
 
     with runtime() as rt:
+        jobs = PeriodicJobs(
+            [
+                Job("purge", rt.settings.purge_interval_minutes * 60, rt.purge_expired),
+                Job("risk-clock", RISK_TICK_S, lambda: rt.risk.tick(rt.clock())),
+            ]
+        )
+        jobs.start()
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
-        uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        try:
+            uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        finally:
+            jobs.stop()
 
 
 if __name__ == "__main__":
