@@ -19,6 +19,7 @@ from privacy_waybill.api.oversight import oversight_router
 from privacy_waybill.api.print_routes import print_router
 from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.api.schemas import HealthOut
+from privacy_waybill.api.security import security_router
 from privacy_waybill.api.tracking import tracking_router
 from privacy_waybill.api.waybills import waybills_router
 from privacy_waybill.runtime import Runtime
@@ -46,6 +47,7 @@ def create_app(rt: Runtime) -> FastAPI:
     )
     for router in (orders_router(rt), waybills_router(rt), printing, tracking_router(rt), oversight_router(rt)):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(security_router(rt), prefix="/api/v1")
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
@@ -69,6 +71,10 @@ def _public_router(rt: Runtime) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
+
+    @router.get("/security", response_class=HTMLResponse)
+    def security_console() -> FileResponse:
+        return FileResponse(WEB_DIR / "security" / "index.html")
 
     @router.get("/t/{token}", response_class=HTMLResponse)
     def tracking_page() -> FileResponse:
