@@ -41,7 +41,9 @@ class RiskAlert:
     detail: dict[str, str] = field(default_factory=dict)
 
 
-def key_of(event: AuditEvent, key: str) -> str | None:
+def key_of(event: AuditEvent, key: str, unattributed: frozenset[str] = frozenset()) -> str | None:
+    if key == "actor" and event.actor in unattributed:
+        return None
     if key.startswith("detail."):
         return event.detail.get(key.removeprefix("detail."))
     value = getattr(event, key)
@@ -224,7 +226,7 @@ class RiskEngine:
                 actor=event.actor, detail={"planted_at": planted, "action": event.action},
                 quiet=False,
             )  # fmt: skip
-        key_value = key_of(event, signal.key)
+        key_value = key_of(event, signal.key, self.rules.unattributed_actors)
         if key_value is None:
             return None
         state_key = (signal.id, key_value)
@@ -236,7 +238,7 @@ class RiskEngine:
                     return self._alert(signal, key_value, event.at, window.evidence(), count)
             case Detector.DISTINCT:
                 assert signal.of is not None
-                value = key_of(event, signal.of)
+                value = key_of(event, signal.of, self.rules.unattributed_actors)
                 if value is None:
                     return None
                 distinct = self._distinct.setdefault(state_key, _DistinctWindow())

@@ -102,6 +102,7 @@ class RiskRules:
     version: int
     local_utc_offset: timedelta
     signals: tuple[Signal, ...]
+    unattributed_actors: frozenset[str] = frozenset()
 
     def signal(self, signal_id: str) -> Signal:
         for candidate in self.signals:
@@ -227,7 +228,15 @@ def parse_risk_rules(document: object, source: str = "risk rules") -> RiskRules:
         if signal.id in seen:
             raise RiskRulesError(f"{source}: signal {signal.id} is defined twice")
         seen.add(signal.id)
-    return RiskRules(version=1, local_utc_offset=timedelta(hours=offset), signals=signals)
+    unattributed = document.get("unattributed_actors", [])
+    if not isinstance(unattributed, list) or not all(isinstance(a, str) and a for a in unattributed):
+        raise RiskRulesError(f"{source}: unattributed_actors must be a list of actor names")
+    return RiskRules(
+        version=1,
+        local_utc_offset=timedelta(hours=offset),
+        signals=signals,
+        unattributed_actors=frozenset(unattributed),
+    )
 
 
 def load_risk_rules(path: str | Path | None = None) -> RiskRules:

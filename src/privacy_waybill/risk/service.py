@@ -25,6 +25,8 @@ log = logging.getLogger("privacy_waybill.risk")
 ENGINE_ACTOR = "risk:engine"
 ENGINE_ROLE = "system"
 FREEZE, STEP_UP = "freeze", "step_up"
+# Only these actors are accounts that can be restricted (users, crowd passes, API keys, terminals).
+ACCOUNT_KINDS = frozenset({"user", "pass", "key", "terminal"})
 # Actions that prove the account holder again (a password + TOTP or a phone-OTP sign-in).
 STEP_UP_PROOF = "session.sign_in"
 RESTRICTION_ACTIONS = {FREEZE: "account.freeze", STEP_UP: "account.step_up"}
@@ -71,7 +73,7 @@ class RiskResponder:
         alert_id = self._alerts.add(alert)
         if Response.NOTIFY in alert.respond:
             self._notifier.alert_raised(alert_id, alert)
-        if alert.actor:
+        if alert.actor and alert.actor.split(":", 1)[0] in ACCOUNT_KINDS:
             if Response.FREEZE in alert.respond:
                 self.restrict(alert.actor, FREEZE, alert.at, alert.signal, alert_id, ENGINE_ACTOR, ENGINE_ROLE)
             elif Response.STEP_UP in alert.respond:
