@@ -210,7 +210,7 @@ class Runtime:
             except PrivacyWaybillError:
                 return None
 
-        order = canary_order(scope_kind, scope, sort_code_of)
+        order = canary_order(scope_kind, scope, self.routing.divisions_with, sort_code_of)
         [outcome] = self.issuance().issue(tenant_id, records_from_objects([order]), actor=planted_by)
         if not isinstance(outcome, Issued):
             raise PrivacyWaybillError(f"the canary could not be issued ({outcome.error.field})")

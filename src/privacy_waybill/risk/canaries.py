@@ -1,9 +1,9 @@
 """Canary waybills: planted records that look like any other, so that their use anywhere is a tell.
 
 A canary is an ordinary issued waybill (synthetic recipient, sealed and masked like the rest)
-whose sort code puts it on the route or at the station it is planted for; the risk engine
-raises a high-severity alert naming that place on any reveal, call, tracking look-up or
-leaked-list match of it.
+whose address routes it to the route or station it is planted for; the risk engine raises a
+high-severity alert naming that place on any reveal, call, tracking look-up or leaked-list
+match of it.
 """
 
 from __future__ import annotations
@@ -11,28 +11,57 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
+from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.errors import FieldError
 
 SCOPE_KINDS = ("route", "station", "terminal")
-CANDIDATE_ORDERS = 2000
+_ROADS = ("建设路", "人民路", "解放路", "中山路", "文化路", "胜利路")
 
 
-def canary_order(scope_kind: str, scope: str, sort_code_of: Callable[[str], str | None]) -> dict[str, object]:
+def division_address(code: str) -> str | None:
+    """A plausible street address inside the division `code` (6-digit county or 9-digit town)."""
+    data = load_divisions()
+    district = data.division(code[:6])
+    if district is None:
+        return None
+    names = [data.province_of(code).name]
+    city = data.city_of(code[:6])
+    if city is not None and city.code != district.code:
+        names.append(city.name)
+    if district.name not in names:
+        names.append(district.name)
+    if len(code) > 6:
+        town = next((t for t in data.towns if t.code.startswith(code)), None)
+        if town is None:
+            return None
+        names.append(town.name)
+    detail = f"{secrets.choice(_ROADS)}{secrets.randbelow(300) + 1}号{secrets.randbelow(20) + 1}栋{secrets.randbelow(30) + 1}0{secrets.randbelow(4) + 1}室"
+    return "".join(names) + detail
+
+
+def canary_order(
+    scope_kind: str,
+    scope: str,
+    divisions_with: Callable[[str, str], list[str]],
+    sort_code_of: Callable[[str], str | None],
+) -> dict[str, object]:
     """A synthetic order whose recipient address routes to `scope` (any address for a terminal).
 
-    `sort_code_of(address)` is the routing table's sort code for an address text (None when
-    it cannot be routed).
+    `divisions_with(segment, value)` lists the routing table's divisions for a segment value;
+    `sort_code_of(address)` is the sort code an address text gets (None when it cannot be routed).
     """
     if scope_kind not in SCOPE_KINDS:
         raise FieldError("scope", f"must be one of {', '.join(SCOPE_KINDS)}")
-    segment = {"station": 1, "route": 2}.get(scope_kind)
-    for order in demo_orders(CANDIDATE_ORDERS, seed=secrets.randbits(32), prefix=f"CANARY-{secrets.token_hex(4)}"):
-        recipient = order["recipient"]
-        assert isinstance(recipient, dict)
-        code = sort_code_of(str(recipient["address"]))
-        if code is None:
-            continue
-        if segment is None or code.split("-")[segment] == scope:
-            return order
-    raise FieldError(scope_kind, f"no address in the division data routes to {scope_kind} {scope}")
+    [order] = demo_orders(1, seed=secrets.randbits(32), prefix=f"CANARY-{secrets.token_hex(6)}")
+    if scope_kind == "terminal":
+        return order
+    segment = 1 if scope_kind == "station" else 2
+    for code in divisions_with(scope_kind, scope):
+        address = division_address(code)
+        routed = sort_code_of(address) if address else None
+        if address and routed and routed.split("-")[segment] == scope:
+            recipient = order["recipient"]
+            assert isinstance(recipient, dict)
+            return {**order, "recipient": {**recipient, "address": address}}
+    raise FieldError(scope_kind, f"no division in the routing table routes to {scope_kind} {scope}")

@@ -46,8 +46,9 @@ class RestrictionStore:
                 self._insert(RESTRICTIONS)
                 .values(actor=actor, kind=kind, since=since, signal=signal, alert_id=alert_id, set_by=set_by)
                 .on_conflict_do_nothing()
-            ).rowcount
-        return added == 1
+                .returning(RESTRICTIONS.c.actor)
+            ).first()
+        return added is not None
 
     def lift(self, actor: str, kind: str) -> bool:
         with self.engine.begin() as conn:
