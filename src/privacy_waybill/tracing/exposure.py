@@ -59,8 +59,8 @@ class AuditWarehouse:
         self.con.close()
 
     def last_seq(self) -> int:
-        row = self.con.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()
-        return int(row[0]) if row else 0
+        [(seq,)] = self.con.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchall()
+        return int(seq)
 
     def append_events(self, rows: list[tuple[int, datetime, str, str, str, str, str | None]]) -> None:
         """Append (seq, at, actor, role, action, waybill_id, device) rows of allowed waybill accesses."""
@@ -124,14 +124,12 @@ class AuditWarehouse:
             """,
             params * 3,
         )
-        population_row = con.execute(
+        [population_row] = con.execute(
             f"SELECT count(DISTINCT waybill_id), count(DISTINCT waybill_id) FILTER "
             f"(WHERE waybill_id IN (SELECT waybill_id FROM leaked)) FROM audit_events WHERE {period}",
             params,
-        ).fetchone()
-        assert population_row is not None
-        tested_row = con.execute("SELECT count(*) FROM (SELECT DISTINCT kind, accessor FROM accesses)").fetchone()
-        assert tested_row is not None
+        ).fetchall()
+        [tested_row] = con.execute("SELECT count(*) FROM (SELECT DISTINCT kind, accessor FROM accesses)").fetchall()
         rows = con.execute(
             """
             WITH hit_accessors AS (
