@@ -124,14 +124,15 @@ def security_router(rt: Runtime) -> APIRouter:
     @router.post("/accounts/freeze", response_model=list[RestrictionOut])
     def freeze(body: AccountIn, subject: Subject = who) -> list[RestrictionOut]:
         """Freeze an account at once (audited): every request refused, its sessions ended."""
-        allow(subject, "account.freeze")
+        # The responder audits the freeze itself (with the account); the decision needs no second entry.
+        rt.access.require(subject, "account.freeze", PLATFORM, rt.access.context())
         rt.risk_responder.restrict(body.actor, FREEZE, rt.clock(), "manual", None, subject.actor, subject.role.value)
         return restricted_accounts(subject)
 
     @router.post("/accounts/unfreeze", response_model=list[RestrictionOut])
     def unfreeze(body: AccountIn, subject: Subject = who) -> list[RestrictionOut]:
         """Lift a freeze: an administrator's act, audited."""
-        allow(subject, "account.unfreeze")
+        rt.access.require(subject, "account.unfreeze", PLATFORM, rt.access.context())
         rt.risk_responder.lift(body.actor, FREEZE, rt.clock(), subject.actor, subject.role.value, "admin-unfreeze")
         return restricted_accounts(subject)
 

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from privacy_waybill.access.model import Resource, Role
-from privacy_waybill.cli.common import TenantArgument, TenantOption, allow, fail, operator, runtime, stderr
+from privacy_waybill.cli.common import PLATFORM, TenantArgument, TenantOption, allow, fail, operator, runtime, stderr
 from privacy_waybill.risk.canaries import SCOPE_KINDS
 from privacy_waybill.risk.service import FREEZE
 from privacy_waybill.tracing.report import report_html
@@ -66,7 +66,7 @@ def accounts_freeze(actor: Annotated[str, typer.Argument(help="Account as audite
     """Freeze an account: every request refused and sessions ended until it is unfrozen."""
     with runtime() as rt:
         subject = operator(Role.SECURITY_AUDITOR)
-        allow(rt, subject, "account.freeze")
+        rt.access.require(subject, "account.freeze", PLATFORM, rt.access.context())  # the freeze audits itself
         added = rt.risk_responder.restrict(actor, FREEZE, rt.clock(), "manual", None, subject.actor, subject.role.value)
     stderr.print(f"pwb accounts freeze: {actor} {'frozen' if added else 'was already frozen'}", highlight=False)
 
@@ -76,7 +76,7 @@ def accounts_unfreeze(actor: Annotated[str, typer.Argument(help="Account as audi
     """Lift a freeze (an administrator's act, audited)."""
     with runtime() as rt:
         subject = operator(Role.PLATFORM_ADMIN)
-        allow(rt, subject, "account.unfreeze")
+        rt.access.require(subject, "account.unfreeze", PLATFORM, rt.access.context())
         rt.risk_responder.lift(actor, FREEZE, rt.clock(), subject.actor, subject.role.value, "admin-unfreeze")
     stderr.print(f"pwb accounts unfreeze: {actor} unfrozen", highlight=False)
 
