@@ -83,7 +83,8 @@ def day_of(key: tuple[str, int]) -> int:
 def main() -> None:
     started = time.perf_counter()
     month = simulate_month(couriers=200, days=30, parcels_per_day=25)
-    print(f"simulated {len(month.events):,} audit events of 200 couriers over 30 days in {time.perf_counter() - started:.1f} s")
+    took = time.perf_counter() - started
+    print(f"simulated {len(month.events):,} audit events of 200 couriers over 30 days in {took:.1f} s")
 
     started = time.perf_counter()
     counter: Counter[tuple[str, str]] = Counter()
@@ -103,10 +104,11 @@ def main() -> None:
         alert, freeze = outcome.first_alert.get(insider), outcome.first_freeze.get(insider)
         print(f"  {insider}: first alert after {alert - began if alert else 'never'}, "
               f"frozen after {freeze - began if freeze else 'never'}")  # fmt: skip
-    print(f"  photographer {month.photographer}: {'alerted' if month.photographer in outcome.first_alert else 'no alert'} "
-          "(no reveals: only leak tracing finds this one)")  # fmt: skip
+    photographer = "alerted" if month.photographer in outcome.first_alert else "no alert"
+    print(f"  photographer {month.photographer}: {photographer} (no reveals: only leak tracing finds this one)")
     print(f"  false alerts: {outcome.false_alerts_on_couriers} on {outcome.false_alerted_couriers} of 198 normal "
-          f"couriers, {outcome.false_alerts_on_others} on clerks, sorters and terminals; by signal {outcome.alerts_by_signal}")  # fmt: skip
+          f"couriers, {outcome.false_alerts_on_others} on clerks, sorters and terminals")  # fmt: skip
+    print(f"  alerts by signal (insiders, including denials after their freeze): {outcome.alerts_by_signal}")
     assert all(outcome.first_freeze[i] - s < timedelta(hours=1) for i, s in starts.items())
     isolation_forest(month)
 

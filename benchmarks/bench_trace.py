@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from privacy_waybill.tracing.exposure import AuditWarehouse
-from privacy_waybill.tracing.matching import Masker, MaskedView
+from privacy_waybill.tracing.matching import MaskedView, Masker
 from privacy_waybill.tracing.service import TraceService
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
@@ -28,6 +28,8 @@ PER_WAYBILL = 10
 STATIONS, COURIERS_PER_STATION = 50, 10
 LEAK, NOISE = 10_000, 500
 PHOTOGRAPHER = "user:clerk-st07-0"
+# A waybill's courier: one of its station's couriers, independent of which clerk checked it in.
+COURIER = f"((w % {STATIONS}) * {COURIERS_PER_STATION} + hash('c' || w) % {COURIERS_PER_STATION})"
 
 
 def generate(warehouse: AuditWarehouse) -> None:
@@ -39,15 +41,16 @@ def generate(warehouse: AuditWarehouse) -> None:
                TIMESTAMPTZ '2026-11-01 00:00:00+00' + to_milliseconds(i * 250) AS ts,
                CASE k WHEN 0 THEN 'terminal:t' || (hash('t' || w) % 200)
                       WHEN 1 THEN 'user:sorter' || ((w % {STATIONS}) // 5 * 10 + hash('s' || w) % 10)
-                      WHEN 2 THEN 'user:clerk-st' || lpad(CAST(w % {STATIONS} AS VARCHAR), 2, '0') || '-' || (hash('k' || w) % 2)
-                      ELSE 'user:courier' || ((w % {STATIONS}) * {COURIERS_PER_STATION} + hash('c' || w) % {COURIERS_PER_STATION})
+                      WHEN 2 THEN 'user:clerk-st' || lpad(CAST(w % {STATIONS} AS VARCHAR), 2, '0')
+                                  || '-' || (hash('k' || w) % 2)
+                      ELSE 'user:courier' || {COURIER}
                END AS actor,
                CASE k WHEN 0 THEN 'print_terminal' WHEN 1 THEN 'sorting_operator' WHEN 2 THEN 'station_clerk'
                       ELSE 'courier' END AS role,
                CASE k WHEN 0 THEN 'print_job.pull' WHEN 1 THEN 'waybill.sort' WHEN 2 THEN 'waybill.check_in'
                       WHEN 3 THEN 'waybill.scan' WHEN 4 THEN 'waybill.reveal' ELSE 'waybill.read' END AS action,
                'w' || lpad(CAST(w AS VARCHAR), 8, '0') AS waybill_id,
-               CASE WHEN k >= 3 THEN 'phone-' || ((w % {STATIONS}) * {COURIERS_PER_STATION} + hash('c' || w) % {COURIERS_PER_STATION})
+               CASE WHEN k >= 3 THEN 'phone-' || {COURIER}
                     WHEN k = 2 THEN 'desk-st' || lpad(CAST(w % {STATIONS} AS VARCHAR), 2, '0') END AS device
           FROM (SELECT i, i // {PER_WAYBILL} AS w, i % {PER_WAYBILL} AS k FROM range({EVENTS}) t(i))
         """
@@ -111,7 +114,8 @@ def main() -> None:
     print(f"  first: {first['kind']} {first['accessor']} saw {first['seen']:,}, {first['hits']:,} leaked, "
           f"log10 p {first['log10_p']}; top station {second['accessor']} (rank {second['rank']})")  # fmt: skip
     for entry in report["ranking"][:5]:
-        print(f"  {entry['rank']}. {entry['kind']} {entry['accessor']}: saw {entry['seen']:,}, leaked {entry['hits']:,}, log10 p {entry['log10_p']}")
+        who = f"{entry['kind']} {entry['accessor']}"
+        print(f"  {entry['rank']}. {who}: saw {entry['seen']:,}, leaked {entry['hits']:,}, log10 p {entry['log10_p']}")
     assert first["accessor"] == PHOTOGRAPHER and second["accessor"] == "st07"
     assert traced < 60, "the trace must finish in under a minute"
 

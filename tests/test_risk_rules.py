@@ -33,7 +33,15 @@ EXPECTED = {
     "tracking_enumeration": (Detector.COUNT, "device", 60, timedelta(minutes=10), "medium", (N,), {"tracking.read"}),
     "reprints": (Detector.COUNT, "actor", 20, 24 * H, "medium", (N,), {"print_job.reprint"}),
     "refused_calls": (Detector.COUNT, "waybill_id", 5, H, "medium", (N,), {"call.refused"}),
-    "canary_touched": (Detector.CANARY, "actor", 1, H, "high", (N,), {"waybill.reveal", "tracking.read", "trace.match"}),
+    "canary_touched": (
+        Detector.CANARY,
+        "actor",
+        1,
+        H,
+        "high",
+        (N,),
+        {"waybill.reveal", "tracking.read", "trace.match"},
+    ),
 }
 
 
@@ -54,7 +62,8 @@ def test_the_shipped_file_has_exactly_the_expected_signals_and_settings() -> Non
     unfollowed = RULES.signal("reveal_without_delivery")
     assert (unfollowed.grace, "waybill.sign_off" in unfollowed.follow_up) == (timedelta(minutes=30), True)
     baseline = RULES.signal("volume_above_baseline")
-    assert (baseline.bucket, baseline.baseline_days, baseline.sigmas, baseline.min_count, baseline.cold_start_count) == (
+    settings = (baseline.bucket, baseline.baseline_days, baseline.sigmas, baseline.min_count, baseline.cold_start_count)
+    assert settings == (
         H, 14, 4.0, 30, 80,
     )  # fmt: skip
     assert RULES.signal("off_hours_access").hours == HourSpan(time(23), time(6))

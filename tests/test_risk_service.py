@@ -4,6 +4,7 @@ administrator only, canaries naming where they were planted. Every restriction i
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -53,13 +54,20 @@ def parcels(rt: Runtime, courier: str, count: int) -> list[IssuedWaybill]:
     for waybill in issued:
         for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT):
             waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
-        moved.append(rt.waybills.transition(waybill, WaybillStatus.OUT_FOR_DELIVERY, "test", rt.clock(), courier=courier))
+        moved.append(
+            rt.waybills.transition(waybill, WaybillStatus.OUT_FOR_DELIVERY, "test", rt.clock(), courier=courier)
+        )
     return moved
 
 
 def courier_subject(rt: Runtime) -> Subject:
     user = rt.identity.add_user(f"c-{uuid.uuid4().hex[:8]}", PASSWORD, Role.COURIER, rt.clock()).user
     return Subject(actor=f"user:{user.id}", role=Role.COURIER, device=DEVICE)
+
+
+def compact(detail: dict[str, str]) -> str:
+    """An audit entry's detail as stored: canonical JSON."""
+    return json.dumps(detail, separators=(",", ":"), sort_keys=True)
 
 
 def reveal(rt: Runtime, subject: Subject, waybill: IssuedWaybill):  # type: ignore[no-untyped-def]
@@ -88,7 +96,7 @@ def test_reveals_without_deliveries_freeze_the_account_with_evidence_and_an_admi
     [frozen] = rt.audit.events(action="account.freeze")
     assert (frozen.actor, frozen.rule, frozen.detail) == (
         "risk:engine", "risk:reveal_without_delivery",
-        '{"account":"%s","alert":"%d","signal":"reveal_without_delivery"}' % (courier.actor, alert_id),
+        compact({"account": courier.actor, "alert": str(alert_id), "signal": "reveal_without_delivery"}),
     )  # fmt: skip
 
     with pytest.raises(Forbidden, match="risk:frozen"):
@@ -101,7 +109,10 @@ def test_reveals_without_deliveries_freeze_the_account_with_evidence_and_an_admi
     assert rt.restrictions.kinds(courier.actor) == frozenset()
     assert reveal(rt, courier, harvested[0]).address is not None
     [unfrozen] = rt.audit.events(action="account.unfreeze")
-    assert (unfrozen.actor, unfrozen.detail) == ("user:admin", '{"account":"%s"}' % courier.actor)
+    assert (unfrozen.actor, unfrozen.detail) == (
+        "user:admin",
+        compact({"account": courier.actor}),
+    )
 
 
 def staff(client: TestClient, rt: Runtime, role: Role) -> tuple[str, dict[str, str], str, str | None]:
@@ -120,7 +131,9 @@ def staff(client: TestClient, rt: Runtime, role: Role) -> tuple[str, dict[str, s
 
 def login(client: TestClient, username: str, totp_uri: str | None, headers: dict[str, str]):  # type: ignore[no-untyped-def]
     code = pyotp.parse_uri(totp_uri).at(client.app.state.runtime.clock()) if totp_uri else None  # type: ignore[union-attr]
-    return client.post(f"{API}/auth/login", json={"username": username, "password": PASSWORD, "totp": code}, headers=headers)
+    return client.post(
+        f"{API}/auth/login", json={"username": username, "password": PASSWORD, "totp": code}, headers=headers
+    )
 
 
 def test_a_frozen_account_is_refused_by_sign_in_and_its_sessions_end_until_an_admin_unfreezes_it(
@@ -164,7 +177,7 @@ def test_step_up_refuses_disclosures_until_the_account_signs_in_again(
     assert again.status_code == 200
     fresh = {"X-Device-Id": DEVICE, "Authorization": f"Bearer {again.json()['token']}"}
     assert client.post(f"{path}/reveal", json={"purpose": "deliver"}, headers=fresh).status_code == 200
-    assert [e.detail for e in rt.audit.events(action="account.step_up_cleared")] == ['{"account":"%s"}' % actor]
+    assert [e.detail for e in rt.audit.events(action="account.step_up_cleared")] == [compact({"account": actor})]
 
 
 def test_a_canary_touched_on_the_tracking_page_raises_a_high_alert_naming_where_it_was_planted(

@@ -31,9 +31,11 @@ def test_harvester_and_renter_are_alerted_and_frozen_within_an_hour_without_fals
     outcome = run_month(RiskEngine(load_risk_rules()), month)
     harvest = outcome.first_freeze[month.harvester] - month.harvest_starts
     rent = outcome.first_freeze[month.renter] - month.rent_starts
+    harvest_alert = outcome.first_alert[month.harvester] - month.harvest_starts
+    rent_alert = outcome.first_alert[month.renter] - month.rent_starts
     print(
-        f"\nsimulated {outcome.events} events; harvester alerted after {outcome.first_alert[month.harvester] - month.harvest_starts},"
-        f" frozen after {harvest}; renter alerted after {outcome.first_alert[month.renter] - month.rent_starts},"
+        f"\nsimulated {outcome.events} events; harvester alerted after {harvest_alert},"
+        f" frozen after {harvest}; renter alerted after {rent_alert},"
         f" frozen after {rent}; false alerts: {outcome.false_alerts_on_couriers} on normal couriers,"
         f" {outcome.false_alerts_on_others} on others; by signal {outcome.alerts_by_signal}"
     )

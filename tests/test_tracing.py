@@ -32,7 +32,11 @@ def issue(rt: Runtime, count: int) -> list[IssuedWaybill]:
     orders = [
         {
             "order_id": f"TR-{i:04d}",
-            "recipient": {"name": NAMES[i % len(NAMES)], "phone": f"1381234{1000 + i:04d}", "address": ADDRESSES[i % 4]},
+            "recipient": {
+                "name": NAMES[i % len(NAMES)],
+                "phone": f"1381234{1000 + i:04d}",
+                "address": ADDRESSES[i % 4],
+            },
             "sender": {"name": "司马翊瑄", "phone": "13987654321", "address": ADDRESSES[2]},
             "items": [{"name": "茶叶", "quantity": 1}],
         }
@@ -60,10 +64,10 @@ def test_every_kind_of_leaked_row_is_matched_and_the_accessor_that_saw_them_rank
         [
             "运单号,手机号,姓名,地址",
             f"{waybills[0].waybill_no},,,",  # the number
-            f",+86 138 1234 1001,,",  # a full phone: the blind index
+            ",+86 138 1234 1001,,",  # a full phone: the blind index
             f",{waybills[2].recipient.phone},{waybills[2].recipient.name},{waybills[2].recipient.address}",  # masked
             f",138****1003,{NAMES[3]},{ADDRESSES[3]}",  # partial phone with plaintext name and address
-            f",*******1004,,",  # last four digits alone fit nobody for sure
+            ",*******1004,,",  # last four digits alone fit nobody for sure
             "PW000000000000000,,,",  # an unknown number
         ]
     ).encode()

@@ -13,7 +13,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -23,22 +23,22 @@ from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import FROZEN, AccessService
 from privacy_waybill.addresses.divisions import load_divisions
+from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.errors import Gone, PrivacyWaybillError
 from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
 from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
 from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
-from privacy_waybill.addresses.parser import parse_address
-from privacy_waybill.issuance.intake import records_from_objects
-from privacy_waybill.issuance.service import PHONE_INDEX_KIND, Issued, IssuanceService
-from privacy_waybill.risk.canaries import canary_order
+from privacy_waybill.issuance.service import PHONE_INDEX_KIND, IssuanceService, Issued
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
+from privacy_waybill.risk.canaries import canary_order
 from privacy_waybill.risk.engine import RiskEngine
 from privacy_waybill.risk.rules import RiskRules, load_risk_rules
 from privacy_waybill.risk.service import InProcessRiskConsumer, RiskResponder
@@ -50,12 +50,12 @@ from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.retention import RetentionStore
 from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore, TraceCaseStore
+from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.tracing import SqlWaybillDirectory, sync_warehouse
+from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
 from privacy_waybill.tracing.exposure import AuditWarehouse
 from privacy_waybill.tracing.matching import Masker
 from privacy_waybill.tracing.service import TraceService
-from privacy_waybill.storage.tenants import TenantStore
-from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
 from privacy_waybill.vault import (
     KeyStoreExists,
     KeyStoreMissing,
@@ -319,8 +319,8 @@ class Runtime:
                 self.audit.record_many(
                     [
                         AuditEvent(at=now, actor=actor, role=Role.PLATFORM_ADMIN.value, action="data.purge",
-                                   outcome=Outcome.ALLOWED, rule="retention", tenant_id=tenant_id, waybill_id=waybill_id,
-                                   detail={"retention_days": str(days)})
+                                   outcome=Outcome.ALLOWED, rule="retention", tenant_id=tenant_id,
+                                   waybill_id=waybill_id, detail={"retention_days": str(days)})
                         for waybill_id in ids
                     ]
                 )  # fmt: skip
@@ -389,7 +389,7 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         alerts=AlertStore(engine),
         risk_rules=load_risk_rules(settings.risk_rules),
     )
-    runtime.risk  # subscribes the engine to the audit log before any request is served
+    _ = runtime.risk  # subscribes the engine to the audit log before any request is served
     load_divisions()
     # The division tables are ~100k long-lived objects; freezing them keeps every later
     # full garbage collection from rescanning them (+10-17% issuance throughput, measured).

@@ -28,9 +28,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     batch_chunk_size: int = Field(default=500, ge=1, le=10_000)
     reprint_limit: int = Field(default=3, ge=0, le=100, description="Reprints allowed per waybill.")
-    risk_rules: Path | None = Field(default=None, description="Risk rules YAML; the shipped policies/risk.yaml by default.")
+    risk_rules: Path | None = Field(
+        default=None, description="Risk rules YAML; the shipped policies/risk.yaml by default."
+    )
     risk_transport: Literal["inprocess", "redis"] = Field(
-        default="inprocess", description="How the risk engine receives audit events: in the API process, or a Redis stream."
+        default="inprocess",
+        description="How the risk engine receives audit events: in the API process, or a Redis stream.",
     )
     purge_interval_minutes: int = Field(default=60, ge=1, le=10_080, description="How often `pwb serve` purges.")
 

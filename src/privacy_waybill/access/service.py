@@ -22,7 +22,6 @@ from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.masking.scrub import scrub_free_text
 from privacy_waybill.vault import SealedRecord, Vault
 
-
 FROZEN, STEP_UP = "freeze", "step_up"
 
 

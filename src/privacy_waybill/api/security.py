@@ -100,7 +100,8 @@ def security_router(rt: Runtime) -> APIRouter:
                 counts[1] += profile in profiles
                 counts[2] += bool(has_key) or purged_at is not None
         return [
-            CoverageOut(tenant_id=t, day=d, issued=c[0], masked=c[1], sealed=c[2]) for (t, d), c in sorted(totals.items())
+            CoverageOut(tenant_id=t, day=d, issued=c[0], masked=c[1], sealed=c[2])
+            for (t, d), c in sorted(totals.items())
         ]
 
     @router.get("/reveals", response_model=list[RevealsOut])

@@ -28,7 +28,9 @@ TOP_LINES = 10
 
 
 def trace(
-    leakfile: Annotated[Path, typer.Argument(help="CSV of the leaked list (waybill_no, phone, name, address, virtual_number).")],
+    leakfile: Annotated[
+        Path, typer.Argument(help="CSV of the leaked list (waybill_no, phone, name, address, virtual_number).")
+    ],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the JSON and HTML report.")] = None,
     since: Annotated[datetime | None, typer.Option(help="Only audit events from this time (UTC).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Only audit events before this time (UTC).")] = None,
@@ -101,7 +103,11 @@ def canaries_plant(
         subject = operator(Role.SECURITY_AUDITOR)
         allow(rt, subject, "canary.plant")
         waybill = rt.plant_canary(tenant, scope_kind, scope, subject.actor)
-    typer.echo(json.dumps({"waybill_no": waybill.waybill_no, "sort_code": waybill.sort_code, "planted_at": f"{scope_kind}:{scope}"}))
+    typer.echo(
+        json.dumps(
+            {"waybill_no": waybill.waybill_no, "sort_code": waybill.sort_code, "planted_at": f"{scope_kind}:{scope}"}
+        )
+    )
 
 
 @canaries_app.command("list")
@@ -109,13 +115,17 @@ def canaries_list() -> None:
     with runtime() as rt:
         allow(rt, operator(Role.SECURITY_AUDITOR), "alert.read")
         for canary in rt.canaries.all():
-            typer.echo(f"{canary['waybill_id']}\t{canary['scope_kind']}:{canary['scope']}\t{canary['planted_on'].isoformat()}")
+            typer.echo(
+                f"{canary['waybill_id']}\t{canary['scope_kind']}:{canary['scope']}\t{canary['planted_on'].isoformat()}"
+            )
 
 
 @retention_app.command("set")
 def retention_set(
     tenant: TenantArgument,
-    days: Annotated[int | None, typer.Argument(help="Days after the last lifecycle event; omit for the default.")] = None,
+    days: Annotated[
+        int | None, typer.Argument(help="Days after the last lifecycle event; omit for the default.")
+    ] = None,
 ) -> None:
     """Set how long a tenant's personal data is kept after a parcel's final state."""
     with runtime() as rt:

@@ -37,7 +37,8 @@ def division_address(code: str) -> str | None:
         if town is None:
             return None
         names.append(town.name)
-    detail = f"{secrets.choice(_ROADS)}{secrets.randbelow(300) + 1}号{secrets.randbelow(20) + 1}栋{secrets.randbelow(30) + 1}0{secrets.randbelow(4) + 1}室"
+    number, building, floor, room = (secrets.randbelow(n) + 1 for n in (300, 20, 30, 4))
+    detail = f"{secrets.choice(_ROADS)}{number}号{building}栋{floor}0{room}室"
     return "".join(names) + detail
 
 

@@ -45,7 +45,15 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _REQUIRED: dict[Detector, tuple[str, ...]] = {
     Detector.COUNT: ("key", "window", "threshold"),
     Detector.DISTINCT: ("key", "of", "window", "threshold"),
-    Detector.BASELINE: ("key", "bucket", "baseline_days", "min_history_buckets", "sigmas", "min_count", "cold_start_count"),
+    Detector.BASELINE: (
+        "key",
+        "bucket",
+        "baseline_days",
+        "min_history_buckets",
+        "sigmas",
+        "min_count",
+        "cold_start_count",
+    ),
     Detector.UNFOLLOWED: ("key", "follow_up", "grace", "window", "threshold"),
     Detector.CANARY: (),
 }

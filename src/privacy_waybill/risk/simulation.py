@@ -101,8 +101,17 @@ def simulate_month(
     )  # fmt: skip
     serial = 0
 
-    def event(at: datetime, actor: str, role: str, action: str, waybill: str | None, device: str | None,
-              outcome: Outcome = Outcome.ALLOWED, rule: str = "sim", fields: tuple[str, ...] = ()) -> AuditEvent:
+    def event(
+        at: datetime,
+        actor: str,
+        role: str,
+        action: str,
+        waybill: str | None,
+        device: str | None,
+        outcome: Outcome = Outcome.ALLOWED,
+        rule: str = "sim",
+        fields: tuple[str, ...] = (),
+    ) -> AuditEvent:
         return AuditEvent(at=at, actor=actor, role=role, action=action, outcome=outcome, rule=rule,
                           tenant_id="sim", waybill_id=waybill, device=device, fields=fields)  # fmt: skip
 
@@ -120,12 +129,37 @@ def simulate_month(
                 clerk = f"user:clerk-{station}-{rng.randint(0, 1)}"
                 if clerk == photographer and 5 <= day <= 25:
                     month.photographed.append(waybill)
-                today.append(event(_at(day_start, rng, 0.5, 1.5), rng.choice(terminals), "print_terminal",
-                                   "print_job.pull", waybill, None, fields=("name", "phone", "address")))
-                today.append(event(_at(day_start, rng, 2, 6), rng.choice(operators[hub_of[station]]),
-                                   "sorting_operator", "waybill.sort", waybill, f"scanner-{hub_of[station]}"))
-                today.append(event(_at(day_start, rng, 6.5, 7.5), clerk, "station_clerk", "waybill.check_in",
-                                   waybill, f"desk-{station}"))
+                today.append(
+                    event(
+                        _at(day_start, rng, 0.5, 1.5),
+                        rng.choice(terminals),
+                        "print_terminal",
+                        "print_job.pull",
+                        waybill,
+                        None,
+                        fields=("name", "phone", "address"),
+                    )
+                )
+                today.append(
+                    event(
+                        _at(day_start, rng, 2, 6),
+                        rng.choice(operators[hub_of[station]]),
+                        "sorting_operator",
+                        "waybill.sort",
+                        waybill,
+                        f"scanner-{hub_of[station]}",
+                    )
+                )
+                today.append(
+                    event(
+                        _at(day_start, rng, 6.5, 7.5),
+                        clerk,
+                        "station_clerk",
+                        "waybill.check_in",
+                        waybill,
+                        f"desk-{station}",
+                    )
+                )
                 today.append(event(_at(day_start, rng, 7.6, 8.3), courier, "courier", "waybill.scan", waybill, device))
                 delivered = _at(day_start, rng, 8.5, 19.0)
                 if rng.random() < 0.01:
@@ -133,49 +167,102 @@ def simulate_month(
                 if rng.random() < 0.7:
                     revealed = delivered - timedelta(minutes=rng.uniform(1, 20))
                     reveals.setdefault(courier, []).append(revealed)
-                    today.append(event(revealed, courier, "courier", "waybill.reveal", waybill, device,
-                                       fields=("address",)))
+                    today.append(
+                        event(revealed, courier, "courier", "waybill.reveal", waybill, device, fields=("address",))
+                    )
                 if rng.random() < 0.97:
                     today.append(event(delivered, courier, "courier", "waybill.sign_off", waybill, device))
                 if rng.random() < 0.005:
                     # A courier scans a parcel that was handed to a colleague: refused.
-                    today.append(event(delivered, courier, "courier", "waybill.read", waybill, device,
-                                       Outcome.DENIED, "default-deny"))
+                    today.append(
+                        event(
+                            delivered,
+                            courier,
+                            "courier",
+                            "waybill.read",
+                            waybill,
+                            device,
+                            Outcome.DENIED,
+                            "default-deny",
+                        )
+                    )
         if day_start + timedelta(days=1) > month.harvest_starts:
             device = f"phone-{harvester.removeprefix('user:')}"
             used_today = len(reveals.get(harvester, []))
             per_hour: dict[int, int] = {}
             for at in reveals.get(harvester, []):
-                per_hour[int((at - day_start).total_seconds() // 3600)] = per_hour.get(int((at - day_start).total_seconds() // 3600), 0) + 1
+                per_hour[int((at - day_start).total_seconds() // 3600)] = (
+                    per_hour.get(int((at - day_start).total_seconds() // 3600), 0) + 1
+                )
             for i in range(500):
                 serial += 1
                 waybill = f"w{serial:08d}"
-                month.waybills.append(SimulatedWaybill(waybill, f"PW{7_000_000_000_000 + serial * 7919:013d}", courier_station[harvester]))
+                month.waybills.append(
+                    SimulatedWaybill(waybill, f"PW{7_000_000_000_000 + serial * 7919:013d}", courier_station[harvester])
+                )
                 at = day_start + timedelta(hours=9 + 10 * i / 500)
                 hour = int((at - day_start).total_seconds() // 3600)
                 if used_today < COURIER_QUOTA_DAY and per_hour.get(hour, 0) < COURIER_QUOTA_HOUR:
                     used_today += 1
                     per_hour[hour] = per_hour.get(hour, 0) + 1
-                    today.append(event(at, harvester, "courier", "waybill.reveal", waybill, device, fields=("address",)))
+                    today.append(
+                        event(at, harvester, "courier", "waybill.reveal", waybill, device, fields=("address",))
+                    )
                 else:
-                    today.append(event(at, harvester, "courier", "waybill.reveal", waybill, device,
-                                       Outcome.DENIED, "quota:courier_reveal"))
+                    today.append(
+                        event(
+                            at,
+                            harvester,
+                            "courier",
+                            "waybill.reveal",
+                            waybill,
+                            device,
+                            Outcome.DENIED,
+                            "quota:courier_reveal",
+                        )
+                    )
         if day_start + timedelta(days=1) > month.rent_starts:
             for renter_device in range(6):
                 for _ in range(15):
                     at = day_start + timedelta(hours=rng.uniform(10, 18))
                     serial += 1
                     waybill = f"w{serial:08d}"
-                    month.waybills.append(SimulatedWaybill(waybill, f"PW{7_000_000_000_000 + serial * 7919:013d}", courier_station[renter]))
-                    today.append(event(at, renter, "courier", "waybill.reveal", waybill, f"rented-{renter_device}",
-                                       fields=("address",)))
+                    month.waybills.append(
+                        SimulatedWaybill(
+                            waybill, f"PW{7_000_000_000_000 + serial * 7919:013d}", courier_station[renter]
+                        )
+                    )
+                    today.append(
+                        event(
+                            at,
+                            renter,
+                            "courier",
+                            "waybill.reveal",
+                            waybill,
+                            f"rented-{renter_device}",
+                            fields=("address",),
+                        )
+                    )
                     if rng.random() < 0.5:
-                        today.append(event(at + timedelta(minutes=5), renter, "courier", "waybill.sign_off", waybill,
-                                           f"rented-{renter_device}"))
+                        today.append(
+                            event(
+                                at + timedelta(minutes=5),
+                                renter,
+                                "courier",
+                                "waybill.sign_off",
+                                waybill,
+                                f"rented-{renter_device}",
+                            )
+                        )
             if day == rent_day - 1:
                 # The rental begins at 10:00 on its first day, not earlier.
-                today = [e for e in today if not (e.actor == renter and e.device and e.device.startswith("rented-")
-                                                   and e.at < month.rent_starts)]
+                today = [
+                    e
+                    for e in today
+                    if not (
+                        e.actor == renter and e.device and e.device.startswith("rented-") and e.at < month.rent_starts
+                    )
+                ]
         today.sort(key=lambda e: e.at)
         month.events.extend(today)
     return month

@@ -29,7 +29,9 @@ class RetentionStore:
         if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
             raise FieldError("days", f"must be from 1 to {MAX_RETENTION_DAYS}")
         with self.engine.begin() as conn:
-            changed = conn.execute(update(TENANTS).where(TENANTS.c.id == tenant_id).values(retention_days=days)).rowcount
+            changed = conn.execute(
+                update(TENANTS).where(TENANTS.c.id == tenant_id).values(retention_days=days)
+            ).rowcount
         if changed != 1:
             raise NotFound("no such tenant")
 

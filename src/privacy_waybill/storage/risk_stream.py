@@ -110,7 +110,11 @@ class RedisRiskConsumer:
         handled = 0
         for start in ("0", ">"):
             response = self._client.xreadgroup(
-                self._group, self._consumer, {self._stream: start}, count=count, block=None if start == "0" else block_ms
+                self._group,
+                self._consumer,
+                {self._stream: start},
+                count=count,
+                block=None if start == "0" else block_ms,
             )
             for _, messages in cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], response or []):
                 for message_id, fields in messages:

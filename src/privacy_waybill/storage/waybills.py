@@ -296,7 +296,9 @@ class WaybillStore:
             if not ids:
                 return 0
             conn.execute(
-                update(VAULT).where(VAULT.c.waybill_id.in_(ids)).values(wrapped_dek=None, **dict.fromkeys(SENSITIVE_FIELDS))
+                update(VAULT)
+                .where(VAULT.c.waybill_id.in_(ids))
+                .values(wrapped_dek=None, **dict.fromkeys(SENSITIVE_FIELDS))
             )
             conn.execute(update(WAYBILLS).where(WAYBILLS.c.id.in_(ids)).values(purged_at=now, **_PURGED_WAYBILL_VALUES))
             for hook in hooks:

@@ -91,7 +91,9 @@ class AuditWarehouse:
         }
         self.con.register("incoming_places", batch)
         try:
-            self.con.execute("INSERT OR REPLACE INTO waybill_places SELECT waybill_id, station, hub FROM incoming_places")
+            self.con.execute(
+                "INSERT OR REPLACE INTO waybill_places SELECT waybill_id, station, hub FROM incoming_places"
+            )
         finally:
             self.con.unregister("incoming_places")
 
@@ -158,4 +160,3 @@ def _period(since: datetime | None, until: datetime | None, column: str) -> tupl
         clauses.append(f"{column} < ?")
         params.append(until)
     return " AND ".join(clauses), params
-

@@ -32,8 +32,12 @@ def chart_svg(ranking: list[Mapping[str, Any]]) -> str:
         label = html.escape(f"{bar['kind']} {bar['accessor']}")
         parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end" font-size="12">{label}</text>')
         parts.append(f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{BAR_HEIGHT - 6}" fill="#c0392b"/>')
-        parts.append(f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + 15}" font-size="12">{-bar["log10_p"]:.1f}</text>')
-    parts.append(f'<text x="{LABEL_WIDTH}" y="{height - 6}" font-size="11">-log10 p (higher: less likely by chance)</text>')
+        parts.append(
+            f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + 15}" font-size="12">{-bar["log10_p"]:.1f}</text>'
+        )
+    parts.append(
+        f'<text x="{LABEL_WIDTH}" y="{height - 6}" font-size="11">-log10 p (higher: less likely by chance)</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -52,19 +56,19 @@ def report_html(report: Mapping[str, Any]) -> str:
     )
     methods = ", ".join(f"{html.escape(k)} {v}" for k, v in leak["methods"].items())
     return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>泄露溯源报告 / Leak trace {html.escape(report['case_id'])}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>泄露溯源报告 / Leak trace {html.escape(report["case_id"])}</title>
 <style>body{{font-family:sans-serif;margin:1.5rem;max-width:60rem}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:.2rem .5rem;font-size:.85rem}}th{{background:#eee}}</style></head>
 <body>
 <h1>泄露溯源报告 / Leak trace report</h1>
-<p>Case <code>{html.escape(report['case_id'])}</code>, {html.escape(str(report['created_at']))}.
-{leak['rows']} leaked rows; {leak['matched']} matched to waybills ({methods}); {leak['ambiguous']} ambiguous,
-{leak['unmatched']} unmatched. Population: {report['population']} waybills seen by any accessor, of which
-{leak['in_population']} leaked; {report['accessors_tested']} accessors tested.</p>
+<p>Case <code>{html.escape(report["case_id"])}</code>, {html.escape(str(report["created_at"]))}.
+{leak["rows"]} leaked rows; {leak["matched"]} matched to waybills ({methods}); {leak["ambiguous"]} ambiguous,
+{leak["unmatched"]} unmatched. Population: {report["population"]} waybills seen by any accessor, of which
+{leak["in_population"]} leaked; {report["accessors_tested"]} accessors tested.</p>
 <h2>Most likely sources</h2>
-{chart_svg(report['ranking'])}
+{chart_svg(report["ranking"])}
 <h2>Canary waybills in the list</h2>
-<ul>{canaries or '<li>none</li>'}</ul>
+<ul>{canaries or "<li>none</li>"}</ul>
 <h2>Ranking</h2>
 <table><thead><tr><th>#</th><th>kind</th><th>accessor</th><th>saw</th><th>leaked among them</th>
 <th>expected by chance</th><th>lift</th><th>p</th><th>p (Bonferroni)</th></tr></thead>
