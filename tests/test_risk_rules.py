@@ -32,7 +32,7 @@ EXPECTED = {
     "device_hopping": (Detector.DISTINCT, "actor", 3, H, "high", (N, F), {"waybill.reveal", "session.sign_in"}),
     "tracking_enumeration": (Detector.COUNT, "device", 60, timedelta(minutes=10), "medium", (N,), {"tracking.read"}),
     "reprints": (Detector.COUNT, "actor", 20, 24 * H, "medium", (N,), {"print_job.reprint"}),
-    "refused_calls": (Detector.COUNT, "waybill_id", 5, H, "medium", (N,), {"call.refused"}),
+    "refused_calls": (Detector.COUNT, "waybill_id", 5, H, "medium", (N,), {"telephony.route"}),
     "canary_touched": (
         Detector.CANARY,
         "actor",
@@ -40,7 +40,7 @@ EXPECTED = {
         H,
         "high",
         (N,),
-        {"waybill.reveal", "tracking.read", "trace.match"},
+        {"waybill.reveal", "tracking.read", "telephony.route", "trace.match"},
     ),
 }
 
