@@ -19,6 +19,7 @@ from privacy_waybill.api.app import create_app
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
+from privacy_waybill.risk.engine import RiskEngine
 from privacy_waybill.runtime import Runtime
 
 PASSWORD = "correct horse battery staple"
@@ -193,3 +194,15 @@ def test_a_canary_touched_on_the_tracking_page_raises_a_high_alert_naming_where_
     assert (alert["severity"], alert["actor"], alert["detail"]["planted_at"], alert["detail"]["action"]) == (
         "high", "anonymous", f"station:{station}", "tracking.read",
     )  # fmt: skip
+
+
+def test_a_restarted_engine_is_warmed_up_from_the_audit_log_without_raising_again(rt: Runtime, clock: Clock) -> None:
+    courier = courier_subject(rt)
+    for waybill in parcels(rt, courier.actor, 3):
+        reveal(rt, courier, waybill)
+    alerts_before = len(rt.alerts.recent())
+    seen_before = rt.risk.engine.events_seen
+    rt.risk.engine = RiskEngine(rt.risk_rules, rt.canaries.planted_at)  # as after a restart
+    replayed = rt.warm_up_risk()
+    assert replayed == len(rt.audit.events(limit=1000)) and rt.risk.engine.events_seen == replayed >= seen_before
+    assert len(rt.alerts.recent()) == alerts_before

@@ -11,9 +11,9 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -225,6 +225,20 @@ class Runtime:
     def _trace_lock(self) -> threading.Lock:
         # One DuckDB connection per process; cases run one at a time.
         return threading.Lock()
+
+    def warm_up_risk(self, page: int = 5000) -> int:
+        """Feed the risk engine the audit entries of its longest look-back (the baselines' days),
+        so a restarted server keeps each account's baseline; returns how many were replayed."""
+        days = max((s.baseline_days for s in self.risk_rules.signals), default=1)
+        since = self.clock() - timedelta(days=days)
+
+        def entries() -> Iterator[tuple[int, AuditEvent]]:
+            after = 0
+            while batch := self.audit.events(since=since, after_seq=after, limit=page):
+                yield from ((entry.seq, entry.event()) for entry in batch)
+                after = batch[-1].seq
+
+        return self.risk.warm_up(entries())
 
     def _end_sessions(self, actor: str, now: datetime) -> None:
         if actor.startswith("user:"):

@@ -287,6 +287,8 @@ def serve(
     from privacy_waybill.api.app import create_app
 
     with runtime() as rt:
+        replayed = rt.warm_up_risk()
+        stderr.print(f"pwb serve: risk engine warmed up on {replayed} audit entries", highlight=False)
         jobs = PeriodicJobs(
             [
                 Job("purge", rt.settings.purge_interval_minutes * 60, rt.purge_expired),

@@ -180,5 +180,6 @@ def risk_simulate(
         )
     typer.echo(
         f"{outcome.events} events; false alerts: {outcome.false_alerts_on_couriers} on "
-        f"{outcome.false_alerted_couriers} of {couriers} normal couriers, {outcome.false_alerts_on_others} on others"
+        f"{outcome.false_alerted_couriers} of {couriers - 2} normal couriers, "
+        f"{outcome.false_alerts_on_others} on others"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -134,6 +134,16 @@ class InProcessRiskConsumer:
                 self._drain()
             finally:
                 self._draining.release()
+
+    def warm_up(self, entries: Iterable[tuple[int, AuditEvent]]) -> int:
+        """Replay past entries into the engine (baselines, open windows) without acting on them:
+        what they would have raised was raised when they happened. Returns how many."""
+        replayed = 0
+        with self._draining:
+            for seq, event in entries:
+                self.engine.observe(seq, event)
+                replayed += 1
+        return replayed
 
     def tick(self, now: datetime) -> list[int]:
         """Let time pass without events (the scheduler calls this); returns new alert ids."""
