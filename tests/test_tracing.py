@@ -13,6 +13,7 @@ from privacy_waybill.errors import FieldError
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.tracing import sync_warehouse
 from privacy_waybill.tracing.leak import read_leak
 from privacy_waybill.tracing.report import report_html
 
@@ -127,3 +128,18 @@ def test_unusable_leak_files_are_refused_with_the_reason(data: bytes, message: s
 def test_gb18030_files_and_english_headers_are_read() -> None:
     records = read_leak("Phone,Name\n138****5678,张**\n".encode("gb18030"))
     assert [(r.row, r.phone, r.name) for r in records] == [(2, "138****5678", "张**")]
+
+
+def test_the_warehouse_copies_each_new_access_once_with_its_waybills_station(rt: Runtime) -> None:
+    waybills = issue(rt, 4)
+    saw(rt, "user:clerk-a", waybills[:2])
+    assert sync_warehouse(rt.engine, rt.warehouse) == 2
+    assert sync_warehouse(rt.engine, rt.warehouse) == 0
+    saw(rt, "user:clerk-b", waybills[2:])
+    rt.audit.record(
+        AuditEvent(at=rt.clock(), actor="cli:ops", role="platform_admin", action="data.purge",
+                   outcome=Outcome.ALLOWED, rule="retention", waybill_id=waybills[0].waybill_id)
+    )  # fmt: skip
+    assert sync_warehouse(rt.engine, rt.warehouse) == 2  # a purge shows nobody anything
+    rows = rt.warehouse.con.execute("SELECT waybill_id, station FROM waybill_places ORDER BY waybill_id").fetchall()
+    assert rows == sorted((w.waybill_id, w.sort_code.split("-")[1]) for w in waybills)

@@ -86,7 +86,11 @@ class SqlWaybillDirectory:
 
 def sync_warehouse(engine: Engine, warehouse: AuditWarehouse) -> int:
     """Copy audit entries newer than the warehouse's last one (allowed accesses to a waybill),
-    and every waybill's station and hub; returns how many entries were copied."""
+    with the station and hub of each waybill they name; returns how many entries were copied.
+
+    A sort code never changes after issuance, so places are copied once, for the waybills
+    the new entries name.
+    """
     copied = 0
     after = warehouse.last_seq()
     while True:
@@ -103,12 +107,21 @@ def sync_warehouse(engine: Engine, warehouse: AuditWarehouse) -> int:
         if not rows:
             break
         warehouse.append_events(rows)
+        warehouse.put_places(_places(engine, warehouse.missing_places({row[5] for row in rows})))
         copied += len(rows)
         after = rows[-1][0]
-    with engine.connect() as conn:
-        places = conn.execute(select(WAYBILLS.c.id, WAYBILLS.c.sort_code))
-        warehouse.put_places((waybill_id, *_station_and_hub(sort_code)) for waybill_id, sort_code in places)
     return copied
+
+
+def _places(engine: Engine, waybill_ids: list[str]) -> list[tuple[str, str | None, str | None]]:
+    places = []
+    with engine.connect() as conn:
+        for start in range(0, len(waybill_ids), CHUNK):
+            stmt = select(WAYBILLS.c.id, WAYBILLS.c.sort_code).where(
+                WAYBILLS.c.id.in_(waybill_ids[start : start + CHUNK])
+            )
+            places.extend((waybill_id, *_station_and_hub(sort_code)) for waybill_id, sort_code in conn.execute(stmt))
+    return places
 
 
 def _station_and_hub(sort_code: str) -> tuple[str | None, str | None]:

@@ -75,6 +75,20 @@ class AuditWarehouse:
         finally:
             self.con.unregister("incoming_events")
 
+    def missing_places(self, waybill_ids: Iterable[str]) -> list[str]:
+        """Those of `waybill_ids` whose station and hub are not in the warehouse yet."""
+        wanted = np.array(sorted(set(waybill_ids)), dtype=object)
+        if not len(wanted):
+            return []
+        self.con.register("wanted_places", {"waybill_id": wanted})
+        try:
+            rows = self.con.execute(
+                "SELECT waybill_id FROM wanted_places ANTI JOIN waybill_places USING (waybill_id)"
+            ).fetchall()
+        finally:
+            self.con.unregister("wanted_places")
+        return [waybill_id for (waybill_id,) in rows]
+
     def put_places(self, rows: Iterable[tuple[str, str | None, str | None]]) -> None:
         """Insert or replace (waybill_id, station, hub)."""
         ids, stations, hubs = [], [], []
