@@ -12,9 +12,12 @@ from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.errors import FieldError
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill
+from privacy_waybill.printing.terminals import new_terminal
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.printing import PrintStore
 from privacy_waybill.storage.tracing import sync_warehouse
 from privacy_waybill.tracing.leak import read_leak
+from privacy_waybill.tracing.matching import Masker, VirtualNumberViewer, match_leak
 from privacy_waybill.tracing.report import report_html
 
 TENANT = "trace-shop"
@@ -143,3 +146,35 @@ def test_the_warehouse_copies_each_new_access_once_with_its_waybills_station(rt:
     assert sync_warehouse(rt.engine, rt.warehouse) == 2  # a purge shows nobody anything
     rows = rt.warehouse.con.execute("SELECT waybill_id, station FROM waybill_places ORDER BY waybill_id").fetchall()
     assert rows == sorted((w.waybill_id, w.sort_code.split("-")[1]) for w in waybills)
+
+
+def test_a_canary_planted_for_a_terminal_is_queued_for_it_and_named_when_it_leaks(rt: Runtime) -> None:
+    rt.tenants.ensure(TENANT, "Trace shop", rt.clock())
+    terminal = new_terminal()
+    rt.terminals.add(TENANT, terminal, "仓库1号机", rt.clock())
+    canary = rt.plant_canary(TENANT, "terminal", terminal.terminal_id, "user:auditor")
+    [(job, queued)] = PrintStore(rt.engine).claim_pending(TENANT, f"terminal:{terminal.terminal_id}", 10, rt.clock())
+    assert queued.waybill_id == canary.waybill_id
+    report = rt.trace_case(AUDITOR, f"waybill_no\n{canary.waybill_no}\n".encode())
+    assert report["canaries"] == [{"waybill_id": canary.waybill_id, "planted_at": f"terminal:{terminal.terminal_id}"}]
+    with pytest.raises(FieldError, match="no live print terminal of this tenant"):
+        rt.plant_canary(TENANT, "terminal", "t_nope", "user:auditor")
+
+
+class Bindings:
+    """The courier module's answer to "who was given X", as the port expects it."""
+
+    def viewers(self, number: str) -> list[VirtualNumberViewer]:
+        return [VirtualNumberViewer("user:courier-x", "w-bound")] if number == "17100001111-0042" else []
+
+
+def test_a_virtual_number_names_the_account_it_was_given_to() -> None:
+    class Nothing:
+        def ids_by_number(self, numbers):  # type: ignore[no-untyped-def]
+            return {}
+
+    records = read_leak("虚拟号\n17100001111-0042\n17100009999-0001\n".encode())
+    matches = match_leak(records, Nothing(), Masker(name=str, address=str), Bindings())  # type: ignore[arg-type]
+    assert (matches.waybill_ids, matches.named_by_virtual_number, matches.unmatched) == (
+        {2: "w-bound"}, [VirtualNumberViewer("user:courier-x", "w-bound")], 1,
+    )  # fmt: skip

@@ -26,7 +26,7 @@ from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.audit.model import AuditEvent, Outcome
-from privacy_waybill.errors import Gone, PrivacyWaybillError
+from privacy_waybill.errors import FieldError, Gone, PrivacyWaybillError
 from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.intake import records_from_objects
@@ -34,9 +34,10 @@ from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
 from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
 from privacy_waybill.issuance.service import PHONE_INDEX_KIND, IssuanceService, Issued
-from privacy_waybill.labels.model import LabelContent
+from privacy_waybill.labels.model import LabelContent, LabelFormat, LabelSize
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.printing import PrintService
+from privacy_waybill.printing.model import PrintSettings
 from privacy_waybill.printing.terminals import terminal_subject
 from privacy_waybill.risk.canaries import canary_order
 from privacy_waybill.risk.engine import RiskEngine
@@ -54,7 +55,7 @@ from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.tracing import SqlWaybillDirectory, sync_warehouse
 from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
 from privacy_waybill.tracing.exposure import AuditWarehouse
-from privacy_waybill.tracing.matching import Masker
+from privacy_waybill.tracing.matching import Masker, NoVirtualNumbers, VirtualNumbers
 from privacy_waybill.tracing.service import TraceService
 from privacy_waybill.vault import (
     KeyStoreExists,
@@ -179,7 +180,14 @@ class Runtime:
             synced,
             Masker(name=label_view("name"), address=label_view("address")),
             self.canaries.planted_at,
+            self.virtual_numbers,
         )
+
+    @cached_property
+    def virtual_numbers(self) -> VirtualNumbers:
+        """Who was given which virtual number for which waybill, for leak tracing; the courier
+        module's binding store takes this place when it is wired in."""
+        return NoVirtualNumbers()
 
     def trace_case(
         self, subject: Subject, data: bytes, since: datetime | None = None, until: datetime | None = None
@@ -202,7 +210,12 @@ class Runtime:
         return report
 
     def plant_canary(self, tenant_id: str, scope_kind: str, scope: str, planted_by: str) -> IssuedWaybill:
-        """Issue a canary waybill for `tenant_id` on the route or station `scope` (or for a terminal)."""
+        """Issue a canary waybill for `tenant_id` on the route or station `scope`, or queue one
+        for the print terminal `scope` (of that tenant), so its label reaches that terminal."""
+        if scope_kind == "terminal" and not any(
+            t.terminal_id == scope and t.revoked_at is None for t in self.terminals.list_for_tenant(tenant_id)
+        ):
+            raise FieldError("scope", "is no live print terminal of this tenant")
 
         def sort_code_of(address: str) -> str | None:
             try:
@@ -215,6 +228,9 @@ class Runtime:
         if not isinstance(outcome, Issued):
             raise PrivacyWaybillError(f"the canary could not be issued ({outcome.error.field})")
         self.canaries.plant(outcome.waybill.waybill_id, scope_kind, scope, self.clock(), planted_by)
+        if scope_kind == "terminal":
+            settings = PrintSettings(LabelFormat.PDF, LabelSize.ONE_PLY_76X130, 203)
+            PrintStore(self.engine).queue(tenant_id, [outcome.waybill.waybill_no], settings, planted_by, self.clock())
         return outcome.waybill
 
     @cached_property
