@@ -51,8 +51,8 @@ def test_freeze_list_and_unfreeze_an_account(home: Path) -> None:
     assert listed.stdout.split("\t")[:2] == ["user:u_cli01", "freeze"]
     assert run_pwb(home, "accounts", "unfreeze", "user:u_cli01").returncode == 0
     assert run_pwb(home, "accounts", "list").stdout == ""
-    again = run_pwb(home, "accounts", "unfreeze", "user:u_cli01")
-    assert again.returncode == 2 and "not under freeze" in again.stderr
+    again = run_pwb(home, "accounts", "unfreeze", "user:u_cli01", "--step-up")
+    assert again.returncode == 2 and "not under step-up" in again.stderr
 
 
 def test_plant_a_canary_and_set_a_tenants_retention(home: Path) -> None:

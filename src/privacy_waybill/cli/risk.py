@@ -17,7 +17,7 @@ import typer
 from privacy_waybill.access.model import Resource, Role
 from privacy_waybill.cli.common import PLATFORM, TenantArgument, TenantOption, allow, fail, operator, runtime, stderr
 from privacy_waybill.risk.canaries import SCOPE_KINDS
-from privacy_waybill.risk.service import FREEZE
+from privacy_waybill.risk.service import FREEZE, STEP_UP
 from privacy_waybill.tracing.report import report_html
 
 accounts_app = typer.Typer(help="Frozen and step-up accounts.", no_args_is_help=True)
@@ -74,13 +74,17 @@ def accounts_freeze(actor: Annotated[str, typer.Argument(help="Account as audite
 
 
 @accounts_app.command("unfreeze")
-def accounts_unfreeze(actor: Annotated[str, typer.Argument(help="Account as audited.")]) -> None:
-    """Lift a freeze (an administrator's act, audited)."""
+def accounts_unfreeze(
+    actor: Annotated[str, typer.Argument(help="Account as audited.")],
+    step_up: Annotated[bool, typer.Option("--step-up", help="Lift a step-up instead (API keys, terminals).")] = False,
+) -> None:
+    """Lift a freeze, or with --step-up a step-up (an administrator's act, audited)."""
+    kind = STEP_UP if step_up else FREEZE
     with runtime() as rt:
         subject = operator(Role.PLATFORM_ADMIN)
         rt.access.require(subject, "account.unfreeze", PLATFORM, rt.access.context())
-        rt.risk_responder.lift(actor, FREEZE, rt.clock(), subject.actor, subject.role.value, "admin-unfreeze")
-    stderr.print(f"pwb accounts unfreeze: {actor} unfrozen", highlight=False)
+        rt.risk_responder.lift(actor, kind, rt.clock(), subject.actor, subject.role.value, "admin-unfreeze")
+    stderr.print(f"pwb accounts unfreeze: {actor} is no longer under {kind.replace('_', '-')}", highlight=False)
 
 
 @accounts_app.command("list")
