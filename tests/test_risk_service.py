@@ -21,6 +21,7 @@ from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.risk.engine import RiskEngine
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.risk import RestrictionStore
 
 PASSWORD = "correct horse battery staple"
 DEVICE = "device-7f3a"
@@ -206,3 +207,17 @@ def test_a_restarted_engine_is_warmed_up_from_the_audit_log_without_raising_agai
     replayed = rt.warm_up_risk()
     assert replayed == len(rt.audit.events(limit=1000)) and rt.risk.engine.events_seen == replayed >= seen_before
     assert len(rt.alerts.recent()) == alerts_before
+
+
+def test_a_restriction_made_by_another_node_applies_within_the_refresh_interval(rt: Runtime) -> None:
+    now = [0.0]
+    here = RestrictionStore(rt.engine, refresh_s=1.0, monotonic=lambda: now[0])
+    elsewhere = RestrictionStore(rt.engine)
+    assert here.kinds("user:u_far") == frozenset()
+    elsewhere.restrict("user:u_far", "freeze", rt.clock(), "manual", None, "user:auditor")
+    now[0] = 0.9
+    assert here.kinds("user:u_far") == frozenset()
+    now[0] = 1.0
+    assert here.kinds("user:u_far") == {"freeze"}
+    here.lift("user:u_far", "freeze")  # this node's own change applies at once
+    assert here.kinds("user:u_far") == frozenset()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,11 +34,21 @@ class Restriction:
 
 
 class RestrictionStore:
-    """Frozen and step-up accounts. Read on every access decision, so kept to one indexed look-up."""
+    """Frozen and step-up accounts, read on every access decision.
 
-    def __init__(self, engine: Engine) -> None:
+    Restricted accounts are few, so the whole table is held in memory and re-read at most
+    every `refresh_s` seconds: a change made by this process applies at once, one made by
+    another API node within `refresh_s`.
+    """
+
+    def __init__(self, engine: Engine, refresh_s: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self._insert = postgres_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        self._refresh_s = refresh_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._cache: dict[str, frozenset[str]] = {}
+        self._read_at: float | None = None
 
     def restrict(self, actor: str, kind: str, since: datetime, signal: str, alert_id: int | None, set_by: str) -> bool:
         """Add the restriction unless the account already has it; True when it was added."""
@@ -48,6 +59,7 @@ class RestrictionStore:
                 .on_conflict_do_nothing()
                 .returning(RESTRICTIONS.c.actor)
             ).first()
+        self._forget()
         return added is not None
 
     def lift(self, actor: str, kind: str) -> bool:
@@ -55,11 +67,26 @@ class RestrictionStore:
             removed = conn.execute(
                 delete(RESTRICTIONS).where(RESTRICTIONS.c.actor == actor, RESTRICTIONS.c.kind == kind)
             ).rowcount
+        self._forget()
         return removed == 1
 
     def kinds(self, actor: str) -> frozenset[str]:
-        with self.engine.connect() as conn:
-            return frozenset(conn.execute(select(RESTRICTIONS.c.kind).where(RESTRICTIONS.c.actor == actor)).scalars())
+        now = self._monotonic()
+        with self._lock:
+            fresh = self._read_at is not None and now - self._read_at < self._refresh_s
+            if not fresh:
+                with self.engine.connect() as conn:
+                    rows = conn.execute(select(RESTRICTIONS.c.actor, RESTRICTIONS.c.kind)).all()
+                cache: dict[str, set[str]] = {}
+                for restricted, kind in rows:
+                    cache.setdefault(restricted, set()).add(kind)
+                self._cache = {a: frozenset(k) for a, k in cache.items()}
+                self._read_at = now
+            return self._cache.get(actor, frozenset())
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._read_at = None
 
     def all(self) -> list[Restriction]:
         with self.engine.connect() as conn:
