@@ -65,6 +65,10 @@ EXPECTED_PLATFORM = {
     (R.COURIER, "manifest.read"),
     (R.CROWD_COURIER, "manifest.read"),
     (R.PLATFORM_ADMIN, "station.register"),
+
+    # Risk: auditors freeze and plant canaries; only administrators unfreeze.
+    *((R.SECURITY_AUDITOR, a) for a in ("account.read", "account.freeze", "canary.plant")),
+    *((R.PLATFORM_ADMIN, a) for a in ("account.read", "account.freeze", "account.unfreeze")),
 }
 EXPECTED_STATION = {(R.STATION_CLERK, "station.manage")}
 PURPOSE = {"waybill.reveal": "deliver", "waybill.decrypt": "customer_service"}

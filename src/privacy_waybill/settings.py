@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     )
     batch_chunk_size: int = Field(default=500, ge=1, le=10_000)
     reprint_limit: int = Field(default=3, ge=0, le=100, description="Reprints allowed per waybill.")
+    risk_rules: Path | None = Field(
+        default=None, description="Risk rules YAML; the shipped policies/risk.yaml by default."
+    )
+    risk_transport: Literal["inprocess", "redis"] = Field(
+        default="inprocess",
+        description="How the risk engine receives audit events: in the API process, or a Redis stream.",
+    )
+    purge_interval_minutes: int = Field(default=60, ge=1, le=10_080, description="How often `pwb serve` purges.")
 
     @field_validator("ticket_pattern")
     @classmethod
@@ -47,6 +56,11 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise ValueError("PWB_REDIS_URL must be set when PWB_RISK_TRANSPORT=redis")
+        return self.redis_url
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 BREAK_GLASS = "waybill.break_glass"
 TICKET_RULE = "break-glass:ticket"
+FROZEN, STEP_UP = "freeze", "step_up"
 
 
 class Forbidden(PrivacyWaybillError):
@@ -95,8 +96,13 @@ class AccessService:
         clock: Callable[[], datetime],
         noise: NoiseAggregator | None = None,
         tickets: BreakGlassTickets | None = None,
+        restrictions: Callable[[str], frozenset[str]] = lambda actor: frozenset(),
     ) -> None:
+        """`restrictions(actor)` names what the risk engine or an auditor put on the account
+        (`freeze`, `step_up`); a frozen account is refused everything, one under step-up every
+        disclosure of a full field until it signs in again."""
         self._policy = policy
+        self._restrictions = restrictions
         self._audit = audit
         self._quotas = quotas
         self._alerts = alerts
@@ -111,10 +117,20 @@ class AccessService:
 
     def require(self, subject: Subject, action: str, resource: Resource, context: Context) -> Decision:
         """Decide; audit a denial and raise Forbidden. Allowed decisions are audited by the caller's act."""
-        decision = self._policy.authorize(subject, action, resource, context)
+        decision = self._restricted(subject, self._policy.authorize(subject, action, resource, context))
         if not decision.allowed:
             self._record(subject, action, resource, context, decision, Outcome.DENIED)
             raise Forbidden(decision)
+        return decision
+
+    def _restricted(self, subject: Subject, decision: Decision) -> Decision:
+        if not decision.allowed:
+            return decision
+        restrictions = self._restrictions(subject.actor)
+        if FROZEN in restrictions:
+            return Decision(False, "risk:frozen")
+        if STEP_UP in restrictions and "full" in decision.fields.values():
+            return Decision(False, "risk:step-up-required")
         return decision
 
     def permit(

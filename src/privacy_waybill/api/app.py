@@ -30,6 +30,7 @@ from privacy_waybill.api.stations import (
     station_router,
     tracking_by_number_router,
 )
+from privacy_waybill.api.security import security_router
 from privacy_waybill.api.tracking import tracking_router
 from privacy_waybill.api.waybills import waybills_router
 from privacy_waybill.runtime import Runtime
@@ -51,7 +52,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     install_problem_handlers(app)
     app.include_router(_system_router(rt), prefix="/api/v1")
-    sign_in = auth_router(rt.identity, lambda: rt.clock(), rt.audit, rt.throttle, rt.device_tag, rt.noise)
+    sign_in = auth_router(rt.identity, lambda: rt.clock(), rt.audit, rt.throttle, rt.device_tag, rt.noise, rt.is_frozen)
     app.include_router(sign_in, prefix="/api/v1")
     printing = print_router(
         rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_PRINT)
@@ -64,6 +65,7 @@ def create_app(rt: Runtime) -> FastAPI:
     for router in (station_router(rt), tracking_by_number_router(rt), recipient_router(rt)):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router())
+    app.include_router(security_router(rt), prefix="/api/v1")
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     body_limits = {
@@ -95,6 +97,10 @@ def _public_router(rt: Runtime) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
+
+    @router.get("/security", response_class=HTMLResponse)
+    def security_console() -> FileResponse:
+        return FileResponse(WEB_DIR / "security" / "index.html")
 
     @router.get("/t/{token}", response_class=HTMLResponse)
     def tracking_page() -> FileResponse:

@@ -95,11 +95,19 @@ def auth_router(
     throttle: CredentialThrottle,
     device_tag: Callable[[str | None], str | None],
     noise: NoiseAggregator,
+    account_frozen: Callable[[str], bool] = lambda actor: False,
 ) -> APIRouter:
     """Sign-in routes. Every sign-in, successful or not, is audited (the username never is);
     a session is handed out only after its audit entry is committed. Attempts are throttled
-    per (username, client) and per client before any credential is checked."""
+    per (username, client) and per client before any credential is checked. A frozen account
+    is refused after its credentials check out (so the refusal tells a stranger nothing)."""
     router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+    def refuse_if_frozen(now: datetime, signed_in: SignedIn, device: str | None) -> None:
+        if account_frozen(signed_in.subject.actor):
+            identity.sign_out(signed_in.token, now)
+            record(now, "session.sign_in", Outcome.DENIED, "risk:frozen", device, signed_in.subject)
+            raise Problem(403, "Forbidden", "This account is frozen; an administrator must unfreeze it.")
 
     def record(
         now: datetime, action: str, outcome: Outcome, rule: str, device: str | None, subject: Subject | None
@@ -138,6 +146,7 @@ def auth_router(
         except DeviceRejected as error:
             record(now, "session.sign_in", Outcome.DENIED, "sign-in:device-rejected", device, None)
             raise Problem(403, "Forbidden", str(error)) from None
+        refuse_if_frozen(now, signed_in, device)
         record(now, "session.sign_in", Outcome.ALLOWED, "sign-in:password", device, signed_in.subject)
         throttle.signed_in(body.username, client, now)
         return SessionOut.of(signed_in)
@@ -183,6 +192,7 @@ def auth_router(
         except OtpFailed as error:
             record(now, "session.sign_in", Outcome.DENIED, "sign-in:bad-otp", device, None)
             raise _unauthorized(str(error)) from None
+        refuse_if_frozen(now, signed_in, device)
         record(now, "session.sign_in", Outcome.ALLOWED, "sign-in:phone-otp", device, signed_in.subject)
         return SessionOut.of(signed_in)
 

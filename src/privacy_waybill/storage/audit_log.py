@@ -43,6 +43,8 @@ STREAM_BATCH = 5000
 
 log = logging.getLogger("privacy_waybill.audit")
 
+AuditObserver = Callable[[Sequence[tuple[int, AuditEvent]]], None]
+
 # Column order matches StoredEntry's fields; `at` is read as stored text so an entry whose
 # time was overwritten with garbage is reported as changed instead of failing the read.
 _ENTRY_COLUMNS = (
@@ -132,6 +134,16 @@ class SqlAuditLog:
         self._last_signed_at: datetime | None = None
         self.witnesses = list(witnesses)
         self._sqlite = engine.dialect.name == "sqlite"
+        self._observers: list[AuditObserver] = []
+
+    def subscribe(self, observer: AuditObserver) -> None:
+        """Call `observer` with every batch of (seq, event) after it is committed.
+
+        This is how the risk engine (or a queue publisher) consumes the log; the chain logic
+        is untouched. An observer's failure is logged and does not undo or fail the append,
+        which has already committed.
+        """
+        self._observers.append(observer)
 
     def record(self, event: AuditEvent) -> int:
         """Append `event`, commit, and return its sequence number (AuditUnavailable on any failure)."""
@@ -168,7 +180,13 @@ class SqlAuditLog:
         if checkpoints:
             self._last_signed_at = now
             publish_to_all(self.witnesses, checkpoints)
-        return list(range(first_seq, first_seq + len(events)))
+        seqs = list(range(first_seq, first_seq + len(events)))
+        for observer in self._observers:
+            try:
+                observer(list(zip(seqs, events, strict=True)))
+            except Exception as error:
+                log.error("audit observer failed: %s", type(error).__name__)
+        return seqs
 
     def _time_to_sign(self, now: datetime) -> bool:
         return self._last_signed_at is None or now - self._last_signed_at >= self._checkpoint_interval

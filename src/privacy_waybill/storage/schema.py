@@ -12,6 +12,7 @@ from privacy_waybill.storage import (  # noqa: F401  (imported for their tables)
     identity_tables,
     notification_tables,
     printing_tables,
+    risk_tables,
     station_tables,
     telephony_tables,
     ticket_tables,
