@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.cli.common import allow, fail, operator, runtime
 from privacy_waybill.errors import FieldError
-from privacy_waybill.runtime import Runtime
 from privacy_waybill.stations.codes import parse_shelf
 from privacy_waybill.stations.model import StationKind
+
+if TYPE_CHECKING:
+    from privacy_waybill.runtime import Runtime
 
 stations_app = typer.Typer(help="Stations and lockers: shelves, capacity.", no_args_is_help=True)
 

@@ -12,7 +12,6 @@ import typer
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.cli.common import TenantOption, allow, fail, operator, runtime
-from privacy_waybill.storage.tickets import SqlTicketSystem
 from privacy_waybill.tickets import Ticket
 
 MAX_HOURS = 72
@@ -28,6 +27,8 @@ def tickets_open(
     hours: Annotated[int, typer.Option(min=1, max=MAX_HOURS, help="How long the ticket stays open.")] = 4,
 ) -> None:
     """Open a ticket for the tenant's named waybills, valid from now for --hours."""
+    from privacy_waybill.storage.tickets import SqlTicketSystem
+
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage")
         if not re.fullmatch(rt.settings.ticket_pattern, ticket_id):

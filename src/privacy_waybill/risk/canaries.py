@@ -11,10 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from privacy_waybill.addresses.divisions import load_divisions
-from privacy_waybill.demo import demo_orders
 from privacy_waybill.errors import FieldError
-from privacy_waybill.validation.phones import normalise_phone
 
 SCOPE_KINDS = ("route", "station", "terminal")
 _ROADS = ("建设路", "人民路", "解放路", "中山路", "文化路", "胜利路")
@@ -22,6 +19,9 @@ _ROADS = ("建设路", "人民路", "解放路", "中山路", "文化路", "胜�
 
 def division_address(code: str) -> str | None:
     """A plausible street address inside the division `code` (6-digit county or 9-digit town)."""
+    # Imported here, like Faker below: `pwb` reads SCOPE_KINDS at start-up and must stay light.
+    from privacy_waybill.addresses.divisions import load_divisions
+
     data = load_divisions()
     district = data.division(code[:6])
     if district is None:
@@ -44,6 +44,9 @@ def division_address(code: str) -> str | None:
 
 def _synthetic_order() -> dict[str, object]:
     """A demo order whose phones validate (the generator's phone segments run ahead of the data)."""
+    from privacy_waybill.demo import demo_orders
+    from privacy_waybill.validation.phones import normalise_phone
+
     for order in demo_orders(50, seed=secrets.randbits(32), prefix=f"CANARY-{secrets.token_hex(6)}"):
         parties = [order["recipient"], order["sender"]]
         try:

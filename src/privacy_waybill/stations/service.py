@@ -35,7 +35,6 @@ from privacy_waybill.stations.model import (
     TooManyWrongCodes,
     WrongPickupCode,
 )
-from privacy_waybill.stations.sticker import render_sticker
 
 log = logging.getLogger("privacy_waybill.stations")
 
@@ -198,6 +197,9 @@ class StationService:
         self._p.access.permit(
             subject, "waybill.sticker", waybill_resource(waybill), self._p.access.context(), detail={"format": fmt.value}
         )
+        # The renderers (reportlab, fonts) load on the first sticker, not at start-up.
+        from privacy_waybill.stations.sticker import render_sticker
+
         return parcel, render_sticker(parcel, fmt)
 
     def held(self, subject: Subject, limit: int = 200) -> list[HeldParcel]:
