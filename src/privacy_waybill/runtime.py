@@ -127,7 +127,8 @@ class Runtime:
         session = self.identity.resolve_session(token, device, self.clock())
         return (session, None) if session else None
 
-    def issuance(self, profile: str | None = None) -> IssuanceService:
+    def issuance(self, profile: str | None = None, workers: int = 1) -> IssuanceService:
+        """The issuance service; `workers` > 1 forks preparing processes (batch commands only)."""
         return IssuanceService(
             store=self.waybills,
             vault=self.vault,
@@ -137,6 +138,7 @@ class Runtime:
             clock=self.clock,
             carrier_prefix=self.settings.carrier_prefix,
             profile=profile or self.settings.masking_profile,
+            workers=workers,
         )
 
     def tracking_url(self, waybill: IssuedWaybill) -> str:

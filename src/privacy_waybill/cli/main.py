@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,6 +108,9 @@ def issue(
     size: Annotated[LabelSize, typer.Option(help="Label stock (mm).")] = LabelSize.STANDARD_100X180,
     dpi: Annotated[int, typer.Option(help="PNG/ZPL resolution: 203 or 300.")] = 203,
     profile: Annotated[str | None, typer.Option(help="Masking profile (standard, strict).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes preparing records (default: one per core).")
+    ] = os.cpu_count() or 1,
 ) -> None:
     """Issue waybills from an order file: one JSON line per record on stdout.
 
@@ -122,7 +126,7 @@ def issue(
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id=tenant))
         try:
             records = read_orders(file, max_bytes=rt.settings.max_upload_bytes)
-            outcomes = rt.issuance(profile).issue(
+            outcomes = rt.issuance(profile, workers).issue(
                 tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size
             )
             writer = LabelFileWriter(labels, label_format, size, dpi) if labels else None
