@@ -274,6 +274,7 @@ def purge() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port.")] = 1,
 ) -> None:
     """Serve the HTTP API (/api/v1, docs at /docs) and the web UI."""
     import uvicorn
@@ -281,8 +282,21 @@ def serve(
     from privacy_waybill.api.app import create_app
 
     with runtime() as rt:
-        stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
-        uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+        stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs, {workers} worker(s))", highlight=False)
+        if workers == 1:
+            uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+            return
+    # Each worker process opens its own runtime; quotas, sessions and the audit chain live in
+    # the database (and Redis when configured), so every worker sees the same state.
+    uvicorn.run(
+        "privacy_waybill.api.app:app_from_settings",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=True,
+    )
 
 
 if __name__ == "__main__":
