@@ -35,7 +35,7 @@ test: install
 
 bench: install
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock
-	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
+	$(PY) benchmarks/run.py
 
 # Refresh the locks after editing pyproject.toml or package.json (needs the package registries).
 lock:
