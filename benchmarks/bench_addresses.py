@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from privacy_waybill.addresses.generate import GeneratedAddress, generate_addresses
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError
+from report import figure
 
 N_FAST = 10_000
 N_JIONLP = 500
@@ -71,10 +72,10 @@ def _run(name: str, parse: Callable[[list[str]], list[Levels]], addresses: list[
     started = time.perf_counter()
     results = parse(texts)
     elapsed = time.perf_counter() - started
-    print(
-        f"{name:<24} n={len(texts):>6}  {len(texts) / elapsed:>10,.0f} addresses/s"
-        f"  agreement {_agreement(results, addresses):6.1%}"
-    )
+    agreement = _agreement(results, addresses)
+    print(f"{name:<24} n={len(texts):>6}  {len(texts) / elapsed:>10,.0f} addresses/s  agreement {agreement:6.1%}")
+    figure(f"address parsing, {name}", len(texts) / elapsed, "addresses/s", note=f"agreement {agreement:.1%}")
+    figure(f"address agreement, {name}", agreement * 100, "% of generated")
 
 
 def main() -> None:
