@@ -30,8 +30,11 @@ run: install
 	$(PWB) demo
 	$(PWB) serve --host $(HOST) --port $(PORT)
 
+# The whole suite on each backend: SQLite (embedded default), then PostgreSQL, where every
+# database fixture and every `pwb` command the tests run uses a PostgreSQL schema.
 test: install
-	$(PY) -m pytest
+	PWB_TEST_DATABASE=sqlite $(PY) -m pytest
+	PWB_TEST_DATABASE=postgresql $(PY) -m pytest
 
 bench: install
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock

@@ -38,6 +38,7 @@ from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
+from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.vault import (
@@ -79,7 +80,7 @@ class Runtime:
     reference_key: bytes
     access_policy: AccessPolicy
     audit: SqlAuditLog
-    quotas: QuotaStore
+    quotas: QuotaStore | RedisQuotaStore
     alerts: AlertStore
     notifier: Notifier = field(default_factory=SimulatedNotifier)
     clock: Callable[[], datetime] = utc_now
@@ -236,7 +237,7 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         reference_key=platform_key(keys, b"pwb qr-reference v1"),
         access_policy=load_access_policy(),
         audit=SqlAuditLog(engine, signer_from_keys(keys), clock=utc_now),
-        quotas=QuotaStore(engine),
+        quotas=RedisQuotaStore.from_url(settings.redis_url) if settings.redis_url else QuotaStore(engine),
         alerts=AlertStore(engine),
     )
     load_divisions()

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacy_waybill.access.service import Forbidden, QuotaExceeded
 from privacy_waybill.audit.model import AuditUnavailable
+from privacy_waybill.storage.redis_quotas import QuotaStoreUnavailable
 from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
 
@@ -64,6 +65,7 @@ DOMAIN_STATUS: dict[type[PrivacyWaybillError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     QuotaExceeded: (429, "Too many requests"),
     AuditUnavailable: (503, "Audit log unavailable"),
+    QuotaStoreUnavailable: (503, "Quota store unavailable"),
 }
 
 
