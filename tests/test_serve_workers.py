@@ -1,4 +1,5 @@
-"""`pwb serve --workers 2`: quotas and the audit chain hold exactly across worker processes."""
+"""`pwb serve --workers 2`: quotas (in the database or in Redis) and the audit chain hold
+exactly across worker processes."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.audit.model import Outcome
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.access import QuotaStore
+from privacy_waybill.storage.redis_quotas import RedisQuotaStore
+from redis_support import REDIS_URL, redis_client
 from server_support import database_url, running_server, worker_pids
 
 PASSWORD = "correct horse battery staple"
@@ -57,12 +61,20 @@ def parcel_out_for_delivery(base: str, rt: Runtime, courier: dict[str, str]) -> 
     return waybill.waybill_no
 
 
+@pytest.mark.parametrize("counters", ["database", "redis"])
 def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(
-    rt: Runtime, engine: Engine, pwb_home: Path
+    rt: Runtime, engine: Engine, pwb_home: Path, counters: str
 ) -> None:
     limit = rt.access_policy.quotas["courier_reveal"].per_hour
     assert limit is not None
-    with running_server(pwb_home, database_url(engine), workers=2) as (base, server):
+    quotas: QuotaStore | RedisQuotaStore = rt.quotas
+    extra_env = {}
+    if counters == "redis":
+        for client, _prefix in redis_client():  # skips (or fails under CI) without a Redis
+            client.close()
+        extra_env["PWB_REDIS_URL"] = REDIS_URL
+        quotas = RedisQuotaStore.from_url(REDIS_URL)
+    with running_server(pwb_home, database_url(engine), workers=2, extra_env=extra_env) as (base, server):
         assert len(worker_pids(server.pid)) == 2
         courier = sign_in(base, rt, Role.COURIER)
         waybill_no = parcel_out_for_delivery(base, rt, courier)
@@ -82,7 +94,7 @@ def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(
     assert statuses.count(200) == limit
     assert statuses.count(429) == attempts - limit
     window = rt.clock().strftime("h%Y-%m-%dT%H")
-    assert rt.quotas.used(courier["X-Actor"], "courier_reveal", window) == limit
+    assert quotas.used(courier["X-Actor"], "courier_reveal", window) == limit
     verification = rt.audit.verify()
     assert verification.intact, verification.problem
     reveals = rt.audit.events(action="waybill.reveal", limit=10 * attempts)
