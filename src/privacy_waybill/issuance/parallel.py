@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
+from privacy_waybill.issuance.orders import OrderIn
+
 if TYPE_CHECKING:
     from privacy_waybill.issuance.intake import IntakeRecord
     from privacy_waybill.issuance.service import IssuanceService, Prepared
@@ -35,9 +37,19 @@ def _adopt(service: IssuanceService) -> None:
     _worker_service = service
 
 
-def _prepare_in_worker(tenant_id: str, chunk: Sequence[IntakeRecord]) -> list[Prepared | None]:
+def _order_jsons(chunk: Sequence[IntakeRecord]) -> list[str | None]:
+    """What a worker is sent: each valid order as its canonical JSON (None for the others).
+
+    The JSON is the order fingerprint's input anyway, and dumping it here and validating it
+    there costs about half of pickling the pydantic models both ways.
+    """
+    return [r.order.model_dump_json() if r.order else None for r in chunk]
+
+
+def _prepare_in_worker(tenant_id: str, order_jsons: Sequence[str | None]) -> list[Prepared | None]:
     assert _worker_service is not None, "worker started without a service"
-    return _worker_service.prepare_records(tenant_id, chunk)
+    orders = [(OrderIn.model_validate_json(j), j) if j is not None else None for j in order_jsons]
+    return _worker_service.prepare_orders(tenant_id, orders)
 
 
 def prepare_in_pool(
@@ -61,7 +73,7 @@ def prepare_in_pool(
         pending: deque[tuple[list[IntakeRecord], Future[list[Prepared | None]]]] = deque()
 
         def submit(chunk: list[IntakeRecord]) -> None:
-            pending.append((chunk, pool.submit(_prepare_in_worker, tenant_id, chunk)))
+            pending.append((chunk, pool.submit(_prepare_in_worker, tenant_id, _order_jsons(chunk))))
 
         submit(first)
         submit(second)

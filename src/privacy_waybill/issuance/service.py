@@ -123,14 +123,18 @@ class IssuanceService:
         Touches no store, so it runs in worker processes; repeated senders and remarks in a
         chunk are validated once.
         """
+        return self.prepare_orders(tenant_id, [(r.order, r.order.model_dump_json()) if r.order else None for r in chunk])
+
+    def prepare_orders(self, tenant_id: str, orders: Sequence[tuple[OrderIn, str] | None]) -> list[Prepared | None]:
+        """As `prepare_records`, for orders given with their canonical JSON (the fingerprint input)."""
         memo = ChunkMemo()
         prepared: list[Prepared | None] = []
-        for record in chunk:
-            if record.order is None:
+        for entry in orders:
+            if entry is None:
                 prepared.append(None)
                 continue
-            order = record.order
-            fingerprint = self._blind_index.index(tenant_id, ORDER_FINGERPRINT_KIND, order.model_dump_json())
+            order, order_json = entry
+            fingerprint = self._blind_index.index(tenant_id, ORDER_FINGERPRINT_KIND, order_json)
             try:
                 prepared.append(Prepared(fingerprint, self.prepare(tenant_id, order, fingerprint, memo)))
             except FieldError as error:
