@@ -32,6 +32,7 @@ from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
+from privacy_waybill.ratelimit import RateLimiter, limiter_for
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
@@ -89,6 +90,11 @@ class Runtime:
     def identity(self) -> IdentityService:
         """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
         return build_identity(self.engine, self.keys, self.blind_index, self.notifier)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Rate limits shared by every route: Redis when PWB_REDIS_URL is set, else this process."""
+        return limiter_for(self.settings.redis_url)
 
     @cached_property
     def terminals(self) -> TerminalStore:
