@@ -68,7 +68,8 @@ def main() -> None:
     args = parser.parse_args()
     couriers = max(4, (args.requests * len(LEVELS)) // 50 + 1)  # under 60 reveals per courier per hour
     with tempfile.TemporaryDirectory() as folder:
-        env = server_env(Path(folder) / "home")
+        # Several workers share rate-limit and quota counters through Redis.
+        env = server_env(Path(folder) / "home", redis_url="redis://127.0.0.1:6379/3" if args.workers > 1 else None)
         with running_server(env, workers=args.workers) as (base, _server):
             seeded = seed(base, env, couriers=couriers, parcels_per_courier=1, clerk_parcels=0)
             targets = [(c.headers, c.waybills[0]) for c in seeded.couriers]

@@ -20,14 +20,18 @@ CLI_SCHEMA_PREFIX = "pwb_cli_"
 PWB = Path(sys.executable).parent / "pwb"
 
 
-def run_pwb(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")}
-    env["PWB_HOME"] = str(home)
+def run_pwb(
+    home: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`pwb ARGS` with PWB_HOME=home; `env` adds PWB_* settings (e.g. a database URL)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")}
+    environment["PWB_HOME"] = str(home)
     database = cli_database_url(home)
     if database:
-        env["PWB_DATABASE_URL"] = database
+        environment["PWB_DATABASE_URL"] = database
+    environment.update(env or {})
     return subprocess.run(
-        [str(PWB), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        [str(PWB), *args], env=environment, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
 
 

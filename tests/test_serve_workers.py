@@ -1,5 +1,5 @@
-"""`pwb serve --workers 2`: quotas (in the database or in Redis) and the audit chain hold
-exactly across worker processes."""
+"""`pwb serve --workers 2`: quotas and rate limits (in Redis) and the audit chain (in the
+database, SQLite or PostgreSQL) hold exactly across worker processes."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from privacy_waybill.access.model import Role
 from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.audit.model import Outcome
 from privacy_waybill.issuance.model import WaybillStatus
+from cli_support import run_pwb
 from privacy_waybill.runtime import Runtime
-from privacy_waybill.storage.access import QuotaStore
 from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from redis_support import REDIS_URL, redis_client
 from server_support import database_url, running_server, worker_pids
@@ -61,19 +61,21 @@ def parcel_out_for_delivery(base: str, rt: Runtime, courier: dict[str, str]) -> 
     return waybill.waybill_no
 
 
-@pytest.mark.parametrize("counters", ["database", "redis"])
+def test_more_than_one_worker_needs_redis_for_shared_rate_limits(rt: Runtime, engine: Engine, pwb_home: Path) -> None:
+    result = run_pwb(pwb_home, "serve", "--workers", "2", env={"PWB_DATABASE_URL": database_url(engine)})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place"
+
+
 def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(
-    rt: Runtime, engine: Engine, pwb_home: Path, counters: str
+    rt: Runtime, engine: Engine, pwb_home: Path
 ) -> None:
     limit = rt.access_policy.quotas["courier_reveal"].per_hour
     assert limit is not None
-    quotas: QuotaStore | RedisQuotaStore = rt.quotas
-    extra_env = {}
-    if counters == "redis":
-        for client, _prefix in redis_client():  # skips (or fails under CI) without a Redis
-            client.close()
-        extra_env["PWB_REDIS_URL"] = REDIS_URL
-        quotas = RedisQuotaStore.from_url(REDIS_URL)
+    for client, _prefix in redis_client():  # skips (or fails under CI) without a Redis
+        client.close()
+    quotas = RedisQuotaStore.from_url(REDIS_URL)
+    extra_env = {"PWB_REDIS_URL": REDIS_URL}
     with running_server(pwb_home, database_url(engine), workers=2, extra_env=extra_env) as (base, server):
         assert len(worker_pids(server.pid)) == 2
         courier = sign_in(base, rt, Role.COURIER)

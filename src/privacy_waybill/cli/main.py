@@ -282,6 +282,9 @@ def serve(
     from privacy_waybill.api.app import create_app
 
     with runtime() as rt:
+        if workers > 1 and not rt.settings.redis_url:
+            # In-process rate-limit counters would let each worker grant the whole limit.
+            raise fail("--workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place")
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs, {workers} worker(s))", highlight=False)
         if workers == 1:
             uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
