@@ -10,6 +10,7 @@ import pytest
 
 from privacy_waybill.errors import FieldError
 from privacy_waybill.validation import normalise_phone, parse_person_name, validate_resident_id
+from privacy_waybill.validation.phones import mobile_segments
 from privacy_waybill.validation.id_numbers import check_character
 from privacy_waybill.validation.names import compound_surnames
 
@@ -42,6 +43,20 @@ VALID_PHONES = [
     ("138 0013 8000 转 1234", "virtual", "+8613800138000", "1234", "8000"),
     ("95013转1234", "virtual", "95013", "1234", "5013"),
     ("950138-12345678", "virtual", "950138", "12345678", "0138"),
+    ("96110转123", "virtual", "96110", "123", "6110"),
+    # Segments libphonenumber 9.0.43 rejects but MIIT has allocated.
+    ("14912345678", "mobile", "+8614912345678", None, "5678"),
+    ("+86 149 1234 5678", "mobile", "+8614912345678", None, "5678"),
+    ("16212345678", "mobile", "+8616212345678", None, "5678"),
+    ("13491234567", "mobile", "+8613491234567", None, "4567"),  # Tiantong satellite, 1349
+    ("19712345678", "mobile", "+8619712345678", None, "5678"),
+    # Hong Kong, Macao, Taiwan: only with their country code (bare they read as mainland numbers).
+    ("+852 5123 4567", "mobile", "+85251234567", None, "4567"),
+    ("00852-2123-4567", "landline", "+85221234567", None, "4567"),
+    ("+853 6612 3456", "mobile", "+85366123456", None, "3456"),
+    ("+886 912 345 678", "mobile", "+886912345678", None, "5678"),
+    ("+886-2-2345-6789", "landline", "+886223456789", None, "6789"),
+    ("+852 2123 4567 转 88", "landline", "+85221234567", "88", "4567"),
 ]
 
 
@@ -59,12 +74,19 @@ def test_normalise_phone_accepts(raw: str, kind: str, number: str, extension: st
         ("88888888", "not a valid Chinese mobile or landline number"),  # no area code
         ("1380013800", "not a valid Chinese mobile or landline number"),  # 10 digits
         ("138001380001", "not a valid Chinese mobile or landline number"),  # 12 digits
-        ("4008001234", "not a valid Chinese mobile or landline number"),  # toll-free, not a person
+        ("4008001234", "a 400/800 business number cannot reach a recipient: give the recipient's own phone"),
+        ("800-820-8820", "a 400/800 business number cannot reach a recipient: give the recipient's own phone"),
+        ("14012345678", "not a valid Chinese mobile or landline number"),  # 13-digit IoT segment's prefix
+        ("14812345678", "not a valid Chinese mobile or landline number"),  # IoT
+        ("12012345678", "not a valid Chinese mobile or landline number"),  # never allocated
+        ("19412345678", "not a valid Chinese mobile or landline number"),  # not allocated
+        ("+852 1234", "not a valid Chinese mobile or landline number"),
         ("+1 650 253 0000", "not a valid Chinese mobile or landline number"),
         ("138ABCD8000", "not a valid Chinese mobile or landline number"),  # no vanity letters
         ("13800138000转", "not a valid Chinese mobile or landline number"),
         ("电话13800138000", "not a valid Chinese mobile or landline number"),
-        ("95013", "a 95xxx service number needs the recipient's extension"),
+        ("95013", "a 95xxx/96xxx service number needs the person's extension"),
+        ("96110", "a 95xxx/96xxx service number needs the person's extension"),
     ],
 )
 def test_normalise_phone_rejects_without_quoting(raw: str, reason: str) -> None:
@@ -73,6 +95,28 @@ def test_normalise_phone_rejects_without_quoting(raw: str, reason: str) -> None:
     assert (caught.value.field, caught.value.reason) == ("phone", reason)
     if raw.strip():
         assert raw not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "number"), [("4008001234", "4008001234"), ("400-800-1234", "4008001234"), ("800 820 8820", "8008208820")]
+)
+def test_a_sender_may_give_a_business_number(raw: str, number: str) -> None:
+    phone = normalise_phone(raw, business=True)
+    assert (phone.kind, phone.number, phone.extension, phone.last4) == ("business", number, None, number[-4:])
+
+
+def test_every_allocated_segment_is_accepted_and_its_neighbours_are_not() -> None:
+    segments = mobile_segments()
+    assert {"149", "1349", "1740", "162", "190", "192", "195", "196", "197"} <= set(segments)
+    for prefix in segments:
+        number = prefix + "0" * (11 - len(prefix))
+        assert normalise_phone(number).number == "+86" + number, prefix
+    unallocated = [f"1{d}{e}" for d in "0123456789" for e in "0123456789"]
+    unallocated = [p for p in unallocated if p not in segments and not any(s.startswith(p) for s in segments)]
+    assert {"140", "141", "144", "146", "148", "154", "194"} <= set(unallocated)
+    for prefix in unallocated:
+        with pytest.raises(FieldError):
+            normalise_phone(prefix + "12345678")
 
 
 def test_phone_canonical_form_carries_the_extension() -> None:

@@ -247,7 +247,8 @@ class IssuanceService:
 def _normalise_party(party: PartyIn, prefix: str) -> _Party:
     try:
         name = parse_person_name(party.name)
-        phone = normalise_phone(party.phone)
+        # Only a sender may be a business reached on a 400/800 number; a parcel needs a person.
+        phone = normalise_phone(party.phone, business=prefix == "sender")
         address = _parse_party_address(party.address)
     except FieldError as error:
         raise error.under(prefix) from None

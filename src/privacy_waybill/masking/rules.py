@@ -135,7 +135,7 @@ class PhoneLast4(MaskingRule):
             return PHONE_MASK + value.last4
         if self._masked.fullmatch(value):
             return value
-        return PHONE_MASK + normalise_phone(value).last4
+        return PHONE_MASK + normalise_phone(value, business=True).last4
 
 
 class AddressAllowList(MaskingRule):
