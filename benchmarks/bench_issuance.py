@@ -303,6 +303,8 @@ def compare(label: str, count: int, issued: float, raw: float, cpu: float | None
     print(f"  a. issuance end to end      {e2e_rate:>10,.0f} waybills/s   ({issued:6.2f} s)")
     if cpu is not None:
         print(f"     CPU time, all processes  {cpu:>10.2f} s        ({cpu / count * 1e6:6.1f} µs per waybill)")
+        figure(f"issuance CPU time per waybill, {label}", cpu / count * 1e6, "µs", higher_is_better=False,
+               note="user + system time of every process of the command")
     print(f"  b. raw insert, same rows    {raw_rate:>10,.0f} waybills/s   ({raw:6.2f} s, executemany per {RAW_CHUNK})")
     print(f"  c. ratio a/b                {e2e_rate / raw_rate:>10.3f}")
     figure(f"issuance end to end, {label}", e2e_rate, "waybills/s", baseline="raw insert of the same rows",

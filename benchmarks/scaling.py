@@ -57,6 +57,13 @@ def main() -> None:
         revealing = math.ceil(rate * REVEALS_PER_PARCEL / (node_reveal * API_HEADROOM))
         shards = math.ceil(rate / (db_insert * DB_HEADROOM))
         print(f"{rate:>10,.0f} {issuing:>14} {revealing:>13} {issuing + revealing:>10} {shards:>10}")
+    cpu = found.get("issuance CPU time per waybill, `pwb issue`, SQLite, process start included")
+    if cpu:
+        dedicated = 2 * 1e6 / cpu["value"]
+        print(f"\nCPU-time bound: {cpu['value']:.0f} µs of CPU per waybill is {dedicated:,.0f} waybills/s on a "
+              "dedicated 2-core node")
+        for rate in args.rates:
+            print(f"  {rate:>8,.0f} waybills/s: {math.ceil(rate / (dedicated * API_HEADROOM))} dedicated issuing nodes")
 
 
 if __name__ == "__main__":

@@ -48,8 +48,9 @@ class RedisQuotaStore:
         return cls(redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0), prefix)
 
     def _key(self, actor: str, quota: str, window: str) -> str:
-        # Actors are ids (user:..., key:...), never personal data.
-        return f"{self._prefix}:{quota}:{actor}:{window}"
+        # Actors are ids (user:..., key:...), never personal data. The {hash tag} puts every
+        # window of one actor's quota in one Redis Cluster slot, as a multi-key script needs.
+        return f"{self._prefix}:{{{quota}:{actor}}}:{window}"
 
     def consume(self, actor: str, quota: str, windows: list[tuple[str, int]]) -> str | None:
         """Count one use in every window, or in none when any is full (then name that window)."""
