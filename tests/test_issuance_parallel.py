@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -30,9 +31,16 @@ def summary(outcome: Outcome) -> tuple[object, ...]:
 def test_workers_issue_every_record_in_input_order_and_a_serial_replay_agrees(
     rt: Runtime, demo_order_dicts: list[dict[str, object]]
 ) -> None:
-    orders = [*demo_order_dicts, {"order_id": "BROKEN-1", "recipient": {}}, demo_order_dicts[3]]
+    unknown_place = copy.deepcopy(demo_order_dicts[5])
+    unknown_place["order_id"] = "NOWHERE-1"
+    unknown_place["recipient"]["address"] = "火星基地一号"  # type: ignore[index]
+    orders = [*demo_order_dicts, unknown_place, {"order_id": "BROKEN-1", "recipient": {}}, demo_order_dicts[3]]
     parallel = issue(rt, orders, workers=2)
     assert [o.position for o in parallel] == list(range(len(orders)))
+    # Rejected in a worker (the address) and at intake (the structure), each with its reason.
+    assert summary(parallel[-3]) == (
+        len(orders) - 3, "rejected", "NOWHERE-1", "recipient.address", "district not recognised"
+    )
     assert summary(parallel[-2])[:3] == (len(orders) - 2, "rejected", "BROKEN-1")
     # The repeated order inside the batch replays the first one's waybill.
     assert isinstance(parallel[-1], Issued) and parallel[-1].replayed

@@ -10,17 +10,22 @@ input order, while the workers prepare the chunks ahead of it.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
+from privacy_waybill.errors import FieldError
+from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared
 from privacy_waybill.issuance.orders import OrderIn
+from privacy_waybill.labels.model import MaskedParty
+from privacy_waybill.vault import SealedRecord
 
 if TYPE_CHECKING:
     from privacy_waybill.issuance.intake import IntakeRecord
-    from privacy_waybill.issuance.service import IssuanceService, Prepared
+    from privacy_waybill.issuance.service import IssuanceService
 
 # Chunks handed out ahead of the one being stored, per worker: enough that a worker never
 # waits for the parent, few enough that memory stays bounded on a file of millions of rows.
@@ -46,10 +51,41 @@ def _order_jsons(chunk: Sequence[IntakeRecord]) -> list[str | None]:
     return [r.order.model_dump_json() if r.order else None for r in chunk]
 
 
-def _prepare_in_worker(tenant_id: str, order_jsons: Sequence[str | None]) -> list[Prepared | None]:
+# Prepared waybills go back to the parent as plain tuples: unpickling a tree of frozen
+# dataclasses cost the parent (the process that also stores) about three times as much.
+_WAYBILL_FIELDS = tuple(f.name for f in dataclasses.fields(IssuedWaybill))
+_PARTY_FIELDS = tuple(f.name for f in dataclasses.fields(MaskedParty))
+_SEALED_FIELDS = tuple(f.name for f in dataclasses.fields(SealedRecord))
+Flat = tuple[bytes, tuple[object, ...], tuple[object, ...]] | tuple[bytes, FieldError] | None
+
+
+def _flat(prepared: Prepared | None) -> Flat:
+    if prepared is None:
+        return None
+    if isinstance(prepared.result, FieldError):
+        return (prepared.fingerprint, prepared.result)
+    waybill, sealed = prepared.result.waybill, prepared.result.sealed
+    values = tuple(
+        tuple(getattr(value, f) for f in _PARTY_FIELDS) if isinstance(value, MaskedParty) else value
+        for value in (getattr(waybill, f) for f in _WAYBILL_FIELDS)
+    )
+    return (prepared.fingerprint, values, tuple(getattr(sealed, f) for f in _SEALED_FIELDS))
+
+
+def _unflat(flat: Flat) -> Prepared | None:
+    if flat is None:
+        return None
+    if len(flat) == 2:
+        return Prepared(flat[0], flat[1])  # type: ignore[arg-type]
+    fingerprint, values, sealed = flat  # type: ignore[misc]
+    waybill = IssuedWaybill(*(MaskedParty(*v) if isinstance(v, tuple) else v for v in values))  # type: ignore[arg-type]
+    return Prepared(fingerprint, NewWaybill(waybill, SealedRecord(*sealed)))  # type: ignore[arg-type]
+
+
+def _prepare_in_worker(tenant_id: str, order_jsons: Sequence[str | None]) -> list[Flat]:
     assert _worker_service is not None, "worker started without a service"
     orders = [(OrderIn.model_validate_json(j), j) if j is not None else None for j in order_jsons]
-    return _worker_service.prepare_orders(tenant_id, orders)
+    return [_flat(p) for p in _worker_service.prepare_orders(tenant_id, orders)]
 
 
 def prepare_in_pool(
@@ -70,7 +106,7 @@ def prepare_in_pool(
     # fork, not spawn: the children inherit the loaded data and keys without pickling them.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(service,)) as pool:
-        pending: deque[tuple[list[IntakeRecord], Future[list[Prepared | None]]]] = deque()
+        pending: deque[tuple[list[IntakeRecord], Future[list[Flat]]]] = deque()
 
         def submit(chunk: list[IntakeRecord]) -> None:
             pending.append((chunk, pool.submit(_prepare_in_worker, tenant_id, _order_jsons(chunk))))
@@ -80,8 +116,8 @@ def prepare_in_pool(
         for chunk in chunks:
             if len(pending) >= CHUNKS_AHEAD_PER_WORKER * workers:
                 done, future = pending.popleft()
-                yield done, future.result()
+                yield done, [_unflat(f) for f in future.result()]
             submit(chunk)
         while pending:
             done, future = pending.popleft()
-            yield done, future.result()
+            yield done, [_unflat(f) for f in future.result()]

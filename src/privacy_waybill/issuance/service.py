@@ -21,7 +21,7 @@ from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.addresses.parser import parse_address, parse_address_parts
 from privacy_waybill.errors import Conflict, FieldError
 from privacy_waybill.issuance.intake import IntakeRecord
-from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillStatus
+from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared, WaybillStatus
 from privacy_waybill.issuance.numbers import new_waybill_no
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
 from privacy_waybill.issuance.parallel import prepare_in_pool
@@ -60,14 +60,6 @@ class Rejected:
 
 
 Outcome = Issued | Rejected
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One valid order after the pure stages: its fingerprint and its waybill or rejection."""
-
-    fingerprint: bytes
-    result: NewWaybill | FieldError
 
 
 @dataclass(frozen=True, slots=True)
