@@ -9,11 +9,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from report import figure
-
 from privacy_waybill.access.model import Context, Resource, Role, Subject
 from privacy_waybill.access.policy import load_access_policy
 from privacy_waybill.issuance.model import WaybillStatus
+from report import figure
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

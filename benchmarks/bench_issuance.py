@@ -303,12 +303,22 @@ def compare(label: str, count: int, issued: float, raw: float, cpu: float | None
     print(f"  a. issuance end to end      {e2e_rate:>10,.0f} waybills/s   ({issued:6.2f} s)")
     if cpu is not None:
         print(f"     CPU time, all processes  {cpu:>10.2f} s        ({cpu / count * 1e6:6.1f} µs per waybill)")
-        figure(f"issuance CPU time per waybill, {label}", cpu / count * 1e6, "µs", higher_is_better=False,
-               note="user + system time of every process of the command")
+        figure(
+            f"issuance CPU time per waybill, {label}",
+            cpu / count * 1e6,
+            "µs",
+            higher_is_better=False,
+            note="user + system time of every process of the command",
+        )
     print(f"  b. raw insert, same rows    {raw_rate:>10,.0f} waybills/s   ({raw:6.2f} s, executemany per {RAW_CHUNK})")
     print(f"  c. ratio a/b                {e2e_rate / raw_rate:>10.3f}")
-    figure(f"issuance end to end, {label}", e2e_rate, "waybills/s", baseline="raw insert of the same rows",
-           baseline_value=raw_rate)
+    figure(
+        f"issuance end to end, {label}",
+        e2e_rate,
+        "waybills/s",
+        baseline="raw insert of the same rows",
+        baseline_value=raw_rate,
+    )
 
 
 def print_profile(stages: dict[str, float], count: int) -> None:
@@ -339,8 +349,13 @@ def in_process_runs(settings: Settings, folder: Path, orders: list[dict[str, obj
     print(f"  {'chunk':>8} " + " ".join(f"{label:>20}" for label in rates))
     for index, chunk in enumerate(CHUNK_SIZES):
         print(f"  {chunk:>8} " + " ".join(f"{rates[label][index]:>20,.0f}" for label in rates))
-    series("Issuance throughput against chunk size (SQLite, in process)", "records per chunk", CHUNK_SIZES,
-           "waybills/s", rates)
+    series(
+        "Issuance throughput against chunk size (SQLite, in process)",
+        "records per chunk",
+        CHUNK_SIZES,
+        "waybills/s",
+        rates,
+    )
     if postgres:
         with postgres_database(postgres) as db, postgres_database(postgres) as raw_db:
             initialise(settings, db.engine)
@@ -349,7 +364,10 @@ def in_process_runs(settings: Settings, folder: Path, orders: list[dict[str, obj
             fresh_schema(raw_db)
             raw = raw_insert(raw_db, copy_rows(db))
         compare("in process, PostgreSQL (COPY), 2 workers", len(sweep_orders), issued, raw)
-    with sqlite_database(folder / "profile-issued.sqlite3") as db, sqlite_database(folder / "profile.sqlite3") as insert_db:
+    with (
+        sqlite_database(folder / "profile-issued.sqlite3") as db,
+        sqlite_database(folder / "profile.sqlite3") as insert_db,
+    ):
         initialise(settings, db.engine)
         runtime = open_runtime(settings, db.engine)
         fresh_schema(insert_db)

@@ -93,8 +93,13 @@ def main() -> None:
         if name.startswith("baseline: blank PDF, one embedded CJK"):
             baseline_rate = rate
         elif not name.startswith("baseline"):
-            figure(f"labels {name}", rate, "labels/s", baseline="blank PDF, one embedded CJK string",
-                   baseline_value=baseline_rate)
+            figure(
+                f"labels {name}",
+                rate,
+                "labels/s",
+                baseline="blank PDF, one embedded CJK string",
+                baseline_value=baseline_rate,
+            )
 
 
 if __name__ == "__main__":

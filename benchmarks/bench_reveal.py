@@ -29,7 +29,9 @@ from report import figure, series
 LEVELS = (1, 2, 4, 8, 16)
 
 
-def measure(concurrency: int, requests: int, call: Callable[[httpx.Client, int], int]) -> tuple[float, float, float, int]:
+def measure(
+    concurrency: int, requests: int, call: Callable[[httpx.Client, int], int]
+) -> tuple[float, float, float, int]:
     """(p50 ms, p99 ms, requests/s, errors) of `requests` calls spread over `concurrency` threads."""
     counter = itertools.count()
     lock = threading.Lock()
@@ -77,31 +79,57 @@ def main() -> None:
 
             def reveal(client: httpx.Client, _n: int) -> int:
                 headers, waybill_no = targets[next(spread) % len(targets)]
-                response = client.post(f"{base}{API}/waybills/{waybill_no}/reveal", json={"purpose": "deliver"}, headers=headers)
+                response = client.post(
+                    f"{base}{API}/waybills/{waybill_no}/reveal", json={"purpose": "deliver"}, headers=headers
+                )
                 return response.status_code
 
             def health(client: httpx.Client, _n: int) -> int:
                 return client.get(f"{base}{API}/health").status_code
 
             curves: dict[str, list[float]] = {"reveal p50": [], "reveal p99": [], "health p50": [], "health p99": []}
-            print(f"reveal against GET /health on the same server ({args.workers} worker(s), SQLite), "
-                  f"{args.requests} requests per level")
-            print(f"{'clients':>8} {'reveal p50':>11} {'p99':>8} {'req/s':>8} {'errors':>7}   "
-                  f"{'health p50':>11} {'p99':>8} {'req/s':>8}")
+            print(
+                f"reveal against GET /health on the same server ({args.workers} worker(s), SQLite), "
+                f"{args.requests} requests per level"
+            )
+            print(
+                f"{'clients':>8} {'reveal p50':>11} {'p99':>8} {'req/s':>8} {'errors':>7}   "
+                f"{'health p50':>11} {'p99':>8} {'req/s':>8}"
+            )
             for level in LEVELS:
                 r50, r99, rrate, rerr = measure(level, args.requests, reveal)
                 h50, h99, hrate, herr = measure(level, args.requests, health)
-                print(f"{level:>8} {r50:>9.1f}ms {r99:>6.1f}ms {rrate:>8.0f} {rerr:>7}   "
-                      f"{h50:>9.1f}ms {h99:>6.1f}ms {hrate:>8.0f}")
+                print(
+                    f"{level:>8} {r50:>9.1f}ms {r99:>6.1f}ms {rrate:>8.0f} {rerr:>7}   "
+                    f"{h50:>9.1f}ms {h99:>6.1f}ms {hrate:>8.0f}"
+                )
                 for key, value in zip(curves, (r50, r99, h50, h99), strict=True):
                     curves[key].append(value)
                 if level in (1, LEVELS[-1]):
-                    figure(f"reveal p50 latency, {level} client(s)", r50, "ms", baseline="GET /health",
-                           baseline_value=h50, higher_is_better=False)
-                    figure(f"reveal p99 latency, {level} client(s)", r99, "ms", baseline="GET /health",
-                           baseline_value=h99, higher_is_better=False)
-                    figure(f"reveal throughput, {level} client(s)", rrate, "requests/s", baseline="GET /health",
-                           baseline_value=hrate, note=f"{rerr} errors")
+                    figure(
+                        f"reveal p50 latency, {level} client(s)",
+                        r50,
+                        "ms",
+                        baseline="GET /health",
+                        baseline_value=h50,
+                        higher_is_better=False,
+                    )
+                    figure(
+                        f"reveal p99 latency, {level} client(s)",
+                        r99,
+                        "ms",
+                        baseline="GET /health",
+                        baseline_value=h99,
+                        higher_is_better=False,
+                    )
+                    figure(
+                        f"reveal throughput, {level} client(s)",
+                        rrate,
+                        "requests/s",
+                        baseline="GET /health",
+                        baseline_value=hrate,
+                        note=f"{rerr} errors",
+                    )
             series("Reveal latency against concurrency", "concurrent clients", LEVELS, "latency (ms)", curves)
 
 

@@ -147,8 +147,10 @@ def _sign_in(base: str, rt: Runtime, role: Role, device: str | None = None, **sc
         headers["X-Device-Id"] = device
     code = pyotp.parse_uri(created.totp_uri).now() if created.totp_uri else None  # type: ignore[union-attr]
     response = httpx.post(
-        f"{base}{API}/auth/login", json={"username": username, "password": PASSWORD, "totp": code},
-        headers=headers, timeout=60,
+        f"{base}{API}/auth/login",
+        json={"username": username, "password": PASSWORD, "totp": code},
+        headers=headers,
+        timeout=60,
     )
     response.raise_for_status()
     body = response.json()
@@ -161,7 +163,9 @@ def _move(rt: Runtime, waybill: IssuedWaybill, *statuses: WaybillStatus, courier
     return waybill
 
 
-def seed(base: str, env: dict[str, str], couriers: int = 16, parcels_per_courier: int = 2, clerk_parcels: int = 400) -> Seed:
+def seed(
+    base: str, env: dict[str, str], couriers: int = 16, parcels_per_courier: int = 2, clerk_parcels: int = 400
+) -> Seed:
     """Couriers with parcels out for delivery to them, station clerks with parcels arriving."""
     rt = runtime_for(env)
     try:
@@ -178,7 +182,9 @@ def seed(base: str, env: dict[str, str], couriers: int = 16, parcels_per_courier
             _move(rt, w, WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT) for w in issued
         ]
         with ThreadPoolExecutor(4) as pool:
-            staff = list(pool.map(lambda n: _sign_in(base, rt, Role.COURIER, device=f"handset-{n:04d}"), range(couriers)))
+            staff = list(
+                pool.map(lambda n: _sign_in(base, rt, Role.COURIER, device=f"handset-{n:04d}"), range(couriers))
+            )
         for index, courier in enumerate(staff):
             for waybill in in_transit[index * parcels_per_courier : (index + 1) * parcels_per_courier]:
                 _move(rt, waybill, WaybillStatus.OUT_FOR_DELIVERY, courier=courier.actor)

@@ -59,7 +59,9 @@ def run_benchmark(script: Path, timeout: float) -> dict[str, Any]:
     except subprocess.TimeoutExpired as expired:
         exit_code, output = -1, f"{expired.stdout or ''}\ntimed out after {timeout:.0f} s"
     seconds = time.perf_counter() - started
-    (RESULTS / f"{script.stem}.txt").write_text(output if isinstance(output, str) else output.decode(), encoding="utf-8")
+    (RESULTS / f"{script.stem}.txt").write_text(
+        output if isinstance(output, str) else output.decode(), encoding="utf-8"
+    )
     entries = [json.loads(line) for line in figures_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     figures_file.unlink()
     return {
@@ -89,7 +91,15 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             if f["baseline_value"]:
                 ratio = _number(f["value"] / f["baseline_value"])
             rows.append(
-                (name, f["name"], _number(f["value"]), f["unit"], f["baseline"] or "", _number(f["baseline_value"]), ratio)
+                (
+                    name,
+                    f["name"],
+                    _number(f["value"]),
+                    f["unit"],
+                    f["baseline"] or "",
+                    _number(f["baseline_value"]),
+                    ratio,
+                )
             )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     right = {2, 5, 6}
@@ -153,8 +163,10 @@ def main() -> None:
     report["plots"] = [str(p.relative_to(HERE.parent)) for p in plot(report["benchmarks"])]
     (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     c = report["conditions"]
-    print(f"\nprivacy-waybill benchmarks, {c['date']}, commit {c['commit']}, {c['cpus']} CPUs, "
-          f"load average {c['load_average_1_5_15'][0]} before / {c['load_average_after'][0]} after\n")
+    print(
+        f"\nprivacy-waybill benchmarks, {c['date']}, commit {c['commit']}, {c['cpus']} CPUs, "
+        f"load average {c['load_average_1_5_15'][0]} before / {c['load_average_after'][0]} after\n"
+    )
     print(table(report["benchmarks"]))
     print(f"\nwritten: benchmarks/results/latest.json, {', '.join(report['plots']) or 'no plots'}")
     if any(r["exit_code"] != 0 for r in report["benchmarks"].values()):

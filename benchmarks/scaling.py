@@ -46,7 +46,8 @@ def main() -> None:
     db_insert = postgres["baseline_value"]
     node_reveal = reveal["value"]
     print("measured on one 2-core node (latest.json):")
-    print(f"  pwb issue, SQLite, whole command      {cli['value']:>9,.0f} waybills/s (raw insert {cli['baseline_value']:,.0f})")
+    raw_sqlite = cli["baseline_value"]
+    print(f"  pwb issue, SQLite, whole command      {cli['value']:>9,.0f} waybills/s (raw insert {raw_sqlite:,.0f})")
     print(f"  issuance on PostgreSQL, 2 workers     {node_issue:>9,.0f} waybills/s")
     print(f"  raw insert into PostgreSQL            {db_insert:>9,.0f} waybills/s (3 rows each)")
     print(f"  reveals, 16 concurrent couriers       {node_reveal:>9,.0f} reveals/s")
@@ -60,8 +61,10 @@ def main() -> None:
     cpu = found.get("issuance CPU time per waybill, `pwb issue`, SQLite, process start included")
     if cpu:
         dedicated = 2 * 1e6 / cpu["value"]
-        print(f"\nCPU-time bound: {cpu['value']:.0f} µs of CPU per waybill is {dedicated:,.0f} waybills/s on a "
-              "dedicated 2-core node")
+        print(
+            f"\nCPU-time bound: {cpu['value']:.0f} µs of CPU per waybill is {dedicated:,.0f} waybills/s on a "
+            "dedicated 2-core node"
+        )
         for rate in args.rates:
             print(f"  {rate:>8,.0f} waybills/s: {math.ceil(rate / (dedicated * API_HEADROOM))} dedicated issuing nodes")
 

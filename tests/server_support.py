@@ -50,7 +50,9 @@ def worker_pids(server_pid: int) -> set[int]:
 
 
 @contextmanager
-def running_server(home: Path, database: str, workers: int, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def running_server(
+    home: Path, database: str, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start `pwb serve --workers N`, wait until /api/v1/health answers, stop it afterwards."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")}
@@ -67,7 +69,10 @@ def running_server(home: Path, database: str, workers: int, extra_env: dict[str,
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200 and len(worker_pids(process.pid)) >= workers:
+                if (
+                    httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200
+                    and len(worker_pids(process.pid)) >= workers
+                ):
                     break
             except httpx.HTTPError:
                 pass

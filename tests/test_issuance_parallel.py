@@ -6,7 +6,6 @@ import copy
 import json
 
 import pytest
-
 from sqlalchemy import func, select
 
 from privacy_waybill.issuance import parallel
@@ -39,7 +38,11 @@ def test_workers_issue_every_record_in_input_order_and_a_serial_replay_agrees(
     assert [o.position for o in parallel] == list(range(len(orders)))
     # Rejected in a worker (the address) and at intake (the structure), each with its reason.
     assert summary(parallel[-3]) == (
-        len(orders) - 3, "rejected", "NOWHERE-1", "recipient.address", "district not recognised"
+        len(orders) - 3,
+        "rejected",
+        "NOWHERE-1",
+        "recipient.address",
+        "district not recognised",
     )
     assert summary(parallel[-2])[:3] == (len(orders) - 2, "rejected", "BROKEN-1")
     # The repeated order inside the batch replays the first one's waybill.
@@ -52,7 +55,9 @@ def test_workers_issue_every_record_in_input_order_and_a_serial_replay_agrees(
 
     issued = [o for o in parallel if isinstance(o, Issued) and not o.replayed]
     with rt.engine.connect() as conn:
-        counts = [conn.execute(select(func.count()).select_from(m)).scalar_one() for m in (Waybill, VaultRecord, WaybillEvent)]
+        counts = [
+            conn.execute(select(func.count()).select_from(m)).scalar_one() for m in (Waybill, VaultRecord, WaybillEvent)
+        ]
     assert counts == [len(issued)] * 3
     first = issued[0].waybill
     sealed = rt.waybills.sealed_record(first.waybill_id)

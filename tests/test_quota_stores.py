@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from conftest import BACKENDS, database_engine
-
 from privacy_waybill.storage.access import QuotaStore
 from privacy_waybill.storage.redis_quotas import QuotaStoreUnavailable, RedisQuotaStore
 from redis_support import redis_client

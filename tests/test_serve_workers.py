@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import Engine
 
 from api_support import API, add_merchant, bearer, personal_order
+from cli_support import run_pwb
 from privacy_waybill.access.model import Role
 from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.audit.model import Outcome
 from privacy_waybill.issuance.model import WaybillStatus
-from cli_support import run_pwb
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from redis_support import REDIS_URL, redis_client
@@ -37,7 +37,10 @@ def sign_in(base: str, rt: Runtime, role: Role, **scope: str) -> dict[str, str]:
         headers["X-Device-Id"] = DEVICE
     code = pyotp.parse_uri(created.totp_uri).now() if created.totp_uri else None  # type: ignore[union-attr]
     response = httpx.post(
-        f"{base}{API}/auth/login", json={"username": username, "password": PASSWORD, "totp": code}, headers=headers, timeout=30
+        f"{base}{API}/auth/login",
+        json={"username": username, "password": PASSWORD, "totp": code},
+        headers=headers,
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     return {**headers, "Authorization": f"Bearer {response.json()['token']}", "X-Actor": response.json()["actor"]}
@@ -64,7 +67,10 @@ def parcel_out_for_delivery(base: str, rt: Runtime, courier: dict[str, str]) -> 
 def test_more_than_one_worker_needs_redis_for_shared_rate_limits(rt: Runtime, engine: Engine, pwb_home: Path) -> None:
     result = run_pwb(pwb_home, "serve", "--workers", "2", env={"PWB_DATABASE_URL": database_url(engine)})
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: --workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place"
+    assert (
+        result.stderr.strip()
+        == "error: --workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place"
+    )
 
 
 def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(

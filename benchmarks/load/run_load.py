@@ -29,7 +29,6 @@ from sqlalchemy import text
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from load_support import running_server, seed, server_env  # noqa: E402
-
 from privacy_waybill.storage.db import make_engine  # noqa: E402
 
 RESULTS = HERE.parent / "results"
@@ -155,20 +154,40 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             env = server_env(Path(folder) / "home", database_url, args.redis)
             with running_server(env, workers=args.workers) as (base, server):
-                seeded = seed(base, env, couriers=args.couriers, parcels_per_courier=3,
-                              clerk_parcels=int(400 * max(1.0, args.minutes)))
+                seeded = seed(
+                    base,
+                    env,
+                    couriers=args.couriers,
+                    parcels_per_courier=3,
+                    clerk_parcels=int(400 * max(1.0, args.minutes)),
+                )
                 seed_file = Path(folder) / "seed.json"
                 seeded.save(seed_file)
                 sampler = MemorySampler(server.pid)
                 sampler.start()
                 prefix = Path(folder) / "locust"
                 locust = [
-                    str(Path(sys.executable).parent / "locust"), "-f", str(HERE / "locustfile.py"), "--headless",
-                    "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{int(args.minutes * 60)}s",
-                    "--host", base, "--csv", str(prefix), "--only-summary", "--stop-timeout", "10",
+                    str(Path(sys.executable).parent / "locust"),
+                    "-f",
+                    str(HERE / "locustfile.py"),
+                    "--headless",
+                    "-u",
+                    str(args.users),
+                    "-r",
+                    str(args.spawn_rate),
+                    "-t",
+                    f"{int(args.minutes * 60)}s",
+                    "--host",
+                    base,
+                    "--csv",
+                    str(prefix),
+                    "--only-summary",
+                    "--stop-timeout",
+                    "10",
                 ]
-                done = subprocess.run(locust, env={**os.environ, "PWB_LOAD_SEED": str(seed_file)},
-                                      capture_output=True, text=True)
+                done = subprocess.run(
+                    locust, env={**os.environ, "PWB_LOAD_SEED": str(seed_file)}, capture_output=True, text=True
+                )
                 sampler.stop.set()
                 sampler.join()
                 if not Path(f"{prefix}_stats.csv").exists():

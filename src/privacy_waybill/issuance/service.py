@@ -115,7 +115,9 @@ class IssuanceService:
         Touches no store, so it runs in worker processes; repeated senders and remarks in a
         chunk are validated once.
         """
-        return self.prepare_orders(tenant_id, [(r.order, r.order.model_dump_json()) if r.order else None for r in chunk])
+        return self.prepare_orders(
+            tenant_id, [(r.order, r.order.model_dump_json()) if r.order else None for r in chunk]
+        )
 
     def prepare_orders(self, tenant_id: str, orders: Sequence[tuple[OrderIn, str] | None]) -> list[Prepared | None]:
         """As `prepare_records`, for orders given with their canonical JSON (the fingerprint input)."""
@@ -186,9 +188,7 @@ class IssuanceService:
             return Rejected(position, previous.order_id, FieldError("order_id", "already used for a different order"))
         return Issued(position, previous, replayed=True)
 
-    def prepare(
-        self, tenant_id: str, order: OrderIn, fingerprint: bytes, memo: ChunkMemo | None = None
-    ) -> NewWaybill:
+    def prepare(self, tenant_id: str, order: OrderIn, fingerprint: bytes, memo: ChunkMemo | None = None) -> NewWaybill:
         """Validate, route, mask and seal one order. Raises FieldError naming the field."""
         memo = memo or ChunkMemo()
         recipient = memo.party(order.recipient, "recipient")
@@ -267,7 +267,9 @@ class ChunkMemo:
 
     def party(self, party: PartyIn, prefix: str) -> _Party:
         parts = party.address
-        address = parts if isinstance(parts, str) else (parts.province, parts.city, parts.district, parts.town, parts.detail)
+        address = (
+            parts if isinstance(parts, str) else (parts.province, parts.city, parts.district, parts.town, parts.detail)
+        )
         key = (party.name, party.phone, address, prefix)
         found = self._parties.get(key)
         if found is None:

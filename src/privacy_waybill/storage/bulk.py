@@ -26,7 +26,9 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if conn.dialect.name == "postgresql":
         _copy(conn, f"COPY {table.name} ({names}) FROM STDIN", values)
         return
-    placeholders = ", ".join("?" * len(columns)) if conn.dialect.paramstyle == "qmark" else ", ".join(["%s"] * len(columns))
+    placeholders = (
+        ", ".join("?" * len(columns)) if conn.dialect.paramstyle == "qmark" else ", ".join(["%s"] * len(columns))
+    )
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", values)
 
 
