@@ -8,7 +8,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from privacy_waybill.issuance import parallel
+from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.issuance import parallel, service
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.service import Issued, Outcome, Rejected
 from privacy_waybill.runtime import Runtime
@@ -79,3 +80,21 @@ def test_one_chunk_is_prepared_without_forking(
         rt.issuance(workers=2).issue(TENANT, records_from_objects(demo_order_dicts[:5]), actor="test", chunk_size=50)
     )
     assert [o.position for o in outcomes] == [0, 1, 2, 3, 4]
+
+
+def test_a_sender_repeated_in_a_chunk_is_parsed_once(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+
+    def counting_parse(text: str):  # type: ignore[no-untyped-def]
+        parsed.append(text)
+        return parse_address(text)
+
+    monkeypatch.setattr(service, "parse_address", counting_parse)
+    sender = demo_order_dicts[0]["sender"]
+    orders = [{**order, "sender": sender} for order in demo_order_dicts[:5]]
+    outcomes = issue(rt, orders, workers=1)
+    assert all(isinstance(o, Issued) for o in outcomes)
+    assert len(parsed) == 5 + 1  # five recipients, one sender
+    assert len({o.waybill.sender for o in outcomes if isinstance(o, Issued)}) == 1
