@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import text
 
 from privacy_waybill.storage.db import make_engine
@@ -47,6 +48,15 @@ def cli_database_url(home: Path) -> str | None:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     engine.dispose()
     return f"{server}?options=" + quote(f"-csearch_path={schema}")
+
+
+def use_test_database(env: pytest.MonkeyPatch, home: Path) -> None:
+    """Point PWB_DATABASE_URL at the backend PWB_TEST_DATABASE selects for runtimes opened on `home`."""
+    database = cli_database_url(home)
+    if database:
+        env.setenv("PWB_DATABASE_URL", database)
+    else:
+        env.delenv("PWB_DATABASE_URL", raising=False)
 
 
 def drop_cli_schemas(server: str) -> None:
