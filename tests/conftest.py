@@ -21,7 +21,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
-from cli_support import drop_cli_schemas
+from cli_support import drop_cli_schemas, use_test_database
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.identity.credentials import Passwords
 from privacy_waybill.identity.notify import SimulatedNotifier
@@ -113,7 +113,7 @@ def pwb_home(tmp_path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
     home = tmp_path / "home"
     monkeypatch.setenv("PWB_HOME", str(home))
     monkeypatch.delenv("PWB_MASTER_SECRET", raising=False)
-    monkeypatch.delenv("PWB_DATABASE_URL", raising=False)
+    use_test_database(monkeypatch, home)  # SQLite in `home`, or a PostgreSQL schema of its own
     return home
 
 
