@@ -11,7 +11,7 @@ from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.validation.names import parse_person_name
 from privacy_waybill.validation.phones import normalise_phone
 
-BELOW_ROAD = ("road_number", "poi", "building", "unit", "floor", "room", "remainder")
+BELOW_ROAD = ("before_road", "road_number", "poi", "building", "unit", "floor", "room", "remainder")
 
 
 def personal_values(order: dict) -> set[str]:  # type: ignore[type-arg]

@@ -85,7 +85,8 @@ def audit_entries(client: TestClient, rt: Runtime, **filters: str) -> list[dict[
 def test_a_courier_reads_only_assigned_parcels_and_every_denial_is_audited(
     client: TestClient, rt: Runtime, parcel
 ) -> None:
-    courier, other = staff(client, rt, Role.COURIER), staff(client, rt, Role.COURIER)
+    courier = staff(client, rt, Role.COURIER, station=parcel["station"])
+    other = staff(client, rt, Role.COURIER, station=parcel["station"])
     denied = assert_problem(client.get(f"{API}/waybills/{parcel['no']}", headers=courier), 403)
     assert "assigned_to_subject" in denied["detail"]
 
@@ -97,6 +98,8 @@ def test_a_courier_reads_only_assigned_parcels_and_every_denial_is_audited(
     revealed = client.post(f"{API}/waybills/{parcel['no']}/reveal", json={"purpose": "deliver"}, headers=courier)
     assert revealed.status_code == 200 and "969号" in revealed.json()["recipient"]["address"]
     assert revealed.json()["recipient"]["phone"] is None
+    # The whole remark comes with the reveal (it is stored elsewhere only allow-listed).
+    assert revealed.json()["remark"] == personal_order()["remark"]
     assert_problem(client.get(f"{API}/waybills/{parcel['no']}", headers=other), 403)
     assert_problem(
         client.post(f"{API}/waybills/{parcel['no']}/reveal", json={"purpose": "curiosity"}, headers=courier), 403
@@ -109,7 +112,11 @@ def test_a_courier_reads_only_assigned_parcels_and_every_denial_is_audited(
         (actor(other), "courier-read-assigned"),
     }
     [reveal] = [e for e in entries if e["action"] == "waybill.reveal" and e["outcome"] == "allowed"]
-    assert (reveal["actor"], reveal["purpose"], reveal["fields"]) == (actor(courier), "deliver", ["address"])
+    assert (reveal["actor"], reveal["purpose"], reveal["fields"]) == (
+        actor(courier),
+        "deliver",
+        ["address", "remark"],
+    )
 
     # Sign-off ends the courier's access.
     assert (
@@ -170,7 +177,7 @@ def test_a_security_auditor_sees_no_personal_data_at_all(client: TestClient, rt:
 
 
 def test_quotas_stop_a_courier_at_the_limit_with_429_and_an_alert(client: TestClient, rt: Runtime, parcel) -> None:
-    courier = staff(client, rt, Role.COURIER)
+    courier = staff(client, rt, Role.COURIER, station=parcel["station"])
     dispatch(client, rt, parcel, courier)
     limit = rt.access_policy.quotas["courier_reveal"].per_hour
     for _ in range(limit):
@@ -192,7 +199,7 @@ def test_quotas_stop_a_courier_at_the_limit_with_429_and_an_alert(client: TestCl
 
 
 def test_nothing_is_disclosed_when_the_audit_log_cannot_be_written(client: TestClient, rt: Runtime, parcel) -> None:
-    courier = staff(client, rt, Role.COURIER)
+    courier = staff(client, rt, Role.COURIER, station=parcel["station"])
     dispatch(client, rt, parcel, courier)
     with rt.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
@@ -215,3 +222,18 @@ def test_nothing_is_disclosed_when_the_audit_log_cannot_be_written(client: TestC
     refused = client.post(f"{API}/waybills/{parcel['no']}/reveal", json={"purpose": "deliver"}, headers=courier)
     body = assert_problem(refused, 503)
     assert "969号" not in refused.text and "audit" in body["detail"]
+
+
+def test_a_merchants_decrypt_returns_the_whole_remark_that_is_stored_only_allow_listed(
+    client: TestClient, rt: Runtime
+) -> None:
+    merchant = bearer(add_merchant(rt))
+    order = personal_order()
+    created = client.post(f"{API}/orders", json=order, headers=merchant)
+    assert created.status_code == 201, created.text
+    number = created.json()["waybill_no"]
+    masked = client.get(f"{API}/waybills/{number}", headers=merchant).json()
+    assert masked["remark"] == "[已隐藏]"
+    full = client.post(f"{API}/waybills/{number}/decrypt", json={"purpose": "return"}, headers=merchant)
+    assert full.status_code == 200, full.text
+    assert full.json()["remark"] == order["remark"]

@@ -34,24 +34,39 @@ EXPECTED: dict[tuple[Role, str], frozenset[S]] = {
     (R.STATION_CLERK, "waybill.read"): ALL_STATES,
     (R.STATION_CLERK, "waybill.search"): ALL_STATES,
     (R.STATION_CLERK, "waybill.check_in"): frozenset({S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.EXCEPTION}),
-    (R.STATION_CLERK, "waybill.dispatch"): frozenset({S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.EXCEPTION}),
+    (R.STATION_CLERK, "waybill.dispatch"): frozenset({S.IN_TRANSIT, S.AT_STATION, S.OUT_FOR_DELIVERY, S.EXCEPTION}),
     (R.STATION_CLERK, "waybill.hand_over"): frozenset({S.AT_STATION, S.IN_LOCKER}),
+    (R.STATION_CLERK, "waybill.sticker"): frozenset({S.AT_STATION, S.IN_LOCKER}),
     **{
         (role, a): frozenset({S.OUT_FOR_DELIVERY})
         for role in (R.COURIER, R.CROWD_COURIER)
         for a in ("waybill.read", "waybill.scan", "waybill.reveal", "waybill.call", "waybill.sign_off")
     },
+    **{
+        (role, "waybill.scan_out"): frozenset({S.IN_TRANSIT, S.AT_STATION, S.EXCEPTION, S.OUT_FOR_DELIVERY})
+        for role in (R.COURIER, R.CROWD_COURIER)
+    },
     (R.CUSTOMER_SERVICE, "waybill.read"): ALL_STATES,
     (R.CUSTOMER_SERVICE, "waybill.break_glass"): ALL_STATES,
     **{(R.RECIPIENT, a): ALL_STATES for a in ("waybill.read", "preferences.write", "leak.report")},
     **{(role, "tracking.read"): ALL_STATES for role in Role},
+    **{
+        (role, "tracking.verified"): ALL_STATES
+        for role in Role
+        if role not in (R.SECURITY_AUDITOR, R.PLATFORM_ADMIN)
+    },
 }
 # Non-waybill resources: (role, action) pairs that are allowed.
 EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create")}
 EXPECTED_PLATFORM = {
     *((R.SECURITY_AUDITOR, a) for a in ("audit.read", "alert.read", "trace.run")),
     *((R.PLATFORM_ADMIN, a) for a in ("user.manage", "key.manage", "policy.manage", "tenant.manage", "data.purge")),
+    (R.PLATFORM_ADMIN, "outbox.read"),
+    (R.COURIER, "manifest.read"),
+    (R.CROWD_COURIER, "manifest.read"),
+    (R.PLATFORM_ADMIN, "station.register"),
 }
+EXPECTED_STATION = {(R.STATION_CLERK, "station.manage")}
 PURPOSE = {"waybill.reveal": "deliver", "waybill.decrypt": "customer_service"}
 
 
@@ -103,8 +118,12 @@ def test_every_role_action_and_state_matches_the_expectation_table(role: Role, a
 def test_tenant_and_platform_actions_match_the_expectation_table(role: Role, action: str) -> None:
     tenant = POLICY.authorize(subject(role), action, Resource(kind="tenant", tenant_id="acme"), context(action))
     platform = POLICY.authorize(subject(role), action, Resource(kind="platform"), context(action))
+    station = POLICY.authorize(subject(role), action, Resource(kind="station", station="HZ10"), context(action))
+    other_station = POLICY.authorize(subject(role), action, Resource(kind="station", station="BJ05"), context(action))
     assert tenant.allowed == ((role, action) in EXPECTED_TENANT)
     assert platform.allowed == ((role, action) in EXPECTED_PLATFORM)
+    assert station.allowed == ((role, action) in EXPECTED_STATION)
+    assert not other_station.allowed
 
 
 def out_of_scope(status: S) -> Resource:
@@ -115,7 +134,7 @@ def out_of_scope(status: S) -> Resource:
 
 
 SCOPED = [
-    (role, action) for (role, action) in EXPECTED if role not in (R.CUSTOMER_SERVICE,) and action != "tracking.read"
+    (role, action) for (role, action) in EXPECTED if role not in (R.CUSTOMER_SERVICE,) and action not in ("tracking.read", "tracking.verified")
 ]
 
 
@@ -140,6 +159,14 @@ def test_crowd_courier_pass_is_bound_to_its_day_by_the_clock_passed_in() -> None
     assert (
         POLICY.authorize(subject(R.CROWD_COURIER), "waybill.read", resource, next_day).unmet == "on_pass_route_and_day"
     )
+
+
+def test_a_pass_day_is_a_day_in_china_standard_time() -> None:
+    resource = in_scope(R.CROWD_COURIER, S.OUT_FOR_DELIVERY)
+    last_minute = Context(now=datetime(2026, 11, 23, 15, 59, tzinfo=UTC))  # 23:59 in Beijing
+    past_midnight = Context(now=datetime(2026, 11, 23, 16, 1, tzinfo=UTC))  # 00:01 the next day
+    assert POLICY.authorize(subject(R.CROWD_COURIER), "waybill.read", resource, last_minute).allowed
+    assert not POLICY.authorize(subject(R.CROWD_COURIER), "waybill.read", resource, past_midnight).allowed
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,7 @@ def test_issue_exits_1_and_names_field_and_reason_for_rejected_records(home: Pat
     assert "waybill_no" in lines[0]
     assert lines[1] == {
         "order_id": rows[1]["order_id"],
+        "line": 3,
         "error": {"field": "recipient.phone", "reason": lines[1]["error"]["reason"]},
     }
     assert lines[2]["error"]["field"] == "recipient.address"

@@ -72,7 +72,6 @@ def test_passwords_must_be_12_to_256_characters() -> None:
         (Role.MERCHANT, {"tenant_id": "acme"}),
         (Role.SORTING_OPERATOR, {"hub": "571"}),
         (Role.STATION_CLERK, {"station": "HZ10"}),
-        (Role.COURIER, {}),
         (Role.CUSTOMER_SERVICE, {}),
         (Role.SECURITY_AUDITOR, {}),
         (Role.PLATFORM_ADMIN, {}),
@@ -87,6 +86,14 @@ def test_each_role_gets_exactly_its_scope_attribute(role: Role, scope: dict[str,
     with pytest.raises(FieldError, match="does not apply") as caught:
         rules.check_scope(role, **{"tenant_id": None, "hub": None, "station": None, **scope, extra: "X1"})
     assert caught.value.field == extra
+
+
+def test_a_courier_may_carry_a_home_station_and_no_other_scope() -> None:
+    rules.check_scope(Role.COURIER, None, None, None)
+    rules.check_scope(Role.COURIER, None, None, "HZ10")
+    for tenant_id, hub in (("acme", None), (None, "571")):
+        with pytest.raises(FieldError, match="does not apply"):
+            rules.check_scope(Role.COURIER, tenant_id, hub, None)
 
 
 @pytest.mark.parametrize("role", [Role.CROWD_COURIER, Role.RECIPIENT, Role.PRINT_TERMINAL])

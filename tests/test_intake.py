@@ -353,3 +353,58 @@ def test_no_error_reason_contains_input_values(tmp_path: Path) -> None:
     for message in errors:
         for secret in (NAME, PHONE, ADDRESS, "5678"):
             assert secret not in message
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # The quote never closes: every line after it is named, none is taken as an order.
+        (
+            [row("A1", remark='"放门口'), row("A2"), row("A3")],
+            [(2, None, "a quote opened on line 2 is not closed; lines 2-4 were not read")],
+        ),
+        # A later quote closes it in the middle of a cell: the rows after that one are read again.
+        (
+            [row("A1", remark='"放门口'), row("A2", items='"T恤*1;袜子*2"'), row("A3")],
+            [(2, None, "a quote opened on line 2 is not closed; lines 2-3 were not read"), (4, "A3", None)],
+        ),
+        (
+            [row("A1"), row("A2", remark='"放门口')],
+            [(2, "A1", None), (3, None, "a quote opened on line 3 is not closed before the end of the file")],
+        ),
+        # A quoted cell may hold a line break; the record after it keeps its own line number.
+        ([row("A1", remark='"放门口\n易碎"'), row("A2")], [(2, "A1", None), (4, "A2", None)]),
+    ],
+)
+def test_an_unclosed_quote_is_an_error_naming_its_line(
+    tmp_path: Path, lines: list[str], expected: list[tuple[int, str | None, str | None]]
+) -> None:
+    found = records(write(tmp_path, "orders.csv", HEADER + "\n" + "\n".join(lines) + "\n"))
+    assert [(r.position, r.order_id, r.error.reason if r.error else None) for r in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("orders.csv", HEADER + "\n", "file holds no records: it has a header row only"),
+        ("orders.csv", HEADER + "\n\n,,,\n", "file holds no records: it has a header row only"),
+        ("orders.jsonl", "", "file is empty"),
+        ("orders.jsonl", "\n \n", "file holds no records (2 blank lines)"),
+    ],
+)
+def test_a_file_without_records_says_so(tmp_path: Path, name: str, content: str, message: str) -> None:
+    with pytest.raises(UnusableInput) as caught:
+        records(write(tmp_path, name, content))
+    assert str(caught.value) == message
+
+
+def test_a_record_without_an_order_id_is_named_by_its_line(tmp_path: Path) -> None:
+    csv_found = records(write(tmp_path, "orders.csv", "\n".join([HEADER, row("A1"), row(""), row("A3")]) + "\n"))
+    assert [(r.position, r.order_id, str(r.error) if r.error else None) for r in csv_found] == [
+        (2, "A1", None),
+        (3, None, "order_id: is required"),
+        (4, "A3", None),
+    ]
+    without_id = {k: v for k, v in order_object().items() if k != "order_id"}
+    jsonl = "\n".join(json.dumps(o, ensure_ascii=False) for o in (order_object("J1"), without_id)) + "\n"
+    assert summary(records(write(tmp_path, "orders.jsonl", jsonl))) == [(1, "J1", None), (2, None, "order_id")]

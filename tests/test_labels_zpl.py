@@ -46,7 +46,7 @@ def test_barcode_and_qr_fields_carry_the_number_and_the_payload() -> None:
     content = label_content()
     zpl = _zpl(content)
     (barcode,) = re.findall(r"\^BCN,\d+,N,N,N,A\^FH\\\^FD(.*?)\^FS", zpl)
-    (qr,) = re.findall(r"\^BQN,2,\d+\^FH\\\^FDMA,(.*?)\^FS", zpl)
+    (qr,) = re.findall(r"\^BY1,3,10\^BQN,2,\d+\^FH\\\^FDMA,(.*?)\^FS", zpl)
     assert _unescaped(barcode) == content.waybill_no
     assert _unescaped(qr) == content.qr_payload
 

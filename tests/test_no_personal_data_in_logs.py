@@ -111,6 +111,34 @@ def exercise_every_endpoint(client: httpx.Client, rt: Runtime) -> list[httpx.Res
         client.get(f"{API}/print-jobs/next", headers=auth),
         client.post(f"{API}/print-jobs/13812345678/reprint", headers=auth),
     ]
+    # Tracking by number, the station desk and the recipient portal (issue 9).
+    responses += [
+        client.get(f"{API}/track/{waybill_no}?last4=5678"),
+        client.get(f"{API}/track/13812345678"),
+        client.get(f"{API}/track/{waybill_no}?last4=13812345678"),
+        client.post(f"{API}/stations/check-ins", json={"waybill_no": "欧阳震华"}, headers=auth),
+        client.get(f"{API}/stations/parcels?last4=13812345678", headers=auth),
+        client.post(f"{API}/stations/pickups", json={"method": "pickup_code", "pickup_code": "13812345678"}, headers=auth),
+        client.post(f"{API}/stations/identity-code", json={"identity_code": "欧阳震华13812345678"}, headers=auth),
+        client.post(f"{API}/recipient/otp/request", json={"phone": "13812345678"}),
+        client.post(f"{API}/recipient/otp/verify", json={"phone": "13812345678", "code": "欧阳震华"}),
+        client.get(f"{API}/recipient/parcels", headers=bearer("pwr_13812345678")),
+    ]
+    [otp] = rt.notifications.recent(limit=1, to="+8613812345678", template="recipient.otp")
+    assert otp.body is not None
+    signed = client.post(f"{API}/recipient/otp/verify", json={"phone": "13812345678", "code": otp.body.data["code"]})
+    recipient = bearer(signed.json()["token"])
+    responses += [
+        client.post(
+            f"{API}/recipient/leak-reports",
+            json={"kind": "calls", "text": "欧阳震华 13812345678 文一西路969号", "waybill_nos": [waybill_no]},
+            headers=recipient,
+        ),
+        client.post(
+            f"{API}/recipient/leak-reports", json={"kind": "欧阳震华", "waybill_nos": ["13812345678"]}, headers=recipient
+        ),
+        client.get(f"{API}/recipient/parcels/13812345678/timeline", headers=recipient),
+    ]
     # The one disclosure a merchant may make: its own order, with a purpose, audited.
     decrypted = client.post(f"{API}/waybills/{waybill_no}/decrypt", json={"purpose": "customer_service"}, headers=auth)
     assert decrypted.status_code == 200 and decrypted.json()["recipient"]["name"] == "欧阳震华"

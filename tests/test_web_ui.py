@@ -7,6 +7,7 @@ browser context, so the language choice kept in localStorage never leaks between
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,8 @@ SKIP_REASON = browser_skip_reason()
 pytestmark = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 TENANT = "ui-shop"
 CSV_HEADER = "order_id,recipient_name,recipient_phone,recipient_address,sender_name,sender_phone,sender_address,items\n"
 CSV_ROWS = (
@@ -161,9 +164,22 @@ def test_csv_upload_fills_the_table_with_masked_data_only(page: Page, site: Site
     expect(rows.filter(has_text="欧阳**")).to_contain_text("*******5678")
     expect(rows.filter(has_text="欧阳**")).to_contain_text("文一西路****")
     expect(rows.first).to_contain_text("已下单")
+    rejected = page.locator("#rejections tbody tr")
+    expect(rejected).to_have_count(1)
+    expect(rejected.locator("td")).to_have_text(["4", "UI-3", "收件人电话", "不是有效的中国大陆手机号或固定电话号码"])
     assert_no_personal_values(page.content())
-    page.screenshot(path="/tmp/pwb-console-390x844.png", full_page=True)
     assert_fits_phone_width(page)
+    page.screenshot(path=str(SCREENSHOTS / "merchant-upload-rejected-rows.png"), full_page=True)
+
+    page.click("#lang")
+    expect(page.locator("#rejections th")).to_have_text(["Line", "Order", "Field", "Reason"])
+    expect(rejected.locator("td")).to_have_text(
+        ["4", "UI-3", "recipient.phone", "not a valid Chinese mobile or landline number"]
+    )
+    page.click("#lang")
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(SCREENSHOTS / "merchant-upload-rejected-rows-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
 
     upload_csv(page, site, CSV_HEADER + CSV_ROWS)
     expect(page.locator("#summary")).to_have_text("已出单: 0 · 已存在: 2 · 被拒绝: 1")
@@ -172,7 +188,19 @@ def test_csv_upload_fills_the_table_with_masked_data_only(page: Page, site: Site
 def test_unusable_file_shows_the_problem(page: Page, site: Site) -> None:
     upload_csv(page, site, "order_id,favourite_colour\nA-1,blue\n")
     expect(page.locator("#summary")).to_have_class("error")
-    expect(page.locator("#summary")).to_contain_text("favourite_colour")
+    expect(page.locator("#summary")).to_have_text("第 1 行：未知的列 'favourite_colour'")
+    expect(page.locator("#rejections")).to_be_hidden()
+    upload_csv(page, site, CSV_HEADER)
+    expect(page.locator("#summary")).to_have_text("文件只有表头，没有订单记录")
+
+
+def test_rows_without_an_order_id_or_with_an_open_quote_are_shown_by_line(page: Page, site: Site) -> None:
+    rows = CSV_ROWS.splitlines()
+    upload_csv(page, site, CSV_HEADER + rows[0].replace("UI-1,", ",", 1) + "\n" + rows[1] + ',"\n')
+    rejected = page.locator("#rejections tbody tr")
+    expect(rejected).to_have_count(2)
+    expect(rejected.nth(0).locator("td")).to_have_text(["2", "—", "订单号", "必填"])
+    expect(rejected.nth(1).locator("td")).to_have_text(["3", "—", "整行", "第 3 行的引号直到文件结尾都没有闭合"])
 
 
 def test_pdf_button_downloads_a_label(page: Page, site: Site) -> None:

@@ -2,7 +2,8 @@
 
 Log records carry ids, counts, field names and reasons only. As a second line of defence a
 filter scrubs every formatted message for phone numbers, ID numbers, e-mails and addresses
-before any handler sees it, so a careless log call cannot leak a record.
+(percent-encoded ones too) before any handler sees it, so a careless log call cannot leak a
+record; waybill numbers and record ids are kept, since a log without them is useless.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import logging.handlers
 from pathlib import Path
 
-from privacy_waybill.masking.scrub import scrub_free_text
+from privacy_waybill.masking.scrub import scrub_log_message
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -19,7 +20,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 class ScrubPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        record.msg = scrub_free_text(message)
+        record.msg = scrub_log_message(message)
         record.args = None
         # Exception text is formatted by handlers later; keep the type, drop the message.
         if record.exc_info and record.exc_info[0] is not None:

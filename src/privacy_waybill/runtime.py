@@ -21,8 +21,11 @@ from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.checkpoints import signer_from_keys
+from privacy_waybill.delivery.points import DeliveryPointKeyer
+from privacy_waybill.delivery.service import DeliveryService
 from privacy_waybill.errors import Gone, PrivacyWaybillError
-from privacy_waybill.identity.notify import Notifier, SimulatedNotifier
+from privacy_waybill.identity.credentials import OneTimeCodes
+from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
@@ -30,18 +33,31 @@ from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
 from privacy_waybill.issuance.service import IssuanceService
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
+from privacy_waybill.notifications import NotificationService, SimulatedProvider, Templates, load_templates
+from privacy_waybill.notifications.otp import OutboxNotifier
 from privacy_waybill.printing import PrintService
 from privacy_waybill.printing.terminals import terminal_subject
 from privacy_waybill.ratelimit import RateLimiter, limiter_for
+from privacy_waybill.recipients.service import RecipientService
 from privacy_waybill.settings import Settings
+from privacy_waybill.stations.service import StationService
+from privacy_waybill.stations.wiring import build_recipients, build_stations, build_tracking
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
+from privacy_waybill.storage.delivery import DeliveryStore
 from privacy_waybill.storage.identity import build_identity
+from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
+from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.redis_quotas import RedisQuotaStore
+from privacy_waybill.storage.stations import StationStore
+from privacy_waybill.storage.telephony import build_telephony
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
+from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
+from privacy_waybill.validation.phones import normalise_phone
+from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
 from privacy_waybill.vault import (
     KeyStoreExists,
     KeyStoreMissing,
@@ -52,6 +68,7 @@ from privacy_waybill.vault import (
     load_master_secret,
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
+from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.platform_keys import platform_key
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -83,18 +100,90 @@ class Runtime:
     audit: SqlAuditLog
     quotas: QuotaStore | RedisQuotaStore
     alerts: AlertStore
-    notifier: Notifier = field(default_factory=SimulatedNotifier)
+    # Validated at start-up like the other policies.
+    notification_templates: Templates = field(default_factory=load_templates)
+    # None: crowd-courier OTPs go through the notification outbox.
+    notifier: Notifier | None = None
+    tracking_policy: TrackingPolicy = field(default_factory=load_tracking_policy)
     clock: Callable[[], datetime] = utc_now
+
+    @cached_property
+    def delivery_points(self) -> DeliveryPointKeyer:
+        """Keyed building / compound / road hashes, one platform key for every merchant."""
+        return DeliveryPointKeyer(platform_key(self.keys, b"pwb delivery-point v1"))
+
+    @cached_property
+    def telephony(self) -> TelephonyService:
+        """Virtual numbers (AXB); the embedded simulator is the provider by default."""
+        return build_telephony(
+            self.engine, self.keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY
+        )
+
+    @cached_property
+    def callback_signer(self) -> CallbackSigner:
+        """Verifies telephony-provider callbacks (the simulator signs with the same secret)."""
+        return CallbackSigner(platform_key(self.keys, b"pwb telephony callback v1"))
+
+    @cached_property
+    def delivery(self) -> DeliveryService:
+        """Assignment, manifests, the out-for-delivery scan, reveal, calls and sign-off."""
+        identity = self.identity
+        return DeliveryService(
+            store=DeliveryStore(self.engine),
+            find_by_number=lambda number: self.waybills.get_by_number(None, number),
+            find_by_public_ref=self.waybills.get_by_public_ref,
+            reference_key=self.reference_key,
+            access=self.access,
+            policy=self.access_policy,
+            couriers=identity.store,
+            pass_phone_index=lambda phone: identity.phone_index(normalise_phone(phone).canonical),
+            telephony=self.telephony,
+            notifications=self.notifications,
+            keyer=self.delivery_points,
+            codes=OneTimeCodes(platform_key(self.keys, b"pwb signoff code v1")),
+            line_key=platform_key(self.keys, b"pwb courier line v1"),
+        )
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        """SMS and push through the outbox; the embedded simulator is the provider by default."""
+        return build_notifications(
+            self.engine, self.keys, self.blind_index, SimulatedProvider(), self.notification_templates
+        )
 
     @cached_property
     def identity(self) -> IdentityService:
         """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
-        return build_identity(self.engine, self.keys, self.blind_index, self.notifier)
+        notifier = self.notifier or OutboxNotifier(self.notifications, lambda: self.clock())
+        return build_identity(self.engine, self.keys, self.blind_index, notifier)
 
     @cached_property
     def limiter(self) -> RateLimiter:
         """Rate limits shared by every route: Redis when PWB_REDIS_URL is set, else this process."""
         return limiter_for(self.settings.redis_url)
+
+    @cached_property
+    def station_store(self) -> StationStore:
+        return StationStore(self.engine)
+
+    @cached_property
+    def recipient_store(self) -> RecipientStore:
+        return RecipientStore(self.engine)
+
+    @cached_property
+    def stations(self) -> StationService:
+        """The station desk: check-in with shelf and pickup codes, stickers, search, hand-over."""
+        return build_stations(self, self.station_store, self.recipient_store)
+
+    @cached_property
+    def recipients(self) -> RecipientService:
+        """The recipient portal: OTP sign-in, own parcels, who saw my data, preferences, leak reports."""
+        return build_recipients(self, self.recipient_store, self.station_store)
+
+    @cached_property
+    def tracking(self) -> TrackingService:
+        """Public tracking by number, limited per client and per waybill (policies/tracking.yaml)."""
+        return build_tracking(self, self.station_store)
 
     @cached_property
     def terminals(self) -> TerminalStore:
@@ -145,6 +234,7 @@ class Runtime:
             clock=self.clock,
             carrier_prefix=self.settings.carrier_prefix,
             profile=profile or self.settings.masking_profile,
+            delivery_points=self.delivery_points,
             workers=workers,
         )
 

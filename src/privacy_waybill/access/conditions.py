@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from datetime import timedelta, timezone
 from typing import Any
 
 from privacy_waybill.access.model import Context, Resource, Subject
+
+# Crowd passes are for a calendar day where the work is done (identity.rules.day_bounds).
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 
 Condition = Callable[[Subject, Resource, Context, Any], bool]
 
@@ -52,7 +56,9 @@ def at_subject_station(subject: Subject, resource: Resource, context: Context, p
 
 @condition("on_pass_route_and_day")
 def on_pass_route_and_day(subject: Subject, resource: Resource, context: Context, params: Any) -> bool:
-    return _same(subject.route, resource.route) and _same(subject.pass_day, context.now.date().isoformat())
+    return _same(subject.route, resource.route) and _same(
+        subject.pass_day, context.now.astimezone(CHINA_STANDARD_TIME).date().isoformat()
+    )
 
 
 @condition("own_parcel")

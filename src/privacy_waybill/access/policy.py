@@ -22,7 +22,7 @@ from privacy_waybill.issuance.model import WaybillStatus
 
 VIEWS = ("none", "masked", "surname", "last4", "virtual", "label", "full")
 PERSONAL_FIELDS = ("name", "phone", "address")
-RESOURCE_KINDS = ("waybill", "tenant", "platform")
+RESOURCE_KINDS = ("waybill", "tenant", "platform", "station")
 NOTHING_VISIBLE: Mapping[str, str] = dict.fromkeys(PERSONAL_FIELDS, "none")
 DEFAULT_DENY = "default-deny"
 

@@ -9,9 +9,9 @@ disclosed (AuditUnavailable propagates).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from privacy_waybill.access.model import Context, Decision, Resource, Subject
 from privacy_waybill.access.policy import PERSONAL_FIELDS, AccessPolicy
@@ -19,8 +19,10 @@ from privacy_waybill.access.quotas import quota_windows
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
-from privacy_waybill.masking.scrub import scrub_free_text
+from privacy_waybill.masking.free_text import ACCESS_REASONS, display_text
 from privacy_waybill.vault import SealedRecord, Vault
+
+T = TypeVar("T")
 
 
 class Forbidden(PrivacyWaybillError):
@@ -70,6 +72,8 @@ class RecipientView:
     name: str | None
     phone: str | None
     address: str | None
+    # Further sealed fields opened with a full address (the delivery remark for a reveal).
+    extras: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 class AccessService:
@@ -116,19 +120,58 @@ class AccessService:
         self._record(subject, action, resource, context, decision, Outcome.ALLOWED, detail=detail)
         return decision
 
-    def view(self, subject: Subject, action: str, waybill: IssuedWaybill, context: Context) -> RecipientView:
-        """The recipient's fields as `subject` may see them for `action`, audited before disclosure."""
+    def view(
+        self,
+        subject: Subject,
+        action: str,
+        waybill: IssuedWaybill,
+        context: Context,
+        also_open: tuple[str, ...] = (),
+    ) -> RecipientView:
+        """The recipient's fields as `subject` may see them for `action`, audited before disclosure.
+
+        `also_open` names further vault fields (e.g. ``remark``) disclosed only when the
+        decision shows the address in full; they are listed in the same audit entry.
+        """
         resource = waybill_resource(waybill)
         decision = self.require(subject, action, resource, context)
         full = tuple(f for f in PERSONAL_FIELDS if decision.fields[f] == "full")
+        extras = also_open if decision.fields["address"] == "full" else ()
         if decision.quota:
             self._consume_quota(subject, action, resource, context, decision)
         detail = {"ticket": context.ticket.strip()} if context.ticket else {}
-        self._record(subject, action, resource, context, decision, Outcome.ALLOWED, disclosed=full, detail=detail)
+        disclosed = full + extras
+        self._record(subject, action, resource, context, decision, Outcome.ALLOWED, disclosed=disclosed, detail=detail)
         if action == "waybill.break_glass":
             self._flag_for_review(subject, waybill, context)
         plaintext = self._open(waybill, full) if full else {}
-        return RecipientView(**{f: _shown(waybill, f, decision.fields[f], plaintext) for f in PERSONAL_FIELDS})
+        opened = self._open_fields(waybill, extras) if extras else {}
+        shown = {f: _shown(waybill, f, decision.fields[f], plaintext) for f in PERSONAL_FIELDS}
+        return RecipientView(**shown, extras=opened)
+
+    def hand_to_processor(
+        self,
+        subject: Subject,
+        action: str,
+        waybill: IssuedWaybill,
+        context: Context,
+        vault_field: str,
+        processor: str,
+        use: Callable[[str], T],
+    ) -> T:
+        """Open one sealed field for a processor acting for `subject` (a virtual-number or SMS
+        provider needs the recipient's phone), never for the subject: the value goes only to
+        `use`. Decided and audited like any disclosure, naming the processor."""
+        resource = waybill_resource(waybill)
+        decision = self.require(subject, action, resource, context)
+        self._record(
+            subject, action, resource, context, decision, Outcome.ALLOWED,
+            disclosed=(f"{vault_field}>processor",), detail={"processor": processor},
+        )  # fmt: skip
+        value = self._open_fields(waybill, (vault_field,)).get(vault_field)
+        if value is None:
+            raise PrivacyWaybillError(f"the waybill holds no {vault_field}")
+        return use(value)
 
     def _consume_quota(
         self, subject: Subject, action: str, resource: Resource, context: Context, decision: Decision
@@ -151,7 +194,7 @@ class AccessService:
         raise QuotaExceeded(decision.quota, full_window)
 
     def _flag_for_review(self, subject: Subject, waybill: IssuedWaybill, context: Context) -> None:
-        # The reason is free text typed by an agent: scrubbed before it is kept for reviewers.
+        # The reason is free text typed by an agent: reviewers see only recognised reasons.
         self._alerts.raise_alert(
             context.now,
             "review",
@@ -160,9 +203,16 @@ class AccessService:
             {
                 "waybill_id": waybill.waybill_id,
                 "ticket": (context.ticket or "").strip(),
-                "reason": scrub_free_text(context.reason or ""),
+                "reason": display_text(context.reason, ACCESS_REASONS),
             },
         )
+
+    def _open_fields(self, waybill: IssuedWaybill, names: Iterable[str]) -> dict[str, str]:
+        sealed = self._sealed_record(waybill.waybill_id)
+        if sealed is None:
+            raise PrivacyWaybillError("the waybill has no sealed record")
+        present = [n for n in names if n in sealed.ciphertexts]
+        return dict(self._vault.open(waybill.tenant_id, waybill.waybill_id, sealed, present)) if present else {}
 
     def _open(self, waybill: IssuedWaybill, fields: Iterable[str]) -> dict[str, str]:
         sealed = self._sealed_record(waybill.waybill_id)

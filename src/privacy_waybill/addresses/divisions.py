@@ -2,15 +2,29 @@
 
 The ministry's 2024 list decides which provinces, cities and counties are legal; the
 statistics bureau's 2023 list adds towns and streets; the 1981-2024 history maps every
-retired county or city name to the divisions that replaced it.
+retired county or city name to the divisions that replaced it. Hand-made tables in
+data/addresses add development zones, road hints for split districts, and the areas of
+Hong Kong, Macao and Taiwan.
+
+Reading and cross-linking the ~2 MB of source tables takes about half a second, too slow
+for every command's start. `build_index` turns them into one compact JSON index shipped as
+data/divisions/index.json; `load_divisions` reads that in a few tens of milliseconds and
+falls back to the sources when the index was built from other source files (its digest
+of the sources differs) or by another index format. Rebuild it after changing any source:
+`python -m privacy_waybill.addresses.divisions`.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
+import hashlib
+import json
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
@@ -53,12 +67,47 @@ class Town:
 
 @dataclass(frozen=True, slots=True)
 class RetiredName:
-    """A city or county name no longer in use, with the current codes that replaced it."""
+    """A city or county name no longer in use, with the current codes that replaced it and
+    the year it went out of use."""
 
     name: str
     level: Level
     old_code: str
     successors: tuple[str, ...]
+    retired_in: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A development, statistical or management zone written in place of a district.
+
+    `contains` is the legal division that contains it: a district code, or a city or
+    municipality code when the zone spans several districts.
+    """
+
+    name: str
+    contains: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessorRoad:
+    """A road that tells which successor of a split district an address now belongs to."""
+
+    retired_code: str
+    road: str
+    successor: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegionArea:
+    """A written form of a Hong Kong or Macao district or area, or a Taiwan city or county.
+
+    `name` is the form shown on labels (simplified, with its suffix).
+    """
+
+    region_code: str
+    name: str
+    written: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +118,10 @@ class DivisionData:
     towns: tuple[Town, ...]
     retired: tuple[RetiredName, ...]
     area_codes_ever_used: frozenset[str]
+    zones: tuple[Zone, ...] = ()
+    successor_roads: tuple[SuccessorRoad, ...] = ()
+    region_names: tuple[tuple[str, str], ...] = ()
+    region_areas: tuple[RegionArea, ...] = ()
 
     def division(self, code: str) -> Division | None:
         return self.districts.get(code) or self.cities.get(code) or self.provinces.get(code)
@@ -86,17 +139,38 @@ class DivisionData:
         return frozenset(code for code in self.cities if code[:4] not in with_counties)
 
 
-def _open_text(name: str) -> Iterator[str]:
-    path = resources.files("privacy_waybill") / "data" / "divisions" / name
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+_DATA = resources.files("privacy_waybill") / "data"
+# Every file the division data is built from; the index records a digest of all of them.
+_SOURCES = (
+    "divisions/mca_county_codes_2024.txt",
+    "divisions/mca_county_codes_history_1981-2024.csv",
+    "divisions/nbs2023_areas.csv",
+    "divisions/nbs2023_streets.csv",
+    "addresses/development_zones.csv",
+    "addresses/successor_roads.csv",
+    "addresses/region_names.csv",
+    "addresses/hk_mo_tw.csv",
+)
+_INDEX = "divisions/index.json"
+# Bump when the index layout or anything derived into it changes.
+INDEX_FORMAT = 2
+
+
+def _open_text(path: str) -> Iterator[str]:
+    with (_DATA / path).open(encoding="utf-8-sig", newline="") as handle:
         yield from handle
+
+
+def _table(name: str) -> list[dict[str, str]]:
+    """A hand-made CSV table; lines starting with # are its provenance notes."""
+    return list(csv.DictReader(line for line in _open_text(name) if not line.startswith("#")))
 
 
 def _current_divisions() -> tuple[dict[str, Division], dict[str, Division], dict[str, Division]]:
     provinces: dict[str, Division] = {}
     cities: dict[str, Division] = {}
     districts: dict[str, Division] = {}
-    for line in _open_text("mca_county_codes_2024.txt"):
+    for line in _open_text("divisions/mca_county_codes_2024.txt"):
         if not line.strip():
             continue
         code, name = line.split()
@@ -110,7 +184,7 @@ def _current_divisions() -> tuple[dict[str, Division], dict[str, Division], dict
 
 
 def _history_rows() -> list[dict[str, str]]:
-    return list(csv.DictReader(_open_text("mca_county_codes_history_1981-2024.csv")))
+    return list(csv.DictReader(_open_text("divisions/mca_county_codes_history_1981-2024.csv")))
 
 
 def _final_codes(field: str) -> tuple[str, ...]:
@@ -178,13 +252,13 @@ def _retired_names(
             successors = _resolve_to_current(tuple(counties_by_prefix[code[:4]]), retired_successors, set(districts))
         if not successors or name in current_names_by_prefix[code[:4]]:
             continue
-        retired[(name, level, code)] = RetiredName(name, level, code, successors)
+        retired[(name, level, code)] = RetiredName(name, level, code, successors, int(row["变更/弃用时间"] or 0))
     return tuple(retired.values())
 
 
 def _towns(districts: dict[str, Division], cities: dict[str, Division]) -> tuple[Town, ...]:
     towns = []
-    for row in csv.DictReader(_open_text("nbs2023_streets.csv")):
+    for row in csv.DictReader(_open_text("divisions/nbs2023_streets.csv")):
         area = row["areaCode"]
         city_prefix = row["cityCode"]
         if city_prefix + "00" not in cities and area not in districts:
@@ -200,9 +274,28 @@ def _towns(districts: dict[str, Division], cities: dict[str, Division]) -> tuple
     return tuple(towns)
 
 
-@cache
-def load_divisions() -> DivisionData:
-    """All division data, read on first use and shared afterwards."""
+def _zones(districts: dict[str, Division], cities: dict[str, Division]) -> tuple[Zone, ...]:
+    """The hand-made zone table, then the bureau's statistical-only zones routed to their city."""
+    zones = {row["name"]: Zone(row["name"], row["contains"]) for row in _table("addresses/development_zones.csv")}
+    for row in csv.DictReader(_open_text("divisions/nbs2023_areas.csv")):
+        code, name = row["code"], row["name"]
+        city = code[:4] + "00"
+        if code in districts or name in zones:
+            continue
+        zones[name] = Zone(name, city if city in cities else code[:2] + "0000")
+    return tuple(zones.values())
+
+
+def _region_areas() -> tuple[RegionArea, ...]:
+    areas = []
+    for row in _table("addresses/hk_mo_tw.csv"):
+        for written in (row["area"], *filter(None, row["aliases"].split("|"))):
+            areas.append(RegionArea(row["region_code"], row["area"], written))
+    return tuple(areas)
+
+
+def build_from_sources() -> DivisionData:
+    """Read and cross-link every source table (the slow path the index avoids)."""
     provinces, cities, districts = _current_divisions()
     rows = _history_rows()
     return DivisionData(
@@ -215,9 +308,114 @@ def load_divisions() -> DivisionData:
         | frozenset(provinces)
         | frozenset(cities)
         | frozenset(districts),
+        zones=_zones(districts, cities),
+        successor_roads=tuple(
+            SuccessorRoad(row["retired_code"], row["road"], row["successor_code"])
+            for row in _table("addresses/successor_roads.csv")
+        ),
+        region_names=tuple((row["region_code"], row["written"]) for row in _table("addresses/region_names.csv")),
+        region_areas=_region_areas(),
     )
+
+
+def source_digest() -> str:
+    """SHA-256 over every source file, in a fixed order."""
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        digest.update(name.encode() + b"\0" + (_DATA / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _to_payload(data: DivisionData) -> dict[str, object]:
+    return {
+        "format": INDEX_FORMAT,
+        "source_digest": source_digest(),
+        "divisions": [[d.code, d.name] for d in (*data.provinces.values(), *data.cities.values(), *data.districts.values())],
+        "towns": [[t.code, t.name, t.city_prefix, t.district_code] for t in data.towns],
+        "retired": [[r.name, int(r.level), r.old_code, list(r.successors), r.retired_in] for r in data.retired],
+        "area_codes_ever_used": sorted(data.area_codes_ever_used),
+        "zones": [[z.name, z.contains] for z in data.zones],
+        "successor_roads": [[r.retired_code, r.road, r.successor] for r in data.successor_roads],
+        "region_names": [list(pair) for pair in data.region_names],
+        "region_areas": [[a.region_code, a.name, a.written] for a in data.region_areas],
+    }
+
+
+def _from_payload(payload: dict[str, list]) -> DivisionData:  # type: ignore[type-arg]
+    provinces: dict[str, Division] = {}
+    cities: dict[str, Division] = {}
+    districts: dict[str, Division] = {}
+    for code, name in payload["divisions"]:
+        if code.endswith("0000"):
+            provinces[code] = Division(code, name, Level.PROVINCE)
+        elif code.endswith("00"):
+            cities[code] = Division(code, name, Level.CITY)
+        else:
+            districts[code] = Division(code, name, Level.DISTRICT)
+    return DivisionData(
+        provinces=provinces,
+        cities=cities,
+        districts=districts,
+        towns=tuple(Town(*row) for row in payload["towns"]),
+        retired=tuple(RetiredName(n, Level(lv), old, tuple(succ), year) for n, lv, old, succ, year in payload["retired"]),
+        area_codes_ever_used=frozenset(payload["area_codes_ever_used"]),
+        zones=tuple(Zone(*row) for row in payload["zones"]),
+        successor_roads=tuple(SuccessorRoad(*row) for row in payload["successor_roads"]),
+        region_names=tuple((code, written) for code, written in payload["region_names"]),
+        region_areas=tuple(RegionArea(*row) for row in payload["region_areas"]),
+    )
+
+
+def build_index() -> bytes:
+    """The index file's bytes for the current sources."""
+    payload = _to_payload(build_from_sources())
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _read_index() -> dict[str, list] | None:  # type: ignore[type-arg]
+    try:
+        payload = json.loads((_DATA / _INDEX).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if payload.get("format") != INDEX_FORMAT or payload.get("source_digest") != source_digest():
+        return None
+    return payload  # type: ignore[no-any-return]
+
+
+@cache
+def load_divisions() -> DivisionData:
+    """All division data, from the prebuilt index when it matches the sources; shared afterwards."""
+    payload = _read_index()
+    if payload is None:
+        return build_from_sources()
+    with garbage_collection_paused():
+        return _from_payload(payload)
+
+
+@contextmanager
+def garbage_collection_paused() -> Iterator[None]:
+    """For building ~50k small long-lived objects in one go: collecting garbage between
+    them finds nothing and doubles the time taken."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def known_area_codes() -> frozenset[str]:
     """Every 6-digit division code used since 1981 (the area part of an ID number)."""
     return load_divisions().area_codes_ever_used
+
+
+def index_is_current() -> bool:
+    return _read_index() is not None
+
+
+if __name__ == "__main__":
+    target = _DATA / _INDEX
+    with resources.as_file(target) as path:
+        path.write_bytes(build_index())
+        print(f"wrote {path}", file=sys.stderr)

@@ -10,6 +10,7 @@ ADDRESS_LEVELS: tuple[str, ...] = (
     "city",
     "district",
     "town",
+    "before_road",
     "road",
     "road_number",
     "poi",
@@ -25,6 +26,9 @@ ADDRESS_LEVELS: tuple[str, ...] = (
 class ParsedAddress:
     """An address split into levels. Unrecognised text lands in `remainder`.
 
+    `before_road` is whatever was written between the last division and the road (a
+    village, compound, POI or name): never a road, never a division.
+
     Division levels carry their official code (12-digit NBS code for towns, 6-digit
     for districts/cities/provinces). `district_renamed_from` records the old name when
     the input used a district name that has since been renamed or merged.
@@ -34,6 +38,7 @@ class ParsedAddress:
     city: str | None = None
     district: str | None = None
     town: str | None = None
+    before_road: str | None = None
     road: str | None = None
     road_number: str | None = None
     poi: str | None = None

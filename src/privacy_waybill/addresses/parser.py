@@ -2,9 +2,15 @@
 
 Division names are matched only at the front of the text, one level deeper each step
 and only inside the divisions already read, so a compound called 湖畔花园北区 can never
-turn into a district, and 东区 in 中山市 never becomes 攀枝花市东区. The detail that
-follows is cut by one anchored pattern: road, number, compound, building, unit, floor,
-room, and whatever is left over goes to `remainder`, so no text is dropped.
+turn into a district, and 东区 in 中山市 never becomes 攀枝花市东区. People's own forms are
+accepted where they still determine one place: names without their suffix (宁波北仑,
+confirmed by a town of that district), retired and merged districts (江干区 decided by its
+town or road, else kept at the city), development zones (routed to the district or city
+containing them), a district or town unique in the country or the province given, and the
+noise of order exports (separators, repeated prefixes, placeholders, leading tags).
+Hong Kong, Macao and Taiwan addresses are read down to their district or city; the rest
+of them is kept unclassified, so labels show them at that level only. The detail is split
+by privacy_waybill.addresses.detail.
 """
 
 from __future__ import annotations
@@ -15,13 +21,35 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import cache
 
-from privacy_waybill.addresses.divisions import DivisionData, Level, Town, load_divisions
+from privacy_waybill.addresses.detail import DETAIL_LEVELS, split_detail
+from privacy_waybill.addresses.divisions import (
+    DivisionData,
+    Level,
+    RetiredName,
+    Town,
+    garbage_collection_paused,
+    load_divisions,
+)
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import FieldError
 
-FIELD = "address"
+__all__ = [
+    "DETAIL_LEVELS",
+    "leading_noise_length",
+    "normalise_text",
+    "parse_address",
+    "parse_address_parts",
+    "parse_label_address",
+    "split_detail",
+]
 
-# The 55 recognised minority nationalities, to shorten 延边朝鲜族自治州 to 延边.
+FIELD = "address"
+NOT_RECOGNISED = "district not recognised"
+_ADD_DISTRICT = f"{NOT_RECOGNISED}: add the district (区/县) after the city"
+_ADD_DIVISIONS = f"{NOT_RECOGNISED}: add the province, city and district (区/县) before the street"
+_ADD_TAIWAN_CITY = "address in Taiwan without a city or county: add it (台北市, 新北市, 高雄市 ...)"
+_MAX_CANDIDATES = 6
+
 _NATIONALITIES = [
     "蒙古",
     "回",
@@ -85,31 +113,63 @@ _AUTONOMOUS = re.compile(
 _PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
 _CITY_SUFFIXES = ("地区", "市", "盟")
 _DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "旗")
-# Written between division names by some senders; skipped only when a name follows.
-_SEPARATORS = ",、/"
-
-_NUM = r"(?:\d+|[零〇一二三四五六七八九十百两]+)"
-_NOT_BODY = r"\d号幢栋座单元室层楼,"
-_DETAIL = re.compile(
-    rf"""
-    (?:(?P<road>[^{_NOT_BODY}]{{1,20}}?(?:大道|大街|胡同|路|街(?!道)|巷|弄|(?<!街)道))
-       (?P<road_number>\d+(?:-\d+)?号(?![楼院])|\d+弄(?:\d+号(?![楼院]))?)?)?
-    (?P<poi>[^{_NOT_BODY}]{{1,30}}
-        (?:小区|花园|大厦|广场|公寓|苑|园|村|中心|大楼|家园|新村|小镇|城|府|庭|湾|院|公馆|社区|里|坊|邸|居|阁|区|期))?
-    (?P<building>(?:[A-Za-z]\d*|\d+[A-Za-z]?|[一二三四五六七八九十]+)(?:号楼|幢|栋|座))?
-    (?P<unit>{_NUM}单元)?
-    (?P<floor>-?{_NUM}(?:层|楼))?
-    (?P<room>[A-Za-z]?\d+[A-Za-z]?(?:室|号|户)|\d{{3,5}}(?!\w))?
-    (?P<remainder>.*)
-    """,
-    re.VERBOSE | re.DOTALL,
+_TOWN_SUFFIXES = ("街道", "镇", "乡")
+# How the districts named 市中区, 市南区 and 市北区 begin.
+_SHI_DISTRICT_STARTS = frozenset({"市中", "市南", "市北"})
+_DIVISION_CHARACTERS = re.compile("[省市区县旗盟镇乡]")
+# Written between division names by order exports; skipped only between divisions.
+SEPARATORS = ",、/-_|—–·;:.~"
+# Tags that order systems put in front of an address (【急】, [加急], 委托件).
+_LEADING_TAG = re.compile(r"[【\[(<《{「『][^】\])>》}」』]{0,16}[】\])>》}」』]")
+_LEADING_WORDS = (
+    "收货地址",
+    "收件地址",
+    "详细地址",
+    "地址",
+    "中华人民共和国",
+    "中国",
+    "委托件",
+    "急件",
+    "加急",
+    "代收货款",
+    "到付件",
+    "到付",
+    "寄付",
 )
-DETAIL_LEVELS = ("road", "road_number", "poi", "building", "unit", "floor", "room", "remainder")
+# Placeholders that exports write for an empty division; skipped wherever a division may stand.
+_PLACEHOLDERS = (
+    "省直辖县级行政区划",
+    "自治区直辖县级行政区划",
+    "请选择",
+    "其它区",
+    "其他区",
+    "其它县",
+    "其他县",
+    "其它市",
+    "其他市",
+    "市辖区",
+    "县辖区",
+    "省直辖",
+)
+_ASCII_PLACEHOLDERS = ("undefined", "null", "none", "nil", "nan", "n/a")
+# Short placeholders, also the start of real names (无锡): skipped only before a separator,
+# the end of the text, or another division.
+_WEAK_PLACEHOLDERS = ("其它", "其他", "未知", "暂无", "无", "空")
+_PLACEHOLDER_STARTS = frozenset(word[0] for word in (*_PLACEHOLDERS, *_ASCII_PLACEHOLDERS, *_WEAK_PLACEHOLDERS))
+_NOISE_STARTS = frozenset(
+    {c.upper() for c in _PLACEHOLDER_STARTS}
+    | _PLACEHOLDER_STARTS
+    | frozenset(SEPARATORS)
+    | frozenset(word[0] for word in _LEADING_WORDS)
+    | frozenset("【[(<《{「『")
+)
+_INVISIBLE = re.compile("[%s\ufeff]" % "".join(chr(c) for c in range(0x2000, 0x2070) if unicodedata.category(chr(c)) == "Cf"))
 
 
 def normalise_text(text: str) -> str:
-    """Full-width digits, letters and punctuation to their plain forms; whitespace dropped."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    """Full-width digits, letters and punctuation to their plain forms; whitespace and
+    invisible format characters dropped."""
+    return "".join(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).split())
 
 
 def _short_names(name: str, level: Level) -> set[str]:
@@ -126,24 +186,50 @@ def _short_names(name: str, level: Level) -> set[str]:
         Level.DISTRICT: _DISTRICT_SUFFIXES,
     }[level]
     for suffix in suffixes:
-        if name.endswith(suffix) and not autonomous:
+        # 清新区 is 清新 (not 清 + 新区); 浦东新区 is 浦东.
+        if name.endswith(suffix) and not autonomous and len(name) - len(suffix) >= 2:
             shorts.add(name[: -len(suffix)])
             break
     return {short for short in shorts if len(short) >= 2 and short != name}
 
 
+# Long official zone words and the forms people shorten them to.
+_ZONE_ABBREVIATIONS = {
+    "高新技术产业开发区": ("高新区", "高新技术开发区"),
+    "经济技术开发区": ("经开区", "经济开发区", "开发区"),
+}
+
+
+def _zone_forms(name: str, city_shorts: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """(written form, needs the city written before it) for one zone name."""
+    forms = {name}
+    for long, shorts in _ZONE_ABBREVIATIONS.items():
+        if long in name:
+            forms |= {name.replace(long, short) for short in shorts}
+    written: list[tuple[str, bool]] = [(form, False) for form in forms]
+    for form in forms:
+        for city in city_shorts:
+            rest = form[len(city) :] if form.startswith(city) else ""
+            if len(rest) >= 3:
+                written.append((rest, True))
+    return written
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """One way of writing a province, city or district, and the current codes it means."""
+    """One way of writing a province, city, district or zone, and the current codes it means."""
 
     level: Level
     codes: tuple[str, ...]
     current: bool
     short: bool
     written: str
+    zone: bool = False
+    needs_city: bool = False
+    retired_codes: tuple[str, ...] = ()
 
-    def rank(self) -> tuple[bool, bool, int]:
-        return (not self.current, self.short, self.level)
+    def rank(self) -> tuple[bool, bool, bool, int]:
+        return (not self.current, self.short, self.needs_city, self.level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,25 +240,71 @@ class _Index:
     towns: dict[str, tuple[Town, ...]]
     town_lengths: dict[str, tuple[int, ...]]
     cities_without_counties: frozenset[str]
+    cities_by_prefix: frozenset[str]
+    successor_roads: dict[tuple[str, str], str]
+    region_areas: dict[str, dict[str, str]]
+    region_area_lengths: dict[str, tuple[int, ...]]
+    taiwan_cities: dict[str, str]
+    taiwan_city_lengths: tuple[int, ...]
+
+
+_HONG_KONG, _MACAO, _TAIWAN = "810000", "820000", "710000"
+REGION_CODES = frozenset({_HONG_KONG, _MACAO, _TAIWAN})
 
 
 @cache
 def _index() -> _Index:
     data = load_divisions()
-    grouped: dict[tuple[str, Level, bool, bool], list[str]] = defaultdict(list)
+    with garbage_collection_paused():
+        return _build_index(data)
+
+
+def _build_index(data: DivisionData) -> _Index:
+    grouped: dict[tuple[str, Level, bool, bool, bool, bool], list[str]] = defaultdict(list)
+    retired_codes: dict[tuple[str, Level], list[str]] = defaultdict(list)
+    city_shorts: dict[str, tuple[str, ...]] = {}
     for division in (*data.provinces.values(), *data.cities.values(), *data.districts.values()):
-        grouped[(division.name, division.level, True, False)].append(division.code)
-        for short in _short_names(division.name, division.level):
-            grouped[(short, division.level, True, True)].append(division.code)
-    for retired in data.retired:
-        grouped[(retired.name, retired.level, False, False)].extend(retired.successors)
+        grouped[(division.name, division.level, True, False, False, False)].append(division.code)
+        shorts = _short_names(division.name, division.level)
+        for short in shorts:
+            grouped[(short, division.level, True, True, False, False)].append(division.code)
+        if division.level is not Level.DISTRICT:
+            city_shorts[_scope(division.code)] = (division.name, *sorted(shorts, key=len, reverse=True))
+    for code, written in data.region_names:
+        grouped[(written, Level.PROVINCE, True, False, False, False)].append(code)
+    for retired in _latest_meanings(data.retired):
+        grouped[(retired.name, retired.level, False, False, False, False)].extend(retired.successors)
+        retired_codes[(retired.name, retired.level)].append(retired.old_code)
+    for zone in data.zones:
+        owner = city_shorts.get(zone.contains[:4], ()) + city_shorts.get(zone.contains[:2], ())
+        for form, needs_city in _zone_forms(zone.name, owner):
+            grouped[(form, Level.DISTRICT, True, False, True, needs_city)].append(zone.contains)
 
     names: dict[str, list[_Entry]] = defaultdict(list)
-    for (name, level, current, short), codes in grouped.items():
-        names[name].append(_Entry(level, tuple(dict.fromkeys(codes)), current, short, name))
+    for (name, level, current, short, zone, needs_city), codes in grouped.items():
+        names[name].append(
+            _Entry(
+                level,
+                tuple(dict.fromkeys(codes)),
+                current,
+                short,
+                name,
+                zone=zone,
+                needs_city=needs_city,
+                retired_codes=tuple(retired_codes.get((name, level), ())) if not current else (),
+            )
+        )
     towns: dict[str, list[Town]] = defaultdict(list)
     for town in data.towns:
-        towns[normalise_text(town.name)].append(town)
+        # A few official names hold full-width brackets, which normalise_text turns plain.
+        key = town.name if unicodedata.is_normalized("NFKC", town.name) else normalise_text(town.name)
+        towns[key].append(town)
+    region_areas: dict[str, dict[str, str]] = defaultdict(dict)
+    for area in data.region_areas:
+        region_areas[area.region_code][area.written] = area.name
+    taiwan_cities = {
+        written: name for written, name in region_areas[_TAIWAN].items() if written[-1] in "市县縣"
+    }
     return _Index(
         divisions=data,
         names={name: tuple(sorted(entries, key=_Entry.rank)) for name, entries in names.items()},
@@ -180,7 +312,31 @@ def _index() -> _Index:
         towns={name: tuple(found) for name, found in towns.items()},
         town_lengths=_lengths_by_start(towns),
         cities_without_counties=frozenset(code[:4] for code in data.cities_without_counties()),
+        cities_by_prefix=frozenset(code[:2] for code in data.cities),
+        successor_roads={(r.retired_code, r.road): r.successor for r in data.successor_roads},
+        region_areas=dict(region_areas),
+        region_area_lengths=_lengths_by_start({w: 0 for areas in region_areas.values() for w in areas}),
+        taiwan_cities=taiwan_cities,
+        taiwan_city_lengths=tuple(sorted({len(written) for written in taiwan_cities}, reverse=True)),
     )
+
+
+def _latest_meanings(retired: tuple[RetiredName, ...]) -> list[RetiredName]:
+    """Retired names, where one place retired the same name twice (沙县 in 1983 into two
+    districts, in 2021 into one) keeping what it meant last; other places keep theirs."""
+    by_name: dict[tuple[str, Level], list[RetiredName]] = defaultdict(list)
+    for entry in retired:
+        by_name[(entry.name, entry.level)].append(entry)
+    kept: list[RetiredName] = []
+    for entries in by_name.values():
+        for entry in entries:
+            overlapping_later = any(
+                other.retired_in > entry.retired_in and set(other.successors) & set(entry.successors)
+                for other in entries
+            )
+            if not overlapping_later:
+                kept.append(entry)
+    return kept
 
 
 def _lengths_by_start(names: dict[str, object]) -> dict[str, tuple[int, ...]]:
@@ -202,7 +358,11 @@ def _scope(code: str) -> str:
 
 @dataclass(slots=True)
 class _Reading:
-    """What has been read so far; `scopes` are the code prefixes still possible."""
+    """What has been read so far; `scopes` are the code prefixes still possible.
+
+    `kept_city` is set when the address determines its city but, by design, no district:
+    a zone spanning several districts, or a split district with nothing to decide by.
+    """
 
     level: int = -1
     scopes: tuple[str, ...] = ("",)
@@ -211,12 +371,19 @@ class _Reading:
     district: str | None = None
     renamed_from: str | None = None
     town: Town | None = None
+    kept_city: bool = False
 
     def admits(self, code: str) -> bool:
-        return code.startswith(self.scopes)  # any of the scopes, tested in C
+        return code.startswith(self.scopes)
 
     def resolved_code(self, level: Level) -> str | None:
         return {Level.PROVINCE: self.province, Level.CITY: self.city, Level.DISTRICT: self.district}[level]
+
+    def knows_city(self) -> bool:
+        """A city, or a municipality (which is its own city), has been read."""
+        if all(len(scope) >= 4 for scope in self.scopes):
+            return True
+        return self.province is not None and self.province[:2] not in _index().cities_by_prefix
 
 
 def _towns_in_reach(reading: _Reading, candidates: tuple[Town, ...]) -> tuple[Town, ...]:
@@ -227,25 +394,28 @@ def _towns_in_reach(reading: _Reading, candidates: tuple[Town, ...]) -> tuple[To
             for t in candidates
             if t.district_code == reading.district or (t.district_code is None and t.city_prefix == city_prefix)
         )
-    # Town names repeat across the country (城关镇): only look for them inside a city.
-    if any(len(scope) < 4 for scope in reading.scopes):
-        return ()
     return tuple(t for t in candidates if reading.admits(t.code))
 
 
 def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
-    """The longest town name at `pos` that can only mean one place within the reading."""
-    if reading.district is None and any(len(scope) < 4 for scope in reading.scopes):
-        return None
+    """The longest town name at `pos` that can only mean one place within the reading.
+
+    Town names repeat across the country (城关镇): outside a known city only a full name
+    (街道, 镇, 乡) that occurs once in the country, or in the province, is taken.
+    """
+    in_city = reading.district is not None or all(len(scope) >= 4 for scope in reading.scopes)
     index = _index()
     for length in index.town_lengths.get(text[pos : pos + 2], ()):
-        candidates = index.towns.get(text[pos : pos + length])
-        if not candidates or pos + length > len(text):
+        if pos + length > len(text):
+            continue
+        name = text[pos : pos + length]
+        candidates = index.towns.get(name)
+        if not candidates:
+            continue
+        if not in_city and (length < 3 or not name.endswith(_TOWN_SUFFIXES)):
             continue
         reachable = _towns_in_reach(reading, candidates)
-        if len(reachable) == 1:
-            return length, reachable[0]
-        if len({t.district_code for t in reachable}) == 1 and reachable:
+        if reachable and len({(t.district_code, t.city_prefix) for t in reachable}) == 1:
             return length, reachable[0]
     return None
 
@@ -254,47 +424,136 @@ def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, t
     """The longest division name at `pos` that fits the reading, with the codes it keeps."""
     index = _index()
     for length in index.name_lengths.get(text[pos : pos + 2], ()):
+        if pos + length > len(text):
+            continue
         entries = index.names.get(text[pos : pos + length])
-        if not entries or pos + length > len(text):
+        if not entries:
             continue
         for entry in entries:
             if entry.level <= reading.level:
-                if not entry.short and reading.resolved_code(entry.level) in entry.codes:
+                if not entry.short and not entry.zone and reading.resolved_code(entry.level) in entry.codes:
                     return length, entry, entry.codes
+                continue
+            if entry.needs_city and not reading.knows_city():
                 continue
             codes = tuple(code for code in entry.codes if reading.admits(code))
             if not codes:
                 continue
-            if (
-                entry.short
-                and entry.level is Level.DISTRICT
-                and not _short_district_confirmed(text, pos + length, reading, codes)
-            ):
-                continue
+            if entry.short and entry.level is Level.DISTRICT:
+                if not _short_district_confirmed(text, pos + length, reading, codes):
+                    continue
+            elif entry.short and _a_district_is_meant(text, pos + length, reading, entries):
+                continue  # 大同林源镇: 林源镇 is in 大庆's 大同区, not in 大同市
             return length, entry, codes
     return None
 
 
-def _short_district_confirmed(text: str, pos: int, reading: _Reading, codes: tuple[str, ...]) -> bool:
-    """余杭 stands for 余杭区 only inside a known city and when one of its towns follows;
-    otherwise it is as likely the start of a road (余杭塘路)."""
-    if reading.level < Level.PROVINCE:
+def _a_district_is_meant(text: str, pos: int, reading: _Reading, entries: tuple[_Entry, ...]) -> bool:
+    """Whether a short district name written like this short city or province name is
+    confirmed by a town of its own right after it."""
+    return any(
+        other.short
+        and other.level is Level.DISTRICT
+        and _short_district_confirmed(
+            text, pos, reading, tuple(c for c in other.codes if reading.admits(c)), by_road=False
+        )
+        for other in entries
+    )
+
+
+def _short_district_confirmed(
+    text: str, pos: int, reading: _Reading, codes: tuple[str, ...], by_road: bool = True
+) -> bool:
+    """余杭 stands for 余杭区 only when one of its towns follows, or, when it is the only
+    such name in the province or city written, a road name on its own (杭州西湖文三路,
+    广东德庆和平路); otherwise it is as likely the start of a road
+    (杭州余杭塘路: 塘路 is no road name)."""
+    if any(_town_at(text, pos, replace(reading, district=code, scopes=(code,))) for code in codes):
+        return True
+    if not by_road or len(codes) != 1 or reading.level < Level.PROVINCE:
         return False
-    return any(_town_at(text, pos, replace(reading, district=code)) for code in codes)
+    following = split_detail(text[pos : pos + 40])
+    road = following["road"]
+    # 本溪溪湖区望江巷 is 本溪 + 溪湖区, not 本溪县 + a road: a division name is no road.
+    return road is not None and following["before_road"] is None and not _DIVISION_CHARACTERS.search(road)
 
 
-def _choose_district(text: str, pos: int, reading: _Reading, codes: tuple[str, ...]) -> str:
+def _full_name(code: str) -> str:
+    data = _index().divisions
+    parts = [data.province_of(code).name]
+    city = data.city_of(code)
+    if city:
+        parts.append(city.name)
+    division = data.division(code)
+    if division and division.level is not Level.PROVINCE and (city is None or division.code != city.code):
+        parts.append(division.name)
+    return "".join(parts)
+
+
+def _ambiguous(codes: tuple[str, ...]) -> FieldError:
+    """An error naming the candidates: official division names, never the input."""
+    names = [_full_name(code) for code in sorted(codes)]
+    shown = ", ".join(names[:_MAX_CANDIDATES]) + (" ..." if len(names) > _MAX_CANDIDATES else "")
+    return FieldError(FIELD, f"district name is ambiguous ({shown}); add the province or city")
+
+
+def _successor_by_road(text: str, pos: int, entry: _Entry, codes: tuple[str, ...]) -> str | None:
+    road = split_detail(text[pos:].lstrip(SEPARATORS))["road"]
+    if road is None:
+        return None
+    index = _index()
+    found = {index.successor_roads.get((old, road)) for old in entry.retired_codes} & set(codes)
+    return found.pop() if len(found) == 1 else None
+
+
+def _choose_district(text: str, pos: int, reading: _Reading, entry: _Entry, codes: tuple[str, ...]) -> str | None:
+    """The district meant, or None to keep only the city a split district lies in."""
     if len(codes) == 1:
         return codes[0]
-    by_town = [code for code in codes if _town_at(text, pos, replace(reading, district=code))]
+    by_town = [code for code in codes if _town_at(text, pos, replace(reading, district=code, scopes=(code,)))]
     if len(by_town) == 1:
         return by_town[0]
-    raise FieldError(FIELD, "district name is ambiguous; add the province or city")
+    if not entry.current:
+        by_road = _successor_by_road(text, pos, entry, codes)
+        if by_road:
+            return by_road
+        if len({code[:4] for code in codes}) == 1:
+            return None
+    raise _ambiguous(codes)
+
+
+def _keep_city(reading: _Reading, code: str) -> None:
+    """Stop at the city (or municipality) containing `code`."""
+    reading.kept_city = True
+    reading.level = Level.DISTRICT
+    if code.endswith("0000"):
+        reading.province = code
+        reading.scopes = (code[:2],)
+    else:
+        reading.city = code[:4] + "00"
+        reading.scopes = (code[:4],)
+
+
+def _apply_zone(reading: _Reading, codes: tuple[str, ...]) -> None:
+    if len(codes) > 1:
+        if len({code[:4] for code in codes}) > 1:
+            raise _ambiguous(codes)
+        codes = (codes[0][:4] + "00",)
+    code = codes[0]
+    if code.endswith("00"):
+        _keep_city(reading, code)
+    else:
+        reading.level = Level.DISTRICT
+        reading.district = code
+        reading.scopes = (code,)
 
 
 def _apply(reading: _Reading, entry: _Entry, codes: tuple[str, ...], text: str, end: int) -> None:
     if entry.level <= reading.level:
         return  # the same division written twice (北京市北京市朝阳区)
+    if entry.zone:
+        _apply_zone(reading, codes)
+        return
     reading.level = entry.level
     if entry.level is Level.PROVINCE:
         reading.province = codes[0]
@@ -303,19 +562,85 @@ def _apply(reading: _Reading, entry: _Entry, codes: tuple[str, ...], text: str, 
         if len(codes) == 1:
             reading.city = codes[0]
         reading.scopes = tuple(_scope(code) for code in codes)
+        if not entry.current and len(codes) > 1 and len({code[:4] for code in codes}) == 1:
+            # A retired prefecture split among districts of one city (莱芜市): the city is
+            # known even if no town tells the district.
+            reading.city = codes[0][:4] + "00"
+            reading.kept_city = True
     else:
-        district = _choose_district(text, end, reading, codes)
+        district = _choose_district(text, end, reading, entry, codes)
+        if district is None:
+            _keep_city(reading, codes[0])
+            return
+        if district not in _index().divisions.districts:
+            _keep_city(reading, district)  # a county that became the city itself (日照县)
+            return
         reading.district = district
         reading.scopes = (district,)
+        reading.kept_city = False
         current_name = _index().divisions.districts[district].name
         if entry.written != current_name and not entry.short:
             reading.renamed_from = entry.written
 
 
+def _placeholder_end(text: str, pos: int, reading: _Reading) -> int:
+    """End of a placeholder at `pos`, or `pos` when there is none."""
+    if text[pos : pos + 1].lower() not in _PLACEHOLDER_STARTS:
+        return pos
+    for word in _PLACEHOLDERS:
+        if text.startswith(word, pos):
+            return pos + len(word)
+    lowered = text[pos : pos + 9].lower()
+    for word in _ASCII_PLACEHOLDERS:
+        following = lowered[len(word) : len(word) + 1]
+        if lowered.startswith(word) and not (following.isascii() and following.isalpha()):
+            return pos + len(word)
+    for word in _WEAK_PLACEHOLDERS:
+        if text.startswith(word, pos):
+            after = pos + len(word)
+            if after == len(text) or text[after] in SEPARATORS or _division_at(text, after, reading):
+                return after
+    return pos
+
+
+def _skip_noise(text: str, pos: int, reading: _Reading) -> int:
+    """Past separators and placeholders written where a division may stand."""
+    while pos < len(text):
+        if text[pos] in SEPARATORS:
+            pos += 1
+            continue
+        after = _placeholder_end(text, pos, reading)
+        if after == pos:
+            break
+        pos = after
+    return pos
+
+
+def leading_noise_length(text: str) -> int:
+    """How many characters at the start of `text` are separators or placeholders, which the
+    parser drops where a division may stand."""
+    return _skip_noise(text, 0, _Reading())
+
+
+def _strip_leading_noise(text: str) -> str:
+    """Drop tags, lead-in words and placeholders that precede the first division."""
+    while text[:1] in _NOISE_STARTS:
+        before = text
+        text = _LEADING_TAG.sub("", text, count=1) if _LEADING_TAG.match(text) else text
+        for word in _LEADING_WORDS:
+            if text.startswith(word):
+                text = text[len(word) :]
+                break
+        text = text[_skip_noise(text, 0, _Reading()) :]
+        if text == before:
+            break
+    return text
+
+
 def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Level.TOWN) -> int:
     """Consume division names from `pos` on; returns where the detail starts."""
     while pos < len(text):
-        start = pos + 1 if text[pos] in _SEPARATORS else pos
+        start = _skip_noise(text, pos, reading) if text[pos] in _NOISE_STARTS else pos
         found = _division_at(text, start, reading)
         if found and found[1].level > deepest:
             found = None
@@ -329,11 +654,29 @@ def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Lev
             pos = start + town[0]
         elif found:
             length, entry, codes = found
+            length = _city_without_its_suffix(text, start, length, entry, codes, reading)
             _apply(reading, entry, codes, text, start + length)
             pos = start + length
         else:
-            break
+            return start if start > pos and reading.level >= Level.PROVINCE else pos
     return pos
+
+
+def _city_without_its_suffix(
+    text: str, start: int, length: int, entry: _Entry, codes: tuple[str, ...], reading: _Reading
+) -> int:
+    """枣庄市中区 is 枣庄 + 市中区 when 中区 means nothing there: the city's 市 then begins
+    the district's name (市中区, 市南区, 市北区)."""
+    if entry.level is not Level.CITY or text[start + length - 1 : start + length + 1] not in _SHI_DISTRICT_STARTS:
+        return length
+    after_full = replace(reading)
+    _apply(after_full, entry, codes, text, start + length)
+    if _division_at(text, start + length, after_full):
+        return length
+    deeper = _division_at(text, start + length - 1, after_full)
+    if deeper and deeper[1].level is Level.DISTRICT:
+        return length - 1
+    return length
 
 
 def _set_town(reading: _Reading, town: Town) -> None:
@@ -341,29 +684,31 @@ def _set_town(reading: _Reading, town: Town) -> None:
     reading.level = Level.TOWN
     if reading.district is None and town.district_code:
         reading.district = town.district_code
+        reading.kept_city = False
+    if reading.city is None and town.city_prefix + "00" in _index().divisions.cities:
+        reading.city = town.city_prefix + "00"
 
 
-def split_detail(detail: str) -> dict[str, str | None]:
-    """Road, number, compound, building, unit, floor, room and remainder of a detail text.
-
-    Joining the returned values in `DETAIL_LEVELS` order gives back `detail` exactly.
-    """
-    match = _DETAIL.fullmatch(detail)
-    assert match is not None  # the trailing remainder group matches any text
-    return {level: match.group(level) or None for level in DETAIL_LEVELS}
+def _not_recognised(reading: _Reading) -> FieldError:
+    return FieldError(FIELD, _ADD_DIVISIONS if reading.level < Level.PROVINCE else _ADD_DISTRICT)
 
 
-def _finish(reading: _Reading, detail: str) -> ParsedAddress:
-    data = _index().divisions
-    city_prefix = reading.city[:4] if reading.city else None
-    if reading.district is None and city_prefix not in _index().cities_without_counties:
-        raise FieldError(FIELD, "district not recognised")
-    anchor = reading.district or reading.city
-    assert anchor is not None
+def _finish(reading: _Reading, detail: str, city_is_enough: bool = False) -> ParsedAddress:
+    index = _index()
+    data = index.divisions
+    town = reading.town
+    city_code = reading.city or (town.city_prefix + "00" if town else None)
+    if reading.district is None:
+        under_city = town is not None and town.district_code is None
+        kept_city = reading.kept_city or (city_is_enough and reading.level >= Level.PROVINCE and reading.knows_city())
+        if not (kept_city or under_city or (city_code and city_code[:4] in index.cities_without_counties)):
+            raise _not_recognised(reading)
+    anchor = reading.district or city_code or reading.province
+    if anchor is None:
+        raise _not_recognised(reading)
     province = data.province_of(anchor)
     city = data.city_of(anchor)
     district = data.districts.get(reading.district) if reading.district else None
-    town = reading.town
     return ParsedAddress(
         province=province.name,
         city=city.name if city else None,
@@ -378,16 +723,69 @@ def _finish(reading: _Reading, detail: str) -> ParsedAddress:
     )
 
 
+def _region_area_at(text: str, pos: int, region: str) -> tuple[int, str] | None:
+    index = _index()
+    areas = index.region_areas.get(region, {})
+    for length in index.region_area_lengths.get(text[pos : pos + 2], ()):
+        name = areas.get(text[pos : pos + length])
+        if name:
+            return length, name
+    return None
+
+
+def _region_address(region: str, text: str, pos: int) -> ParsedAddress:
+    """Hong Kong, Macao or Taiwan: the region and its district or city; the rest unclassified."""
+    pos = _skip_noise(text, pos, _Reading())
+    area = _region_area_at(text, pos, region)
+    if area:
+        pos = _skip_noise(text, pos + area[0], _Reading())
+    elif region == _TAIWAN:
+        raise FieldError(FIELD, _ADD_TAIWAN_CITY)
+    name = _index().divisions.provinces[region].name
+    area_name = area[1] if area else None
+    return ParsedAddress(
+        province=name,
+        province_code=region,
+        city=area_name if region == _TAIWAN else None,
+        district=area_name if region != _TAIWAN else None,
+        remainder=text[pos:] or None,
+    )
+
+
+def _taiwan_city_at(text: str) -> bool:
+    """Whether `text` starts with a Taiwan city or county written in full (台北市, 新竹縣)."""
+    index = _index()
+    return any(text[:length] in index.taiwan_cities for length in index.taiwan_city_lengths)
+
+
 def parse_address(text: str) -> ParsedAddress:
     """Parse one written address (浙江省杭州市余杭区五常街道文一西路969号...).
 
-    Raises FieldError("address", ...) when no district can be resolved or its name is
-    ambiguous. Messages never quote the address.
+    Raises FieldError("address", ...) when no district can be determined (saying what to
+    add) or its name is ambiguous (naming the candidates). Messages never quote the address.
     """
-    normalised = normalise_text(text)
+    return _parse(text, city_is_enough=False)
+
+
+def _parse(text: str, city_is_enough: bool) -> ParsedAddress:
+    normalised = _strip_leading_noise(normalise_text(text))
+    if _taiwan_city_at(normalised):
+        return _region_address(_TAIWAN, normalised, 0)
     reading = _Reading()
     pos = _read_divisions(normalised, 0, reading)
-    return _finish(reading, normalised[pos:])
+    if reading.province in REGION_CODES:
+        return _region_address(reading.province, normalised, pos)
+    return _finish(reading, normalised[pos:], city_is_enough=city_is_enough)
+
+
+def parse_label_address(text: str) -> ParsedAddress:
+    """Parse the kept part of a masked address, as written on a label.
+
+    As parse_address, except that a city with no district is enough: labels of addresses
+    in a zone spanning several districts, or in an undecidable split district, stop at the
+    city (河南省驻马店市湖滨大街****), and masking such a label again must give it back.
+    """
+    return _parse(text, city_is_enough=True)
 
 
 _PART_LEVELS = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
@@ -407,14 +805,20 @@ def parse_address_parts(
     looked for there. An unknown town is kept as the start of the detail.
     """
     reading = _Reading()
+    # What follows the district part decides a split district (江干区 + 秋涛路).
+    following = normalise_text((town or "") + (detail or ""))
     for (label, level), part in zip(_PART_LEVELS, (province, city, district)):
         if part is None:
             continue
         text = normalise_text(part)
         if not text:
             continue
-        consumed = _read_divisions(text, 0, reading, deepest=level)
-        if consumed != len(text) or not _reached(reading, level):
+        context = following if level is Level.DISTRICT else ""
+        consumed = _read_divisions(text + context, 0, reading, deepest=level)
+        if reading.province in REGION_CODES:
+            return parse_address("".join(p for p in (province, city, district, town, detail) if p))
+        # Past the district part only repeats of divisions already read can be consumed.
+        if consumed < len(text) or (consumed > len(text) and not context) or not _reached(reading, level):
             raise FieldError(FIELD, _part_problem(label, text, level))
     leftover = ""
     if town is not None:
@@ -433,12 +837,7 @@ def _reached(reading: _Reading, level: Level) -> bool:
     """Whether the reading got down to `level`; a municipality is its own city."""
     if reading.level >= level:
         return True
-    data = _index().divisions
-    return (
-        level is Level.CITY
-        and reading.province is not None
-        and not any(code.startswith(reading.province[:2]) for code in data.cities)
-    )
+    return level is Level.CITY and reading.province is not None and reading.knows_city()
 
 
 def _part_problem(label: str, text: str, level: Level) -> str:

@@ -13,12 +13,21 @@ from sqlalchemy import text
 from privacy_waybill import __version__
 from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.api.auth_routes import auth_router
+from privacy_waybill.api.delivery_routes import delivery_router
 from privacy_waybill.api.deps import caller
 from privacy_waybill.api.orders import orders_router
+from privacy_waybill.api.outbox_routes import outbox_router
 from privacy_waybill.api.oversight import oversight_router
 from privacy_waybill.api.print_routes import print_router
 from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.api.schemas import HealthOut
+from privacy_waybill.api.stations import (
+    install_station_problems,
+    pages_router,
+    recipient_router,
+    station_router,
+    tracking_by_number_router,
+)
 from privacy_waybill.api.tracking import tracking_router
 from privacy_waybill.api.waybills import waybills_router
 from privacy_waybill.runtime import Runtime
@@ -46,6 +55,12 @@ def create_app(rt: Runtime) -> FastAPI:
     )
     for router in (orders_router(rt), waybills_router(rt), printing, tracking_router(rt), oversight_router(rt)):
         app.include_router(router, prefix="/api/v1")
+    for router in (outbox_router(rt), delivery_router(rt)):
+        app.include_router(router, prefix="/api/v1")
+    install_station_problems(app)
+    for router in (station_router(rt), tracking_by_number_router(rt), recipient_router(rt)):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(pages_router())
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
@@ -85,5 +100,13 @@ def _public_router(rt: Runtime) -> APIRouter:
     def tracking_page() -> FileResponse:
         # The page reads its token from the URL and asks /api/v1/tracking: status only.
         return FileResponse(WEB_DIR / "track.html")
+
+    @router.get("/courier/", response_class=HTMLResponse)
+    def courier_page() -> FileResponse:
+        return FileResponse(WEB_DIR / "courier" / "index.html")
+
+    @router.get("/operator/outbox", response_class=HTMLResponse)
+    def operator_outbox_page() -> FileResponse:
+        return FileResponse(WEB_DIR / "operator" / "outbox.html")
 
     return router

@@ -129,6 +129,9 @@ class WaybillViewOut(BaseModel):
     created_at: datetime
     recipient: PartyViewOut
     sender: MaskedPartyOut = Field(description="As printed on the label.")
+    remark: str | None = Field(
+        description="Recognised delivery instructions only (放门口, 易碎, ...); any other text shows as [已隐藏]."
+    )
     tracking_url: str
 
     @classmethod
@@ -137,6 +140,7 @@ class WaybillViewOut(BaseModel):
             **_summary(waybill),
             recipient=recipient,
             sender=MaskedPartyOut.of(waybill.sender),
+            remark=waybill.remark_scrubbed,
             tracking_url=tracking_url,
         )
 
@@ -155,6 +159,11 @@ class DisclosureOut(BaseModel):
     action: str
     purpose: str | None
     recipient: PartyViewOut
+    remark: str | None = Field(
+        default=None,
+        description="The whole delivery remark as the merchant wrote it, opened from the vault with a full "
+        "disclosure (decrypt, break-glass); stored and shown elsewhere only in its allow-listed form",
+    )
 
 
 class ScanIn(BaseModel):
@@ -165,8 +174,8 @@ class ScanIn(BaseModel):
     courier: str | None = Field(
         default=None,
         max_length=100,
-        pattern=r"^user:[A-Za-z0-9_\-]+$",
-        description="On dispatch: the courier's subject id",
+        pattern=r"^(user|pass):[A-Za-z0-9_\-]+$",
+        description="On dispatch: the courier's subject id (user:<id>, or pass:<id> for a crowd courier)",
     )
 
 

@@ -86,10 +86,18 @@ def waybills_router(rt: Runtime) -> APIRouter:
     ) -> DisclosureOut:
         waybill = find(waybill_no)
         view = rt.access.view(
-            subject, action, waybill, rt.access.context(purpose=purpose, ticket=ticket, reason=reason)
+            subject,
+            action,
+            waybill,
+            rt.access.context(purpose=purpose, ticket=ticket, reason=reason),
+            also_open=("remark",),
         )
         return DisclosureOut(
-            waybill_no=waybill.waybill_no, action=action, purpose=purpose, recipient=PartyViewOut.of(view)
+            waybill_no=waybill.waybill_no,
+            action=action,
+            purpose=purpose,
+            recipient=PartyViewOut.of(view),
+            remark=view.extras.get("remark"),
         )
 
     @router.post("/waybills/{waybill_no}/reveal", response_model=DisclosureOut)
@@ -120,6 +128,9 @@ def waybills_router(rt: Runtime) -> APIRouter:
         waybill = find(waybill_no)
         resource, context = waybill_resource(waybill), rt.access.context()
         action = _scan_action(rt, subject, body.status, resource, context)
+        if body.courier:
+            rt.access.require(subject, action, resource, context)
+            rt.delivery.check_assignee(subject, waybill, body.courier, context.now)
         rt.access.permit(subject, action, resource, context, detail={"to": body.status.value})
         moved = rt.waybills.transition(
             waybill, body.status, subject.actor, context.now, place=body.place, courier=body.courier

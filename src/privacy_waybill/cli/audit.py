@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_waybill.access.model import Role
-from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.cli.common import allow, fail, operator, runtime
-from privacy_waybill.storage.audit_log import SqlAuditLog
+
+if TYPE_CHECKING:
+    from privacy_waybill.storage.audit_log import SqlAuditLog
 
 EXIT_TAMPERED = 1
 
@@ -32,6 +33,8 @@ def _audit_log() -> Iterator[SqlAuditLog]:
 @audit_app.command("verify")
 def verify() -> None:
     """Check every entry's hash and link and every checkpoint's signature; name the first problem."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     with _audit_log() as audit_log:
         try:
             result = audit_log.verify()
@@ -49,6 +52,8 @@ def verify() -> None:
 @audit_app.command("checkpoint")
 def checkpoint() -> None:
     """Sign a checkpoint over the current head now (besides the automatic ones)."""
+    from privacy_waybill.audit.model import AuditUnavailable
+
     with _audit_log() as audit_log:
         try:
             signed = audit_log.checkpoint()

@@ -8,17 +8,21 @@ and is audited as cli:<os user>.
 from __future__ import annotations
 
 import getpass
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.errors import PrivacyWaybillError
-from privacy_waybill.runtime import TENANT_ID_PATTERN, Runtime, open_runtime
-from privacy_waybill.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from privacy_waybill.runtime import Runtime
+    from privacy_waybill.settings import Settings
 
 EXIT_UNUSABLE = 2
 PLATFORM = Resource(kind="platform")
@@ -27,11 +31,23 @@ stderr = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
-    stderr.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    # One line, whatever the message holds: a wrapped or multi-line error is not one line to grep.
+    one_line = re.sub(r"\s*\n\s*", "; ", message.strip())
+    stderr.print(f"[red]error:[/red] {one_line}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
+def file_problem(what: str, path: Path, error: OSError) -> str:
+    """``cannot write out/x.pdf: No such file or directory (the folder out does not exist)``."""
+    reason = error.strerror or type(error).__name__
+    if isinstance(error, FileNotFoundError) and path.parent != path and not path.parent.exists():
+        reason += f" (the folder {path.parent} does not exist)"
+    return f"{what} {path}: {reason}"
+
+
 def settings() -> Settings:
+    from privacy_waybill.settings import load_settings
+
     try:
         return load_settings()
     except ValueError as error:
@@ -41,6 +57,8 @@ def settings() -> Settings:
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """The opened runtime; any domain error becomes one line and exit code 2."""
+    from privacy_waybill.runtime import open_runtime
+
     try:
         rt = open_runtime(settings())
     except PrivacyWaybillError as error:
@@ -64,6 +82,8 @@ def allow(rt: Runtime, subject: Subject, action: str, resource: Resource = PLATF
 
 
 def _tenant_option(value: str) -> str:
+    from privacy_waybill.runtime import TENANT_ID_PATTERN
+
     if not TENANT_ID_PATTERN.match(value):
         raise typer.BadParameter("a tenant id is 1-64 lowercase letters, digits and dashes")
     return value

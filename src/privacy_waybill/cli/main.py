@@ -6,21 +6,20 @@ Every failure ends in one readable line on stderr and a non-zero exit code; trac
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
 from privacy_waybill.access.model import Resource, Role
-from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.cli.audit import audit_app
 from privacy_waybill.cli.common import (
     PLATFORM,
@@ -28,22 +27,28 @@ from privacy_waybill.cli.common import (
     TenantOption,
     allow,
     fail,
+    file_problem,
     operator,
     runtime,
     settings,
     stderr,
 )
-from privacy_waybill.cli.label_files import LabelFileWriter
+from privacy_waybill.cli.outbox import outbox, start_outbox_relay
+from privacy_waybill.cli.stations import seed_demo_stations, stations_app
+from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.users import users_app
-from privacy_waybill.demo import demo_orders
 from privacy_waybill.errors import PrivacyWaybillError
-from privacy_waybill.issuance.intake import UnusableInput, read_orders, records_from_objects
-from privacy_waybill.issuance.service import Issued, Outcome, Rejected
-from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelFormat, LabelSize
-from privacy_waybill.logs import configure_logging
-from privacy_waybill.runtime import DEFAULT_TENANT, initialise
+
+# The command must answer --help, and start any command, in a fraction of a second: modules
+# that pull in the database, the vault, fonts or Faker are imported by the commands that use them.
+if TYPE_CHECKING:
+    from privacy_waybill.cli.label_files import LabelFileWriter
+    from privacy_waybill.issuance.service import Outcome
+
+# runtime.DEFAULT_TENANT, without importing the runtime (tests/test_cli_rough_edges.py checks they agree).
+DEFAULT_TENANT = "default"
 
 app = typer.Typer(
     help="privacy-waybill: masked labels, sealed personal data, audited access.",
@@ -58,6 +63,8 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(users_app, name="users")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(stations_app, name="stations")
+app.add_typer(telephony_app, name="telephony")
 
 log = logging.getLogger("privacy_waybill.cli")
 
@@ -65,16 +72,26 @@ log = logging.getLogger("privacy_waybill.cli")
 @app.callback()
 def _configure(ctx: typer.Context) -> None:
     """Log to PWB_HOME/logs/pwb.log (ids and counts only; a filter scrubs anything else)."""
-    configure_logging(settings().log_dir)
+    if ctx.resilient_parsing or "--help" in sys.argv[1:]:
+        return
+    from privacy_waybill.logs import configure_logging
+
+    try:
+        configure_logging(settings().log_dir)
+    except OSError as error:
+        raise fail(file_problem("cannot write the log in", settings().log_dir, error)) from None
     log.info("command %s", ctx.invoked_subcommand)
 
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
+DEMO_X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 101))
 
 
 @app.command()
 def init() -> None:
     """Create the data folder, master secret, key store, database schema and default tenant."""
+    from privacy_waybill.runtime import initialise
+
     try:
         done = initialise(settings())
     except PrivacyWaybillError as error:
@@ -84,8 +101,15 @@ def init() -> None:
 
 
 def _result_line(outcome: Outcome) -> dict[str, object]:
+    from privacy_waybill.issuance.service import Rejected
+
     if isinstance(outcome, Rejected):
-        return {"order_id": outcome.order_id, "error": {"field": outcome.error.field, "reason": outcome.error.reason}}
+        # The line lets a merchant find a record whose order id is missing or unreadable.
+        return {
+            "order_id": outcome.order_id,
+            "line": outcome.position,
+            "error": {"field": outcome.error.field, "reason": outcome.error.reason},
+        }
     waybill = outcome.waybill
     masked = {
         party: {"name": p.name, "phone": p.phone, "address": p.address}
@@ -116,6 +140,9 @@ def issue(
 
     Exit code 0 when every record was issued, 1 when some were rejected, 2 on unusable input.
     """
+    from privacy_waybill.issuance.intake import UnusableInput, read_orders
+    from privacy_waybill.issuance.service import Rejected
+
     if dpi not in (203, 300):
         raise fail("--dpi must be 203 or 300")
     rejected = issued = 0
@@ -129,7 +156,7 @@ def issue(
             outcomes = rt.issuance(profile, workers).issue(
                 tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size
             )
-            writer = LabelFileWriter(labels, label_format, size, dpi) if labels else None
+            writer = _label_writer(labels, label_format, size, dpi)
             with _progress(file) as advance:
                 pending_labels = []
                 for outcome in outcomes:
@@ -157,16 +184,29 @@ def issue(
                     written = writer.finish()
                     stderr.print(f"pwb issue: wrote {written} labels to {labels}", highlight=False)
         except UnusableInput as error:
-            raise fail(str(error)) from None
+            raise fail(f"{file}: {error}") from None
         except OSError as error:
-            raise fail(f"cannot read or write a file: {error.strerror or type(error).__name__}") from None
+            raise fail(file_problem("cannot read or write", Path(error.filename or file), error)) from None
     sys.stdout.flush()
     log.info("issue tenant=%s issued=%d rejected=%d", tenant, issued, rejected)
     raise typer.Exit(EXIT_SOME_REJECTED if rejected else EXIT_ALL_ISSUED)
 
 
+def _label_writer(folder: Path | None, fmt: LabelFormat, size: LabelSize, dpi: int) -> LabelFileWriter | None:
+    from privacy_waybill.cli.label_files import LabelFileWriter
+
+    if folder is None:
+        return None
+    try:
+        return LabelFileWriter(folder, fmt, size, dpi)
+    except OSError as error:
+        raise fail(file_problem("cannot write labels into", folder, error)) from None
+
+
 @contextmanager
 def _progress(file: Path) -> Iterator[Callable[[], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("[bold]issuing[/bold]"),
         BarColumn(),
@@ -189,6 +229,9 @@ def label(
     dpi: Annotated[int, typer.Option(help="PNG/ZPL resolution: 203 or 300.")] = 203,
 ) -> None:
     """Render the masked label of one waybill."""
+    from privacy_waybill.access.service import waybill_resource
+    from privacy_waybill.labels import render_label
+
     if dpi not in (203, 300):
         raise fail("--dpi must be 203 or 300")
     with runtime() as rt:
@@ -196,7 +239,11 @@ def label(
         if waybill is None:
             raise fail("no such waybill")
         allow(rt, operator(Role.MERCHANT, waybill.tenant_id), "waybill.label", waybill_resource(waybill))
-        output.write_bytes(render_label(rt.label_content(waybill), label_format, size, dpi))
+        body = render_label(rt.label_content(waybill), label_format, size, dpi)
+        try:
+            output.write_bytes(body)
+        except OSError as error:
+            raise fail(file_problem("cannot write", output, error)) from None
     stderr.print(f"pwb label: wrote {output}", highlight=False)
 
 
@@ -205,6 +252,11 @@ def demo(
     orders: Annotated[int, typer.Option(min=1, max=100_000, help="How many demo orders to seed.")] = 300,
 ) -> None:
     """Seed a demo merchant with realistic orders (idempotent) and print its API key once."""
+    from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
+    from privacy_waybill.demo import demo_orders
+    from privacy_waybill.issuance.intake import records_from_objects
+    from privacy_waybill.issuance.service import Issued, Rejected
+
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage", PLATFORM)
         merchant = operator(Role.MERCHANT, "demo")
@@ -216,14 +268,18 @@ def demo(
             key_file.write_text(key.token + "\n")
             key_file.chmod(0o600)
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id="demo"))
+        # A small pool of virtual numbers, so couriers' calls work in the demo.
+        rt.telephony.add_numbers(DEMO_X_NUMBERS, 200, "demo", now)
         records = records_from_objects(demo_orders(orders))
         outcomes = list(rt.issuance().issue("demo", records, actor=merchant.actor))
         issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)
         replayed = sum(isinstance(o, Issued) and o.replayed for o in outcomes)
         rejected = sum(isinstance(o, Rejected) for o in outcomes)
+        allow(rt, operator(Role.PLATFORM_ADMIN), "station.register")
+        stations = seed_demo_stations(rt, (o.waybill.sort_code for o in outcomes if isinstance(o, Issued)))
     stderr.print(
         f"pwb demo: tenant 'demo': {issued} new waybills, {replayed} already there, {rejected} rejected; "
-        f"API key in {key_file}",
+        f"{stations} demo stations registered; API key in {key_file}",
         highlight=False,
     )
 
@@ -234,6 +290,8 @@ def merchants_add(
     name: Annotated[str, typer.Option(help="Display name.")] = "",
 ) -> None:
     """Create a merchant tenant (if needed) and a new API key, printed once on stdout."""
+    from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
+
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage", PLATFORM)
         now = rt.clock()
@@ -276,31 +334,95 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port.")] = 1,
 ) -> None:
-    """Serve the HTTP API (/api/v1, docs at /docs) and the web UI."""
+    """Serve the HTTP API (/api/v1, docs at /docs) and the web UI.
+
+    Label QR codes point at PWB_PUBLIC_BASE_URL; without it, at this host and port.
+    """
     import uvicorn
 
     from privacy_waybill.api.app import create_app
 
+    _check_port_free(host, port)
+    os.environ.setdefault("PWB_PUBLIC_BASE_URL", _local_url(host, port))
     with runtime() as rt:
         if workers > 1 and not rt.settings.redis_url:
             # In-process rate-limit counters would let each worker grant the whole limit.
             raise fail("--workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place")
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs, {workers} worker(s))", highlight=False)
-        if workers == 1:
-            uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
-            return
-    # Each worker process opens its own runtime; quotas, sessions and the audit chain live in
-    # the database (and Redis when configured), so every worker sees the same state.
-    uvicorn.run(
-        "privacy_waybill.api.app:app_from_settings",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=True,
-    )
+        stop = start_outbox_relay(rt)  # one relay per server, whatever the number of workers
+        try:
+            if workers == 1:
+                uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+            else:
+                # Each worker process opens its own runtime; quotas, sessions and the audit chain
+                # live in the database and counters in Redis, so every worker sees the same state.
+                uvicorn.run(
+                    "privacy_waybill.api.app:app_from_settings",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    log_config=None,
+                    access_log=True,
+                )
+        finally:
+            stop.set()
+
+
+app.command("outbox")(outbox)
+
+
+def _local_url(host: str, port: int) -> str:
+    # A wildcard bind is reachable on loopback; an IPv6 literal needs brackets in a URL.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line before start-up when the port is taken, rather than after it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise fail(f"cannot serve on {host}: no such host or interface (--host)") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise fail(
+                    f"port {port} on {host} is already in use: stop what holds it or choose another "
+                    f"with --port (make run PORT=...)"
+                ) from None
+            raise fail(f"cannot serve on {host}:{port}: {error.strerror or type(error).__name__}") from None
+
+
+def main() -> None:
+    """The `pwb` console script: a usage mistake ends in one line too, not typer's framed panel."""
+    # typer vendors click; its exceptions are reached through the vendored module (typer is
+    # pinned in the lock, and tests/test_cli_rough_edges.py runs these paths).
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None
+    except UsageError as error:
+        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+        stderr.print(f"error: {error.format_message()}{hint}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(error.exit_code) from None
+    except ClickException as error:
+        stderr.print(f"error: {error.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort:
+        stderr.print("error: aborted", markup=False, highlight=False)
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
-    app()
+    main()

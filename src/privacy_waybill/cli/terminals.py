@@ -11,8 +11,6 @@ import typer
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.cli.common import TenantOption, allow, fail, operator, runtime
-from privacy_waybill.printing import new_terminal
-from privacy_waybill.storage.printing import TerminalStore
 
 terminals_app = typer.Typer(help="Print terminals that pull masked labels for a merchant.", no_args_is_help=True)
 
@@ -29,8 +27,10 @@ def terminals_add(
         allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage")
         if not rt.tenants.exists(tenant):
             raise fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
+        from privacy_waybill.printing import new_terminal
+
         terminal = new_terminal()
-        TerminalStore(rt.engine).add(tenant, terminal, name, rt.clock())
+        rt.terminals.add(tenant, terminal, name, rt.clock())
     typer.echo(terminal.token)
     typer.echo(f"pwb terminals add: terminal {terminal.terminal_id} for tenant {tenant!r}", err=True)
 
@@ -40,7 +40,7 @@ def terminals_list(tenant: TenantOption) -> None:
     """One line per terminal of the merchant: id, state, created, name (tab-separated)."""
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage")
-        terminals = TerminalStore(rt.engine).list_for_tenant(tenant)
+        terminals = rt.terminals.list_for_tenant(tenant)
     for terminal in terminals:
         state = f"revoked {terminal.revoked_at.isoformat()}" if terminal.revoked_at else "active"
         typer.echo(f"{terminal.terminal_id}\t{state}\t{terminal.created_at.isoformat()}\t{terminal.name}")
@@ -53,7 +53,7 @@ def terminals_revoke(
     """Revoke a terminal: its token stops working at once."""
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage")
-        revoked = TerminalStore(rt.engine).revoke(terminal_id, rt.clock())
+        revoked = rt.terminals.revoke(terminal_id, rt.clock())
     if not revoked:
         raise fail("no such active terminal")
     typer.echo(f"pwb terminals revoke: terminal {terminal_id} revoked", err=True)

@@ -1,5 +1,6 @@
-"""Sending one-time codes to phones through an adapter; the simulated one keeps messages in
-memory for tests and demos and logs only that a message went out, never to whom."""
+"""Sending one-time codes to phones through an adapter. The runtime sends them through the
+notifications outbox (notifications.otp.OutboxNotifier); the in-memory one here serves the
+identity service's own unit tests and logs only that a message went out, never to whom."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ log = logging.getLogger("privacy_waybill.identity.notify")
 
 
 class Notifier(Protocol):
-    def send_otp(self, phone: str, code: str) -> None:
-        """Deliver `code` to the E.164 mobile number `phone` (an SMS gateway in production)."""
+    def send_otp(self, phone: str, code: str, otp_id: str | None = None) -> None:
+        """Deliver `code` to the E.164 mobile number `phone`; `otp_id` keys the message for
+        idempotency. The runtime's default is notifications.otp.OutboxNotifier."""
         ...
 
 
@@ -26,7 +28,7 @@ class SimulatedNotifier:
     def __init__(self) -> None:
         self.sent: list[SentMessage] = []
 
-    def send_otp(self, phone: str, code: str) -> None:
+    def send_otp(self, phone: str, code: str, otp_id: str | None = None) -> None:
         self.sent.append(SentMessage(phone, code))
         log.info("simulated OTP message %d sent", len(self.sent))
 

@@ -21,6 +21,9 @@ SCOPE_ATTRIBUTE: dict[Role, str] = {
     Role.SORTING_OPERATOR: "hub",
     Role.STATION_CLERK: "station",
 }
+# Scope a role may carry without being bounded by it: a courier's home station, which
+# dispatch checks (a station assigns parcels only to its own couriers).
+OPTIONAL_SCOPE_ATTRIBUTE: dict[Role, str] = {Role.COURIER: "station"}
 
 # A pass day is a calendar day where the courier works; China keeps one offset all year.
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
@@ -53,7 +56,7 @@ def check_scope(role: Role, tenant_id: str | None, hub: str | None, station: str
     for name, value in given.items():
         if name == wanted and value is None:
             raise FieldError(name, f"is required for the role {role.value}")
-        if name != wanted and value is not None:
+        if name != wanted and value is not None and OPTIONAL_SCOPE_ATTRIBUTE.get(role) != name:
             raise FieldError(name, f"does not apply to the role {role.value}")
         if value is not None and not _SCOPE_VALUE.match(value):
             raise FieldError(name, "must be 1-64 letters, digits, dashes or underscores")

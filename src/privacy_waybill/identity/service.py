@@ -357,7 +357,7 @@ class IdentityService:
                 created_at=now,
             )
         )
-        self.notifier.send_otp(number, code)
+        self.notifier.send_otp(number, code, otp_id)
         log.info("OTP %s sent", otp_id)
 
     def verify_otp(self, phone: str, code: str, device_id: str | None, now: datetime) -> SignedIn:

@@ -90,7 +90,7 @@ def detect_format(name: str | os.PathLike[str]) -> BatchFormat:
     """The batch format named by a file extension (.csv, .jsonl, .ndjson)."""
     suffix = Path(name).suffix.lower().lstrip(".")
     if suffix not in _FORMAT_NAMES:
-        raise UnusableInput("file must be .csv, .jsonl or .ndjson (or give the format)")
+        raise UnusableInput("file name must end in .csv, .jsonl or .ndjson")
     return _FORMAT_NAMES[suffix]
 
 
@@ -183,7 +183,9 @@ def _first_record_not_utf8(line: int) -> UnusableInput:
 
 def _jsonl_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
     first = True
+    last_line = 0
     for line in lines:
+        last_line = line.number
         if not line.text.strip():
             continue
         if not line.utf8 and first:
@@ -205,6 +207,8 @@ def _jsonl_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
             yield IntakeRecord(line.number, None, None, FieldError("record", "line is not a JSON object"))
             continue
         yield _validate(line.number, data)
+    if first:
+        raise UnusableInput(f"file holds no records ({last_line} blank lines)" if last_line else "file is empty")
 
 
 def _csv_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
@@ -216,7 +220,8 @@ def _csv_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
                 undecodable.append(line.number)
             yield line.text
 
-    reader = csv.reader(texts())
+    # strict: a quote left open makes an error instead of quietly taking in the rows after it.
+    reader = csv.reader(texts(), strict=True)
     columns = _read_header(reader, undecodable)
     first_record = True
     end = reader.line_num
@@ -225,10 +230,13 @@ def _csv_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
         try:
             cells = next(reader)
         except StopIteration:
+            if first_record:
+                raise UnusableInput("file holds no records: it has a header row only") from None
             return
-        except csv.Error:
+        except csv.Error as error:
             end = reader.line_num
-            yield IntakeRecord(start, None, None, FieldError("record", "row is not valid CSV"))
+            yield IntakeRecord(start, None, None, _bad_csv(start, end, at_end="end of data" in str(error)))
+            first_record = False
             continue
         end = reader.line_num
         damaged = [n for n in undecodable if start <= n <= end]
@@ -249,6 +257,16 @@ def _csv_records(lines: Iterator[_Line]) -> Iterator[IntakeRecord]:
             yield IntakeRecord(start, order_id, None, error)
             continue
         yield _csv_record(start, dict(zip(columns, cells, strict=True)))
+
+
+def _bad_csv(start: int, end: int, at_end: bool) -> FieldError:
+    # The parser ran on past the line, or into the end of the file: a quote opened on the
+    # record's line was never closed where a cell ends, and every line it took is named.
+    if end > start:
+        return FieldError("record", f"a quote opened on line {start} is not closed; lines {start}-{end} were not read")
+    if at_end:
+        return FieldError("record", f"a quote opened on line {start} is not closed before the end of the file")
+    return FieldError("record", f"line {start} is not valid CSV (a stray quote?)")
 
 
 def _read_header(reader: Any, undecodable: list[int]) -> list[str]:

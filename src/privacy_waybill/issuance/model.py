@@ -49,6 +49,10 @@ class IssuedWaybill:
     created_at: datetime
     purged_at: datetime | None = None
     assigned_courier: str | None = None
+    # Keyed hashes of the building, the compound (or road number) and the road (delivery.points).
+    delivery_point: bytes | None = None
+    delivery_site: bytes | None = None
+    delivery_road: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.addresses.parser import parse_address, parse_address_parts
+from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import Conflict, FieldError
 from privacy_waybill.issuance.intake import IntakeRecord
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared, WaybillStatus
@@ -26,8 +27,9 @@ from privacy_waybill.issuance.numbers import new_waybill_no
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
 from privacy_waybill.issuance.parallel import prepare_in_pool
 from privacy_waybill.issuance.routing import RoutingTable
+from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text
 from privacy_waybill.masking.policy import MaskingPolicy
-from privacy_waybill.masking.scrub import contents_category, scrub_free_text
+from privacy_waybill.masking.scrub import contents_category
 from privacy_waybill.validation.id_numbers import validate_resident_id
 from privacy_waybill.validation.names import PersonName, parse_person_name
 from privacy_waybill.validation.phones import Phone, normalise_phone
@@ -84,6 +86,7 @@ class IssuanceService:
         clock: Callable[[], datetime],
         carrier_prefix: str = "PW",
         profile: str = "standard",
+        delivery_points: DeliveryPointKeyer | None = None,
         workers: int = 1,
     ) -> None:
         masking.masking_for(profile, LABEL_AUDIENCE, "name")  # fails now, not mid-batch, on an unknown profile
@@ -95,6 +98,7 @@ class IssuanceService:
         self._clock = clock
         self._carrier_prefix = carrier_prefix
         self._profile = profile
+        self._delivery_points = delivery_points
         self._workers = workers
 
     def issue(
@@ -212,6 +216,7 @@ class IssuanceService:
             plaintext["id_number"] = id_number
         sealed = self._vault.seal(tenant_id, waybill_id, plaintext)
         mask = self._masking.mask_party
+        keys = self._delivery_points.keys(recipient.address) if self._delivery_points else None
         waybill = IssuedWaybill(
             waybill_id=waybill_id,
             tenant_id=tenant_id,
@@ -228,10 +233,14 @@ class IssuanceService:
             masking_profile=self._profile,
             recipient=mask(self._profile, LABEL_AUDIENCE, recipient.name, recipient.phone, recipient.address),
             sender=mask(self._profile, LABEL_AUDIENCE, sender.name, sender.phone, sender.address),
-            remark_scrubbed=memo.scrubbed(order.remark) if order.remark else None,
+            # Only recognised delivery instructions; the remark as written is sealed above.
+            remark_scrubbed=memo.remark_display(order.remark) if order.remark else None,
             recipient_district_code=recipient.address.district_code or "",
             recipient_phone_index=self._blind_index.index(tenant_id, PHONE_INDEX_KIND, recipient.phone.canonical),
             created_at=self._clock(),
+            delivery_point=keys.point if keys else None,
+            delivery_site=keys.site if keys else None,
+            delivery_road=keys.road if keys else None,
         )
         return NewWaybill(waybill=waybill, sealed=sealed)
 
@@ -253,7 +262,7 @@ def _normalise_party(party: PartyIn, prefix: str) -> _Party:
 
 
 class ChunkMemo:
-    """Validated parties and scrubbed remarks of one chunk, so repeats cost one look-up.
+    """Validated parties and remark displays of one chunk, so repeats cost one look-up.
 
     Merchants send the same sender (and often the same remark) on every order of a batch.
     Lives only as long as the chunk; errors are not kept, so each bad record raises afresh.
@@ -276,10 +285,10 @@ class ChunkMemo:
             found = self._parties[key] = _normalise_party(party, prefix)
         return found
 
-    def scrubbed(self, remark: str) -> str:
+    def remark_display(self, remark: str) -> str:
         found = self._remarks.get(remark)
         if found is None:
-            found = self._remarks[remark] = scrub_free_text(remark)
+            found = self._remarks[remark] = display_text(remark, DELIVERY_INSTRUCTIONS)
         return found
 
 

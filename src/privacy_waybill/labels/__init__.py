@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from privacy_waybill.labels.fonts import LabelFontMissing
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from privacy_waybill.labels.model import LabelContent, LabelFormat, LabelSize, MaskedParty
-from privacy_waybill.labels.render import render_label, render_labels, write_labels
+
+if TYPE_CHECKING:
+    from privacy_waybill.labels.fonts import LabelFontMissing
+    from privacy_waybill.labels.render import render_label, render_labels, write_labels
 
 __all__ = [
     "LabelContent",
@@ -16,3 +21,18 @@ __all__ = [
     "render_labels",
     "write_labels",
 ]
+_LAZY = {
+    "LabelFontMissing": "fonts",
+    "render_label": "render",
+    "render_labels": "render",
+    "write_labels": "render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The renderers and fonts pull in reportlab, Pillow and segno; a command that only names a
+    # label size (`pwb --help`) should not pay for them.
+    if name in _LAZY:
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

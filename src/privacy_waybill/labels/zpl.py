@@ -2,7 +2,8 @@
 
 Printers carry no Chinese font, so every text line travels as a ^GFA bitmap drawn with
 Pillow from the same font the PDF embeds (Z64: zlib, base64 and a CRC-16). Rules are ^GB
-boxes; the printer draws the Code 128 (^BC) and the QR code (^BQ) itself.
+boxes; the printer draws the Code 128 (^BC) and the QR code (^BQ) itself, where the PDF and
+PNG draw them (checked by rendering the ZPL with an independent renderer in the tests).
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ PILLOW_ANCHORS = {Anchor.START: "ls", Anchor.MIDDLE: "ms", Anchor.END: "rs"}
 FIELD_HEX_ESCAPE = "\\"
 RESERVED_IN_FIELD_DATA = ("\\", "^", "~")
 QR_MODEL_2 = 2
+# Zebra firmware (and renderers that follow it: Labelary, zebrash/zpl-renderer-js) draws a ^BQ
+# QR code lower than its ^FO by the bar-code height last set with ^BY, which the Code 128 sets
+# to its 15 mm bars. Each QR therefore sets that height itself, to ^BY's smallest documented
+# value, and its ^FO is raised by as much.
+QR_BAR_HEIGHT_DOTS = 10
 
 
 def render_zpl(scene: Scene) -> bytes:
@@ -68,8 +74,9 @@ def _command(item: Primitive, dpm: int) -> str:
                 f"^BCN,{bar_height},N,N,N,A^FH{FIELD_HEX_ESCAPE}^FD{field_data(value)}^FS"
             )
         case QrSymbol(x=x, y=y, module=module, payload=payload, error_level=level):
+            top = _dots(y, dpm) - QR_BAR_HEIGHT_DOTS
             return (
-                f"^FO{_dots(x, dpm)},{_dots(y, dpm)}^BQN,{QR_MODEL_2},{_dots(module, dpm)}"
+                f"^FO{_dots(x, dpm)},{top}^BY1,3,{QR_BAR_HEIGHT_DOTS}^BQN,{QR_MODEL_2},{_dots(module, dpm)}"
                 f"^FH{FIELD_HEX_ESCAPE}^FD{level}A,{field_data(payload)}^FS"
             )
 

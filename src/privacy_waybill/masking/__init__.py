@@ -5,6 +5,7 @@ Nothing here fails open: a value a rule cannot understand is shown as ****.
 
 from __future__ import annotations
 
+from privacy_waybill.masking.free_text import display_text, load_vocabulary
 from privacy_waybill.masking.policy import (
     AUDIENCES,
     DEFAULT_PROFILE,
@@ -26,8 +27,10 @@ __all__ = [
     "MaskingPolicyError",
     "MaskingRule",
     "contents_category",
+    "display_text",
     "get_rule",
     "load_masking_policy",
+    "load_vocabulary",
     "parse_masking_policy",
     "register_rule",
     "rule_names",

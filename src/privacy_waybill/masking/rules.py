@@ -12,8 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar
 
+from privacy_waybill.addresses.detail import is_road_name
 from privacy_waybill.addresses.model import ADDRESS_LEVELS, ParsedAddress
-from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.addresses.parser import parse_label_address
+from privacy_waybill.masking.free_text import VocabularyError, display_text, load_vocabulary
 from privacy_waybill.masking.scrub import scrub_free_text
 from privacy_waybill.validation.names import (
     HAN_CHARACTER,
@@ -141,6 +143,11 @@ class PhoneLast4(MaskingRule):
 class AddressAllowList(MaskingRule):
     """Keeps the listed address levels, in written order, and ends with **** if anything was hidden.
 
+    The parser fills the division levels only with recognised divisions and `road` only
+    with a road name on its own (what was written between the last division and the road
+    is `before_road`); a road that does not pass that check again here is hidden too, so a
+    ParsedAddress built elsewhere cannot put a village or a name on a label as its road.
+
     Params: ``levels``, a list of ADDRESS_LEVELS names.
     """
 
@@ -169,10 +176,14 @@ class AddressAllowList(MaskingRule):
                 text = text.rstrip(MASK)
             if not text:
                 return FULLY_HIDDEN
-            address = parse_address(text)
+            # Read as label text: a city is enough there (zone and split-district labels
+            # stop at the city), so masking a label again gives it back.
+            address = parse_label_address(text)
         else:
             address = value
         present = address.present_levels()
+        if "road" in levels and address.road and not is_road_name(address.road):
+            levels = tuple(level for level in levels if level != "road")
         kept = address.text_of(levels)
         if not kept:
             return FULLY_HIDDEN
@@ -206,5 +217,25 @@ class ScrubFreeText(MaskingRule):
         return scrub_free_text(value)
 
 
-for _rule in (KeepSurname(), PhoneLast4(), AddressAllowList(), Redact(), ScrubFreeText()):
+class FreeTextAllowList(MaskingRule):
+    """Only the canonical phrases of a vocabulary; every other clause -> [已隐藏].
+
+    Params: ``vocabulary``, the name of a shipped vocabulary (data/free_text/vocabularies.yaml).
+    """
+
+    name = "free_text_allow_list"
+    accepted_params = frozenset({"vocabulary"})
+
+    def validate(self, params: Params) -> None:
+        super().validate(params)
+        try:
+            load_vocabulary(str(params.get("vocabulary")))
+        except VocabularyError as exc:
+            raise RuleParamsError(f"rule 'free_text_allow_list': {exc}") from None
+
+    def operate(self, value: str, params: Params) -> str:
+        return display_text(value, str(params["vocabulary"]))
+
+
+for _rule in (KeepSurname(), PhoneLast4(), AddressAllowList(), Redact(), ScrubFreeText(), FreeTextAllowList()):
     register_rule(_rule)

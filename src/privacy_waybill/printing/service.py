@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from privacy_waybill import labels
 from privacy_waybill.access.model import Decision, Subject
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
 from privacy_waybill.errors import Conflict, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
-from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelContent
 from privacy_waybill.printing.model import (
     JobStatus,
@@ -146,7 +146,8 @@ class PrintService:
 
     def _render(self, job: PrintJob, waybill: IssuedWaybill) -> bytes:
         settings = job.settings
-        return render_label(self.label_content(waybill), settings.format, settings.size, settings.dpi)
+        # Through the package: its renderers (reportlab, Pillow) load on the first label, not at start-up.
+        return labels.render_label(self.label_content(waybill), settings.format, settings.size, settings.dpi)
 
     def _record(
         self,

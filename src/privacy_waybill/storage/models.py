@@ -108,6 +108,10 @@ class Waybill(Base):
     assigned_courier: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
     purged_at: Mapped[datetime | None] = mapped_column(TIMESTAMP, nullable=True)
+    # Keyed hashes grouping parcels by building, compound and road without decryption.
+    delivery_point: Mapped[bytes | None] = mapped_column(LargeBinary(16), nullable=True, index=True)
+    delivery_site: Mapped[bytes | None] = mapped_column(LargeBinary(16), nullable=True)
+    delivery_road: Mapped[bytes | None] = mapped_column(LargeBinary(16), nullable=True)
 
 
 class VaultRecord(Base):

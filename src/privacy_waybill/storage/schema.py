@@ -5,7 +5,16 @@ Alembic's environment and the schema tests use `metadata` from here.
 
 from __future__ import annotations
 
-from privacy_waybill.storage import access_tables, audit_tables, identity_tables, printing_tables  # noqa: F401
+from privacy_waybill.storage import (  # noqa: F401  # noqa: F401
+    access_tables,
+    audit_tables,
+    delivery_tables,
+    identity_tables,
+    notification_tables,
+    printing_tables,
+    station_tables,
+    telephony_tables,
+)
 from privacy_waybill.storage.models import Base
 
 metadata = Base.metadata

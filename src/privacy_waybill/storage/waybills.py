@@ -45,6 +45,9 @@ def _waybill_row(w: IssuedWaybill) -> dict[str, object]:
         "recipient_district_code": w.recipient_district_code,
         "recipient_phone_index": w.recipient_phone_index,
         "created_at": w.created_at,
+        "delivery_point": w.delivery_point,
+        "delivery_site": w.delivery_site,
+        "delivery_road": w.delivery_road,
     }
     for party_name in _PARTIES:
         party: MaskedParty = getattr(w, party_name)
@@ -94,6 +97,9 @@ def waybill_from_row(row: RowMapping) -> IssuedWaybill:
         created_at=row["created_at"],
         purged_at=row["purged_at"],
         assigned_courier=row["assigned_courier"],
+        delivery_point=row["delivery_point"],
+        delivery_site=row["delivery_site"],
+        delivery_road=row["delivery_road"],
     )
 
 
@@ -302,4 +308,7 @@ _PURGED_WAYBILL_VALUES: dict[str, object] = {
     "remark_scrubbed": None,
     "recipient_phone_index": b"",
     "order_fingerprint": b"",
+    "delivery_point": None,
+    "delivery_site": None,
+    "delivery_road": None,
 }

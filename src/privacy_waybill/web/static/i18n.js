@@ -8,13 +8,13 @@ const MESSAGES = {
     colStatus: "Status", colLabel: "Label", trackTitle: "Track a parcel", loading: "Loading…",
     trackPrivacy: "This page shows the parcel's status only, never personal data.",
     issued: "issued", replayed: "already issued", rejected: "rejected", notFound: "Unknown tracking code.",
-    needKey: "Enter an API key first.",
+    needKey: "Enter an API key first.", portalLink: "Sign in for your pickup code and more",
   },
 };
 const STATUS_ZH = { created: "已下单", printed: "已打印", collected: "已揽收", in_transit: "运输中",
   out_for_delivery: "派送中", at_station: "待取件（驿站）", in_locker: "待取件（快递柜）", delivered: "已签收",
   exception: "异常", returned: "已退回" };
-const ZH = { issued: "已出单", replayed: "已存在", rejected: "被拒绝", notFound: "查询码无效。", needKey: "请先输入 API 密钥。" };
+const ZH = { issued: "已出单", replayed: "已存在", rejected: "被拒绝", notFound: "查询码无效。", needKey: "请先输入 API 密钥。", portalLink: "登录查看取件码和更多信息" };
 let lang = localStorage.getItem("pwb-lang") || "zh";
 function t(key) { return lang === "en" ? (MESSAGES.en[key] || key) : (ZH[key] || key); }
 function statusText(s) { return lang === "en" ? s.replaceAll("_", " ") : (STATUS_ZH[s] || s); }

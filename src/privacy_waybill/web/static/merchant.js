@@ -1,7 +1,9 @@
-// Merchant console: upload an order file with progress, list masked waybills, download labels.
+// Merchant console: upload an order file with progress, see each rejected row (rejections.js),
+// list masked waybills, download labels.
 const keyInput = document.getElementById("api-key");
 const summary = document.getElementById("summary");
 const progress = document.getElementById("progress");
+let lastResults = [];
 
 function authHeaders() { return { Authorization: `Bearer ${keyInput.value.trim()}` }; }
 
@@ -49,7 +51,9 @@ document.getElementById("upload-form").addEventListener("submit", (event) => {
   request.onload = () => {
     progress.value = 100;
     const body = JSON.parse(request.responseText);
-    if (request.status !== 200) { summary.className = "error"; summary.textContent = body.detail || body.title; return; }
+    lastResults = request.status === 200 ? body.results : [];
+    showRejections(lastResults);
+    if (request.status !== 200) { summary.className = "error"; summary.textContent = problemText(body.detail) || body.title; return; }
     summary.className = "";
     summary.textContent = `${t("issued")}: ${body.issued} · ${t("replayed")}: ${body.replayed} · ${t("rejected")}: ${body.rejected}`;
     refresh();
@@ -57,4 +61,7 @@ document.getElementById("upload-form").addEventListener("submit", (event) => {
   request.send(data);
 });
 document.getElementById("refresh").addEventListener("click", refresh);
-document.addEventListener("pwb-language", () => { if (keyInput.value.trim()) refresh(); });
+document.addEventListener("pwb-language", () => {
+  showRejections(lastResults);
+  if (keyInput.value.trim()) refresh();
+});

@@ -9,7 +9,10 @@ async function load() {
   const number = document.createElement("p"); number.textContent = body.waybill_no;
   const state = document.createElement("p"); state.className = "status"; state.textContent = statusText(body.status);
   const when = document.createElement("p"); when.className = "hint"; when.textContent = new Date(body.updated_at).toLocaleString(lang === "en" ? "en-GB" : "zh-CN");
-  box.replaceChildren(number, state, when);
+  // The portal shows more (pickup code, station) after the recipient signs in with their phone.
+  const more = document.createElement("a"); more.id = "portal-link"; more.href = `/recipient?waybill=${encodeURIComponent(body.waybill_no)}`;
+  more.textContent = t("portalLink");
+  box.replaceChildren(number, state, when, more);
 }
 load();
 document.addEventListener("pwb-language", load);

@@ -1,0 +1,190 @@
+"""The detail of an address, after its divisions: the road, and everything else.
+
+A label may show the road, so the road has to be a road name on its own: text written
+between the last division and the road (a village, a compound, a school, a person's or a
+company's name) is split off as `before_road`, and a road candidate that cannot be told
+apart from such text is not a road at all. The split fails closed: when in doubt, the text
+goes to a level that no label shows. Joining the levels in `DETAIL_LEVELS` order gives back
+the detail exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+DETAIL_LEVELS = ("before_road", "road", "road_number", "poi", "building", "unit", "floor", "room", "remainder")
+
+_ROAD_SUFFIXES = ("大道", "大街", "胡同", "路", "街", "巷", "弄", "道")
+# Longest road stem (the name before the suffix, directions included) taken as a road:
+# 东三环中路 and 建国门外大街 have 4, 科技园南一路 has 5.
+MAX_ROAD_STEM = 6
+# Characters no road stem holds (numbers, building words, punctuation): the road, if there
+# is one, came before them.
+_NOT_IN_STEM = re.compile(r"[\dA-Za-z号幢栋,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-]")
+# Roads numbered like 下沙 1号大街 or 8号路.
+_SUFFIX_START = re.compile("[大胡路街巷弄道]")
+# How far into the detail a road may end; what lies before it is at most this long too.
+_MAX_ROAD_TEXT = 40
+_NUMBERED_ROAD = re.compile(r"\d{1,2}号(?:大街|大道|路|街)")
+_ROAD_NUMBER = re.compile(r"\d+(?:-\d+)?号(?![楼院])|\d+弄(?:\d+号(?![楼院]))?")
+
+_NUM = r"(?:\d+|[零〇一二三四五六七八九十百两]+)"
+_NOT_BODY = r"\d号幢栋座单元室层楼,"
+_AFTER_ROAD = re.compile(
+    rf"""
+    (?P<poi>[^{_NOT_BODY}]{{1,30}}
+        (?:小区|花园|大厦|广场|公寓|苑|园|村|中心|大楼|家园|新村|小镇|城|府|庭|湾|院|公馆|社区|里|坊|邸|居|阁|区|期))?
+    (?P<building>(?:[A-Za-z]\d*|\d+[A-Za-z]?|[一二三四五六七八九十]+)(?:号楼|幢|栋|座))?
+    (?P<unit>{_NUM}单元)?
+    (?P<floor>-?{_NUM}(?:层|楼))?
+    (?P<room>[A-Za-z]?\d+[A-Za-z]?(?:室|号|户)|\d{{3,5}}(?!\w))?
+    (?P<remainder>.*)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    # Each finds, at every position, the longest word of its kind starting there.
+    village: re.Pattern[str]
+    place: re.Pattern[str]
+    not_end: re.Pattern[str]
+    # Whether a stem holds any village or place word at all (most road names hold none).
+    any_word: re.Pattern[str]
+
+
+@cache
+def _words() -> _Words:
+    path = resources.files("privacy_waybill") / "data" / "addresses" / "detail_words.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    by_kind: dict[str, list[str]] = {"village": [], "place": [], "not_end": []}
+    for row in rows:
+        by_kind[row["kind"]].append(row["word"])
+    return _Words(
+        village=_anywhere(by_kind["village"]),
+        place=_anywhere(by_kind["place"]),
+        not_end=re.compile("|".join(map(re.escape, by_kind["not_end"]))),
+        any_word=re.compile("|".join(map(re.escape, by_kind["village"] + by_kind["place"]))),
+    )
+
+
+def _anywhere(words: list[str]) -> re.Pattern[str]:
+    # A lookahead matches at every position, overlapping; longest first, so 火车站 wins over 站.
+    return re.compile("(?=(%s))" % "|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+
+
+def _last_end_of(words: re.Pattern[str], stem: str, room: int = 0) -> int:
+    """Where the last word of `words` in `stem` ends that leaves at least `room`
+    characters after it, or -1."""
+    limit = len(stem) - room
+    return max((m.start() + len(m.group(1)) for m in words.finditer(stem[:limit])), default=-1)
+
+
+def _road_stem_start(stem: str) -> int | None:
+    """Where the road's own name starts inside `stem`, or None when it is no road.
+
+    Text up to the last village word or place word is something else written before the
+    road, as long as at least two characters of name remain after it; a village word with
+    less after it means the road is named after the village, and is hidden whole.
+    """
+    words = _words()
+    if not words.any_word.search(stem):
+        return 0 if 2 <= len(stem) <= MAX_ROAD_STEM else None
+    village_end = _last_end_of(words.village, stem)
+    if village_end >= 0:
+        if len(stem) - village_end >= 2:
+            start = village_end
+        elif _named_after_a_village(stem, village_end):
+            return 0 if len(stem) <= MAX_ROAD_STEM else None
+        else:
+            return None
+    else:
+        start = 0
+    place_end = _last_end_of(words.place, stem[start:], room=2)
+    if place_end >= 0:
+        start += place_end
+    if not 2 <= len(stem) - start <= MAX_ROAD_STEM:
+        return None
+    return start
+
+
+def _named_after_a_village(stem: str, village_end: int) -> bool:
+    """中关村大街, 李家村东路: one road named after a village (and nothing else before it),
+    not a village and then a road."""
+    words = _words()
+    rest = stem[village_end:]
+    return (
+        stem[:village_end].endswith("村")
+        and village_end >= 3
+        and rest in ("", "东", "西", "南", "北", "中")
+        and _last_end_of(words.village, stem[: village_end - 1]) < 0
+    )
+
+
+def _suffix_at(text: str, pos: int) -> str | None:
+    for suffix in _ROAD_SUFFIXES:
+        if text.startswith(suffix, pos):
+            if suffix == "道" and text[pos - 1 : pos] == "街":
+                return None  # 街道 is a street office, not a road
+            end = pos + len(suffix)
+            if _words().not_end.match(text, end):
+                return None
+            if suffix == "街" and text.startswith("道", end):
+                return None
+            return suffix
+    return None
+
+
+def _find_road(detail: str) -> tuple[int, int] | None:
+    """(start, end) of the road in `detail`: the first road suffix whose stem is a road name."""
+    numbered = _NUMBERED_ROAD.match(detail)
+    if numbered:
+        return 0, numbered.end()
+    # Past a number or building word the road, if any, came earlier.
+    stop = _NOT_IN_STEM.search(detail, 0, _MAX_ROAD_TEXT)
+    limit = stop.start() + 1 if stop else min(len(detail), _MAX_ROAD_TEXT)
+    for found in _SUFFIX_START.finditer(detail, 1, limit):
+        pos = found.start()
+        suffix = _suffix_at(detail, pos)
+        if suffix is None:
+            continue
+        start = _road_stem_start(detail[:pos])
+        if start is None:
+            return None
+        return start, pos + len(suffix)
+    return None
+
+
+def split_detail(detail: str) -> dict[str, str | None]:
+    """Before-road text, road, number, compound, building, unit, floor, room and remainder.
+
+    Joining the returned values in `DETAIL_LEVELS` order gives back `detail` exactly.
+    """
+    parts: dict[str, str | None] = dict.fromkeys(DETAIL_LEVELS)
+    rest = detail
+    road = _find_road(detail)
+    if road is not None:
+        start, end = road
+        parts["before_road"] = detail[:start] or None
+        parts["road"] = detail[start:end]
+        rest = detail[end:]
+        number = _ROAD_NUMBER.match(rest)
+        if number:
+            parts["road_number"] = number.group()
+            rest = rest[number.end() :]
+    match = _AFTER_ROAD.fullmatch(rest)
+    assert match is not None  # the trailing remainder group matches any text
+    for level in ("poi", "building", "unit", "floor", "room", "remainder"):
+        parts[level] = match.group(level) or None
+    return parts
+
+
+def is_road_name(text: str) -> bool:
+    """Whether `text` alone is what split_detail takes for a road (the masking rule's check)."""
+    return _find_road(text) == (0, len(text))

@@ -1,0 +1,55 @@
+// Station desk and recipient portal strings, added to the shared i18n tables (i18n.js).
+Object.assign(MESSAGES.en, {
+  deskTitle: "Station desk", deskSignIn: "Clerk sign-in", username: "Username", password: "Password",
+  totp: "Authenticator code", signInButton: "Sign in", checkIn: "Check-in scan", checkInButton: "Check in",
+  scanWaybill: "Scan or type the waybill number", pickup: "Pickup", pickupCode: "Pickup code", handOver: "Hand over",
+  identityCode: "Scan the identity code", lookUp: "Look up", searchLast4: "Find by the phone's last 4 digits",
+  last4: "Last 4 digits", search: "Find", onShelves: "On the shelves", refresh: "Refresh",
+  deskPrivacy: "Clerks see shelf code, pickup code, surname and the phone's last 4 digits only.",
+  shelfCode: "Shelf", stickerPdf: "Sticker PDF", stickerZpl: "Sticker ZPL", handedOver: "Handed over",
+  handOverAll: "Hand over all", sendOtp: "Text a code", otp: "Code from the recipient", signedInAs: "Signed in",
+  noneFound: "Nothing found.", checkedIn: "Checked in", otpSent: "A code was sent to the recipient.",
+  portalTitle: "My parcels", trackByNumber: "Track by waybill number", trackButton: "Track",
+  phone: "Mobile number", sendCode: "Send code", code: "Code", recipientSignIn: "Sign in with your phone",
+  parcels: "My parcels", timeline: "Timeline", whoSaw: "Who saw my data", preferences: "Privacy preferences",
+  prefMasked: "Masked label", prefVirtual: "Virtual number for couriers", prefStation: "Stations may hold my parcels",
+  prefLocker: "Lockers may hold my parcels", save: "Save", saved: "Saved.", identityTitle: "Identity code",
+  identityButton: "Show my identity code", identityHint: "Show this at the station counter; it works for two minutes.",
+  leakTitle: "Report a suspected leak", leakKind: "What happened", leakText: "Details (kept sealed)",
+  leakSend: "Send report", leakSent: "Report received", nobodySaw: "Nobody has seen your data.",
+  kindCalls: "Unwanted calls", kindSms: "Unwanted texts", kindOpened: "Parcel opened", kindSold: "Data offered for sale",
+  kindOther: "Other", codeSent: "If parcels are addressed to this number, a code was sent.",
+  portalPrivacy: "Your phone is never shown to couriers or clerks; this page lists every time your data was opened.",
+  verified: "Verified", station: "Station", cameraScan: "Scan with the camera",
+  cameraIdentity: "Scan the identity code with the camera", cameraOff: "No camera: type or use the scanner.",
+});
+Object.assign(ZH, {
+  shelfCode: "货架", stickerPdf: "贴纸 PDF", stickerZpl: "贴纸 ZPL", handedOver: "已交付", handOverAll: "全部交付",
+  sendOtp: "发送验证码", otp: "收件人验证码", signedInAs: "已登录", noneFound: "没有找到。", checkedIn: "已入库",
+  otpSent: "验证码已发送给收件人。", saved: "已保存。", leakSent: "已收到举报", nobodySaw: "还没有人查看过您的信息。",
+  kindCalls: "骚扰电话", kindSms: "骚扰短信", kindOpened: "包裹被拆", kindSold: "信息被出售", kindOther: "其他",
+  codeSent: "如果该号码有包裹，验证码已发送。", verified: "已验证", station: "驿站",
+  timeline: "物流轨迹", handOver: "交付", cameraOff: "无法使用摄像头，请输入或用扫码枪。", identityHint: "请在驿站柜台出示，两分钟内有效。",
+});
+function applyPlaceholders() {
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
+    if (!el.dataset.zhPlaceholder) el.dataset.zhPlaceholder = el.placeholder;
+    el.placeholder = lang === "en" ? MESSAGES.en[el.dataset.i18nPlaceholder] : el.dataset.zhPlaceholder;
+  });
+}
+document.addEventListener("DOMContentLoaded", applyPlaceholders);
+document.addEventListener("pwb-language", applyPlaceholders);
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+async function problemText(response) {
+  try { const body = await response.json(); return body.detail || body.title; } catch { return response.statusText; }
+}
+const ROLE_ZH = { courier: "快递员", crowd_courier: "众包快递员", merchant: "商家", customer_service: "客服",
+  station_clerk: "驿站店员", sorting_operator: "分拣员" };
+const ACTION_ZH = { "waybill.reveal": "查看地址", "waybill.decrypt": "解密", "waybill.break_glass": "紧急调阅" };
+function roleText(role) { return lang === "en" ? role.replaceAll("_", " ") : (ROLE_ZH[role] || role); }
+function actionText(action) { return lang === "en" ? action.replace("waybill.", "").replaceAll("_", "-") : (ACTION_ZH[action] || action); }

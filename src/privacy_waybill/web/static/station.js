@@ -1,0 +1,195 @@
+// The station desk: clerk sign-in, check-in scan, sticker, pickup by code or identity code,
+// search by the phone's last 4 digits. The session token lives in this page's memory only.
+let session = null;
+const api = (path, options = {}) => fetch(`/api/v1${path}`, {
+  ...options,
+  headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
+});
+
+function parcelCard(parcel, extra) {
+  const card = el("li", "card");
+  card.dataset.waybill = parcel.waybill_no;
+  card.append(el("span", "shelf", parcel.shelf_code), el("span", "code", parcel.pickup_code));
+  card.append(el("span", "name", parcel.recipient_name), el("span", "muted", `****${parcel.phone_last4}`));
+  card.append(el("span", "muted wide", parcel.waybill_no));
+  if (extra) card.append(extra);
+  return card;
+}
+
+function message(box, text, className = "hint") { box.replaceChildren(el("p", className, text)); }
+
+async function stickerDownload(waybill, format) {
+  const response = await api(`/stations/parcels/${encodeURIComponent(waybill)}/sticker?format=${format}`);
+  if (!response.ok) return;
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a"); link.href = url; link.download = `${waybill}-sticker.${format}`; link.click();
+  URL.revokeObjectURL(url);
+}
+
+function stickerButtons(waybill) {
+  const actions = el("div", "actions wide");
+  for (const [format, key] of [["pdf", "stickerPdf"], ["zpl", "stickerZpl"]]) {
+    const button = el("button", "secondary sticker", t(key)); button.type = "button";
+    button.dataset.format = format;
+    button.addEventListener("click", () => stickerDownload(waybill, format));
+    actions.append(button);
+  }
+  return actions;
+}
+
+async function refreshHeld() {
+  const response = await api("/stations/parcels");
+  if (!response.ok) return;
+  const parcels = await response.json();
+  document.getElementById("held-count").textContent = `(${parcels.length})`;
+  document.getElementById("held").replaceChildren(...parcels.map((p) => parcelCard(p)));
+}
+
+function handedList(box, handed) {
+  const list = el("ul", "cards");
+  list.append(...handed.map((p) => parcelCard(p, el("span", "ok wide", t("handedOver")))));
+  box.replaceChildren(list);
+  refreshHeld();
+}
+
+document.getElementById("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const status = document.getElementById("signin-status");
+  const response = await fetch("/api/v1/auth/login", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: username.value, password: password.value, totp: totp.value }),
+  });
+  if (!response.ok) { status.className = "error"; status.textContent = await problemText(response); return; }
+  session = (await response.json()).token;
+  password.value = ""; totp.value = "";
+  document.getElementById("signin").hidden = true;
+  document.getElementById("desk").hidden = false;
+  document.getElementById("checkin-waybill").focus();
+  refreshHeld();
+});
+
+// A barcode scanner types the number and presses Enter: the form submits by itself.
+document.getElementById("checkin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = document.getElementById("checkin-waybill");
+  const box = document.getElementById("checkin-result");
+  const response = await api("/stations/check-ins", { method: "POST", body: JSON.stringify({ waybill_no: input.value.trim() }) });
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  const parcel = await response.json();
+  const list = el("ul", "cards");
+  list.append(parcelCard(parcel, stickerButtons(parcel.waybill_no)));
+  box.replaceChildren(el("p", "ok", t("checkedIn")), list);
+  input.value = ""; input.focus();
+  refreshHeld();
+});
+
+document.getElementById("code-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = document.getElementById("pickup-result");
+  const code = document.getElementById("pickup-code");
+  const response = await api("/stations/pickups", { method: "POST", body: JSON.stringify({ method: "pickup_code", pickup_code: code.value.trim() }) });
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  code.value = "";
+  handedList(box, (await response.json()).handed_over);
+});
+
+document.getElementById("identity-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = document.getElementById("pickup-result");
+  const token = document.getElementById("identity-code").value.trim();
+  const response = await api("/stations/identity-code", { method: "POST", body: JSON.stringify({ identity_code: token }) });
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  const parcels = await response.json();
+  if (!parcels.length) { message(box, t("noneFound")); return; }
+  const list = el("ul", "cards"); list.append(...parcels.map((p) => parcelCard(p)));
+  const all = el("button", "", t("handOverAll")); all.type = "button"; all.id = "hand-over-all";
+  all.addEventListener("click", async () => {
+    const handed = await api("/stations/pickups", { method: "POST", body: JSON.stringify({ method: "identity_code", identity_code: token }) });
+    if (!handed.ok) { message(box, await problemText(handed), "error"); return; }
+    document.getElementById("identity-code").value = "";
+    handedList(box, (await handed.json()).handed_over);
+  });
+  box.replaceChildren(list, all);
+});
+
+function otpControls(parcel, box) {
+  const wrap = el("div", "actions wide");
+  const send = el("button", "secondary", t("sendOtp")); send.type = "button";
+  const input = el("input"); input.inputMode = "numeric"; input.placeholder = t("otp"); input.className = "otp";
+  const give = el("button", "", t("handOver")); give.type = "button";
+  const status = el("p", "hint wide otp-status");
+  send.addEventListener("click", async () => {
+    const response = await api(`/stations/parcels/${encodeURIComponent(parcel.waybill_no)}/pickup-otp`, { method: "POST" });
+    status.className = response.ok ? "hint wide otp-status" : "error wide otp-status";
+    status.textContent = response.ok ? t("otpSent") : await problemText(response);
+  });
+  give.addEventListener("click", async () => {
+    const response = await api("/stations/pickups", { method: "POST", body: JSON.stringify({ method: "otp", waybill_no: parcel.waybill_no, otp: input.value.trim() }) });
+    if (!response.ok) { status.className = "error wide otp-status"; status.textContent = await problemText(response); return; }
+    handedList(box, (await response.json()).handed_over);
+  });
+  wrap.append(send, input, give, status);
+  return wrap;
+}
+
+document.getElementById("search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = document.getElementById("search-result");
+  const response = await api(`/stations/parcels?last4=${encodeURIComponent(last4.value.trim())}`);
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  const parcels = await response.json();
+  if (!parcels.length) { message(box, t("noneFound")); return; }
+  const list = el("ul", "cards");
+  list.append(...parcels.map((p) => parcelCard(p, otpControls(p, box))));
+  box.replaceChildren(list);
+});
+
+document.getElementById("refresh-held").addEventListener("click", refreshHeld);
+
+// The phone's camera as the scanner (zxing-wasm, vendored from the locked npm package): the
+// waybill's Code 128 for check-in, the recipient's QR for the identity code. A found code is
+// typed into its field and the form submitted, exactly as a handheld scanner would.
+let scanning = false;
+async function scanWithCamera(formats, field, form) {
+  const video = document.getElementById("camera");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+  } catch {
+    message(document.getElementById("checkin-result"), t("cameraOff"), "error");
+    return;
+  }
+  video.srcObject = stream; video.hidden = false;
+  await video.play();
+  scanning = true;
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  while (scanning) {
+    if (video.videoWidth) {
+      canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0);
+      const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+      const [found] = await ZXingWASM.readBarcodes(frame, { formats, tryHarder: true, maxNumberOfSymbols: 1 });
+      if (found?.isValid) {
+        stopCamera();
+        document.getElementById(field).value = found.text;
+        document.getElementById(form).requestSubmit();
+        return;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+function stopCamera() {
+  scanning = false;
+  const video = document.getElementById("camera");
+  video.srcObject?.getTracks().forEach((track) => track.stop());
+  video.srcObject = null; video.hidden = true;
+}
+document.addEventListener("DOMContentLoaded", () => {
+  ZXingWASM.prepareZXingModule({
+    overrides: { locateFile: (path, prefix) => (path.endsWith(".wasm") ? "/static/vendor/zxing-wasm/zxing_reader.wasm" : prefix + path) },
+  });
+});
+document.getElementById("camera-checkin").addEventListener("click", () => scanWithCamera(["Code128"], "checkin-waybill", "checkin-form"));
+document.getElementById("camera-identity").addEventListener("click", () => scanWithCamera(["QRCode"], "identity-code", "identity-form"));

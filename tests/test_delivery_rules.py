@@ -1,0 +1,121 @@
+"""Delivery's pure rules: delivery-point keys, stop ordering (route order, learned order, never
+back to a building), and the choice of a virtual number."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.delivery.ordering import ParcelPlace, order_stops, revisits, route_order
+from privacy_waybill.delivery.points import DeliveryPointKeyer
+from privacy_waybill.telephony.model import NumberLoad
+from privacy_waybill.telephony.pool import choose_x
+
+KEYER = DeliveryPointKeyer(b"k" * 32)
+BASE = "浙江省杭州市余杭区五常街道"
+
+
+def keys(address: str):  # type: ignore[no-untyped-def]
+    found = KEYER.keys(parse_address(BASE + address))
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "文一西路969号西溪园区5号楼3单元1201室",
+        "文一西路969号西溪园区5幢1单元301室",
+        "文一西路969号西溪园区五栋",
+        "西溪园区5号楼",
+    ],
+)
+def test_one_building_written_many_ways_is_one_delivery_point(spelling: str) -> None:
+    reference = keys("文一西路969号西溪园区5号楼")
+    assert keys(spelling).point == reference.point and keys(spelling).site == reference.site
+
+
+def test_neighbouring_buildings_and_compounds_are_different_points() -> None:
+    five, six = keys("文一西路969号西溪园区5号楼"), keys("文一西路969号西溪园区6号楼")
+    other = keys("文一西路998号海创园5幢")
+    assert five.point != six.point and five.site == six.site and five.road == six.road
+    assert other.site != five.site and other.road == five.road
+    assert keys("文一西路1000号").site == KEYER.site_key("文一西路1000号")
+    assert five.site == KEYER.site_key("西溪园区") and five.road == KEYER.road_key("文一西路")
+    assert DeliveryPointKeyer(b"x" * 32).keys(parse_address(BASE + "文一西路969号西溪园区5号楼")).point != five.point  # type: ignore[union-attr]
+
+
+def place(waybill_id: str, building: str, site: str, road: str = "R") -> ParcelPlace:
+    return ParcelPlace(waybill_id, building.encode(), site.encode(), road.encode())
+
+
+def test_stops_group_buildings_and_follow_the_route_from_its_start() -> None:
+    parcels = [
+        place("w1", "A1", "A"), place("w2", "B1", "B"), place("w3", "A1", "A"),
+        place("w4", "C1", "C"), place("w5", "A2", "A"), place("w6", "B1", "B"),
+    ]  # fmt: skip
+    route = route_order([b"A", b"B", b"C"], start=1)  # B, C, then A
+    stops = order_stops(parcels, route, {})
+    assert [(s.number, s.point, s.waybill_ids) for s in stops] == [
+        (1, b"B1", ("w2", "w6")),
+        (2, b"C1", ("w4",)),
+        (3, b"A1", ("w1", "w3")),
+        (4, b"A2", ("w5",)),
+    ]
+
+
+def test_learned_sign_off_order_orders_buildings_within_a_compound() -> None:
+    parcels = [place("w1", "A1", "A"), place("w2", "A2", "A"), place("w3", "A3", "A")]
+    stops = order_stops(parcels, route_order([]), {b"A3": 0.0, b"A1": 2.0, b"A2": 1.0})
+    assert [s.point for s in stops] == [b"A3", b"A2", b"A1"]
+
+
+def test_no_order_of_parcels_makes_the_manifest_revisit_a_building() -> None:
+    rng = random.Random(5)
+    parcels = [
+        place(f"w{i}", f"{s}{rng.randrange(4)}", s, rng.choice("RS"))
+        for i in range(150)
+        for s in [rng.choice("ABCDEFGH")]
+    ]
+    for _ in range(20):
+        rng.shuffle(parcels)
+        learned = {p.point: rng.random() * 10 for p in parcels if rng.random() < 0.5}
+        walk = [
+            p
+            for stop in order_stops(parcels, route_order([b"C", b"A"]), learned)
+            for p in [stop.point] * len(stop.waybill_ids)
+        ]
+        assert revisits(walk) == 0
+        sites = [point[:1] for point in dict.fromkeys(walk)]
+        assert revisits(sites) == 0  # compounds are contiguous too
+    assert revisits([b"1", b"2", b"1"]) == 1 and revisits([b"1", b"1", b"2"]) == 0
+
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def load(
+    x: str, capacity: int = 200, live: int = 0, a: set[bytes] | None = None, b: set[bytes] | None = None
+) -> NumberLoad:
+    return NumberLoad(x, capacity, live, frozenset(a or set()), frozenset(b or set()))
+
+
+def test_an_x_never_carries_two_live_bindings_with_the_same_a_or_b() -> None:
+    pool = [load("x1", live=1, a={b"A"}), load("x2", live=5, b={b"B"}), load("x3", live=9)]
+    assert choose_x(pool, b"A", b"B", {}) == "x3"
+    assert choose_x(pool[:2], b"A", b"B", {}) is None
+
+
+def test_capacity_is_respected_and_the_least_loaded_x_wins() -> None:
+    assert choose_x([load("x1", capacity=2, live=2), load("x2", capacity=5000, live=4000)], b"A", b"B", {}) == "x2"
+    assert choose_x([load("x1", live=3), load("x2", live=1)], b"A", b"B", {}) == "x2"
+    assert choose_x([load("x1", capacity=1, live=1)], b"A", b"B", {}) is None
+
+
+def test_each_viewer_of_a_recipient_gets_its_own_x_where_the_pool_allows() -> None:
+    pool = [load("x1"), load("x2", live=50)]
+    assert choose_x(pool, b"A2", b"B", {"x1": "user:first"}) == "x2"
+    assert choose_x(pool[:1], b"A2", b"B", {"x1": "user:first"}) == "x1"  # no other X: shared rather than refused
