@@ -43,7 +43,7 @@ def test_workers_issue_every_record_in_input_order_and_a_serial_replay_agrees(
         "rejected",
         "NOWHERE-1",
         "recipient.address",
-        "district not recognised",
+        "district not recognised: add the province, city and district (区/县) before the street",
     )
     assert summary(parallel[-2])[:3] == (len(orders) - 2, "rejected", "BROKEN-1")
     # The repeated order inside the batch replays the first one's waybill.
