@@ -172,7 +172,7 @@ def seed(
         rt.tenants.ensure(TENANT, "Load-test merchant", rt.clock())
         key = new_api_key()
         rt.tenants.add_api_key(TENANT, key, MERCHANT_SCOPES, "load", rt.clock())
-        orders = _accepted(couriers * parcels_per_courier + clerk_parcels, prefix=f"SEED{uuid.uuid4().hex[:6]}")
+        orders = _accepted(couriers * parcels_per_courier * 4 + clerk_parcels, prefix=f"SEED{uuid.uuid4().hex[:6]}")
         issued = [
             o.waybill
             for o in rt.issuance().issue(TENANT, records_from_objects(orders), actor="load-seed", chunk_size=500)
@@ -181,15 +181,35 @@ def seed(
         in_transit = [
             _move(rt, w, WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT) for w in issued
         ]
+        # Couriers work at one station: each gets parcels bound for that station.
+        by_destination: dict[str, list[IssuedWaybill]] = {}
+        for waybill in in_transit[: couriers * parcels_per_courier * 4]:
+            by_destination.setdefault(waybill_resource(waybill).station or "", []).append(waybill)
+        groups = [
+            parcels[i : i + parcels_per_courier]
+            for parcels in by_destination.values()
+            for i in range(0, len(parcels), parcels_per_courier)
+        ][:couriers]
+        couriers = len(groups)
+        taken = {w.waybill_id for group in groups for w in group}
         with ThreadPoolExecutor(4) as pool:
             staff = list(
-                pool.map(lambda n: _sign_in(base, rt, Role.COURIER, device=f"handset-{n:04d}"), range(couriers))
+                pool.map(
+                    lambda n: _sign_in(
+                        base,
+                        rt,
+                        Role.COURIER,
+                        device=f"handset-{n:04d}",
+                        station=waybill_resource(groups[n][0]).station or "",
+                    ),
+                    range(couriers),
+                )
             )
-        for index, courier in enumerate(staff):
-            for waybill in in_transit[index * parcels_per_courier : (index + 1) * parcels_per_courier]:
+        for courier, group in zip(staff, groups, strict=True):
+            for waybill in group:
                 _move(rt, waybill, WaybillStatus.OUT_FOR_DELIVERY, courier=courier.actor)
                 courier.waybills.append(waybill.waybill_no)
-        arriving = in_transit[couriers * parcels_per_courier :]
+        arriving = [w for w in in_transit if w.waybill_id not in taken]
         by_station: dict[str, list[str]] = {}
         for waybill in arriving:
             by_station.setdefault(waybill_resource(waybill).station or "", []).append(waybill.waybill_no)

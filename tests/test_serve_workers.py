@@ -46,14 +46,17 @@ def sign_in(base: str, rt: Runtime, role: Role, **scope: str) -> dict[str, str]:
     return {**headers, "Authorization": f"Bearer {response.json()['token']}", "X-Actor": response.json()["actor"]}
 
 
-def parcel_out_for_delivery(base: str, rt: Runtime, courier: dict[str, str]) -> str:
+def courier_with_parcel(base: str, rt: Runtime) -> tuple[dict[str, str], str]:
+    """A courier of the parcel's destination station, signed in, and the parcel dispatched to them."""
     created = httpx.post(f"{base}{API}/orders", json=personal_order(), headers=bearer(add_merchant(rt)), timeout=30)
     assert created.status_code == 201, created.text
     waybill = rt.waybills.get_by_number(None, created.json()["waybill_no"])
     assert waybill is not None
     for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT):
         waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
-    clerk = sign_in(base, rt, Role.STATION_CLERK, station=waybill_resource(waybill).station or "")
+    station = waybill_resource(waybill).station or ""
+    courier = sign_in(base, rt, Role.COURIER, station=station)
+    clerk = sign_in(base, rt, Role.STATION_CLERK, station=station)
     dispatched = httpx.post(
         f"{base}{API}/waybills/{waybill.waybill_no}/events",
         json={"status": "out_for_delivery", "courier": courier["X-Actor"]},
@@ -61,7 +64,7 @@ def parcel_out_for_delivery(base: str, rt: Runtime, courier: dict[str, str]) -> 
         timeout=30,
     )
     assert dispatched.status_code == 200, dispatched.text
-    return waybill.waybill_no
+    return courier, waybill.waybill_no
 
 
 def test_more_than_one_worker_needs_redis_for_shared_rate_limits(rt: Runtime, engine: Engine, pwb_home: Path) -> None:
@@ -84,8 +87,7 @@ def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(
     extra_env = {"PWB_REDIS_URL": REDIS_URL}
     with running_server(pwb_home, database_url(engine), workers=2, extra_env=extra_env) as (base, server):
         assert len(worker_pids(server.pid)) == 2
-        courier = sign_in(base, rt, Role.COURIER)
-        waybill_no = parcel_out_for_delivery(base, rt, courier)
+        courier, waybill_no = courier_with_parcel(base, rt)
         attempts = limit + 25
 
         def reveal(_: int) -> int:
