@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test bench lock clean
+.PHONY: install run test fuzz audit bench lock clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -35,6 +35,14 @@ run: install
 test: install
 	PWB_TEST_DATABASE=sqlite $(PY) -m pytest
 	PWB_TEST_DATABASE=postgresql $(PY) -m pytest
+
+# The fuzz suites with many more examples than `make test` runs (still seeded: reproducible).
+fuzz: install
+	PWB_FUZZ_EXAMPLES=60 PWB_PARSER_EXAMPLES=3000 $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_api.py tests/test_fuzz_parsers.py
+
+# Known vulnerabilities in the locked dependencies (needs the vulnerability database: online).
+audit: install
+	bash scripts/audit-dependencies.sh $(VENV)/bin/pip-audit requirements/dev.lock
 
 bench: install
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock

@@ -57,7 +57,7 @@ EXPECTED: dict[tuple[Role, str], frozenset[S]] = {
     },
 }
 # Non-waybill resources: (role, action) pairs that are allowed.
-EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create")}
+EXPECTED_TENANT = {(R.MERCHANT, "order.create"), (R.MERCHANT, "print_job.create"), (R.MERCHANT, "key.manage")}
 EXPECTED_PLATFORM = {
     *((R.SECURITY_AUDITOR, a) for a in ("audit.read", "alert.read", "trace.run")),
     *((R.PLATFORM_ADMIN, a) for a in ("user.manage", "key.manage", "policy.manage", "tenant.manage", "data.purge")),
@@ -65,6 +65,10 @@ EXPECTED_PLATFORM = {
     (R.COURIER, "manifest.read"),
     (R.CROWD_COURIER, "manifest.read"),
     (R.PLATFORM_ADMIN, "station.register"),
+
+    # Risk: auditors freeze and plant canaries; only administrators unfreeze.
+    *((R.SECURITY_AUDITOR, a) for a in ("account.read", "account.freeze", "canary.plant")),
+    *((R.PLATFORM_ADMIN, a) for a in ("account.read", "account.freeze", "account.unfreeze")),
 }
 EXPECTED_STATION = {(R.STATION_CLERK, "station.manage")}
 PURPOSE = {"waybill.reveal": "deliver", "waybill.decrypt": "customer_service"}

@@ -34,6 +34,7 @@ from conftest import TEST_DATABASE
 from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.api.app import create_app
+from privacy_waybill.audit.model import Outcome
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 
@@ -376,10 +377,13 @@ def test_tenant_cannot_see_another_tenants_waybill(api: TestClient, rt: Runtime)
     owner, other = bearer(add_merchant(rt)), bearer(add_merchant(rt))
     waybill_no = api.post(f"{API}/orders", json=personal_order(), headers=owner).json()["waybill_no"]
     assert api.get(f"{API}/waybills/{waybill_no}", headers=owner).status_code == 200
-    # Refused by the policy (and audited), not hidden: waybill numbers are on every label anyway.
-    assert "own_tenant" in assert_problem(api.get(f"{API}/waybills/{waybill_no}", headers=other), 403)["detail"]
-    assert_problem(api.get(f"{API}/waybills/{waybill_no}/label", headers=other), 403)
+    # Refused by the policy and audited, but answered like a missing waybill: a 403 would
+    # confirm that the number exists (issue 7, finding 11).
+    assert assert_problem(api.get(f"{API}/waybills/{waybill_no}", headers=other), 404)["detail"] == "no such waybill"
+    assert_problem(api.get(f"{API}/waybills/{waybill_no}/label", headers=other), 404)
     assert api.get(f"{API}/waybills", headers=other).json() == []
+    denials = [e.event() for e in rt.audit.events(action="waybill.read", outcome=Outcome.DENIED, limit=1000)]
+    assert any(e.detail.get("unmet") == "own_tenant" for e in denials)
 
 
 def test_order_ids_are_per_tenant(api: TestClient, rt: Runtime) -> None:

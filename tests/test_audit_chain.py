@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import os
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -18,6 +19,7 @@ from privacy_waybill.audit.chain import (
     chain_entry,
     encode_content,
     stored_entry_hash,
+    unkeyed_entry_hash,
 )
 from privacy_waybill.audit.checkpoints import Checkpoint, CheckpointSigner, signature_valid, signer_from_keys
 from privacy_waybill.audit.model import AuditEvent, Outcome
@@ -26,6 +28,7 @@ from privacy_waybill.audit.verify import ChainHead, ProblemKind, verify_chain
 T0 = datetime(2026, 11, 23, 8, 30, 0, 123456, tzinfo=UTC)
 SIGNER = CheckpointSigner(bytes(range(32)))
 TRUSTED = {SIGNER.key_id: SIGNER.public_key}
+KEY = SIGNER.chain_key
 
 
 def event(n: int = 0, **changes: object) -> AuditEvent:
@@ -50,7 +53,7 @@ def build_chain(count: int) -> list[StoredEntry]:
     entries: list[StoredEntry] = []
     prev = GENESIS_HASH
     for n in range(count):
-        entry = chain_entry(n + 1, prev, event(n))
+        entry = chain_entry(n + 1, prev, event(n), KEY)
         entries.append(entry)
         prev = entry.entry_hash
     return entries
@@ -80,8 +83,8 @@ def test_stored_time_text_in_another_layout_never_equals_a_canonical_time(stored
 
 
 def test_the_same_event_always_encodes_to_the_same_bytes_and_detail_order_does_not_matter() -> None:
-    first = chain_entry(1, GENESIS_HASH, event(detail={"a": "1", "b": "2"}))
-    second = chain_entry(1, GENESIS_HASH, event(detail={"b": "2", "a": "1"}))
+    first = chain_entry(1, GENESIS_HASH, event(detail={"a": "1", "b": "2"}), KEY)
+    second = chain_entry(1, GENESIS_HASH, event(detail={"b": "2", "a": "1"}), KEY)
     assert first == second
     assert first.detail == '{"a":"1","b":"2"}'
 
@@ -97,12 +100,12 @@ def test_columns_holding_the_separator_or_nul_cannot_be_encoded(control: str) ->
     columns = ("t", "a", "r", "x", "allowed", "rule", None, None, None, "[]", None, "{}")
     assert encode_content(columns[:1] + (f"a{control}b",) + columns[2:]) is None
     with pytest.raises(ValueError, match="control characters") as raised:
-        chain_entry(1, GENESIS_HASH, event(actor=f"user:{control}x"))
+        chain_entry(1, GENESIS_HASH, event(actor=f"user:{control}x"), KEY)
     assert "user:" not in str(raised.value)
 
 
 def test_control_characters_in_detail_are_escaped_and_encodable() -> None:
-    entry = chain_entry(1, GENESIS_HASH, event(detail={"reason": "a\x1fb\x00c"}))
+    entry = chain_entry(1, GENESIS_HASH, event(detail={"reason": "a\x1fb\x00c"}), KEY)
     assert entry.event().detail == {"reason": "a\x1fb\x00c"}
 
 
@@ -115,21 +118,23 @@ def test_a_null_turned_into_a_nul_character_is_detected() -> None:
 
 def test_stored_entry_decodes_back_to_the_recorded_event() -> None:
     original = event(4, device="dev:pda-9", fields=("recipient_phone",))
-    assert chain_entry(1, GENESIS_HASH, original).event() == original
+    assert chain_entry(1, GENESIS_HASH, original, KEY).event() == original
 
 
 # --- chain ------------------------------------------------------------------------------------
 
 
-def test_entry_hash_is_sha256_over_sequence_previous_hash_and_content() -> None:
+def test_entry_hash_is_hmac_sha256_under_the_chain_key_over_sequence_previous_hash_and_content() -> None:
     entry = build_chain(1)[0]
     content = encode_content(
         (entry.at, entry.actor, entry.role, entry.action, entry.outcome, entry.rule,
          entry.tenant_id, entry.waybill_id, entry.purpose, entry.fields, entry.device, entry.detail)
     )  # fmt: skip
     assert content is not None and content.startswith(b"pwb-audit/1\x1f")
-    assert entry.entry_hash == hashlib.sha256((1).to_bytes(8, "big") + GENESIS_HASH + content).digest()
-    assert stored_entry_hash(entry) == entry.entry_hash
+    message = (1).to_bytes(8, "big") + GENESIS_HASH + content
+    assert entry.entry_hash == hmac.new(KEY, message, hashlib.sha256).digest()
+    assert stored_entry_hash(entry, KEY) == entry.entry_hash
+    assert stored_entry_hash(entry, bytes(32)) != entry.entry_hash
 
 
 def test_each_entry_links_to_its_predecessor() -> None:
@@ -170,8 +175,13 @@ def test_signer_is_derived_from_the_platform_key_and_stable(tmp_path) -> None:  
 # --- verifier: one test per problem kind -----------------------------------------------------
 
 
-def verify(entries: list[StoredEntry], checkpoints: list[Checkpoint] = (), head: ChainHead | None = None):  # type: ignore[assignment,no-untyped-def]
-    return verify_chain(iter(entries), checkpoints, TRUSTED, head)
+def verify(  # type: ignore[no-untyped-def]
+    entries: list[StoredEntry],
+    checkpoints: list[Checkpoint] = (),  # type: ignore[assignment]
+    head: ChainHead | None = None,
+    anchors: list[Checkpoint] = (),  # type: ignore[assignment]
+):
+    return verify_chain(iter(entries), checkpoints, TRUSTED, head, chain_key=KEY, anchors=anchors)
 
 
 def test_an_intact_chain_verifies_and_reports_its_size() -> None:
@@ -197,7 +207,7 @@ def test_a_changed_field_is_named_changed_at_its_sequence() -> None:
 
 def test_a_rewritten_and_rehashed_entry_is_named_changed_at_its_sequence() -> None:
     entries = build_chain(6)
-    entries[2] = chain_entry(3, entries[1].entry_hash, event(2, action="export"))
+    entries[2] = chain_entry(3, entries[1].entry_hash, event(2, action="export"), KEY)
     problem = verify(entries).problem
     assert (problem.seq, problem.kind) == (3, ProblemKind.CHANGED)
 
@@ -227,7 +237,7 @@ def test_an_entry_delivered_again_later_in_the_stream_is_named_reordered() -> No
 
 def test_a_first_entry_not_linked_to_genesis_is_changed() -> None:
     entries = build_chain(3)
-    entries[0] = chain_entry(1, b"\x01" * 32, event(0))
+    entries[0] = chain_entry(1, b"\x01" * 32, event(0), KEY)
     problem = verify(entries).problem
     assert (problem.seq, problem.kind) == (1, ProblemKind.CHANGED)
 
@@ -245,7 +255,7 @@ def test_a_checkpoint_that_does_not_match_the_chain_is_named() -> None:
     signed = checkpoint_at(entries, 5)
     rewritten = entries[:1]
     for n in range(1, 6):
-        rewritten.append(chain_entry(n + 1, rewritten[-1].entry_hash, event(n, action="export")))
+        rewritten.append(chain_entry(n + 1, rewritten[-1].entry_hash, event(n, action="export"), KEY))
     problem = verify(rewritten, [signed]).problem
     assert (problem.seq, problem.kind) == (5, ProblemKind.CHECKPOINT_MISMATCH)
 
@@ -272,7 +282,7 @@ def test_entries_cut_after_the_last_checkpoint_are_caught_by_the_head() -> None:
 def test_a_rehashed_last_entry_is_caught_by_the_head() -> None:
     entries = build_chain(4)
     head = ChainHead(4, entries[-1].entry_hash)
-    entries[3] = chain_entry(4, entries[2].entry_hash, event(3, action="export"))
+    entries[3] = chain_entry(4, entries[2].entry_hash, event(3, action="export"), KEY)
     problem = verify(entries, head=head).problem
     assert (problem.seq, problem.kind) == (4, ProblemKind.CHANGED)
 
@@ -282,6 +292,71 @@ def test_an_entry_appended_behind_the_logs_back_is_named() -> None:
     head = ChainHead(3, entries[2].entry_hash)
     problem = verify(entries, head=head).problem
     assert (problem.seq, problem.kind) == (4, ProblemKind.CHANGED)
+
+
+# --- a database-only insider (no chain key, no signing key) ---------------------------------
+
+
+def unkeyed_chain(entries: list[StoredEntry]) -> list[StoredEntry]:
+    """The chain recomputed with plain SHA-256, as someone with only the database could."""
+    rechained: list[StoredEntry] = []
+    prev = GENESIS_HASH
+    for seq, entry in enumerate(entries, start=1):
+        linked = entry._replace(seq=seq, prev_hash=prev)
+        linked = linked._replace(entry_hash=unkeyed_entry_hash(linked))
+        rechained.append(linked)
+        prev = linked.entry_hash
+    return rechained
+
+
+def test_deleting_an_entry_and_renumbering_the_rest_is_named_renumbered() -> None:
+    entries = build_chain(8)
+    kept = entries[:3] + [e._replace(seq=e.seq - 2) for e in entries[5:]]
+    problem = verify(kept).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.RENUMBERED)
+    assert str(problem) == "entry 4: renumbered (it was written as entry 6: 2 entries before it were deleted)"
+
+
+def test_deleting_and_recomputing_an_unkeyed_chain_is_named_re_chained() -> None:
+    entries = build_chain(8)
+    forged = unkeyed_chain(entries[:2] + entries[3:])
+    problem = verify(forged, head=ChainHead(7, forged[-1].entry_hash)).problem
+    assert (problem.seq, problem.kind) == (1, ProblemKind.RECHAINED)
+
+
+def test_a_checkpoint_deleted_from_the_database_is_named_by_its_anchor() -> None:
+    entries = build_chain(8)
+    anchor = checkpoint_at(entries, 4)
+    problem = verify(entries, [], ChainHead(8, entries[-1].entry_hash), anchors=[anchor]).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.CHECKPOINT_DELETED)
+
+
+def test_a_checkpoint_replaced_in_the_database_is_named_re_signed() -> None:
+    entries = build_chain(8)
+    anchor = checkpoint_at(entries, 4)
+    later = SIGNER.sign(4, entries[3].entry_hash, canonical_time(T0 + timedelta(hours=1)))
+    problem = verify(entries, [later], ChainHead(8, entries[-1].entry_hash), anchors=[anchor]).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.RESIGNED)
+
+
+def test_a_tail_cut_with_checkpoints_and_head_moved_back_is_caught_by_an_anchor() -> None:
+    entries = build_chain(8)
+    anchors = [checkpoint_at(entries, 4), checkpoint_at(entries, 8)]
+    problem = verify(entries[:5], anchors[:1], ChainHead(5, entries[4].entry_hash), anchors=anchors).problem
+    assert (problem.seq, problem.kind) == (6, ProblemKind.TRUNCATED)
+
+
+def test_an_anchor_signed_by_another_key_is_named() -> None:
+    entries = build_chain(4)
+    forged = checkpoint_at(entries, 4, CheckpointSigner(os.urandom(32)))
+    problem = verify(entries, anchors=[forged]).problem
+    assert (problem.seq, problem.kind) == (4, ProblemKind.BAD_ANCHOR)
+
+
+def test_matching_anchors_leave_an_intact_chain_intact() -> None:
+    entries = build_chain(8)
+    signed = [checkpoint_at(entries, 4), checkpoint_at(entries, 8)]
+    assert verify(entries, signed, ChainHead(8, entries[-1].entry_hash), anchors=signed).intact
 
 
 # --- properties -------------------------------------------------------------------------------

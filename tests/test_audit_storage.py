@@ -3,6 +3,7 @@ fail-closed writes, concurrent appends, and `pwb audit verify`."""
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import threading
@@ -12,10 +13,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, text
+from sqlalchemy import event as sqlalchemy_event
 from typer.testing import CliRunner
 
-from privacy_waybill.audit.checkpoints import CheckpointSigner, signer_from_keys
+from privacy_waybill.audit.anchors import FileWitness
+from privacy_waybill.audit.checkpoints import CheckpointSigner, signer_from_keys, tree_head_message
+from privacy_waybill.audit.merkle import leaf_hash, root_from_inclusion
+from privacy_waybill.audit.chain import unkeyed_entry_hash
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
 from privacy_waybill.audit.verify import ProblemKind
 from privacy_waybill.cli.audit import audit_app
@@ -68,7 +74,8 @@ def test_record_returns_consecutive_sequence_numbers_and_the_chain_verifies(audi
     assert audit_log.record_many([event(n) for n in range(4, 10)]) == list(range(4, 10))
     result = audit_log.verify()
     assert result.intact
-    assert (result.entries, result.checkpoints) == (9, 2)
+    # Entry 1: the first append of a process signs (time-based); 4 and 8: every 4 entries.
+    assert (result.entries, result.checkpoints) == (9, 3)
     assert audit_log.head().seq == 9
 
 
@@ -80,13 +87,25 @@ def test_stored_entries_read_back_as_the_recorded_events(audit_log: SqlAuditLog)
 
 def test_checkpoints_are_signed_every_n_entries_and_on_demand(audit_log: SqlAuditLog, engine: Engine) -> None:
     assert audit_log.checkpoint() is None
-    filled(audit_log, 9)
+    audit_log.record(event(1))  # the first append of a process signs at once
+    audit_log.record_many([event(n) for n in range(2, 10)])
     with engine.connect() as conn:
-        assert conn.execute(text("select seq from audit_checkpoints order by seq")).scalars().all() == [4, 8]
+        assert conn.execute(text("select seq from audit_checkpoints order by seq")).scalars().all() == [1, 4, 8]
     on_demand = audit_log.checkpoint()
     assert on_demand is not None and on_demand.seq == 9
     assert audit_log.checkpoint() == on_demand
-    assert audit_log.verify().checkpoints == 3
+    assert audit_log.verify().checkpoints == 4
+
+
+def test_a_head_is_also_signed_every_t_seconds(engine: Engine) -> None:
+    now = [T0]
+    audit_log = SqlAuditLog(engine, SIGNER, lambda: now[0], checkpoint_every=1000, checkpoint_seconds=60)
+    for minute_and_seconds in [0, 30, 59, 61, 90, 125]:
+        now[0] = T0 + timedelta(seconds=minute_and_seconds)
+        audit_log.record(event(1))
+    with engine.connect() as conn:
+        # Entry 1 (first append), 4 (61 s after 1) and 6 (64 s after 4).
+        assert conn.execute(text("select seq from audit_checkpoints order by seq")).scalars().all() == [1, 4, 6]
 
 
 def test_events_filters_combine_and_page_by_sequence(audit_log: SqlAuditLog) -> None:
@@ -311,7 +330,9 @@ def test_concurrent_appends_from_processes_keep_one_linear_chain(engine: Engine,
 def cli_log(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlAuditLog]:
     """The runtime's audit log, with PWB_DATABASE_URL pointing the CLI at the same database."""
     monkeypatch.setenv("PWB_DATABASE_URL", database_url(rt.engine))
-    yield SqlAuditLog(rt.engine, signer_from_keys(rt.keys), rt.clock)
+    yield SqlAuditLog(
+        rt.engine, signer_from_keys(rt.keys), rt.clock, witnesses=[FileWitness(rt.settings.audit_anchor_file)]
+    )
 
 
 def run_verify() -> tuple[int, str]:
@@ -323,8 +344,11 @@ def test_pwb_audit_verify_exits_0_with_a_summary_when_intact(cli_log: SqlAuditLo
     filled(cli_log, 5)
     code, output = run_verify()
     assert code == 0, output
-    # Six: the verify command's own audit.read is recorded before it verifies.
-    assert output.startswith("pwb audit verify: intact: 6 entries, 0 signed checkpoints, head ")
+    # Six: the verify command's own audit.read is recorded before it verifies. Two heads:
+    # each process signs at its first append (entries 5 and 6).
+    assert output.startswith(
+        "pwb audit verify: intact: 6 entries, 2 signed checkpoints, 2 anchors outside the database, head "
+    )
     assert cli_log.events(action="audit.read")[0].actor.startswith("cli:")
     assert len(output.strip().splitlines()) == 1
 
@@ -353,6 +377,7 @@ def test_pwb_audit_verify_exits_1_naming_the_first_tampered_entry(
 
 def test_pwb_audit_verify_trusts_only_the_platform_key(cli_log: SqlAuditLog, rt: Runtime) -> None:
     filled(cli_log, 3)
+    execute(rt.engine, "delete from audit_checkpoints")
     SqlAuditLog(rt.engine, SIGNER, rt.clock).checkpoint()
     code, output = run_verify()
     assert code == 1
@@ -373,3 +398,145 @@ def test_pwb_audit_verify_before_init_says_what_to_do(tmp_path: Path, monkeypatc
     code, output = run_verify()
     assert code == 2
     assert "pwb init" in output
+
+
+# --- a database-only insider against `pwb audit verify` -----------------------------------------
+
+
+def insider(engine: Engine, *statements: str) -> None:
+    for statement in statements:
+        execute(engine, statement)
+
+
+def rechain_without_the_key(engine: Engine) -> None:
+    """Recompute every stored hash with plain SHA-256 and move the head: all the database allows."""
+    with engine.begin() as conn:
+        rows = conn.execute(text("select seq from audit_entries order by seq")).scalars().all()
+    log = SqlAuditLog(engine, SIGNER, lambda: T0)
+    entries = list(log._stream_entries(engine.connect()))
+    prev = bytes(32)
+    with engine.begin() as conn:
+        for new_seq, entry in zip(range(1, len(rows) + 1), entries, strict=True):
+            linked = entry._replace(seq=new_seq, prev_hash=prev)
+            digest = unkeyed_entry_hash(linked)
+            conn.execute(
+                text("update audit_entries set seq = :new, prev_hash = :prev, entry_hash = :hash where seq = :old"),
+                {"new": new_seq, "prev": prev, "hash": digest, "old": entry.seq},
+            )
+            prev = digest
+        conn.execute(text("update audit_head set seq = :seq, head_hash = :hash"), {"seq": len(rows), "hash": prev})
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (
+            ("delete from audit_entries where seq > 7", "delete from audit_checkpoints where seq > 7",
+             "update audit_head set seq = 7, head_hash = (select entry_hash from audit_entries where seq = 7)"),
+            "entry 8: truncated",
+        ),
+        (
+            ("delete from audit_entries where seq in (3, 4)", "update audit_entries set seq = seq - 2 where seq > 4"),
+            "entry 3: renumbered (it was written as entry 5: 2 entries before it were deleted)",
+        ),
+        (("delete from audit_checkpoints",), "checkpoint deleted"),
+    ],
+    ids=["truncated-head-moved-back", "deleted-and-renumbered", "checkpoints-deleted"],
+)  # fmt: skip
+def test_pwb_audit_verify_names_what_a_database_only_insider_did(
+    cli_log: SqlAuditLog, rt: Runtime, statements: tuple[str, ...], named: str
+) -> None:
+    filled(cli_log, 4)
+    cli_log.checkpoint()
+    filled(cli_log, 4)
+    cli_log.checkpoint()  # anchored: entries 4 and 8 (and 1, the first append)
+    insider(rt.engine, *statements)
+    code, output = run_verify()
+    assert code == 1, output
+    assert named in output
+
+
+def test_pwb_audit_verify_names_a_chain_recomputed_without_the_key(cli_log: SqlAuditLog, rt: Runtime) -> None:
+    filled(cli_log, 6)
+    insider(rt.engine, "delete from audit_entries where seq = 3", "delete from audit_checkpoints")
+    rechain_without_the_key(rt.engine)
+    code, output = run_verify()
+    assert code == 1, output
+    assert "entry 1: re-chained (its hash was recomputed without the audit chain key)" in output
+
+
+def test_pwb_audit_verify_names_a_re_signed_checkpoint(cli_log: SqlAuditLog, rt: Runtime) -> None:
+    filled(cli_log, 4)
+    forged = SqlAuditLog(rt.engine, SIGNER, rt.clock)
+    execute(rt.engine, "delete from audit_checkpoints")
+    forged.checkpoint()
+    code, output = run_verify()
+    assert code == 1, output
+    assert "entry 4: bad checkpoint signature" in output
+
+
+def test_pwb_audit_verify_names_a_damaged_anchor_file(cli_log: SqlAuditLog, rt: Runtime) -> None:
+    filled(cli_log, 4)
+    with rt.settings.audit_anchor_file.open("a") as anchors:
+        anchors.write("not a head\n")
+    code, output = run_verify()
+    assert code == 1, output
+    assert "anchor file line 2 is not a signed head" in output
+
+
+def test_the_anchor_file_is_owner_only_and_append_only(cli_log: SqlAuditLog, rt: Runtime) -> None:
+    filled(cli_log, 3)
+    cli_log.checkpoint()
+    filled(cli_log, 1)
+    cli_log.checkpoint()
+    anchors = rt.settings.audit_anchor_file
+    assert anchors.stat().st_mode & 0o777 == 0o600
+    assert [a.seq for a in FileWitness(anchors).anchors()] == [3, 4]
+
+
+def test_pwb_audit_prove_gives_a_signed_tree_head_and_an_inclusion_proof(cli_log: SqlAuditLog, rt: Runtime) -> None:
+    filled(cli_log, 6)
+    result = CliRunner().invoke(audit_app, ["prove", "3"])
+    assert result.exit_code == 0, result.output
+    proof = json.loads(result.output)
+    assert proof["tree_size"] == 7  # six entries and the command's own audit.read
+    entry_hash = bytes.fromhex(proof["entry_hash"])
+    assert entry_hash == cli_log.events(after_seq=2, limit=1)[0].entry_hash
+    root = root_from_inclusion(leaf_hash(entry_hash), 2, 7, [bytes.fromhex(p) for p in proof["proof"]])
+    assert root is not None and root.hex() == proof["root"]
+    message = tree_head_message(7, root, proof["at"], proof["key_id"])
+    public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(proof["public_key"]))
+    public_key.verify(bytes.fromhex(proof["signature"]), message)  # raises when forged
+    assert proof["public_key"] == signer_from_keys(rt.keys).public_key.hex()
+
+
+def test_pwb_audit_prove_refuses_an_entry_beyond_the_log(cli_log: SqlAuditLog) -> None:
+    filled(cli_log, 2)
+    result = CliRunner().invoke(audit_app, ["prove", "99"])
+    assert result.exit_code == 2
+    assert "seq: the log has 3 entries" in result.output
+
+
+# --- finding 18: durable audit commits ----------------------------------------------------------
+
+
+def test_audit_appends_commit_at_synchronous_full_and_leave_the_pool_at_normal(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'durable.sqlite3'}")
+    migrate(engine)
+    at_commit: list[int] = []
+
+    @sqlalchemy_event.listens_for(engine, "commit")
+    def _synchronous_at_commit(conn) -> None:  # type: ignore[no-untyped-def]
+        cursor = conn.connection.dbapi_connection.cursor()
+        at_commit.append(cursor.execute("PRAGMA synchronous").fetchone()[0])
+        cursor.close()
+
+    audit_log = SqlAuditLog(engine, SIGNER, lambda: T0)
+    audit_log.record(event(1))
+    audit_log.record_many([event(2), event(3)])
+    # SQLite: 1 = NORMAL, 2 = FULL. Every audit commit ran at FULL (WAL synced before the
+    # disclosure it covers is answered); the connection went back to the pool at NORMAL.
+    assert at_commit == [2, 2]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    engine.dispose()

@@ -1,17 +1,21 @@
 """Sign-in over HTTP: login, logout, the current session, phone-OTP sign-in, problem bodies,
-429 on lock-out, and no credential or phone number in any body or log line."""
+429 when throttled, and no credential or phone number in any body or log line."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
+from privacy_waybill.identity.credentials import Passwords
+from privacy_waybill.identity.model import SignInFailed
 from privacy_waybill.identity.notify import SimulatedNotifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime
@@ -80,15 +84,87 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(client: TestClient,
     assert "shop.owner" not in wrong.text and "wrong password!" not in wrong.text
 
 
-def test_lockout_answers_429_with_retry_after(client: TestClient, identity: IdentityService, clock: Clock) -> None:
+def test_guessing_is_throttled_alike_for_real_and_made_up_usernames(
+    client: TestClient, identity: IdentityService, clock: Clock
+) -> None:
+    totp = pyotp.parse_uri(identity.add_user("shop.owner", PASSWORD, Role.MERCHANT, NOW, tenant_id="default").totp_uri)
+    real = [login(client, "shop.owner", "wrong password!") for _ in range(6)]
+    made_up = [login(client, "nobody.here", "wrong password!") for _ in range(6)]
+    assert [r.status_code for r in real] == [r.status_code for r in made_up] == [401] * 5 + [429]
+    assert real[-1].json() == made_up[-1].json()
+    assert real[-1].headers["Retry-After"] == made_up[-1].headers["Retry-After"] == "1200"
+    # The right password from this client waits too, until the window has slid by.
+    assert login(client, "shop.owner", totp=totp.at(NOW)).status_code == 429
+    clock.now = NOW + timedelta(minutes=30)
+    assert login(client, "shop.owner", totp=totp.at(clock.now)).status_code == 200
+
+
+def test_a_stranger_guessing_elsewhere_cannot_lock_the_real_user_out(
+    client: TestClient, identity: IdentityService, rt: Runtime
+) -> None:
+    totp = pyotp.parse_uri(identity.add_user("shop.owner", PASSWORD, Role.MERCHANT, NOW, tenant_id="default").totp_uri)
+    stranger = TestClient(client.app, client=("203.0.113.9", 50000))
+    assert [login(stranger, "shop.owner", "wrong password!").status_code for _ in range(8)][-1] == 429
+    assert login(client, "shop.owner", totp=totp.at(NOW)).status_code == 200
+
+
+def test_password_spraying_from_one_client_is_throttled_across_usernames(client: TestClient) -> None:
+    statuses = [login(client, f"user.{n:03d}", "Winter2026!").status_code for n in range(31)]
+    assert statuses == [401] * 30 + [429]
+
+
+class CountingHasher(PasswordHasher):
+    """Counts argon2id verifications and the parameters of each hash verified."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verified: list[str] = []
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002 - argon2's name
+        self.verified.append(str(hash).rsplit("$", 2)[0])  # "$argon2id$v=19$m=...,t=...,p=..."
+        return super().verify(hash, password)
+
+
+@pytest.mark.parametrize("username", ["shop.owner", "nobody.here", "clerk.three"])
+def test_every_credential_failure_costs_one_argon2id_verification_with_the_same_parameters(
+    rt: Runtime, identity: IdentityService, username: str
+) -> None:
+    # Timing cannot tell a made-up username from a real one: each failure does exactly the
+    # same expensive work (counted, not timed, so the test cannot fail by chance).
+    hasher = CountingHasher()
+    identity.passwords = Passwords(hasher)
     identity.add_user("shop.owner", PASSWORD, Role.MERCHANT, NOW, tenant_id="default")
-    statuses = [login(client, "shop.owner", "wrong password!").status_code for _ in range(5)]
-    assert statuses == [401, 401, 401, 401, 429]
-    clock.now = NOW + timedelta(minutes=5)
-    locked = login(client, "shop.owner")
-    assert locked.status_code == 429 and locked.headers["Retry-After"] == "600"
-    clock.now = NOW + timedelta(minutes=15)
-    assert login(client, "shop.owner").status_code == 200
+    identity.add_user("clerk.three", PASSWORD, Role.STATION_CLERK, NOW, station="HZ10")
+    hasher.verified.clear()
+    password = PASSWORD if username == "clerk.three" else "wrong password!"  # right password, no TOTP
+    with pytest.raises(SignInFailed) as refused:
+        identity.sign_in(username, password, None, None, NOW)
+    assert str(refused.value) == "the credentials are not valid"
+    assert hasher.verified == ["$argon2id$v=19$m=1024,t=1,p=1"]
+
+
+def test_a_totp_code_used_by_two_parallel_sign_ins_opens_one_session(
+    rt: Runtime, identity: IdentityService
+) -> None:
+    created = identity.add_user("clerk.two", PASSWORD, Role.STATION_CLERK, NOW, station="HZ10")
+    code = pyotp.parse_uri(created.totp_uri).at(NOW)  # type: ignore[arg-type, union-attr]
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            identity.sign_in("clerk.two", PASSWORD, code, None, NOW)
+            outcomes.append("signed in")
+        except SignInFailed:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "refused", "refused", "signed in"]
 
 
 def test_couriers_are_bound_to_their_device(client: TestClient, identity: IdentityService) -> None:
@@ -133,9 +209,9 @@ def test_no_credential_or_phone_reaches_the_logs(
     client: TestClient, identity: IdentityService, notifier: SimulatedNotifier, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG):
-        identity.add_user("shop.owner", PASSWORD, Role.MERCHANT, NOW, tenant_id="default")
+        created = identity.add_user("shop.owner", PASSWORD, Role.MERCHANT, NOW, tenant_id="default")
         login(client, "shop.owner", "wrong password!")
-        token = login(client, "shop.owner").json()["token"]
+        token = login(client, "shop.owner", totp=pyotp.parse_uri(created.totp_uri).at(NOW)).json()["token"]
         identity.create_pass(PHONE, "HZ10-13", date(2026, 11, 24), "user:u_admin", NOW)
         client.post(f"{API}/auth/otp/request", json={"phone": PHONE})
         code = notifier.last_code_for("+86" + PHONE)
@@ -159,3 +235,18 @@ def test_every_sign_in_is_audited_without_the_username(
     ]
     assert entries[1].actor == f"user:{created.user.id}" and entries[0].actor == "anonymous"
     assert not any("audit.clerk" in str(e) for e in rt.audit.events(action="session.sign_in"))
+
+
+def test_otp_guessing_across_phones_from_one_client_is_throttled(client: TestClient) -> None:
+    statuses = [
+        client.post(f"{API}/auth/otp/verify", json={"phone": f"1391234{n:04d}", "code": "000000"}).status_code
+        for n in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
+
+
+def test_otp_requests_from_one_client_are_throttled(client: TestClient) -> None:
+    statuses = [
+        client.post(f"{API}/auth/otp/request", json={"phone": f"1391234{n:04d}"}).status_code for n in range(11)
+    ]
+    assert statuses == [202] * 10 + [429]

@@ -102,27 +102,12 @@ def test_roles_signing_in_otherwise_get_no_password_account(role: Role) -> None:
         rules.check_scope(role, None, None, None)
 
 
-def test_staff_need_totp_and_only_couriers_need_a_device() -> None:
-    assert rules.needs_totp(Role.COURIER) and rules.needs_totp(Role.PLATFORM_ADMIN)
-    assert not rules.needs_totp(Role.MERCHANT)
+def test_staff_and_merchant_users_need_totp_and_only_couriers_need_a_device() -> None:
+    assert [r for r in rules.PASSWORD_ROLES if not rules.needs_totp(r)] == [Role.ANONYMOUS]  # no account at all
     assert [r for r in Role if rules.needs_device(r)] == [Role.COURIER]
 
 
 # --- lock-out, sessions, devices ------------------------------------------------------
-
-
-def test_lockout_starts_at_the_fifth_failure_and_lasts_fifteen_minutes() -> None:
-    assert rules.lock_after_failure(4, NOW, POLICY) is None
-    assert rules.lock_after_failure(5, NOW, POLICY) == NOW + timedelta(minutes=15)
-    custom = IdentityPolicy(max_failed_attempts=3, lockout=timedelta(hours=1))
-    assert rules.lock_after_failure(3, NOW, custom) == NOW + timedelta(hours=1)
-
-
-def test_lockout_ends_by_itself() -> None:
-    user = a_user(locked_until=NOW + timedelta(minutes=15))
-    assert rules.is_locked_out(user, NOW + timedelta(minutes=14, seconds=59))
-    assert not rules.is_locked_out(user, NOW + timedelta(minutes=15))
-    assert not rules.is_locked_out(a_user(), NOW)
 
 
 def test_only_active_accounts_sign_in() -> None:

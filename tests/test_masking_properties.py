@@ -11,8 +11,8 @@ from privacy_waybill.addresses.model import ADDRESS_LEVELS, ParsedAddress
 from privacy_waybill.masking import FULLY_HIDDEN, get_rule, scrub_free_text
 from privacy_waybill.validation.names import compound_surnames
 
-settings.register_profile("masking", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("masking")
+# Applied per test: loading a profile here would change every other module's tests too.
+MASKING_EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 # Single surnames that begin no compound (刘 begins 刘付), so the written split is the only one.
@@ -34,6 +34,7 @@ def han_names(draw: st.DrawFn) -> tuple[str, str]:
     return surname, given_name
 
 
+@MASKING_EXAMPLES
 @given(han_names())
 def test_keep_surname_masks_every_given_name_position(name: tuple[str, str]) -> None:
     surname, given_name = name
@@ -41,6 +42,7 @@ def test_keep_surname_masks_every_given_name_position(name: tuple[str, str]) -> 
     assert masked == surname + "*" * len(given_name)
 
 
+@MASKING_EXAMPLES
 @given(st.lists(st.text(HAN, min_size=1, max_size=5), min_size=2, max_size=4))
 def test_dotted_names_show_only_the_initial(parts: list[str]) -> None:
     masked = mask("keep_surname", "·".join(parts))
@@ -58,11 +60,13 @@ def phones(draw: st.DrawFn) -> str:
     return prefix + number + extension
 
 
+@MASKING_EXAMPLES
 @given(st.one_of(phones(), st.from_regex(r"0(10|2[0-9]|571|755)-?[2-8][0-9]{7}", fullmatch=True), st.text()))
 def test_phone_masking_shows_at_most_four_digits(raw: str) -> None:
     assert sum(c.isdigit() for c in mask("phone_last4", raw)) <= 4
 
 
+@MASKING_EXAMPLES
 @given(phones())
 def test_phone_masking_keeps_the_base_numbers_last_four(raw: str) -> None:
     base = re.sub(r"(-1234|转88|#9)$", "", raw)
@@ -85,6 +89,7 @@ def addresses_and_allow_lists(draw: st.DrawFn) -> tuple[ParsedAddress, list[str]
     return ParsedAddress(**values), allowed
 
 
+@MASKING_EXAMPLES
 @given(addresses_and_allow_lists())
 def test_address_masking_shows_nothing_outside_the_allow_list(case: tuple[ParsedAddress, list[str]]) -> None:
     address, allowed = case
@@ -106,6 +111,7 @@ BASES = st.sampled_from(
 )
 
 
+@MASKING_EXAMPLES
 @given(BASES, DETAILS, st.sampled_from([ROAD_LEVELS, {"levels": ["province", "city", "district"]}]))
 def test_address_masking_is_idempotent(base: str, detail: str, params: dict[str, object]) -> None:
     once = mask("address_allow_list", base + detail, params)
@@ -123,18 +129,21 @@ FREE_TEXT = st.one_of(
 )
 
 
+@MASKING_EXAMPLES
 @given(han_names().map("".join) | st.text(max_size=12))
 def test_keep_surname_is_idempotent(raw: str) -> None:
     once = mask("keep_surname", raw)
     assert mask("keep_surname", once) == once
 
 
+@MASKING_EXAMPLES
 @given(phones() | st.text(max_size=20))
 def test_phone_last4_is_idempotent(raw: str) -> None:
     once = mask("phone_last4", raw)
     assert mask("phone_last4", once) == once
 
 
+@MASKING_EXAMPLES
 @given(FREE_TEXT)
 def test_redact_and_scrub_are_idempotent(raw: str) -> None:
     for rule in ("redact", "scrub_free_text"):
@@ -142,6 +151,26 @@ def test_redact_and_scrub_are_idempotent(raw: str) -> None:
         assert mask(rule, once) == once
 
 
+@st.composite
+def disguised_mobiles(draw: st.DrawFn) -> tuple[str, str]:
+    """A mobile number with separators between any of its digits, inside other text."""
+    digits = "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
+    separators = draw(st.lists(st.sampled_from(["", " ", ".", "-"]), min_size=10, max_size=10))
+    written = digits[0] + "".join(sep + digit for sep, digit in zip(separators, digits[1:]))
+    before = draw(st.text(HAN, max_size=5))
+    after = draw(st.text(HAN, max_size=5))
+    return digits, f"{before}电话{written}{after}"
+
+
+@MASKING_EXAMPLES
+@given(disguised_mobiles())
+def test_scrubbing_hides_a_mobile_however_its_digits_are_separated(case: tuple[str, str]) -> None:
+    digits, text = case
+    scrubbed = scrub_free_text(text)
+    assert digits not in re.sub(r"\D", "", scrubbed), scrubbed
+
+
+@MASKING_EXAMPLES
 @given(FREE_TEXT)
 def test_scrubbed_text_keeps_no_long_digit_run(raw: str) -> None:
     assert not re.search(r"\d{7}", scrub_free_text(raw))
@@ -153,6 +182,7 @@ GARBAGE = st.text(st.characters(categories=["P", "Sm", "Sc", "Sk", "Nd", "Zs"]),
 )
 
 
+@MASKING_EXAMPLES
 @given(GARBAGE)
 def test_garbage_is_fully_hidden(raw: str) -> None:
     # Digits and symbols make no name and no address; a phone can only come back as its last four.

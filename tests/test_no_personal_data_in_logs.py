@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -95,6 +96,9 @@ def exercise_every_endpoint(client: httpx.Client, rt: Runtime) -> list[httpx.Res
         client.get(f"{API}/tracking/{tracking}"),
         client.get(f"{API}/tracking/13812345678"),
         client.get(f"{API}/audit/events?actor=13812345678", headers=auth),
+        # Percent-encoded, as browsers and HTTP clients send them (issue 7, finding 15).
+        client.get(f"{API}/audit/events?actor={quote('欧阳震华')}&waybill_id={quote('西溪园区1201室')}", headers=auth),
+        client.get(f"{API}/tracking/{quote('欧阳震华 13812345678')}"),
         client.get(f"{API}/alerts", headers=auth),
         client.get(f"/t/{tracking}"),
     ]
@@ -162,3 +166,4 @@ def test_no_log_line_or_problem_body_carries_personal_data(logged_server) -> Non
     assert "POST /api/v1/orders" in logged  # the server did log, through our handlers
     for value in PERSONAL_VALUES:
         assert value not in logged, value
+        assert quote(value) not in logged and quote_plus(value) not in logged, value

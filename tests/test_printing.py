@@ -44,6 +44,10 @@ from privacy_waybill.settings import Settings
 from privacy_waybill.storage.models import WaybillEvent
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 
+def ALLOW_EVERY(_: object) -> Decision:  # noqa: N802 - a stand-in decision, named like ALLOW
+    return ALLOW
+
+
 ALLOW = Decision(
     allowed=True, rule="test.print_terminal", fields={"name": "label", "phone": "label", "address": "label"}
 )
@@ -219,11 +223,11 @@ def test_queue_pull_and_report_printed_moves_the_waybill_to_printed(rt: Runtime)
     assert [j.waybill_no for j in jobs] == [w.waybill_no for w in waybills]
     assert {j.status for j in jobs} == {JobStatus.PENDING}
 
-    labels = printing.pull(device, ALLOW, limit=10)
+    labels = printing.pull(device, ALLOW_EVERY, limit=10)
     assert [label.job.job_id for label in labels] == [j.job_id for j in jobs]
     assert all(label.body.startswith(b"%PDF") for label in labels)
     assert all(label.job.status is JobStatus.PULLED and label.job.pulled_by == device.actor for label in labels)
-    assert printing.pull(device, ALLOW, limit=10) == []
+    assert printing.pull(device, ALLOW_EVERY, limit=10) == []
 
     printed = printing.report_printed(device, ALLOW, jobs[0].job_id)
     assert printed.status is JobStatus.PRINTED and printed.printed_at is not None
@@ -256,7 +260,7 @@ def test_audit_events_name_the_terminal_rule_and_job_and_hold_no_personal_data(s
     audit = AuditLog()
     printing = service(sqlite_rt, audit)
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
-    printing.pull(device, ALLOW, limit=1)
+    printing.pull(device, ALLOW_EVERY, limit=1)
 
     [event] = audit.events
     assert event.actor == device.actor and event.role == "print_terminal"
@@ -273,8 +277,8 @@ def test_pull_respects_the_limit_and_serves_oldest_first(rt: Runtime) -> None:
     for waybill in waybills:
         printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
 
-    first = printing.pull(device, ALLOW, limit=2)
-    rest = printing.pull(device, ALLOW, limit=10)
+    first = printing.pull(device, ALLOW_EVERY, limit=2)
+    rest = printing.pull(device, ALLOW_EVERY, limit=10)
     assert [label.job.waybill_no for label in first + rest] == [w.waybill_no for w in waybills]
 
 
@@ -295,7 +299,7 @@ def test_queueing_names_the_position_of_a_foreign_or_unknown_number(rt: Runtime)
     assert error.value.field == "waybill_nos.1"
     assert foreign.waybill_no not in str(error.value)
     # Nothing was queued from the refused request.
-    assert printing.pull(terminal(rt, owner.tenant_id), ALLOW, limit=10) == []
+    assert printing.pull(terminal(rt, owner.tenant_id), ALLOW_EVERY, limit=10) == []
 
 
 def test_a_purged_waybill_cannot_be_queued_and_its_pending_job_is_never_served(rt: Runtime) -> None:
@@ -307,7 +311,7 @@ def test_a_purged_waybill_cannot_be_queued_and_its_pending_job_is_never_served(r
     with pytest.raises(FieldError) as error:
         printing.queue(owner, ALLOW, [purged.waybill_no], PDF_203)
     assert error.value.field == "waybill_nos.0"
-    assert printing.pull(terminal(rt, owner.tenant_id), ALLOW, limit=10) == []
+    assert printing.pull(terminal(rt, owner.tenant_id), ALLOW_EVERY, limit=10) == []
 
 
 # --- tenant isolation ----------------------------------------------------------------------
@@ -321,12 +325,12 @@ def test_a_terminal_never_gets_or_touches_another_merchants_jobs(rt: Runtime) ->
     [job_a] = printing.queue(shop_a, ALLOW, [waybill_a.waybill_no], PDF_203)
     printing.queue(shop_b, ALLOW, [waybill_b.waybill_no], PDF_203)
 
-    assert [label.job.waybill_id for label in printing.pull(terminal_b, ALLOW, limit=10)] == [waybill_b.waybill_id]
+    assert [label.job.waybill_id for label in printing.pull(terminal_b, ALLOW_EVERY, limit=10)] == [waybill_b.waybill_id]
     with pytest.raises(NotFound):
         printing.report_printed(terminal_b, ALLOW, job_a.job_id)
     with pytest.raises(NotFound):
         printing.reprint(terminal_b, ALLOW, job_a.job_id)
-    assert [label.job.waybill_id for label in printing.pull(terminal_a, ALLOW, limit=10)] == [waybill_a.waybill_id]
+    assert [label.job.waybill_id for label in printing.pull(terminal_a, ALLOW_EVERY, limit=10)] == [waybill_a.waybill_id]
 
 
 def test_a_merchant_cannot_queue_another_merchants_waybill(sqlite_rt: Runtime) -> None:
@@ -339,7 +343,7 @@ def test_a_merchant_cannot_queue_another_merchants_waybill(sqlite_rt: Runtime) -
 def test_a_subject_bound_to_no_merchant_sees_no_jobs(sqlite_rt: Runtime) -> None:
     admin = Subject(actor="user:admin", role=Role.PLATFORM_ADMIN)
     with pytest.raises(NotFound):
-        service(sqlite_rt).pull(admin, ALLOW, limit=1)
+        service(sqlite_rt).pull(admin, ALLOW_EVERY, limit=1)
 
 
 def test_a_denied_decision_stops_every_act(sqlite_rt: Runtime) -> None:
@@ -351,7 +355,7 @@ def test_a_denied_decision_stops_every_act(sqlite_rt: Runtime) -> None:
     deny = Decision(allowed=False, rule="test.deny")
     for act in (
         lambda: printing.queue(owner, deny, [waybill.waybill_no], PDF_203),
-        lambda: printing.pull(device, deny, 1),
+        lambda: printing.pull(device, lambda _: deny, 1),
         lambda: printing.report_printed(device, deny, job.job_id),
         lambda: printing.reprint(device, deny, job.job_id),
     ):
@@ -371,7 +375,7 @@ def test_reprints_are_counted_audited_and_capped(rt: Runtime) -> None:
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
     with pytest.raises(Conflict):
         printing.reprint(device, ALLOW, job.job_id)  # not pulled yet
-    [original] = printing.pull(device, ALLOW, limit=1)
+    [original] = printing.pull(device, ALLOW_EVERY, limit=1)
 
     assert printing.reprint_count(waybill.waybill_id) == 0
     assert printing.reprint(device, ALLOW, job.job_id).body == original.body
@@ -405,10 +409,10 @@ def test_without_an_audit_log_no_label_leaves_and_the_jobs_stay_queued(rt: Runti
     service(rt).queue(owner, ALLOW, [w.waybill_no for w in waybills], PDF_203)
 
     with pytest.raises(AuditUnavailable):
-        service(rt, BrokenAuditLog()).pull(device, ALLOW, limit=10)
+        service(rt, BrokenAuditLog()).pull(device, ALLOW_EVERY, limit=10)
 
     # Once the log is back, the same jobs are served: nothing was lost or handed out.
-    served = service(rt).pull(device, ALLOW, limit=10)
+    served = service(rt).pull(device, ALLOW_EVERY, limit=10)
     assert [label.job.waybill_id for label in served] == [w.waybill_id for w in waybills]
 
 
@@ -417,7 +421,7 @@ def test_without_an_audit_log_no_reprint_leaves_and_none_is_counted(rt: Runtime)
     device = terminal(rt, owner.tenant_id)
     printing = service(rt)
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
-    printing.pull(device, ALLOW, limit=1)
+    printing.pull(device, ALLOW_EVERY, limit=1)
 
     with pytest.raises(AuditUnavailable):
         service(rt, BrokenAuditLog()).reprint(device, ALLOW, job.job_id)
@@ -429,7 +433,7 @@ def test_without_an_audit_log_a_print_report_changes_nothing(rt: Runtime) -> Non
     device = terminal(rt, owner.tenant_id)
     printing = service(rt)
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
-    printing.pull(device, ALLOW, limit=1)
+    printing.pull(device, ALLOW_EVERY, limit=1)
 
     with pytest.raises(AuditUnavailable):
         service(rt, BrokenAuditLog()).report_printed(device, ALLOW, job.job_id)
@@ -445,7 +449,7 @@ def test_pulled_labels_show_only_masked_data(sqlite_rt: Runtime, size: LabelSize
     device = terminal(sqlite_rt, owner.tenant_id)
     printing = service(sqlite_rt)
     printing.queue(owner, ALLOW, [waybill.waybill_no], PrintSettings(LabelFormat.PDF, size, 203))
-    [label] = printing.pull(device, ALLOW, limit=1)
+    [label] = printing.pull(device, ALLOW_EVERY, limit=1)
     text = pdf_text(label.body)
     assert waybill.waybill_no in text and "欧阳*" in text and "5678" in text
     for value in PERSONAL_VALUES:
@@ -457,7 +461,7 @@ def test_other_formats_are_rendered_as_queued(sqlite_rt: Runtime, label_format: 
     owner, [waybill] = merchant(sqlite_rt, orders=1)
     printing = service(sqlite_rt)
     printing.queue(owner, ALLOW, [waybill.waybill_no], PrintSettings(label_format, LabelSize.ONE_PLY_76X130, 300))
-    [label] = printing.pull(terminal(sqlite_rt, owner.tenant_id), ALLOW, limit=1)
+    [label] = printing.pull(terminal(sqlite_rt, owner.tenant_id), ALLOW_EVERY, limit=1)
     assert label.job.settings.dpi == 300
     assert label.body.startswith(b"^XA" if label_format is LabelFormat.ZPL else b"\x89PNG")
     if label_format is LabelFormat.ZPL:
@@ -508,7 +512,7 @@ def test_terminals_pulling_at_once_never_get_the_same_job(rt: Runtime) -> None:
 
     def drain(device: Subject) -> list[str]:
         got: list[str] = []
-        while batch := printing.pull(device, ALLOW, limit=2):
+        while batch := printing.pull(device, ALLOW_EVERY, limit=2):
             got.extend(label.job.waybill_id for label in batch)
         return got
 
@@ -522,7 +526,7 @@ def test_concurrent_reprints_never_pass_the_limit(rt: Runtime) -> None:
     device = terminal(rt, owner.tenant_id)
     printing = service(rt, reprint_limit=3)
     [job] = printing.queue(owner, ALLOW, [waybill.waybill_no], PDF_203)
-    printing.pull(device, ALLOW, limit=1)
+    printing.pull(device, ALLOW_EVERY, limit=1)
 
     def try_reprint(_: int) -> bool:
         try:

@@ -23,7 +23,7 @@ from privacy_waybill.api.deps import caller
 from privacy_waybill.api.print_routes import print_router
 from privacy_waybill.api.problems import install_problem_handlers
 from privacy_waybill.audit.model import AuditSink
-from privacy_waybill.issuance.model import IssuedWaybill
+from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.printing import PrintService, new_terminal
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
@@ -53,7 +53,7 @@ def app_with(
     app = FastAPI()
     install_problem_handlers(app)
     service = PrintService(PrintStore(rt.engine), rt.label_content, audit, rt.clock, reprint_limit)
-    router = print_router(rt, service, authorize, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ))
+    router = print_router(rt, service, authorize, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_PRINT))
     app.include_router(router, prefix=API)
     return app
 
@@ -189,8 +189,9 @@ def test_each_route_requires_its_own_kind_of_credential(rt: Runtime, audit: Audi
             assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/printed", headers=bad), 401)
         assert_problem(api.get(f"{API}/print-jobs/next", headers=merchant_headers), 403)
         assert_problem(api.post(f"{API}/print-jobs/{job['job_id']}/reprint", headers=merchant_headers), 403)
-        orders_only = merchant_key(rt, waybills[0].tenant_id, (Scope.ORDERS_WRITE,))
-        assert_problem(api.post(f"{API}/print-jobs", json=body, headers=orders_only), 403)
+        for scopes in ((Scope.ORDERS_WRITE,), (Scope.LABELS_READ,), (Scope.ORDERS_READ, Scope.LABELS_READ)):
+            without_print = merchant_key(rt, waybills[0].tenant_id, scopes)
+            assert_problem(api.post(f"{API}/print-jobs", json=body, headers=without_print), 403)
 
 
 def test_a_revoked_terminal_is_turned_away(rt: Runtime, api: TestClient) -> None:
@@ -214,11 +215,17 @@ def test_without_an_audit_log_no_label_is_sent(rt: Runtime, api: TestClient) -> 
 
 def test_a_policy_denial_is_a_403_problem(rt: Runtime, audit: AuditLog) -> None:
     merchant_headers, terminal_headers, waybills = shop(rt, orders=1)
+    body = {"waybill_nos": [waybills[0].waybill_no]}
     with TestClient(app_with(rt, audit, authorize=deny_all)) as denied:
-        body = {"waybill_nos": [waybills[0].waybill_no]}
         assert_problem(denied.post(f"{API}/print-jobs", json=body, headers=merchant_headers), 403)
+    with TestClient(app_with(rt, audit)) as allowed:
+        assert allowed.post(f"{API}/print-jobs", json=body, headers=merchant_headers).status_code == 201
+    with TestClient(app_with(rt, audit, authorize=deny_all)) as denied:
+        # Each label is authorised against its real waybill; denied, the job goes back to the queue.
         assert_problem(denied.get(f"{API}/print-jobs/next", headers=terminal_headers), 403)
     assert audit.events == []
+    with TestClient(app_with(rt, audit)) as allowed:
+        assert len(allowed.get(f"{API}/print-jobs/next", headers=terminal_headers).json()["labels"]) == 1
 
 
 def test_request_limits_are_problems_naming_the_field(rt: Runtime, api: TestClient) -> None:
@@ -245,3 +252,23 @@ def test_the_shipped_access_policy_lets_merchants_queue_and_their_terminals_prin
         assert api.post(f"{API}/print-jobs/{job['job_id']}/reprint", headers=terminal_headers).status_code == 200
     assert {e.rule for e in audit.events} == {"terminal-print"}
     assert audit.events[0].fields == ("address", "name", "phone")
+
+
+def test_a_collected_waybill_is_neither_queued_nor_pulled_and_printing_follows_the_lifecycle(
+    rt: Runtime, api: TestClient
+) -> None:
+    merchant_headers, terminal_headers, waybills = shop(rt, orders=2)
+    queued = api.post(
+        f"{API}/print-jobs", json={"waybill_nos": [w.waybill_no for w in waybills]}, headers=merchant_headers
+    )
+    assert queued.status_code == 201
+    # One parcel is printed elsewhere and collected before the terminal pulls its job.
+    moved = rt.waybills.transition(waybills[0], WaybillStatus.PRINTED, "test", rt.clock())
+    rt.waybills.transition(moved, WaybillStatus.COLLECTED, "test", rt.clock())
+    labels = api.get(f"{API}/print-jobs/next", headers=terminal_headers).json()["labels"]
+    assert [label["waybill_no"] for label in labels] == [waybills[1].waybill_no]
+    again = api.post(f"{API}/print-jobs", json={"waybill_nos": [waybills[0].waybill_no]}, headers=merchant_headers)
+    problem = assert_problem(again, 422)
+    assert problem["errors"] == [
+        {"field": "waybill_nos.0", "reason": "is past printing in its lifecycle (already collected)"}
+    ]

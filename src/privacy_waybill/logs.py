@@ -10,16 +10,37 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
+import re
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 from privacy_waybill.masking.scrub import scrub_log_message
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+ACCESS_LOGGER = "uvicorn.access"
+QUERY_MARK = "?[query]"
+_QUERY_STRING = re.compile(r"(?<=[^\s?])\?[^\s\"'<>]+")
+ENCODED_MARK = "[encoded]"
+_PERCENT_ENCODED_WORD = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+ACCESS_PATH_ARG = 2  # uvicorn.access args: client, method, path with query, HTTP version, status
+
+
 class ScrubPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        if record.name == ACCESS_LOGGER and isinstance(record.args, tuple) and len(record.args) > ACCESS_PATH_ARG:
+            # Query strings carry filters such as ?actor=...; the access log keeps the path only.
+            args = list(record.args)
+            args[ACCESS_PATH_ARG] = str(args[ACCESS_PATH_ARG]).split("?", 1)[0]
+            record.args = tuple(args)
+        # Query strings in any logged URL (uvicorn's, an HTTP client's) carry search values such
+        # as ?actor=...: they are dropped. A word holding percent-escapes (%E6%AC%A7..., a name
+        # or a phone sent in a path) is dropped whole: decoded, a name would read plainly, and
+        # the scrubber recognises phones and addresses, not names.
+        message = _QUERY_STRING.sub(QUERY_MARK, record.getMessage())
+        message = unquote_plus(_PERCENT_ENCODED_WORD.sub(ENCODED_MARK, message))
         record.msg = scrub_log_message(message)
         record.args = None
         # Exception text is formatted by handlers later; keep the type, drop the message.
@@ -31,12 +52,15 @@ class ScrubPersonalData(logging.Filter):
 
 
 def configure_logging(log_dir: Path, level: int = logging.INFO) -> Path:
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(log_dir, 0o700)
     log_file = log_dir / "pwb.log"
     scrub = ScrubPersonalData()
     file_handler = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=20 * 1024 * 1024, backupCount=5, encoding="utf-8"
     )
+    # Owner-only, like everything in PWB_HOME; files made later (rotation) follow the CLI's umask.
+    os.chmod(log_file, 0o600)
     file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
     file_handler.addFilter(scrub)
     stderr_handler = logging.StreamHandler()

@@ -7,57 +7,84 @@ master secret or missing key store stops the process with one clear line.
 from __future__ import annotations
 
 import gc
+import hmac
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
-from privacy_waybill.access.model import Role, Subject
+from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
-from privacy_waybill.access.service import AccessService
+from privacy_waybill.access.service import FROZEN, AccessService
 from privacy_waybill.addresses.divisions import load_divisions
+from privacy_waybill.audit.anchors import FileWitness
 from privacy_waybill.audit.checkpoints import signer_from_keys
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.delivery.service import DeliveryService
-from privacy_waybill.errors import Gone, PrivacyWaybillError
+from privacy_waybill.audit.model import AuditEvent, Outcome
+from privacy_waybill.audit.noise import NoiseAggregator
 from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.identity.notify import Notifier
+from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.errors import FieldError, Gone, PrivacyWaybillError
 from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
 from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
-from privacy_waybill.issuance.service import IssuanceService
-from privacy_waybill.labels.model import LabelContent
+from privacy_waybill.issuance.service import PHONE_INDEX_KIND, IssuanceService, Issued
+from privacy_waybill.labels.model import LabelContent, LabelFormat, LabelSize
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
 from privacy_waybill.notifications import NotificationService, SimulatedProvider, Templates, load_templates
 from privacy_waybill.notifications.otp import OutboxNotifier
 from privacy_waybill.printing import PrintService
+from privacy_waybill.printing.model import PrintSettings
 from privacy_waybill.printing.terminals import terminal_subject
-from privacy_waybill.ratelimit import RateLimiter, limiter_for
+from privacy_waybill.identity.credentials import session_token_hash
+from privacy_waybill.identity.throttle import CredentialThrottle
+from privacy_waybill.ratelimit import Limit, RateLimiter, Throttled, limiter_for
+from privacy_waybill.ratelimit.policy import load_rate_limits
 from privacy_waybill.recipients.service import RecipientService
+from privacy_waybill.risk.canaries import canary_order
+from privacy_waybill.risk.engine import RiskEngine
+from privacy_waybill.risk.rules import RiskRules, load_risk_rules
+from privacy_waybill.risk.service import InProcessRiskConsumer, RiskResponder
 from privacy_waybill.settings import Settings
 from privacy_waybill.stations.service import StationService
 from privacy_waybill.stations.wiring import build_recipients, build_stations, build_tracking
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
-from privacy_waybill.storage.delivery import DeliveryStore
+from privacy_waybill.storage.delivery import DeliveryStore, purge_delivery
 from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from privacy_waybill.storage.stations import StationStore
-from privacy_waybill.storage.telephony import build_telephony
+from privacy_waybill.storage.telephony import build_telephony, purge_bindings
 from privacy_waybill.storage.tenants import TenantStore
-from privacy_waybill.storage.waybills import WaybillStore
+from privacy_waybill.storage.tickets import SqlTicketSystem
+from privacy_waybill.tickets.service import BreakGlassTickets
 from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
 from privacy_waybill.validation.phones import normalise_phone
 from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
+from privacy_waybill.storage.retention import RetentionStore
+from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore, TraceCaseStore
+from privacy_waybill.storage.tracing import SqlWaybillDirectory, sync_warehouse
+from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
+from privacy_waybill.tracing.exposure import AuditWarehouse
+from privacy_waybill.tracing.matching import Masker, NoVirtualNumbers, VirtualNumbers
+from privacy_waybill.tracing.service import TraceService
 from privacy_waybill.vault import (
     KeyStoreExists,
     KeyStoreMissing,
@@ -70,7 +97,9 @@ from privacy_waybill.vault import (
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.platform_keys import platform_key
+from privacy_waybill.vault.purpose_keys import PurposeKeys
 
+SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DEFAULT_TENANT = "default"
 
@@ -97,9 +126,11 @@ class Runtime:
     tenants: TenantStore
     reference_key: bytes
     access_policy: AccessPolicy
+    rate_limits: dict[str, Limit]
     audit: SqlAuditLog
     quotas: QuotaStore | RedisQuotaStore
     alerts: AlertStore
+    risk_rules: RiskRules
     # Validated at start-up like the other policies.
     notification_templates: Templates = field(default_factory=load_templates)
     # None: crowd-courier OTPs go through the notification outbox.
@@ -186,6 +217,16 @@ class Runtime:
         return build_tracking(self, self.station_store)
 
     @cached_property
+    def throttle(self) -> CredentialThrottle:
+        """Sign-in and OTP throttles (per client, per keyed username or phone)."""
+        return CredentialThrottle(self.limiter, self.rate_limits, self.purpose_keys.current("rate-limit")[1])
+
+    @cached_property
+    def purpose_keys(self) -> PurposeKeys:
+        """Rotatable keys for rate limits, device tags and break-glass reasons (`pwb keys rotate --purpose`)."""
+        return PurposeKeys(self.keys)
+
+    @cached_property
     def terminals(self) -> TerminalStore:
         return TerminalStore(self.engine)
 
@@ -207,21 +248,211 @@ class Runtime:
             vault=self.vault,
             sealed_record=self.waybills.sealed_record,
             clock=lambda: self.clock(),
+            noise=self.noise,
+            tickets=self.tickets,
+            restrictions=self.restrictions.kinds,
         )
+
+    @cached_property
+    def tickets(self) -> BreakGlassTickets:
+        """Break-glass tickets from the built-in ticket system; reasons sealed with their own key."""
+        return BreakGlassTickets(
+            SqlTicketSystem(self.engine),
+            re.compile(self.settings.ticket_pattern),
+            *self.purpose_keys.current("break-glass-reason"),
+        )
+
+    @cached_property
+    def noise(self) -> NoiseAggregator:
+        """Anonymous refusals and look-ups, aggregated per kind and minute in the audit log."""
+        return NoiseAggregator(self.audit, lambda: self.clock())
+
+    @cached_property
+    def _device_key(self) -> tuple[int, bytes]:
+        return self.purpose_keys.current("device-id")
+
+    def device_tag(self, device: str | None) -> str | None:
+        """What the audit log keeps of a device id: a keyed hash (with its key version), never the id."""
+        if device is None:
+            return None
+        version, key = self._device_key
+        return f"dev{version}:" + hmac.digest(key, device.encode(), "sha256")[:12].hex()
+
+
+    @cached_property
+    def restrictions(self) -> RestrictionStore:
+        """Accounts frozen or under step-up (by the risk engine or an auditor)."""
+        return RestrictionStore(self.engine)
+
+    @cached_property
+    def canaries(self) -> CanaryStore:
+        return CanaryStore(self.engine)
+
+    @cached_property
+    def risk_responder(self) -> RiskResponder:
+        return RiskResponder(RiskAlertStore(self.engine), self.restrictions, self.audit, self._end_sessions)
+
+    @cached_property
+    def risk(self) -> InProcessRiskConsumer:
+        """The risk engine, fed by the audit writer as entries commit (in-process by default;
+        with PWB_RISK_TRANSPORT=redis the log publishes to a stream and `pwb risk consume` runs it)."""
+        consumer = InProcessRiskConsumer(RiskEngine(self.risk_rules, self.canaries.planted_at), self.risk_responder)
+        if self.settings.risk_transport == "redis":
+            from privacy_waybill.storage.risk_stream import RedisAuditPublisher
+
+            self.audit.subscribe(RedisAuditPublisher.connect(self.settings.require_redis_url()))
+        else:
+            self.audit.subscribe(consumer)
+        return consumer
+
+    @cached_property
+    def warehouse(self) -> AuditWarehouse:
+        """The DuckDB copy of the audit data that leak tracing counts in (PWB_HOME/analytics)."""
+        return AuditWarehouse(self.settings.home / "analytics" / "audit.duckdb")
+
+    @cached_property
+    def tracing(self) -> TraceService:
+        def phone_index(tenant_id: str, canonical_phone: str) -> bytes:
+            return self.blind_index.index(tenant_id, PHONE_INDEX_KIND, canonical_phone)
+
+        def label_view(field_name: str) -> Callable[[str], str]:
+            return lambda value: self.masking.mask_field(self.settings.masking_profile, "label", field_name, value)
+
+        def synced() -> AuditWarehouse:
+            sync_warehouse(self.engine, self.warehouse)
+            return self.warehouse
+
+        return TraceService(
+            SqlWaybillDirectory(self.engine, phone_index, self.tenants.all_ids),
+            synced,
+            Masker(name=label_view("name"), address=label_view("address")),
+            self.canaries.planted_at,
+            self.virtual_numbers,
+        )
+
+    @cached_property
+    def virtual_numbers(self) -> VirtualNumbers:
+        """Who was given which virtual number for which waybill, for leak tracing; the courier
+        module's binding store takes this place when it is wired in."""
+        return NoVirtualNumbers()
+
+    def trace_case(
+        self, subject: Subject, data: bytes, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, Any]:
+        """Run, store and audit a leak-trace case; a canary in the list raises its alert."""
+        self.access.permit(subject, "trace.run", Resource(kind="platform"), self.access.context())
+        case_id = f"tc_{secrets.token_hex(8)}"
+        now = self.clock()
+        with self._trace_lock:
+            report = self.tracing.run(data, case_id, now, subject.actor, since, until)
+        self.trace_cases.add(case_id, now, subject.actor, report)
+        self.audit.record_many(
+            [
+                AuditEvent(at=now, actor=subject.actor, role=subject.role.value, action="trace.match",
+                           outcome=Outcome.ALLOWED, rule="trace", waybill_id=canary["waybill_id"],
+                           detail={"case": case_id})
+                for canary in report["canaries"]
+            ]
+        )  # fmt: skip
+        return report
+
+    def plant_canary(self, tenant_id: str, scope_kind: str, scope: str, planted_by: str) -> IssuedWaybill:
+        """Issue a canary waybill for `tenant_id` on the route or station `scope`, or queue one
+        for the print terminal `scope` (of that tenant), so its label reaches that terminal."""
+        if scope_kind == "terminal" and not any(
+            t.terminal_id == scope and t.revoked_at is None for t in self.terminals.list_for_tenant(tenant_id)
+        ):
+            raise FieldError("scope", "is no live print terminal of this tenant")
+
+        def sort_code_of(address: str) -> str | None:
+            try:
+                return str(self.routing.sort_code(parse_address(address)))
+            except PrivacyWaybillError:
+                return None
+
+        order = canary_order(scope_kind, scope, self.routing.divisions_with, sort_code_of)
+        [outcome] = self.issuance().issue(tenant_id, records_from_objects([order]), actor=planted_by)
+        if not isinstance(outcome, Issued):
+            raise PrivacyWaybillError(f"the canary could not be issued ({outcome.error.field})")
+        self.canaries.plant(outcome.waybill.waybill_id, scope_kind, scope, self.clock(), planted_by)
+        if scope_kind == "terminal":
+            settings = PrintSettings(LabelFormat.PDF, LabelSize.ONE_PLY_76X130, 203)
+            PrintStore(self.engine).queue(tenant_id, [outcome.waybill.waybill_no], settings, planted_by, self.clock())
+        return outcome.waybill
+
+    @cached_property
+    def trace_cases(self) -> TraceCaseStore:
+        return TraceCaseStore(self.engine)
+
+    @cached_property
+    def _trace_lock(self) -> threading.Lock:
+        # One DuckDB connection per process; cases run one at a time.
+        return threading.Lock()
+
+    def warm_up_risk(self, page: int = 5000) -> int:
+        """Feed the risk engine the audit entries of its longest look-back (the baselines' days),
+        so a restarted server keeps each account's baseline; returns how many were replayed."""
+        days = max((s.baseline_days for s in self.risk_rules.signals), default=1)
+        since = self.clock() - timedelta(days=days)
+
+        def entries() -> Iterator[tuple[int, AuditEvent]]:
+            after = 0
+            while batch := self.audit.events(since=since, after_seq=after, limit=page):
+                yield from ((entry.seq, entry.event()) for entry in batch)
+                after = batch[-1].seq
+
+        return self.risk.warm_up(entries())
+
+    def _end_sessions(self, actor: str, now: datetime) -> None:
+        if actor.startswith("user:"):
+            self.identity.revoke_all_sessions(actor.removeprefix("user:"), now)
 
     def resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
         """The Subject behind a bearer token, with the scopes of an API key (None for others)."""
+        resolved = self._resolve_token(token, device)
+        # A frozen account's credentials stop working at once, whatever their kind.
+        return None if resolved is None or self.is_frozen(resolved[0].actor) else resolved
+
+    def _resolve_token(self, token: str, device: str | None) -> tuple[Subject, frozenset[str] | None] | None:
+        """The Subject carries the keyed hash of the device id (for the audit log). A live courier
+        session presented from another device counts as a device-binding guess; past the limit
+        the session is ended.
+        """
+        tag = self.device_tag(device)
         principal = self.tenants.authenticate(token)
         if principal is not None:
             subject = Subject(
-                actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=device
+                actor=f"key:{principal.key_id}", role=Role.MERCHANT, tenant_id=principal.tenant_id, device=tag
             )
             return subject, principal.scopes
         terminal = self.terminals.authenticate(token)
         if terminal is not None:
-            return terminal_subject(terminal), None
-        session = self.identity.resolve_session(token, device, self.clock())
-        return (session, None) if session else None
+            return replace(terminal_subject(terminal), device=tag), None
+        now = self.clock()
+        session = self.identity.resolve_session(token, device, now)
+        if session is not None:
+            return replace(session, device=tag), None
+        targeted = self.identity.device_mismatch(token, device, now)
+        if targeted is not None:
+            self._count_device_guess(token, targeted, tag, now)
+        return None
+
+    def _count_device_guess(self, token: str, actor: str, tag: str | None, now: datetime) -> None:
+        try:
+            self.throttle.device_mismatch(session_token_hash(token).hex(), now)
+            rule = "device-binding:mismatch"
+        except Throttled:
+            self.identity.sign_out(token, now)
+            rule = "device-binding:session-ended"
+        self.audit.record(
+            AuditEvent(
+                at=now, actor=actor, role=Role.COURIER.value, action="session.device_check",
+                outcome=Outcome.DENIED, rule=rule, device=tag,
+            )
+        )  # fmt: skip
+
+    def is_frozen(self, actor: str) -> bool:
+        return FROZEN in self.restrictions.kinds(actor)
 
     def issuance(self, profile: str | None = None, workers: int = 1) -> IssuanceService:
         """The issuance service; `workers` > 1 forks preparing processes (batch commands only)."""
@@ -272,13 +503,54 @@ class Runtime:
         self.waybills.replace_wrapped_keys(batch)
         return count + len(batch)
 
-    def purge_expired(self) -> int:
-        """Crypto-shred the personal data of waybills older than the retention period."""
+    @cached_property
+    def retention(self) -> RetentionStore:
+        return RetentionStore(self.engine, self.settings.retention_days)
+
+    @cached_property
+    def purge_hooks(self) -> list[PurgeHook]:
+        """What other domains keep per waybill and must shred with it (virtual-number bindings,
+        crowd passes, outbox messages), run inside the shred's transaction."""
+        return [purge_delivery, purge_bindings]
+
+    def purge_expired(self, actor: str = "system:retention", batch_size: int = 1000) -> int:
+        """Crypto-shred the personal data of waybills whose retention period (per tenant) has run
+        out since their last lifecycle event; each purged waybill is audited before it is shredded."""
         now = self.clock()
-        return self.waybills.shred_created_before(now - timedelta(days=self.settings.retention_days), now)
+        retention = self.retention
+        purged = 0
+        for tenant_id, days in retention.periods().items():
+            while ids := retention.due(tenant_id, now, batch_size):
+                self.audit.record_many(
+                    [
+                        AuditEvent(at=now, actor=actor, role=Role.PLATFORM_ADMIN.value, action="data.purge",
+                                   outcome=Outcome.ALLOWED, rule="retention", tenant_id=tenant_id,
+                                   waybill_id=waybill_id, detail={"retention_days": str(days)})
+                        for waybill_id in ids
+                    ]
+                )  # fmt: skip
+                purged += self.waybills.shred(ids, now, self.purge_hooks, reclaim=False)
+        if purged:
+            self.waybills.reclaim_freed_space()
+        return purged
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def restrict_to_owner(settings: Settings) -> None:
+    """PWB_HOME 0700; the SQLite database and its WAL, shared-memory and journal files 0600."""
+    if settings.home.exists():
+        os.chmod(settings.home, 0o700)
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        for suffix in SQLITE_COMPANION_SUFFIXES:
+            path = Path(url.database + suffix)
+            if path.exists():
+                os.chmod(path, 0o600)
+    for path in (settings.audit_anchor_file, settings.log_dir):
+        if path.exists():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
 
 
 def _master_secret(settings: Settings) -> bytes:
@@ -291,7 +563,7 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
     Idempotent; returns what it did, for the CLI to report.
     """
     done: list[str] = []
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not os.environ.get("PWB_MASTER_SECRET") and not settings.master_secret_file.exists():
         create_master_secret_file(settings.master_secret_file)
         done.append(f"created master secret {settings.master_secret_file} (owner-only)")
@@ -308,6 +580,7 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
             done.append(f"created tenant {DEFAULT_TENANT!r}")
     finally:
         engine.dispose()
+    restrict_to_owner(settings)
     return done
 
 
@@ -332,10 +605,16 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         tenants=TenantStore(engine),
         reference_key=platform_key(keys, b"pwb qr-reference v1"),
         access_policy=load_access_policy(),
-        audit=SqlAuditLog(engine, signer_from_keys(keys), clock=utc_now),
+        rate_limits=load_rate_limits(),
+        audit=SqlAuditLog(
+            engine, signer_from_keys(keys), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
+        ),
         quotas=RedisQuotaStore.from_url(settings.redis_url) if settings.redis_url else QuotaStore(engine),
         alerts=AlertStore(engine),
+        risk_rules=load_risk_rules(settings.risk_rules),
     )
+    restrict_to_owner(settings)
+    _ = runtime.risk  # subscribes the engine to the audit log before any request is served
     load_divisions()
     # The division tables are ~100k long-lived objects; freezing them keeps every later
     # full garbage collection from rescanning them (+10-17% issuance throughput, measured).

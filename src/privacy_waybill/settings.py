@@ -6,8 +6,10 @@ or from an owner-only file in ``PWB_HOME``, and refused when it is weak.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,13 +27,40 @@ class Settings(BaseSettings):
     routing_table: Path | None = Field(default=None, description="Routing CSV; the shipped demo table by default.")
     retention_days: int = Field(default=30, ge=1, le=3650)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="JSON body limit of /orders/batch.")
+    max_json_bytes: int = Field(default=64 * 1024, ge=1024, description="Body limit of every other route.")
+    ticket_pattern: str = Field(
+        default=r"T-\d{8}-\d{4,6}", description="The shape of a support ticket id (a regular expression)."
+    )
     batch_chunk_size: int = Field(default=500, ge=1, le=10_000)
     reprint_limit: int = Field(default=3, ge=0, le=100, description="Reprints allowed per waybill.")
+    risk_rules: Path | None = Field(
+        default=None, description="Risk rules YAML; the shipped policies/risk.yaml by default."
+    )
+    risk_transport: Literal["inprocess", "redis"] = Field(
+        default="inprocess",
+        description="How the risk engine receives audit events: in the API process, or a Redis stream.",
+    )
+    purge_interval_minutes: int = Field(default=60, ge=1, le=10_080, description="How often `pwb serve` purges.")
+
+    @field_validator("ticket_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error:
+            raise ValueError("is not a regular expression") from None
+        return value
 
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise ValueError("PWB_REDIS_URL must be set when PWB_RISK_TRANSPORT=redis")
+        return self.redis_url
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -44,6 +73,11 @@ class Settings(BaseSettings):
     @property
     def master_secret_file(self) -> Path:
         return self.home / "master.key"
+
+    @property
+    def audit_anchor_file(self) -> Path:
+        """Signed audit heads, appended outside the database (see audit.anchors)."""
+        return self.home / "audit-anchors.jsonl"
 
     @property
     def log_dir(self) -> Path:

@@ -18,9 +18,11 @@ class Scope(StrEnum):
     ORDERS_WRITE = "orders:write"
     ORDERS_READ = "orders:read"
     LABELS_READ = "labels:read"
+    # Queueing print jobs sends labels to terminals: a write, apart from downloading a label.
+    LABELS_PRINT = "labels:print"
 
 
-MERCHANT_SCOPES: tuple[Scope, ...] = (Scope.ORDERS_WRITE, Scope.ORDERS_READ, Scope.LABELS_READ)
+MERCHANT_SCOPES: tuple[Scope, ...] = (Scope.ORDERS_WRITE, Scope.ORDERS_READ, Scope.LABELS_READ, Scope.LABELS_PRINT)
 
 _KEY_PATTERN = re.compile(r"^pwb_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 

@@ -13,16 +13,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from privacy_waybill.access.model import Context, Decision, Resource, Subject
+from privacy_waybill.access.model import Context, Decision, Resource, Role, Subject
 from privacy_waybill.access.policy import PERSONAL_FIELDS, AccessPolicy
 from privacy_waybill.access.quotas import quota_windows
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
+from privacy_waybill.audit.noise import NoiseAggregator, NoiseKind
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.masking.free_text import ACCESS_REASONS, display_text
+from privacy_waybill.tickets.service import BreakGlassTickets
 from privacy_waybill.vault import SealedRecord, Vault
 
 T = TypeVar("T")
+
+
+BREAK_GLASS = "waybill.break_glass"
+TICKET_RULE = "break-glass:ticket"
+FROZEN, STEP_UP = "freeze", "step_up"
 
 
 class Forbidden(PrivacyWaybillError):
@@ -87,24 +94,43 @@ class AccessService:
         vault: Vault,
         sealed_record: Callable[[str], SealedRecord | None],
         clock: Callable[[], datetime],
+        noise: NoiseAggregator | None = None,
+        tickets: BreakGlassTickets | None = None,
+        restrictions: Callable[[str], frozenset[str]] = lambda actor: frozenset(),
     ) -> None:
+        """`restrictions(actor)` names what the risk engine or an auditor put on the account
+        (`freeze`, `step_up`); a frozen account is refused everything, one under step-up every
+        disclosure of a full field until it signs in again."""
         self._policy = policy
+        self._restrictions = restrictions
         self._audit = audit
         self._quotas = quotas
         self._alerts = alerts
         self._vault = vault
         self._sealed_record = sealed_record
         self._clock = clock
+        self._noise = noise
+        self._tickets = tickets
 
     def context(self, purpose: str | None = None, ticket: str | None = None, reason: str | None = None) -> Context:
         return Context(now=self._clock(), purpose=purpose, ticket=ticket, reason=reason)
 
     def require(self, subject: Subject, action: str, resource: Resource, context: Context) -> Decision:
         """Decide; audit a denial and raise Forbidden. Allowed decisions are audited by the caller's act."""
-        decision = self._policy.authorize(subject, action, resource, context)
+        decision = self._restricted(subject, self._policy.authorize(subject, action, resource, context))
         if not decision.allowed:
             self._record(subject, action, resource, context, decision, Outcome.DENIED)
             raise Forbidden(decision)
+        return decision
+
+    def _restricted(self, subject: Subject, decision: Decision) -> Decision:
+        if not decision.allowed:
+            return decision
+        restrictions = self._restrictions(subject.actor)
+        if FROZEN in restrictions:
+            return Decision(False, "risk:frozen")
+        if STEP_UP in restrictions and "full" in decision.fields.values():
+            return Decision(False, "risk:step-up-required")
         return decision
 
     def permit(
@@ -135,15 +161,22 @@ class AccessService:
         """
         resource = waybill_resource(waybill)
         decision = self.require(subject, action, resource, context)
+        detail: dict[str, str] = {}
+        if action == BREAK_GLASS:
+            detail = self._check_ticket(subject, waybill, resource, context)
         full = tuple(f for f in PERSONAL_FIELDS if decision.fields[f] == "full")
         extras = also_open if decision.fields["address"] == "full" else ()
         if decision.quota:
             self._consume_quota(subject, action, resource, context, decision)
-        detail = {"ticket": context.ticket.strip()} if context.ticket else {}
+        if action == BREAK_GLASS and self._tickets is not None:  # _check_ticket refused without one
+            reason_id = self._tickets.keep_reason(
+                detail["ticket"], subject.actor, waybill.waybill_id, context.reason or "", context.now
+            )
+            detail["reason_id"] = str(reason_id)
         disclosed = full + extras
         self._record(subject, action, resource, context, decision, Outcome.ALLOWED, disclosed=disclosed, detail=detail)
-        if action == "waybill.break_glass":
-            self._flag_for_review(subject, waybill, context)
+        if action == BREAK_GLASS:
+            self._flag_for_review(subject, waybill, context, detail)
         plaintext = self._open(waybill, full) if full else {}
         opened = self._open_fields(waybill, extras) if extras else {}
         shown = {f: _shown(waybill, f, decision.fields[f], plaintext) for f in PERSONAL_FIELDS}
@@ -176,10 +209,17 @@ class AccessService:
     def _consume_quota(
         self, subject: Subject, action: str, resource: Resource, context: Context, decision: Decision
     ) -> None:
-        assert decision.quota is not None
-        full_window = self._quotas.consume(
-            subject.actor, decision.quota, quota_windows(self._policy.quotas[decision.quota], context.now)
-        )
+        quota = decision.quota or ""
+        windows = quota_windows(self._policy.quotas[quota], context.now)
+        # A tenant's quota is counted for the tenant as a whole too: another API key or user
+        # of the same merchant adds no allowance. The tenant is counted first, so a refusal
+        # there costs the caller nothing; a refusal per caller leaves the tenant's count one
+        # high (it errs towards refusing, never towards disclosing).
+        full_window = None
+        if subject.tenant_id is not None:
+            full_window = self._quotas.consume(f"tenant:{subject.tenant_id}", quota, windows)
+        if full_window is None:
+            full_window = self._quotas.consume(subject.actor, quota, windows)
         if full_window is None:
             return
         over = Decision(False, f"quota:{decision.quota}")
@@ -193,8 +233,28 @@ class AccessService:
         )
         raise QuotaExceeded(decision.quota, full_window)
 
-    def _flag_for_review(self, subject: Subject, waybill: IssuedWaybill, context: Context) -> None:
-        # The reason is free text typed by an agent: reviewers see only recognised reasons.
+    def _check_ticket(
+        self, subject: Subject, waybill: IssuedWaybill, resource: Resource, context: Context
+    ) -> dict[str, str]:
+        """The ticket must open exactly this tenant's waybill now; a denial is audited, naming why."""
+        ticket = (context.ticket or "").strip()
+        unmet = (
+            "ticket_system"
+            if self._tickets is None
+            else self._tickets.problem(ticket, waybill.tenant_id, waybill.waybill_id, context.now)
+        )
+        if unmet is not None:
+            refused = Decision(False, TICKET_RULE, unmet=unmet)
+            # The ticket text is recorded only once it has the shape of a ticket id.
+            shown = {"ticket": ticket} if unmet != "ticket_pattern" else {}
+            self._record(subject, BREAK_GLASS, resource, context, refused, Outcome.DENIED, detail=shown)
+            raise Forbidden(refused)
+        return {"ticket": ticket}
+
+    def _flag_for_review(
+        self, subject: Subject, waybill: IssuedWaybill, context: Context, detail: Mapping[str, str]
+    ) -> None:
+        # Reviewers get the ticket and the id the sealed reason is kept under, never its text.
         self._alerts.raise_alert(
             context.now,
             "review",
@@ -202,7 +262,9 @@ class AccessService:
             subject.actor,
             {
                 "waybill_id": waybill.waybill_id,
-                "ticket": (context.ticket or "").strip(),
+                "ticket": detail["ticket"],
+                "reason_id": detail["reason_id"],
+                # Reviewers read only the recognised reasons; the text itself stays sealed.
                 "reason": display_text(context.reason, ACCESS_REASONS),
             },
         )
@@ -235,6 +297,10 @@ class AccessService:
         extra = dict(detail or {})
         if decision.unmet:
             extra["unmet"] = decision.unmet
+        if self._noise is not None and subject.role is Role.ANONYMOUS and not disclosed:
+            # Anonymous acts that show nothing personal (tracking status) are counted, not listed.
+            self._noise.count(NoiseKind(action, outcome, decision.rule, resource.tenant_id), context.now)
+            return
         self._audit.record(
             AuditEvent(
                 at=context.now,

@@ -139,7 +139,8 @@ class _Place:
     @property
     def lowest(self) -> Division:
         lowest = self.district or self.city
-        assert lowest is not None
+        if lowest is None:
+            raise ValueError("the corpus generator drew a place without a lowest")
         return lowest
 
 
@@ -336,7 +337,8 @@ def _zone(rng: random.Random, b: _Builder) -> MessyAddress:
     data = load_divisions()
     zone = rng.choice(data.zones)
     division = data.division(zone.contains)
-    assert division is not None
+    if division is None:
+        raise ValueError("the corpus generator drew a place without a division")
     written = zone.name
     if rng.random() < 0.3:
         written = data.province_of(zone.contains).name + written
@@ -360,12 +362,14 @@ def _special(rng: random.Random, pattern: str) -> MessyAddress:
         before, name, code = rng.choice(_RETIRED_FORMS)
         road = b.road()
         division = data.division(code)
-        assert division is not None
+        if division is None:
+            raise ValueError("the corpus generator drew a place without a division")
         return MessyAddress(before + name + road + b.after_road(), pattern, code, division.name, road, tuple(b.hidden))
     if pattern == "split_decided":
         before, decider, code = rng.choice(_SPLIT_FORMS)
         division = data.division(code)
-        assert division is not None
+        if division is None:
+            raise ValueError("the corpus generator drew a place without a division")
         if decider.endswith(("路", "街")):
             return MessyAddress(before + decider + b.after_road(), pattern, code, division.name, decider, tuple(b.hidden))
         road = b.road()

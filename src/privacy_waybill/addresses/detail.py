@@ -179,7 +179,8 @@ def split_detail(detail: str) -> dict[str, str | None]:
             parts["road_number"] = number.group()
             rest = rest[number.end() :]
     match = _AFTER_ROAD.fullmatch(rest)
-    assert match is not None  # the trailing remainder group matches any text
+    if match is None:  # cannot happen: the trailing remainder group matches any text
+        raise ValueError("address detail could not be split")
     for level in ("poi", "building", "unit", "floor", "room", "remainder"):
         parts[level] = match.group(level) or None
     return parts

@@ -109,7 +109,8 @@ def _short(name: str, suffix: str) -> str:
 def _divisions_text(place: _Place, rng: random.Random, unique_names: frozenset[str]) -> str:
     province, city, district = place.province.name, place.city, place.district
     lowest = district or city
-    assert lowest is not None
+    if lowest is None:
+        raise ValueError("a generated place needs a city or a district")
     style = rng.random()
     # 内江 + 市中区 reads as 内江市 + 中区, so short city names only before other districts.
     if style < 0.15 and city and district and not district.name.startswith("市"):

@@ -13,8 +13,10 @@ from sqlalchemy import text
 from privacy_waybill import __version__
 from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.api.auth_routes import auth_router
-from privacy_waybill.api.delivery_routes import delivery_router
+from privacy_waybill.api.delivery_routes import PHOTO_SIGN_OFF_BODY_BYTES, delivery_router
 from privacy_waybill.api.deps import caller
+from privacy_waybill.api.guards import BodySizeLimits, SecurityHeaders
+from privacy_waybill.api.keys import keys_router
 from privacy_waybill.api.orders import orders_router
 from privacy_waybill.api.outbox_routes import outbox_router
 from privacy_waybill.api.oversight import oversight_router
@@ -28,6 +30,7 @@ from privacy_waybill.api.stations import (
     station_router,
     tracking_by_number_router,
 )
+from privacy_waybill.api.security import security_router
 from privacy_waybill.api.tracking import tracking_router
 from privacy_waybill.api.waybills import waybills_router
 from privacy_waybill.runtime import Runtime
@@ -49,20 +52,30 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     install_problem_handlers(app)
     app.include_router(_system_router(rt), prefix="/api/v1")
-    app.include_router(auth_router(rt.identity, lambda: rt.clock(), rt.audit), prefix="/api/v1")
+    sign_in = auth_router(rt.identity, lambda: rt.clock(), rt.audit, rt.throttle, rt.device_tag, rt.noise, rt.is_frozen)
+    app.include_router(sign_in, prefix="/api/v1")
     printing = print_router(
-        rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_READ)
+        rt, rt.printing, authorize=rt.access.require, terminal=caller(rt), merchant=caller(rt, Scope.LABELS_PRINT)
     )
     for router in (orders_router(rt), waybills_router(rt), printing, tracking_router(rt), oversight_router(rt)):
         app.include_router(router, prefix="/api/v1")
-    for router in (outbox_router(rt), delivery_router(rt)):
+    for router in (outbox_router(rt), delivery_router(rt), keys_router(rt)):
         app.include_router(router, prefix="/api/v1")
     install_station_problems(app)
     for router in (station_router(rt), tracking_by_number_router(rt), recipient_router(rt)):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router())
+    app.include_router(security_router(rt), prefix="/api/v1")
     app.include_router(_public_router(rt))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    body_limits = {
+        "/api/v1/orders/upload": rt.settings.max_upload_bytes,
+        "/api/v1/orders/batch": rt.settings.max_batch_bytes,
+        # A photo sign-off carries the photo (base64) in its JSON body.
+        "/api/v1/delivery/parcels/": PHOTO_SIGN_OFF_BODY_BYTES,
+    }
+    app.add_middleware(BodySizeLimits, limits=body_limits, default=rt.settings.max_json_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -95,6 +108,10 @@ def _public_router(rt: Runtime) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
+
+    @router.get("/security", response_class=HTMLResponse)
+    def security_console() -> FileResponse:
+        return FileResponse(WEB_DIR / "security" / "index.html")
 
     @router.get("/t/{token}", response_class=HTMLResponse)
     def tracking_page() -> FileResponse:

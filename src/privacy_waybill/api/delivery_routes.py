@@ -25,6 +25,7 @@ from privacy_waybill.telephony import CallbackRejected, NoNumberFree
 from privacy_waybill.telephony.callbacks import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 MAX_PHOTO_BYTES = 4 * 1024 * 1024
+PHOTO_SIGN_OFF_BODY_BYTES = MAX_PHOTO_BYTES * 4 // 3 + 64 * 1024
 COURIER_PATTERN = r"^(user|pass):[A-Za-z0-9_\-]+$"
 
 

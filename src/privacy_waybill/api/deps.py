@@ -11,9 +11,20 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.problems import Problem
+from privacy_waybill.audit.model import AuditEvent, Outcome
+from privacy_waybill.audit.noise import NoiseKind
 from privacy_waybill.runtime import Runtime
 
 ANONYMOUS = Subject(actor="anonymous", role=Role.ANONYMOUS)
+# Recorded headers are validated: nothing but an id of this shape reaches the audit log (as a
+# keyed hash), so no caller can write text into it.
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
+DeviceIdHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Device-Id", pattern=DEVICE_ID_PATTERN, description="Courier device id (8-128 of A-Z a-z 0-9 . _ : -)"
+    ),
+]
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -34,19 +45,33 @@ def caller(rt: Runtime, scope: Scope | None = None, *, anonymous: bool = False) 
     def dependency(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         header_key: Annotated[str | None, Depends(api_key_header)],
-        device: Annotated[str | None, Header(alias="X-Device-Id", description="Courier device id")] = None,
+        device: DeviceIdHeader = None,
     ) -> Subject:
         token = credentials.credentials if credentials else header_key
         if not token:
             if anonymous:
                 return ANONYMOUS
+            refused(rt, "credentials:missing")
             raise Problem(401, "Unauthorized", "Credentials are required.", headers={"WWW-Authenticate": "Bearer"})
         resolved = rt.resolve_token(token, device)
         if resolved is None:
+            refused(rt, "credentials:invalid")
             raise Problem(401, "Unauthorized", "The credentials are not valid.", headers={"WWW-Authenticate": "Bearer"})
         subject, scopes = resolved
         if scope is not None and scopes is not None and scope.value not in scopes:
+            rt.audit.record(
+                AuditEvent(
+                    at=rt.clock(), actor=subject.actor, role=subject.role.value, action="request.refused",
+                    outcome=Outcome.DENIED, rule=f"scope:{scope.value}", tenant_id=subject.tenant_id,
+                    device=subject.device,
+                )
+            )  # fmt: skip
             raise Problem(403, "Forbidden", f"The API key lacks the scope {scope.value}.")
         return subject
 
     return dependency
+
+
+def refused(rt: Runtime, rule: str) -> None:
+    """Audit a request refused before the policy saw it (aggregated: it is anonymous noise)."""
+    rt.noise.count(NoiseKind("request.refused", Outcome.DENIED, rule), rt.clock())

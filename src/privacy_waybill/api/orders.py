@@ -29,7 +29,8 @@ def orders_router(rt: Runtime) -> APIRouter:
         rt.access.permit(
             subject, "order.create", Resource(kind="tenant", tenant_id=subject.tenant_id), rt.access.context()
         )
-        assert subject.tenant_id is not None
+        if subject.tenant_id is None:
+            raise Problem(403, "Forbidden", "Orders are created by a merchant for its own tenant.")
         return subject.tenant_id
 
     def issue(tenant_id: str, subject: Subject, records: Iterable[IntakeRecord]) -> list[Outcome]:
@@ -47,7 +48,8 @@ def orders_router(rt: Runtime) -> APIRouter:
         if isinstance(outcome, Rejected):
             status_code = 409 if outcome.error.field == "order_id" else 422
             raise Problem(status_code, "Order rejected", "The order could not be issued.", [outcome.error])
-        assert isinstance(outcome, Issued)
+        if not isinstance(outcome, Issued):
+            raise Problem(422, "Order rejected", "The order could not be issued.")
         if outcome.replayed:
             response.status_code = status.HTTP_200_OK
         return WaybillOut.of(outcome.waybill, rt.tracking_url(outcome.waybill))

@@ -12,9 +12,11 @@ from privacy_waybill.api.deps import caller
 from privacy_waybill.api.schemas import AlertOut, AuditEntryOut
 from privacy_waybill.audit.chain import StoredEntry
 from privacy_waybill.audit.model import Outcome
+from privacy_waybill.errors import FieldError
 from privacy_waybill.runtime import Runtime
 
 PLATFORM = Resource(kind="platform")
+MAX_SEQ = 2**62  # within BIGINT on every backend
 
 
 def oversight_router(rt: Runtime) -> APIRouter:
@@ -31,11 +33,14 @@ def oversight_router(rt: Runtime) -> APIRouter:
         outcome: Outcome | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        after_seq: Annotated[int, Query(ge=0)] = 0,
+        after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[AuditEntryOut]:
         """Audit entries matching every filter, oldest first; page with `after_seq`."""
         rt.access.permit(subject, "audit.read", PLATFORM, rt.access.context())
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and value.tzinfo is None:
+                raise FieldError(name, "must carry a time zone (e.g. Z or +08:00)")
         entries = rt.audit.events(
             actor=actor, action=action, waybill_id=waybill_id, tenant_id=tenant_id,
             outcome=outcome, since=since, until=until, after_seq=after_seq, limit=limit,

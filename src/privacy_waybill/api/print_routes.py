@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from privacy_waybill.access.model import Context, Decision, Resource, Subject
 from privacy_waybill.access.service import waybill_resource
 from privacy_waybill.api.problems import Problem
-from privacy_waybill.audit.model import AuditUnavailable
-from privacy_waybill.issuance.model import WaybillStatus
+from privacy_waybill.audit.model import AuditUnavailable, Outcome
+from privacy_waybill.audit.noise import NoiseKind
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.printing import PrintedLabel, PrintJob, PrintService, PrintSettings, ReprintLimitReached
 from privacy_waybill.printing.service import NotAllowed
@@ -113,11 +113,6 @@ class LabelsOut(BaseModel):
     labels: list[LabelOut]
 
 
-def _awaiting_print(subject: Subject) -> Resource:
-    """What a pull asks about before jobs are claimed: its merchant's waybills awaiting print."""
-    return Resource(kind="waybill", tenant_id=subject.tenant_id, status=WaybillStatus.CREATED.value)
-
-
 @contextmanager
 def _print_problems() -> Iterator[None]:
     try:
@@ -165,7 +160,13 @@ def print_router(
     ) -> LabelsOut:
         """Take the merchant's oldest pending jobs: rendered masked labels, audited before they are sent."""
         with _print_problems():
-            labels = service.pull(subject, decide(subject, PULL, _awaiting_print(subject)), limit)
+            labels = service.pull(subject, lambda waybill: decide(subject, PULL, waybill_resource(waybill)), limit)
+            if not labels:
+                # An empty poll is an access attempt too; terminals poll often, so it is counted
+                # per minute (each label handed over has an entry of its own).
+                empty = NoiseKind(PULL, Outcome.ALLOWED, "print:empty-poll", subject.tenant_id, subject.actor,
+                                  subject.role.value)  # fmt: skip
+                rt.noise.count(empty, rt.clock())
         return LabelsOut(labels=[LabelOut.of(label) for label in labels])
 
     @router.post("/print-jobs/{job_id}/printed", response_model=PrintJobOut)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
+import secrets
+import string
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacy_waybill.access.service import Forbidden, QuotaExceeded
 from privacy_waybill.audit.model import AuditUnavailable
-from privacy_waybill.storage.redis_quotas import QuotaStoreUnavailable
+from privacy_waybill.audit.model import Outcome as AuditOutcome
+from privacy_waybill.audit.noise import NoiseKind
 from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
+from privacy_waybill.ratelimit import RateLimiterUnavailable, Throttled
+from privacy_waybill.storage.redis_quotas import QuotaStoreUnavailable
+from privacy_waybill.vault.errors import KeyShredded, VaultError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("privacy_waybill.api")
@@ -34,14 +41,26 @@ class Problem(Exception):
         self.status, self.title, self.detail, self.errors, self.headers = status, title, detail, errors or [], headers
 
 
+OTHER_TENANT_CONDITION = "own_tenant"
+NOT_FOUND_DETAIL = "no such waybill"
+VAULT_FAULT = "urn:privacy-waybill:problem:vault-fault"
+DATABASE_UNAVAILABLE = "urn:privacy-waybill:problem:database-unavailable"
+RETRY_AFTER_SECONDS = "5"
+INCIDENT_LETTERS = 12
+
+
 def problem_response(
     status: int,
     title: str,
     detail: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    problem_type: str = "about:blank",
+    instance: str | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body: dict[str, Any] = {"type": problem_type, "title": title, "status": status}
+    if instance:
+        body["instance"] = instance
     if detail:
         body["detail"] = detail
     if errors:
@@ -65,6 +84,7 @@ DOMAIN_STATUS: dict[type[PrivacyWaybillError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     QuotaExceeded: (429, "Too many requests"),
     AuditUnavailable: (503, "Audit log unavailable"),
+    RateLimiterUnavailable: (503, "Rate limits unavailable"),
     QuotaStoreUnavailable: (503, "Quota store unavailable"),
 }
 
@@ -75,7 +95,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Refused before any policy decision: audited, aggregated (the caller is not known yet).
+        # Apps assembled without a runtime (a router under test) have no log to count in.
+        rt = getattr(request.app.state, "runtime", None)
+        if rt is not None:
+            rt.noise.count(NoiseKind("request.refused", AuditOutcome.DENIED, "invalid-request"), rt.clock())
         # FastAPI's default body echoes the input; rebuild reasons from error types only.
         errors = [_request_field_error(e) for e in exc.errors()]
         return problem_response(422, "Invalid request", "The request has invalid fields.", errors)
@@ -89,6 +114,53 @@ def install_problem_handlers(app: FastAPI) -> None:
         kind = next((cls for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), PrivacyWaybillError)
         status, title = DOMAIN_STATUS[kind]
         return problem_response(status, title, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        # Another tenant's record answers exactly like a missing one: a 403 would confirm that
+        # the waybill number exists (the denial is audited all the same).
+        if exc.decision.unmet == OTHER_TENANT_CONDITION:
+            return problem_response(404, "Not found", NOT_FOUND_DETAIL)
+        return problem_response(403, "Forbidden", str(exc))
+
+    @app.exception_handler(Throttled)
+    async def _throttled(_: Request, exc: Throttled) -> JSONResponse:
+        return problem_response(
+            429, "Too many requests", str(exc), headers={"Retry-After": str(exc.retry_after_seconds)}
+        )
+
+    @app.exception_handler(KeyShredded)
+    async def _shredded(_: Request, exc: KeyShredded) -> JSONResponse:
+        return problem_response(410, "Gone", "The waybill's personal data was purged.")
+
+    @app.exception_handler(VaultError)
+    async def _vault(_: Request, exc: VaultError) -> JSONResponse:
+        # Key-store and vault messages name server paths and key ids: they go to the log under
+        # an incident id, and the caller gets the id only.
+        # Letters only: a hex id can hold a digit run that the log scrubber takes for a phone.
+        incident = "".join(secrets.choice(string.ascii_lowercase) for _ in range(INCIDENT_LETTERS))
+        log.error("vault fault %s: %s: %s", incident, type(exc).__name__, exc)
+        return problem_response(
+            503,
+            "Vault unavailable",
+            "The personal data vault could not serve this request; quote the incident id to support.",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+            problem_type=VAULT_FAULT,
+            instance=f"urn:privacy-waybill:incident:{incident}",
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_gone(_: Request, exc: DBAPIError) -> JSONResponse:
+        # The driver's text can quote bound values: the type only is logged.
+        log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return problem_response(
+            503,
+            "Database unavailable",
+            "The database cannot be reached; nothing was changed. Retry shortly.",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+            problem_type=DATABASE_UNAVAILABLE,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

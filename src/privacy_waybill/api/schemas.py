@@ -211,3 +211,4 @@ class AlertOut(BaseModel):
     kind: str
     actor: str
     detail: dict[str, str]
+    evidence: list[int] | None = Field(default=None, description="Audit sequence numbers the alert rests on")

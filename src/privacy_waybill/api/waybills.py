@@ -32,6 +32,7 @@ LABEL_MEDIA_TYPES = {
     LabelFormat.PNG: "image/png",
     LabelFormat.ZPL: "application/zpl",
 }
+MAX_OFFSET = 1_000_000  # deeper pages are exports, not API reads; also keeps SQL integers in range
 DELIVERY_ACTIONS = ("waybill.sign_off", "waybill.hand_over")
 # Which act a scan to each status is, for the policy.
 SCAN_ACTIONS: dict[WaybillStatus, str] = {
@@ -59,12 +60,14 @@ def waybills_router(rt: Runtime) -> APIRouter:
     def list_waybills(
         subject: Subject = reader,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> list[WaybillOut]:
         """The caller's own tenant's waybills, masked (merchants)."""
         scope = Resource(kind="waybill", tenant_id=subject.tenant_id)
         rt.access.permit(subject, "waybill.read", scope, rt.access.context(), detail={"list": str(limit)})
-        assert subject.tenant_id is not None
+        if subject.tenant_id is None:
+            # Customer service and other platform roles look waybills up by number, not by list.
+            raise Problem(403, "Forbidden", "Only a merchant lists its own tenant's waybills.")
         return [
             WaybillOut.of(w, rt.tracking_url(w)) for w in rt.waybills.list_for_tenant(subject.tenant_id, limit, offset)
         ]

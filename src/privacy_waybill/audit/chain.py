@@ -1,6 +1,7 @@
-"""The hash chain: each audit entry's hash covers its sequence number, its predecessor's hash
-and a canonical encoding of its content, so changing, removing or moving any entry breaks
-every hash after it.
+"""The keyed hash chain: each audit entry's HMAC-SHA256 covers its sequence number, its
+predecessor's hash and a canonical encoding of its content, so changing, removing or moving
+any entry breaks every hash after it, and nobody without the audit chain key (kept in the key
+store, never in the database) can recompute the chain after a deletion or an edit.
 
 Entries are kept in their stored text form (`StoredEntry`) and hashed exactly as stored: the
 verifier never re-normalises what it reads, so even a change that would parse back to the
@@ -10,6 +11,7 @@ same value (extra whitespace in `detail`) is caught.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -125,8 +127,12 @@ def encode_content(columns: ContentColumns) -> bytes | None:
     return text.encode()
 
 
-def stored_entry_hash(entry: StoredEntry) -> bytes | None:
-    """The hash `entry` should carry, recomputed from its stored columns.
+def keyed_hash(chain_key: bytes, seq: int, prev_hash: bytes, content: bytes) -> bytes:
+    return hmac.digest(chain_key, seq.to_bytes(8, "big") + prev_hash + content, "sha256")
+
+
+def stored_entry_hash(entry: StoredEntry, chain_key: bytes, seq: int | None = None) -> bytes | None:
+    """The hash `entry` should carry, recomputed from its stored columns (at `seq`, by default its own).
 
     None when the stored columns are not encodable: no entry ever written has such columns,
     so that entry was changed after it was written.
@@ -134,14 +140,21 @@ def stored_entry_hash(entry: StoredEntry) -> bytes | None:
     content = encode_content(entry[1:13])
     if content is None:
         return None
+    return keyed_hash(chain_key, entry.seq if seq is None else seq, entry.prev_hash, content)
+
+
+def unkeyed_entry_hash(entry: StoredEntry) -> bytes | None:
+    """The plain SHA-256 a forger without the chain key would compute (to name a re-chaining)."""
+    content = encode_content(entry[1:13])
+    if content is None:
+        return None
     return hashlib.sha256(entry.seq.to_bytes(8, "big") + entry.prev_hash + content).digest()
 
 
-def chain_entry(seq: int, prev_hash: bytes, event: AuditEvent) -> StoredEntry:
+def chain_entry(seq: int, prev_hash: bytes, event: AuditEvent, chain_key: bytes) -> StoredEntry:
     """The entry that appends `event` at `seq` after an entry hashed `prev_hash`."""
     columns = content_columns(event)
     content = encode_content(columns)
     if content is None:
         raise ValueError("audit event text must not contain the control characters U+0000 or U+001F")
-    digest = hashlib.sha256(seq.to_bytes(8, "big") + prev_hash + content).digest()
-    return StoredEntry._make((seq, *columns, prev_hash, digest))
+    return StoredEntry._make((seq, *columns, prev_hash, keyed_hash(chain_key, seq, prev_hash, content)))

@@ -14,14 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from privacy_waybill.audit.chain import canonical_json
 from privacy_waybill.vault.keys import KeyManager
 from privacy_waybill.vault.platform_keys import platform_key
 
-DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_CHECKPOINT_EVERY = 100
+DEFAULT_CHECKPOINT_SECONDS = 60
 SIGNING_KEY_INFO = b"pwb audit-signing v1"
 
 
@@ -44,11 +47,16 @@ def key_id_of(public_key: bytes) -> str:
 
 
 class CheckpointSigner:
-    """Signs checkpoints with one Ed25519 key; `repr` shows the key id only."""
+    """Signs checkpoints with one Ed25519 key and holds the chain's HMAC key; `repr` shows the key id only.
 
-    __slots__ = ("_private", "public_key", "key_id")
+    Both come from one audit seed (HKDF apart), so the audit purpose has one key to rotate
+    and nothing else in the platform shares it.
+    """
+
+    __slots__ = ("_private", "public_key", "key_id", "chain_key")
 
     def __init__(self, seed: bytes) -> None:
+        self.chain_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"pwb audit-chain v1").derive(seed)
         self._private = Ed25519PrivateKey.from_private_bytes(seed)
         self.public_key = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.key_id = key_id_of(self.public_key)
@@ -59,6 +67,15 @@ class CheckpointSigner:
     def sign(self, seq: int, head_hash: bytes, at: str) -> Checkpoint:
         signature = self._private.sign(checkpoint_message(seq, head_hash, at, self.key_id))
         return Checkpoint(seq, head_hash, at, self.key_id, self.public_key, signature)
+
+
+    def sign_tree_head(self, size: int, root: bytes, at: str) -> bytes:
+        """An Ed25519 signature over an RFC 6962 tree head (size, root, time) of the log."""
+        return self._private.sign(tree_head_message(size, root, at, self.key_id))
+
+
+def tree_head_message(size: int, root: bytes, at: str, key_id: str) -> bytes:
+    return canonical_json(["pwb-audit-tree-head/1", size, root.hex(), at, key_id]).encode()
 
 
 def signer_from_keys(keys: KeyManager) -> CheckpointSigner:

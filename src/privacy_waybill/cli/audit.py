@@ -6,6 +6,7 @@ changed, missing or reordered entry, 2 when the log cannot be opened.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -13,6 +14,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from privacy_waybill.access.model import Role
+from privacy_waybill.audit.anchors import AnchorFileDamaged
+from privacy_waybill.audit.merkle import inclusion_proof, leaf_hash
+from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.cli.common import allow, fail, operator, runtime
 
 if TYPE_CHECKING:
@@ -32,7 +36,9 @@ def _audit_log() -> Iterator[SqlAuditLog]:
 
 @audit_app.command("verify")
 def verify() -> None:
-    """Check every entry's hash and link and every checkpoint's signature; name the first problem."""
+    """Check every entry's keyed hash and link, every checkpoint's signature and every anchor
+    outside the database; name the first problem (truncated, missing, renumbered, re-chained,
+    checkpoint deleted, re-signed...)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     with _audit_log() as audit_log:
@@ -40,20 +46,51 @@ def verify() -> None:
             result = audit_log.verify()
         except SQLAlchemyError as error:
             raise fail(f"cannot read the audit log ({type(error).__name__})") from None
+        except AnchorFileDamaged as damaged:
+            typer.echo(f"pwb audit verify: TAMPERED: {damaged}")
+            raise typer.Exit(EXIT_TAMPERED) from None
     if result.problem is not None:
         typer.echo(f"pwb audit verify: TAMPERED: {result.problem}")
         raise typer.Exit(EXIT_TAMPERED)
     typer.echo(
         f"pwb audit verify: intact: {result.entries} entries, {result.checkpoints} signed checkpoints, "
-        f"head {result.head_hash.hex()[:16]}"
+        f"{result.anchors} anchors outside the database, head {result.head_hash.hex()[:16]}"
+    )
+
+
+@audit_app.command("prove")
+def prove(seq: int = typer.Argument(..., min=1, help="The entry's sequence number")) -> None:
+    """Print a signed RFC 6962 tree head and the inclusion proof of one entry (JSON), for an outside auditor."""
+    with _audit_log() as audit_log:
+        entry_hashes = audit_log.entry_hashes()
+        leaves = [leaf_hash(h) for h in entry_hashes]
+        if seq > len(leaves):
+            raise fail(f"seq: the log has {len(leaves)} entries")
+        head = audit_log.signed_tree_head(leaves)
+    proof = inclusion_proof(leaves, seq - 1)
+    typer.echo(
+        json.dumps(
+            {
+                "tree_size": head.size,
+                "root": head.root.hex(),
+                "at": head.at,
+                "key_id": head.key_id,
+                "public_key": head.public_key.hex(),
+                "signature": head.signature.hex(),
+                "leaf_index": seq - 1,
+                "entry_hash": entry_hashes[seq - 1].hex(),
+                "leaf_hash": leaves[seq - 1].hex(),
+                "proof": [p.hex() for p in proof],
+                "hashing": "RFC 6962: leaf = SHA-256(0x00 || entry_hash), node = SHA-256(0x01 || left || right)",
+            },
+            indent=2,
+        )
     )
 
 
 @audit_app.command("checkpoint")
 def checkpoint() -> None:
     """Sign a checkpoint over the current head now (besides the automatic ones)."""
-    from privacy_waybill.audit.model import AuditUnavailable
-
     with _audit_log() as audit_log:
         try:
             signed = audit_log.checkpoint()

@@ -16,8 +16,8 @@ from privacy_waybill.errors import PrivacyWaybillError
 
 class UserStatus(StrEnum):
     ACTIVE = "active"
-    # Set by an administrator and kept until one clears it; the automatic lock-out after
-    # failed attempts is `locked_until` instead, which ends by itself.
+    # Set by an administrator and kept until one clears it. Failed sign-ins never lock an
+    # account (anyone could lock anyone out): they are throttled per (username, client).
     LOCKED = "locked"
     DISABLED = "disabled"
 
@@ -27,8 +27,6 @@ class IdentityPolicy:
     """Tunable limits; the defaults follow SPEC 6 and common practice (OWASP ASVS 2.2)."""
 
     session_lifetime: timedelta = timedelta(hours=8)
-    max_failed_attempts: int = 5
-    lockout: timedelta = timedelta(minutes=15)
     otp_lifetime: timedelta = timedelta(minutes=5)
     otp_max_attempts: int = 5
     otp_requests_per_hour: int = 5
@@ -120,12 +118,6 @@ class SignInFailed(PrivacyWaybillError):
 
     def __init__(self) -> None:
         super().__init__("the credentials are not valid")
-
-
-class LockedOut(PrivacyWaybillError):
-    def __init__(self, until: datetime) -> None:
-        super().__init__("too many failed sign-in attempts; try again later")
-        self.until = until
 
 
 class DeviceRejected(PrivacyWaybillError):

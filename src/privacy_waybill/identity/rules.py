@@ -63,20 +63,12 @@ def check_scope(role: Role, tenant_id: str | None, hub: str | None, station: str
 
 
 def needs_totp(role: Role) -> bool:
-    return role in STAFF_ROLES
+    # Merchant users can decrypt their orders in full: a password alone is not enough.
+    return role in STAFF_ROLES or role is Role.MERCHANT
 
 
 def needs_device(role: Role) -> bool:
     return role is Role.COURIER
-
-
-def is_locked_out(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and now < user.locked_until
-
-
-def lock_after_failure(failed_attempts: int, now: datetime, policy: IdentityPolicy) -> datetime | None:
-    """When `failed_attempts` (counting the latest) reaches the limit, the end of the lock-out."""
-    return now + policy.lockout if failed_attempts >= policy.max_failed_attempts else None
 
 
 def may_sign_in(user: User) -> bool:

@@ -27,7 +27,6 @@ from privacy_waybill.identity.model import (
     CrowdPass,
     DeviceRejected,
     IdentityPolicy,
-    LockedOut,
     NewUser,
     OtpFailed,
     OtpRecord,
@@ -50,8 +49,7 @@ class IdentityStorePort(Protocol):
     def user_by_username(self, username: str) -> User | None: ...
     def user_by_id(self, user_id: str) -> User | None: ...
     def count_failure(self, user_id: str) -> int: ...
-    def lock_until(self, user_id: str, until: datetime) -> None: ...
-    def record_success(self, user_id: str, totp_step: int | None, new_password_hash: str | None) -> None: ...
+    def record_success(self, user_id: str, totp_step: int | None, new_password_hash: str | None) -> bool: ...
     def set_device(self, user_id: str, device_id: str) -> None: ...
     def set_status(self, user_id: str, status: UserStatus) -> None: ...
     def add_session(self, session: SessionRecord) -> None: ...
@@ -172,17 +170,15 @@ class IdentityService:
     ) -> SignedIn:
         """A session for valid credentials.
 
-        Raises SignInFailed (same for every credential problem), LockedOut, or DeviceRejected
-        for a courier whose credentials are right but whose device is not the bound one.
+        Raises SignInFailed (same for every credential problem, known user or not), or
+        DeviceRejected for a courier whose credentials are right but whose device is not the
+        bound one. Throttling is the caller's (per username and client, see identity.throttle).
         """
         user = self.store.user_by_username(username)
         if user is None:
             self.passwords.verify_decoy(password)
             log.info("sign-in failed: unknown user")
             raise SignInFailed()
-        if rules.is_locked_out(user, now):
-            assert user.locked_until is not None
-            raise LockedOut(user.locked_until)
         password_ok = self.passwords.verify(user.password_hash, password)
         totp_step = self._totp_step(user, totp_code, now) if password_ok else None
         if not password_ok or (rules.needs_totp(user.role) and totp_step is None):
@@ -196,7 +192,10 @@ class IdentityService:
             log.info("sign-in refused: user %s from an unbound device", user.id)
             raise DeviceRejected()
         new_hash = self.passwords.hash(password) if self.passwords.needs_rehash(user.password_hash) else None
-        self.store.record_success(user.id, totp_step, new_hash)
+        if not self.store.record_success(user.id, totp_step, new_hash):
+            # A parallel sign-in used this TOTP step (or a later one) first: a replay.
+            log.info("sign-in refused: user %s replayed a TOTP code", user.id)
+            raise SignInFailed()
         session_device = user.device_id if rules.needs_device(user.role) else None
         token, expires_at = self._open_session(
             now, rules.session_expiry(now, self.policy), session_device, user_id=user.id
@@ -212,11 +211,6 @@ class IdentityService:
 
     def _fail(self, user: User, now: datetime) -> NoReturn:
         failures = self.store.count_failure(user.id)
-        until = rules.lock_after_failure(failures, now, self.policy)
-        if until is not None:
-            self.store.lock_until(user.id, until)
-            log.warning("user %s locked out after %d failed sign-ins", user.id, failures)
-            raise LockedOut(until)
         log.info("sign-in failed for user %s (%d in a row)", user.id, failures)
         raise SignInFailed()
 
@@ -258,11 +252,22 @@ class IdentityService:
         if session.user_id is not None:
             user = self.store.user_by_id(session.user_id)
             return self._user_subject(user, session.device_id) if user and rules.may_sign_in(user) else None
-        assert session.pass_id is not None
-        crowd_pass = self.store.pass_by_id(session.pass_id)
+        crowd_pass = self.store.pass_by_id(session.pass_id) if session.pass_id is not None else None
         if crowd_pass is None or not rules.pass_is_valid(crowd_pass, now):
             return None
         return self._pass_subject(crowd_pass, session.device_id)
+
+    def device_mismatch(self, token: str, device_id: str | None, now: datetime) -> str | None:
+        """The actor of a live device-bound session presented from another device, else None.
+
+        Lets the caller count device-id guesses against the session they target.
+        """
+        session = self.store.session(session_token_hash(token))
+        if session is None or not rules.session_is_live(session, now):
+            return None
+        if rules.device_matches(session.device_id, device_id):
+            return None
+        return f"user:{session.user_id}" if session.user_id is not None else f"pass:{session.pass_id}"
 
     def sign_out(self, token: str, now: datetime) -> None:
         self.store.revoke_session(session_token_hash(token), now)

@@ -270,7 +270,14 @@ def _bad_csv(start: int, end: int, at_end: bool) -> FieldError:
 
 
 def _read_header(reader: Any, undecodable: list[int]) -> list[str]:
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            # A lone carriage return or a broken quote before any header: not a CSV file.
+            raise UnusableInput("header row is not valid CSV", reader.line_num or 1) from None
         if not any(cell.strip() for cell in cells):
             continue
         if undecodable:

@@ -26,6 +26,14 @@ NEXT: dict[S, frozenset[S]] = {
 }
 
 
+def may_become(current: S, target: S) -> bool:
+    return target in NEXT[current]
+
+
+# Where a label may (still) be printed: every status that may become `printed`.
+PRINTABLE = frozenset(s for s in S if may_become(s, S.PRINTED))
+
+
 def check_transition(current: S, target: S) -> None:
     """Raise Conflict naming both states when `target` may not follow `current`."""
     if target not in NEXT[current]:

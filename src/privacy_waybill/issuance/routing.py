@@ -181,6 +181,10 @@ class RoutingTable:
         except UnicodeDecodeError:
             raise RoutingTableError(1, None, "file is not UTF-8 text") from None
 
+    def divisions_with(self, segment: str, value: str) -> list[str]:
+        """The division codes whose row sets `segment` to `value` (e.g. every district of a station)."""
+        return sorted(code for (name, code), set_to in self._segments.items() if name == segment and set_to == value)
+
     def sort_code(self, address: ParsedAddress) -> SortCode:
         """The sort code of `address`; FieldError if it carries no division code at all."""
         code = address_division_code(address)

@@ -170,8 +170,8 @@ class IssuanceService:
         new: list[NewWaybill] = []
         for record, ready in zip(chunk, prepared, strict=True):
             if record.order is None or ready is None:
-                assert record.error is not None
-                outcomes.append(Rejected(record.position, record.order_id, record.error))
+                error = record.error or FieldError("", "the record could not be read")
+                outcomes.append(Rejected(record.position, record.order_id, error))
                 continue
             order = record.order
             previous = known.get(order.order_id)

@@ -6,6 +6,7 @@ places. The font is loaded once per process, which is what makes batches cheap.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -63,5 +64,19 @@ def write_labels(
     for content in contents:
         data = render_label(content, fmt, size, dpi)
         path = folder / f"{content.waybill_no}.{fmt.value}"
-        path.write_bytes(data)
+        _write_whole(path, data)
         yield path
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write via a temporary file and a rename: a full disk leaves no half label behind."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -30,7 +30,8 @@ _COUNTRY = r"(?:(?:\+|00)?86[\s-]?)?"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _RESIDENT_ID = re.compile(r"(?<![\dA-Za-z])(?:\d{6}\s?\d{8}\s?\d{3}[\dXx]|\d{15})(?![\dA-Za-z])")
 _PHONE = re.compile(
-    rf"(?<![\d+])(?:{_COUNTRY}1[3-9]\d(?:[\s-]?\d){{8}}"  # mobile, spaced 3-4-4 or not
+    # mobile, whole or split by spaces, dots or dashes anywhere (138.1234.5678, 1 3 8 1 2 ...)
+    rf"(?<![\d+])(?:{_COUNTRY}1[\s.-]?[3-9](?:[\s.-]?\d){{9}}"
     rf"|{_COUNTRY}(?:\(0\d{{2,3}}\)|0\d{{2,3}})[\s-]?\d{{3,4}}[\s-]?\d{{4}}"  # landline with area code
     rf"|95\d{{3,4}}(?=\s*(?:转|分机|ext|#|-)\s*\d))"  # platform virtual number
     rf"{_EXTENSION}(?!\d)",

@@ -88,19 +88,28 @@ class PrintService:
         numbers = [number.strip().upper() for number in waybill_nos]
         return self.store.queue(_tenant_of(subject), numbers, settings, subject.actor, self.clock())
 
-    def pull(self, subject: Subject, decision: Decision, limit: int) -> list[PrintedLabel]:
-        """Claim up to `limit` pending jobs of the subject's merchant and hand over their labels."""
-        _require(decision)
-        claimed = self.store.claim_pending(_tenant_of(subject), subject.actor, limit, self.clock())
+    def pull(
+        self, subject: Subject, decide: Callable[[IssuedWaybill], Decision], limit: int
+    ) -> list[PrintedLabel]:
+        """Claim up to `limit` pending jobs of the subject's merchant and hand over their labels.
+
+        Each label is authorised against its real waybill (status included) by `decide`; the
+        store claims only jobs whose waybill may still be printed (lifecycle rules).
+        """
+        tenant_id = _tenant_of(subject)
+        claimed = self.store.claim_pending(tenant_id, subject.actor, limit, self.clock())
         try:
-            labels = [PrintedLabel(job, self._render(job, waybill)) for job, waybill in claimed]
-            for label in labels:
+            decided = [(job, waybill, decide(waybill)) for job, waybill in claimed]
+            for _, _, decision in decided:
+                _require(decision)
+            labels = [(PrintedLabel(job, self._render(job, waybill)), d) for job, waybill, d in decided]
+            for label, decision in labels:
                 self._record(subject, decision, "print_job.pull", label.job, _disclosed(decision))
         except Exception:
             # Nothing leaves without its audit entry; the jobs go back to the queue.
             self.store.release([job.job_id for job, _ in claimed])
             raise
-        return labels
+        return [label for label, _ in labels]
 
     def report_printed(self, subject: Subject, decision: Decision, job_id: str) -> PrintJob:
         """Record that the job's label came out of the printer; the waybill becomes `printed`."""

@@ -7,7 +7,7 @@ attempt. Keys must not hold personal data: pass ids or keyed hashes.
 from privacy_waybill.ratelimit.limiter import RateLimiter, limiter_for
 from privacy_waybill.ratelimit.memory import MemoryCounters
 from privacy_waybill.ratelimit.rules import Limit, Verdict, decide
-from privacy_waybill.ratelimit.store import CounterStore, RateLimiterUnavailable
+from privacy_waybill.ratelimit.store import CounterStore, RateLimiterUnavailable, Throttled
 
 __all__ = [
     "CounterStore",
@@ -15,6 +15,7 @@ __all__ = [
     "MemoryCounters",
     "RateLimiter",
     "RateLimiterUnavailable",
+    "Throttled",
     "Verdict",
     "decide",
     "limiter_for",

@@ -57,7 +57,8 @@ def decide(limit: Limit, previous: int, current: int, now: datetime) -> Verdict:
     estimate = previous * (1.0 - fraction) + current
     allowed = estimate <= limit.max_hits
     remaining = max(0, math.floor(limit.max_hits - estimate))
-    return Verdict(allowed, limit.max_hits, remaining, 0 if allowed else _retry_after(limit, previous, current, fraction))
+    retry_after = 0 if allowed else _retry_after(limit, previous, current, fraction)
+    return Verdict(allowed, limit.max_hits, remaining, retry_after)
 
 
 def _retry_after(limit: Limit, previous: int, current: int, fraction: float) -> int:

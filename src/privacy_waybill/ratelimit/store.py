@@ -22,3 +22,11 @@ class CounterStore(Protocol):
     def clear(self, name: str, key: str, window: int) -> None:
         """Forget the counts of `window` and the one before it (e.g. after a good sign-in)."""
         ...
+
+
+class Throttled(PrivacyWaybillError):
+    """An attempt over a rate limit; `retry_after_seconds` says when one more would fit."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many attempts; try again later")
+        self.retry_after_seconds = max(1, retry_after_seconds)

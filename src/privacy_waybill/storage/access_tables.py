@@ -33,3 +33,5 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Audit sequence numbers that show what the alert is about (risk engine alerts).
+    evidence: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)

@@ -3,6 +3,11 @@
 Every append locks the single head row (`SELECT ... FOR UPDATE` on PostgreSQL, `BEGIN
 IMMEDIATE` on SQLite), links to the head, inserts and moves the head in one short
 transaction. Any failure surfaces as `AuditUnavailable` so callers fail closed.
+
+A head is signed every `checkpoint_every` entries and at the first append after
+`checkpoint_seconds` have passed, and every signed head goes to the witnesses outside the
+database. On SQLite each append commits with `synchronous=FULL`, so a committed audit entry
+survives a power failure even though the rest of the database runs at NORMAL.
 """
 
 from __future__ import annotations
@@ -10,14 +15,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, String, Table, bindparam, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from privacy_waybill.audit.chain import StoredEntry, canonical_time, chain_entry
-from privacy_waybill.audit.checkpoints import DEFAULT_CHECKPOINT_EVERY, Checkpoint, CheckpointSigner
+from privacy_waybill.audit.anchors import Witness, publish_to_all
+from privacy_waybill.audit.checkpoints import (
+    DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_CHECKPOINT_SECONDS,
+    Checkpoint,
+    CheckpointSigner,
+)
+from privacy_waybill.audit.merkle import tree_root
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
 from privacy_waybill.audit.verify import ChainHead, Verification, verify_chain
 from privacy_waybill.storage.audit_tables import AuditCheckpoint, AuditEntry, AuditHead
@@ -29,6 +42,8 @@ HEAD_ROW = 1
 STREAM_BATCH = 5000
 
 log = logging.getLogger("privacy_waybill.audit")
+
+AuditObserver = Callable[[Sequence[tuple[int, AuditEvent]]], None]
 
 # Column order matches StoredEntry's fields; `at` is read as stored text so an entry whose
 # time was overwritten with garbage is reported as changed instead of failing the read.
@@ -67,6 +82,16 @@ _INSERT_ENTRIES = insert(ENTRIES)
 _INSERT_CHECKPOINTS = insert(CHECKPOINTS)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedTreeHead:
+    size: int
+    root: bytes
+    at: str
+    key_id: str
+    public_key: bytes
+    signature: bytes
+
+
 def _entry_from_row(row: Sequence[Any]) -> StoredEntry:
     return StoredEntry._make((row[0], canonical_time(row[1]), *row[2:]))
 
@@ -96,14 +121,29 @@ class SqlAuditLog:
         signer: CheckpointSigner,
         clock: Callable[[], datetime],
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        checkpoint_seconds: int = DEFAULT_CHECKPOINT_SECONDS,
+        witnesses: Sequence[Witness] = (),
     ) -> None:
-        if checkpoint_every < 1:
-            raise ValueError("checkpoint_every must be at least 1")
+        if checkpoint_every < 1 or checkpoint_seconds < 1:
+            raise ValueError("checkpoint_every and checkpoint_seconds must be at least 1")
         self._engine = engine
         self._signer = signer
         self._clock = clock
         self._checkpoint_every = checkpoint_every
+        self._checkpoint_interval = timedelta(seconds=checkpoint_seconds)
+        self._last_signed_at: datetime | None = None
+        self.witnesses = list(witnesses)
         self._sqlite = engine.dialect.name == "sqlite"
+        self._observers: list[AuditObserver] = []
+
+    def subscribe(self, observer: AuditObserver) -> None:
+        """Call `observer` with every batch of (seq, event) after it is committed.
+
+        This is how the risk engine (or a queue publisher) consumes the log; the chain logic
+        is untouched. An observer's failure is logged and does not undo or fail the append,
+        which has already committed.
+        """
+        self._observers.append(observer)
 
     def record(self, event: AuditEvent) -> int:
         """Append `event`, commit, and return its sequence number (AuditUnavailable on any failure)."""
@@ -118,13 +158,17 @@ class SqlAuditLog:
                 first_seq = seq + 1
                 rows: list[dict[str, object]] = []
                 checkpoints: list[Checkpoint] = []
+                chain_key = self._signer.chain_key
+                now = self._clock()
                 for event in events:
                     seq += 1
-                    entry = chain_entry(seq, prev_hash, event)
+                    entry = chain_entry(seq, prev_hash, event, chain_key)
                     rows.append(_entry_row(entry, event.at))
                     prev_hash = entry.entry_hash
                     if seq % self._checkpoint_every == 0:
-                        checkpoints.append(self._signer.sign(seq, prev_hash, canonical_time(self._clock())))
+                        checkpoints.append(self._signer.sign(seq, prev_hash, canonical_time(now)))
+                if not checkpoints and self._time_to_sign(now):
+                    checkpoints.append(self._signer.sign(seq, prev_hash, canonical_time(now)))
                 conn.execute(_INSERT_ENTRIES, rows)
                 if checkpoints:
                     conn.execute(_INSERT_CHECKPOINTS, [_checkpoint_row(c) for c in checkpoints])
@@ -133,7 +177,19 @@ class SqlAuditLog:
             # The driver's message can quote bound values; only the type is logged.
             log.error("audit append failed: %s", type(error).__name__)
             raise AuditUnavailable() from None
-        return list(range(first_seq, first_seq + len(events)))
+        if checkpoints:
+            self._last_signed_at = now
+            publish_to_all(self.witnesses, checkpoints)
+        seqs = list(range(first_seq, first_seq + len(events)))
+        for observer in self._observers:
+            try:
+                observer(list(zip(seqs, events, strict=True)))
+            except Exception as error:
+                log.error("audit observer failed: %s", type(error).__name__)
+        return seqs
+
+    def _time_to_sign(self, now: datetime) -> bool:
+        return self._last_signed_at is None or now - self._last_signed_at >= self._checkpoint_interval
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current head now (None while the log is empty); idempotent per head."""
@@ -146,10 +202,11 @@ class SqlAuditLog:
                     return _checkpoint_from_row(existing)
                 checkpoint = self._signer.sign(seq, head_hash, canonical_time(self._clock()))
                 conn.execute(_INSERT_CHECKPOINTS, [_checkpoint_row(checkpoint)])
-                return checkpoint
         except Exception as error:
             log.error("audit checkpoint failed: %s", type(error).__name__)
             raise AuditUnavailable() from None
+        publish_to_all(self.witnesses, [checkpoint])
+        return checkpoint
 
     def events(
         self,
@@ -187,21 +244,42 @@ class SqlAuditLog:
             rows = conn.execute(query.order_by(ENTRIES.c.seq).limit(limit)).all()
         return [_entry_from_row(row) for row in rows]
 
+    def entry_hashes(self) -> list[bytes]:
+        """Every entry's keyed hash in sequence order (the Merkle tree's leaf data)."""
+        with self._engine.connect() as conn:
+            return list(conn.execute(select(ENTRIES.c.entry_hash).order_by(ENTRIES.c.seq)).scalars())
+
+    def signed_tree_head(self, leaves: Sequence[bytes]) -> SignedTreeHead:
+        """An RFC 6962 root over `leaves`, signed now with the audit key."""
+        root = tree_root(leaves)
+        at = canonical_time(self._clock())
+        signature = self._signer.sign_tree_head(len(leaves), root, at)
+        return SignedTreeHead(len(leaves), root, at, self._signer.key_id, self._signer.public_key, signature)
+
     def head(self) -> ChainHead:
         with self._engine.connect() as conn:
             seq, head_hash = conn.execute(_READ_HEAD).one()
         return ChainHead(seq, head_hash)
 
     def verify(self, trusted_keys: Mapping[str, bytes] | None = None) -> Verification:
-        """Verify the whole stored chain from one consistent snapshot.
+        """Verify the whole stored chain from one consistent snapshot, against every witness's anchors.
 
-        By default the only trusted checkpoint key is this log's own signer.
+        By default the only trusted checkpoint key is this log's own signer. Raises
+        AnchorFileDamaged when a witness's anchors cannot be read.
         """
         trusted = trusted_keys if trusted_keys is not None else {self._signer.key_id: self._signer.public_key}
+        anchors = [anchor for witness in self.witnesses for anchor in witness.anchors()]
         with self._snapshot() as conn:
             seq, head_hash = conn.execute(_READ_HEAD).one()
             checkpoints = [_checkpoint_from_row(row) for row in conn.execute(select(*_CHECKPOINT_COLUMNS))]
-            return verify_chain(self._stream_entries(conn), checkpoints, trusted, ChainHead(seq, head_hash))
+            return verify_chain(
+                self._stream_entries(conn),
+                checkpoints,
+                trusted,
+                ChainHead(seq, head_hash),
+                chain_key=self._signer.chain_key,
+                anchors=_distinct(anchors),
+            )
 
     def _stream_entries(self, conn: Connection) -> Iterator[StoredEntry]:
         """Every entry in sequence order, straight from the driver's cursor in batches.
@@ -227,12 +305,21 @@ class SqlAuditLog:
         """A write transaction holding the head row: (connection, head seq, head hash); commits on exit."""
         with self._engine.connect() as conn:
             if self._sqlite:
-                # Take the write lock before reading the head: a deferred transaction would read
-                # a head another writer is about to move and then fail to upgrade its lock.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            head = conn.execute(_LOCK_HEAD).one()
-            yield conn, head.seq, head.head_hash
-            conn.commit()
+                # Take the write lock before reading the head (BEGIN IMMEDIATE): a deferred
+                # transaction would read a head another writer is about to move and then fail
+                # to upgrade its lock. FULL syncs the WAL at this commit: the entry is durable
+                # before the disclosure it covers; the pooled connection goes back to NORMAL.
+                conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            try:
+                if self._sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                head = conn.execute(_LOCK_HEAD).one()
+                yield conn, head.seq, head.head_hash
+                conn.commit()
+            finally:
+                if self._sqlite:
+                    conn.rollback()
+                    conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
 
     @contextmanager
     def _snapshot(self) -> Iterator[Connection]:
@@ -246,6 +333,14 @@ class SqlAuditLog:
                 yield conn
             finally:
                 conn.rollback()
+
+
+def _distinct(anchors: list[Checkpoint]) -> list[Checkpoint]:
+    """One anchor per sequence number; two different anchors for one head are both kept."""
+    seen: dict[tuple[int, bytes], Checkpoint] = {}
+    for anchor in anchors:
+        seen.setdefault((anchor.seq, anchor.signature), anchor)
+    return list(seen.values())
 
 
 def _entry_row(entry: StoredEntry, at: datetime) -> dict[str, object]:

@@ -11,7 +11,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, RowMapping, Table, func, insert, select, update
+from sqlalchemy import Engine, RowMapping, Table, func, insert, or_, select, update
 
 from privacy_waybill.access.model import Role
 from privacy_waybill.identity.credentials import OneTimeCodes, Passwords, TotpSecrets
@@ -77,18 +77,21 @@ class IdentityStore:
                 .returning(USERS.c.failed_attempts)
             ).scalar_one()
 
-    def lock_until(self, user_id: str, until: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(USERS).where(USERS.c.id == user_id).values(locked_until=until, failed_attempts=0))
+    def record_success(self, user_id: str, totp_step: int | None, new_password_hash: str | None) -> bool:
+        """Reset the failure count and take the TOTP step; False when the step was already taken.
 
-    def record_success(self, user_id: str, totp_step: int | None, new_password_hash: str | None) -> None:
+        The step is taken by one conditional UPDATE, so of two parallel sign-ins with the same
+        code exactly one succeeds.
+        """
         values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
+        statement = update(USERS).where(USERS.c.id == user_id)
         if totp_step is not None:
             values["totp_last_step"] = totp_step
+            statement = statement.where(or_(USERS.c.totp_last_step.is_(None), USERS.c.totp_last_step < totp_step))
         if new_password_hash is not None:
             values["password_hash"] = new_password_hash
         with self.engine.begin() as conn:
-            conn.execute(update(USERS).where(USERS.c.id == user_id).values(**values))
+            return conn.execute(statement.values(**values)).rowcount == 1
 
     def set_device(self, user_id: str, device_id: str) -> None:
         with self.engine.begin() as conn:

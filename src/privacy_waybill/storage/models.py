@@ -58,6 +58,8 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    # Days after a waybill's final state until its personal data is shredded; None: the default.
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ApiKey(Base):

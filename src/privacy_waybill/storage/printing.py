@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from privacy_waybill.access.api_keys import secret_matches
 from privacy_waybill.errors import FieldError
+from privacy_waybill.issuance.lifecycle import PRINTABLE, check_transition
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.labels.model import LabelFormat, LabelSize
 from privacy_waybill.printing.model import JobStatus, NewTerminal, PrintJob, PrintSettings, Terminal
@@ -174,7 +175,7 @@ class PrintStore:
         found: dict[str, RowMapping] = {}
         distinct = list(set(waybill_nos))
         for start in range(0, len(distinct), _IN_CHUNK):
-            stmt = select(WAYBILLS.c.id, WAYBILLS.c.waybill_no, WAYBILLS.c.purged_at).where(
+            stmt = select(WAYBILLS.c.id, WAYBILLS.c.waybill_no, WAYBILLS.c.purged_at, WAYBILLS.c.status).where(
                 WAYBILLS.c.tenant_id == tenant_id, WAYBILLS.c.waybill_no.in_(distinct[start : start + _IN_CHUNK])
             )
             found.update({row["waybill_no"]: row for row in conn.execute(stmt).mappings()})
@@ -187,6 +188,8 @@ class PrintStore:
                 raise FieldError(
                     f"waybill_nos.{position}", "was purged after the retention period; no label can be made"
                 )
+            if WaybillStatus(row["status"]) not in PRINTABLE:
+                raise FieldError(f"waybill_nos.{position}", "is past printing in its lifecycle (already collected)")
             ids.append(row["id"])
         return ids
 
@@ -209,6 +212,7 @@ class PrintStore:
                 JOBS.c.tenant_id == tenant_id,
                 JOBS.c.status == JobStatus.PENDING.value,
                 WAYBILLS.c.purged_at.is_(None),
+                WAYBILLS.c.status.in_([s.value for s in PRINTABLE]),
             )
             .order_by(JOBS.c.seq)
             .limit(limit)
@@ -265,12 +269,18 @@ class PrintStore:
                 .values(status=JobStatus.PRINTED.value, printed_at=now)
             )
             row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).mappings().one()
+            current = WaybillStatus(
+                conn.execute(select(WAYBILLS.c.status).where(WAYBILLS.c.id == row["waybill_id"])).scalar_one()
+            )
+            # The lifecycle decides (a collected parcel is not "printed" again); printed -> printed
+            # is a reprint and records no new event.
+            check_transition(current, WaybillStatus.PRINTED)
             moved = conn.execute(
                 update(WAYBILLS)
-                .where(WAYBILLS.c.id == row["waybill_id"], WAYBILLS.c.status == WaybillStatus.CREATED.value)
+                .where(WAYBILLS.c.id == row["waybill_id"], WAYBILLS.c.status == current.value)
                 .values(status=WaybillStatus.PRINTED.value)
             )
-            if moved.rowcount == 1:
+            if moved.rowcount == 1 and current is not WaybillStatus.PRINTED:
                 conn.execute(
                     insert(EVENTS).values(
                         waybill_id=row["waybill_id"],

@@ -5,15 +5,17 @@ Alembic's environment and the schema tests use `metadata` from here.
 
 from __future__ import annotations
 
-from privacy_waybill.storage import (  # noqa: F401  # noqa: F401
+from privacy_waybill.storage import (  # noqa: F401  (imported for their tables)
     access_tables,
     audit_tables,
     delivery_tables,
     identity_tables,
     notification_tables,
     printing_tables,
+    risk_tables,
     station_tables,
     telephony_tables,
+    ticket_tables,
 )
 from privacy_waybill.storage.models import Base
 

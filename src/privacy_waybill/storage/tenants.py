@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
 from privacy_waybill.access.api_keys import NewApiKey, Scope, secret_matches, split_token
 from privacy_waybill.storage.models import ApiKey, Tenant
@@ -21,6 +21,16 @@ class Principal:
     tenant_id: str
     key_id: str
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    key_id: str
+    tenant_id: str
+    label: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 class TenantStore:
@@ -55,6 +65,27 @@ class TenantStore:
                     created_at=now,
                 )
             )
+
+    def api_keys(self, tenant_id: str) -> list[ApiKeyInfo]:
+        """The tenant's keys, newest first (ids, labels, scopes and times; never a secret or hash)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(API_KEYS).where(API_KEYS.c.tenant_id == tenant_id).order_by(API_KEYS.c.created_at.desc())
+            ).mappings()
+            return [
+                ApiKeyInfo(r["id"], r["tenant_id"], r["label"], tuple(r["scopes"]), r["created_at"], r["revoked_at"])
+                for r in rows
+            ]
+
+    def revoke_api_key(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyInfo | None:
+        """Revoke the tenant's key (idempotent); None when the tenant has no such key."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(API_KEYS)
+                .where(API_KEYS.c.id == key_id, API_KEYS.c.tenant_id == tenant_id, API_KEYS.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return next((k for k in self.api_keys(tenant_id) if k.key_id == key_id), None)
 
     def authenticate(self, token: str) -> Principal | None:
         parts = split_token(token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -24,6 +24,9 @@ VAULT = VaultRecord.__table__
 EVENTS = WaybillEvent.__table__
 
 _PARTIES = ("recipient", "sender")
+
+# Removes what another domain keeps about waybills being purged, inside the purge's transaction.
+PurgeHook = Callable[[Connection, Sequence[str], datetime], None]
 
 
 def _waybill_row(w: IssuedWaybill) -> dict[str, object]:
@@ -263,16 +266,10 @@ class WaybillStore:
             )
 
     def shred_created_before(self, cutoff: datetime, now: datetime, batch_size: int = 1000) -> int:
-        """Crypto-shred every waybill created before `cutoff`; returns how many.
-
-        Destroys the wrapped data key and every ciphertext, and clears the masked views and
-        keyed hashes; ids, status, sort code, district and counts stay for statistics. Freed
-        bytes are then scrubbed from the database files (SQLite runs with secure_delete and
-        its WAL is checkpointed; PostgreSQL vacuums), so the old key cannot be dug out of them.
-        """
+        """Crypto-shred every waybill created before `cutoff`; returns how many (see `shred`)."""
         purged = 0
         while True:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn:
                 ids = list(
                     conn.execute(
                         select(WAYBILLS.c.id)
@@ -280,22 +277,46 @@ class WaybillStore:
                         .limit(batch_size)
                     ).scalars()
                 )
-                if not ids:
-                    break
-                conn.execute(
-                    update(VAULT)
-                    .where(VAULT.c.waybill_id.in_(ids))
-                    .values(wrapped_dek=None, **dict.fromkeys(SENSITIVE_FIELDS))
-                )
-                conn.execute(
-                    update(WAYBILLS).where(WAYBILLS.c.id.in_(ids)).values(purged_at=now, **_PURGED_WAYBILL_VALUES)
-                )
-            purged += len(ids)
+            if not ids:
+                break
+            purged += self.shred(ids, now, reclaim=False)
         if purged:
-            self._reclaim_freed_space()
+            self.reclaim_freed_space()
         return purged
 
-    def _reclaim_freed_space(self) -> None:
+    def shred(
+        self, waybill_ids: Sequence[str], now: datetime, hooks: Sequence[PurgeHook] = (), reclaim: bool = True
+    ) -> int:
+        """Crypto-shred these waybills in one transaction; returns how many were still unpurged.
+
+        Destroys the wrapped data key and every ciphertext, and clears the masked views and
+        keyed hashes; ids, status, sort code, district and counts stay for statistics. Each
+        hook removes what its domain keeps about the same waybills (virtual-number bindings,
+        passes, outbox messages) in the same transaction. Freed bytes are then scrubbed from
+        the database files (SQLite runs with secure_delete and its WAL is checkpointed;
+        PostgreSQL vacuums), so the old key cannot be dug out of them.
+        """
+        with self.engine.begin() as conn:
+            ids = list(
+                conn.execute(
+                    select(WAYBILLS.c.id).where(WAYBILLS.c.id.in_(list(waybill_ids)), WAYBILLS.c.purged_at.is_(None))
+                ).scalars()
+            )
+            if not ids:
+                return 0
+            conn.execute(
+                update(VAULT)
+                .where(VAULT.c.waybill_id.in_(ids))
+                .values(wrapped_dek=None, **dict.fromkeys(SENSITIVE_FIELDS))
+            )
+            conn.execute(update(WAYBILLS).where(WAYBILLS.c.id.in_(ids)).values(purged_at=now, **_PURGED_WAYBILL_VALUES))
+            for hook in hooks:
+                hook(conn, ids, now)
+        if reclaim:
+            self.reclaim_freed_space()
+        return len(ids)
+
+    def reclaim_freed_space(self) -> None:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -150,7 +150,8 @@ class Vault:
         )
 
     def _unwrap(self, tenant_id: str, waybill_id: str, record: SealedRecord) -> DataKey:
-        assert record.wrapped_dek is not None  # callers check is_shredded first
+        if record.wrapped_dek is None:
+            raise KeyShredded(waybill_id, "data key")
         try:
             return self._key_manager.unwrap_dek(
                 tenant_id,

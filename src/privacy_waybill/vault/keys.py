@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import os
 from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Protocol, Self, cast
 
 from privacy_waybill.vault.aead import KEY_BYTES
 
@@ -42,8 +42,7 @@ class SecretKey:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        assert isinstance(other, SecretKey)
-        return hmac.compare_digest(self._material, other._material)
+        return hmac.compare_digest(self._material, cast(SecretKey, other)._material)
 
     __hash__ = None  # type: ignore[assignment]  # keys must not become dict keys or set members
 

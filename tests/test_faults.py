@@ -1,0 +1,292 @@
+"""Fault injection: a batch killed with SIGKILL and re-run, the database going away and coming
+back, Redis gone, a full disk while writing labels, and clock skew for TOTP and expiry."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from api_support import API, add_merchant, assert_problem, bearer, personal_order
+from conftest import POSTGRES_URL, postgres_problem
+from privacy_waybill.access.model import Role
+from privacy_waybill.api.app import create_app
+from privacy_waybill.cli.main import app as pwb_app
+from privacy_waybill.demo import demo_orders
+from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.runtime import Runtime, initialise, open_runtime
+from privacy_waybill.settings import Settings
+from privacy_waybill.storage.db import make_engine, migrate
+
+PWB = [sys.executable, "-m", "privacy_waybill.cli.main"]
+PASSWORD = "correct horse battery staple"
+
+
+def write_orders(path: Path, count: int, prefix: str) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for order in demo_orders(count, seed=11, prefix=prefix):
+            out.write(json.dumps(order, ensure_ascii=False) + "\n")
+    return path
+
+
+def result_lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+# --- kill -9 mid-batch, then the same batch again ------------------------------------------------
+
+
+def test_a_batch_killed_with_sigkill_mid_way_and_re_run_gives_the_same_waybills_once(pwb_home: Path) -> None:
+    env = {**os.environ, "PWB_HOME": str(pwb_home), "PWB_BATCH_CHUNK_SIZE": "100"}
+    env.pop("PWB_DATABASE_URL", None)
+    subprocess.run([*PWB, "init"], env=env, check=True, capture_output=True)
+    orders = write_orders(pwb_home.parent / "orders.jsonl", 4000, "K")
+    victim = subprocess.Popen([*PWB, "issue", str(orders)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    seen = b""
+    assert victim.stdout is not None
+    while seen.count(b"\n") < 150:
+        ready, _, _ = select.select([victim.stdout], [], [], 60)
+        assert ready, "the batch printed nothing within a minute"
+        seen += os.read(victim.stdout.fileno(), 65536)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    complete_lines = seen.decode(errors="ignore").rsplit("\n", 1)[0]
+    before_kill = {r["order_id"]: r.get("waybill_no") for r in result_lines(complete_lines)}
+    assert 150 <= len(before_kill) < 4000
+
+    rerun = subprocess.run([*PWB, "issue", str(orders)], env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode in (0, 1), rerun.stderr[-500:]  # 1: some demo records are rejected on purpose
+    after = {r["order_id"]: r.get("waybill_no") for r in result_lines(rerun.stdout)}
+    issued = sum(1 for number in after.values() if number)
+    assert len(after) == 4000 and issued > 3000
+    assert all(after[order_id] == number for order_id, number in before_kill.items())  # same result, replayed
+    rt = open_runtime(Settings())
+    try:
+        with rt.engine.connect() as conn:
+            count, distinct = conn.execute(text("select count(*), count(distinct order_id) from waybills")).one()
+            unsealed = conn.execute(
+                text(
+                    "select count(*) from waybills w left join vault_records v on v.waybill_id = w.id"
+                    " where v.wrapped_dek is null"
+                )
+            ).scalar()
+        assert (count, distinct, unsealed) == (issued, issued, 0)  # no duplicate, no half-written row
+        assert rt.audit.verify().intact
+    finally:
+        rt.close()
+
+
+# --- the database goes away and comes back ------------------------------------------------------
+
+
+class TcpRelay:
+    """A relay between the app and PostgreSQL that the test can cut and restore."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.open = True
+        self.links: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            self.links += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.open = False
+        for link in self.links:
+            try:
+                link.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.links.clear()
+
+    def restore(self) -> None:
+        self.open = True
+
+
+@pytest.fixture
+def relayed_postgres(pwb_home: Path) -> Iterator[tuple[Runtime, TcpRelay]]:
+    problem = postgres_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL unreachable under CI: {problem}")
+        pytest.skip(f"PostgreSQL UNREACHABLE ({problem})")
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+    relay = TcpRelay((url.host or "127.0.0.1", url.port or 5432))
+    schema = f"pwb_fault_{os.getpid()}_{int(time.time() * 1000) % 100000}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    engine = make_engine(relayed, connect_args={"options": f"-csearch_path={schema}", "connect_timeout": 2})
+    migrate(engine)
+    settings = Settings()
+    initialise(settings, engine)
+    rt = open_runtime(settings, engine)
+    try:
+        yield rt, relay
+    finally:
+        relay.restore()
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_database_gone_is_a_clear_503_nothing_is_lost_and_it_recovers_without_restart(
+    relayed_postgres: tuple[Runtime, TcpRelay],
+) -> None:
+    rt, relay = relayed_postgres
+    client = TestClient(create_app(rt))
+    token = add_merchant(rt)
+    kept = client.post(f"{API}/orders", json=personal_order(), headers=bearer(token))
+    assert kept.status_code == 201
+    relay.cut()
+    for _ in range(3):
+        gone = client.post(f"{API}/orders", json=personal_order(), headers=bearer(token))
+        body = assert_problem(gone, 503)
+        assert body["type"] == "urn:privacy-waybill:problem:database-unavailable" and gone.headers["Retry-After"]
+        assert_problem(client.get(f"{API}/health"), 503)
+    relay.restore()
+    assert client.get(f"{API}/health").status_code == 200
+    assert client.get(f"{API}/waybills/{kept.json()['waybill_no']}", headers=bearer(token)).status_code == 200
+    assert client.post(f"{API}/orders", json=personal_order(), headers=bearer(token)).status_code == 201
+    assert len(client.get(f"{API}/waybills", headers=bearer(token)).json()) == 2  # the refused ones left nothing
+
+
+# --- Redis gone --------------------------------------------------------------------------------
+
+
+def test_redis_gone_fails_sign_in_closed_and_tracking_keeps_answering(
+    rt: Runtime, identity: IdentityService
+) -> None:
+    rt.settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    client = TestClient(create_app(rt))
+    identity.add_user("clerk.redis", "correct horse battery staple", Role.STATION_CLERK, rt.clock(), station="HZ10")
+    credentials = {"username": "clerk.redis", "password": "correct horse battery staple"}
+    refused = client.post(f"{API}/auth/login", json=credentials)
+    body = assert_problem(refused, 503)
+    assert body["title"] == "Rate limits unavailable"
+    assert_problem(client.post(f"{API}/auth/otp/verify", json={"phone": "13912340000", "code": "000000"}), 503)
+    created = client.post(f"{API}/orders", json=personal_order(), headers=bearer(add_merchant(rt))).json()
+    token = created["tracking_url"].rsplit("/t/", 1)[1]
+    assert client.get(f"{API}/tracking/{token}").status_code == 200
+
+
+# --- a full disk while writing labels ------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "labels"
+    mount.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"cannot mount a small tmpfs here ({type(error).__name__}); disk-full test not run")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False, capture_output=True)
+
+
+def test_a_full_disk_while_writing_labels_is_one_readable_line_and_leaves_no_half_label(
+    pwb_home: Path, tiny_disk: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(pwb_app, ["init"]).exit_code == 0
+    orders = write_orders(pwb_home.parent / "orders.jsonl", 30, "D")
+    result = runner.invoke(pwb_app, ["issue", str(orders), "--labels", str(tiny_disk)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == "error: cannot read or write a file: No space left on device"
+    written = sorted(tiny_disk.iterdir())
+    assert written, "some labels fit before the disk was full"
+    for label in written:
+        data = label.read_bytes()
+        assert not label.name.startswith(".") and data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    # Space again: the re-run replays the same waybills and writes every label whole.
+    roomy = pwb_home.parent / "roomy"
+    again = runner.invoke(pwb_app, ["issue", str(orders), "--labels", str(roomy)])
+    assert again.exit_code in (0, 1), again.output
+    numbers = {r["waybill_no"] for r in result_lines(again.stdout) if "waybill_no" in r}
+    assert {p.stem for p in roomy.glob("*.pdf")} == numbers and {p.stem for p in written} <= numbers
+    shutil.rmtree(roomy)
+
+
+# --- clock skew ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("skew_seconds", "status"), [(-30, 200), (0, 200), (30, 200), (-75, 401), (75, 401)])
+def test_totp_tolerates_one_step_of_clock_skew_and_no_more(
+    rt: Runtime, identity: IdentityService, skew_seconds: int, status: int
+) -> None:
+    created = identity.add_user("clerk.skew", PASSWORD, Role.STATION_CLERK, rt.clock(), station="HZ10")
+    now = rt.clock()
+    rt.clock = lambda: now  # type: ignore[method-assign]
+    code = pyotp.parse_uri(created.totp_uri).at(now + timedelta(seconds=skew_seconds))  # type: ignore[union-attr]
+    response = TestClient(create_app(rt)).post(
+        f"{API}/auth/login", json={"username": "clerk.skew", "password": "correct horse battery staple", "totp": code}
+    )
+    assert response.status_code == status
+
+
+def test_a_session_ends_at_its_expiry_by_the_servers_clock_whatever_the_client_says(
+    rt: Runtime, identity: IdentityService
+) -> None:
+    created = identity.add_user("clerk.exp", PASSWORD, Role.STATION_CLERK, rt.clock(), station="HZ10")
+    now = rt.clock()
+    signed_in = identity.sign_in(
+        "clerk.exp", PASSWORD, pyotp.parse_uri(created.totp_uri).at(now), None, now  # type: ignore[union-attr]
+    )
+    client = TestClient(create_app(rt))
+    headers = {**bearer(signed_in.token), "Date": "Mon, 01 Jan 2024 00:00:00 GMT"}
+    rt.clock = lambda: signed_in.expires_at - timedelta(seconds=1)  # type: ignore[method-assign]
+    assert client.get(f"{API}/auth/session", headers=headers).status_code == 200
+    rt.clock = lambda: signed_in.expires_at  # type: ignore[method-assign]
+    assert client.get(f"{API}/auth/session", headers=headers).status_code == 401
