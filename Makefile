@@ -30,8 +30,11 @@ run: install
 	$(PWB) demo
 	$(PWB) serve --host $(HOST) --port $(PORT)
 
+# The whole suite on each backend: SQLite (embedded default), then PostgreSQL, where every
+# database fixture and every `pwb` command the tests run uses a PostgreSQL schema.
 test: install
-	$(PY) -m pytest
+	PWB_TEST_DATABASE=sqlite $(PY) -m pytest
+	PWB_TEST_DATABASE=postgresql $(PY) -m pytest
 
 # The fuzz suites with many more examples than `make test` runs (still seeded: reproducible).
 fuzz: install
@@ -43,7 +46,7 @@ audit: install
 
 bench: install
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock
-	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
+	$(PY) benchmarks/run.py
 
 # Refresh the locks after editing pyproject.toml or package.json (needs the package registries).
 lock:

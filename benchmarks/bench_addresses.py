@@ -27,6 +27,7 @@ from privacy_waybill.addresses.generate import generate_addresses
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError
 from privacy_waybill.masking import load_masking_policy
+from report import figure
 
 N_CORPUS = 6_000
 N_JIONLP = 500
@@ -117,16 +118,19 @@ def _ours(corpus: list[MessyAddress]) -> None:
         f"  district kept {score.district_share:.2%}  road kept {score.road_share:.2%} of {score.with_road:,}"
         f"  undeterminable rejected with a reason {score.rejected_with_reason}/{score.undeterminable}"
     )
+    figure("address parsing, privacy-waybill, messy corpus", rate, "addresses/s", note=f"clean: {clean_rate:,.0f}/s")
+    figure("address acceptance, privacy-waybill", score.acceptance * 100, "% of determinable")
     misses = Counter(pattern for pattern, _ in score.failures)
     if misses:
         print(f"{'':<18} misses by pattern: {dict(misses)}")
 
 
-def _others_acceptance(name: str, results: list[tuple[str | None, str | None]], corpus: list[MessyAddress]) -> None:
-    """Prints the share of determinable addresses whose district (or city) is the expected one."""
+def _others_acceptance(name: str, results: list[tuple[str | None, str | None]], corpus: list[MessyAddress]) -> float:
+    """Prints (and returns) the share of determinable addresses whose district (or city) is the expected one."""
     pairs = [(r, a) for r, a in zip(results, corpus) if a.determinable]
     accepted = sum(a.division_name in (district, city) for (district, city), a in pairs)
     print(f"{name:<18} accepted {accepted / len(pairs):7.2%} of {len(pairs):,}", end="")
+    return accepted / len(pairs)
 
 
 def _blank(value: object) -> str | None:
@@ -153,8 +157,9 @@ def _cpca(corpus: list[MessyAddress]) -> None:
     frame = cpca.transform(texts)
     elapsed = time.process_time() - started
     results = [(_blank(d), _blank(c)) for d, c in zip(frame["区"], frame["市"])]
-    _others_acceptance("cpca (one batch)", results, corpus)
+    share = _others_acceptance("cpca (one batch)", results, corpus)
     print(f"  {len(texts) / elapsed:>8,.0f} addresses/s")
+    figure("address parsing, cpca (one batch)", len(texts) / elapsed, "addresses/s", note=f"accepted {share:.1%}")
 
 
 def _jionlp(corpus: list[MessyAddress]) -> None:
@@ -168,8 +173,9 @@ def _jionlp(corpus: list[MessyAddress]) -> None:
         parsed = jionlp.parse_location(address.text)
         results.append((_blank(parsed.get("county")), _blank(parsed.get("city"))))
     elapsed = time.process_time() - started
-    _others_acceptance(f"jionlp (first {N_JIONLP})", results, subset)
+    share = _others_acceptance(f"jionlp (first {N_JIONLP})", results, subset)
     print(f"  {len(subset) / elapsed:>8,.0f} addresses/s")
+    figure("address parsing, jionlp", len(subset) / elapsed, "addresses/s", note=f"accepted {share:.1%}")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from privacy_waybill.audit.checkpoints import CheckpointSigner
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
+from report import figure
 
 SINGLE = 2_000
 BATCHED = 50_000
@@ -60,6 +61,7 @@ def timed(function: Callable[[], object]) -> float:
 
 def report(name: str, count: int, seconds: float, baseline: str, baseline_count: int, baseline_seconds: float) -> None:
     rate, baseline_rate = count / seconds, baseline_count / baseline_seconds
+    figure(f"audit {name}", rate, "entries/s", baseline=baseline, baseline_value=baseline_rate)
     print(
         f"{name:<30} {rate:>11,.0f} /s   baseline {baseline:<28} {baseline_rate:>11,.0f} /s   "
         f"ratio {rate / baseline_rate:.2f}"

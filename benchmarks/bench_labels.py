@@ -18,6 +18,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from privacy_waybill.labels import LabelContent, LabelFormat, LabelSize, MaskedParty, render_labels
 from privacy_waybill.labels.fonts import pdf_font
+from report import figure
 
 DEFAULT_LABELS_PER_CASE = 150
 
@@ -85,9 +86,20 @@ def main() -> None:
 
     print(f"labels per case: {count} (one process, one core)")
     print(f"{'case':<46} {'labels/s':>10} {'ms/label':>10} {'bytes/label':>12}")
+    baseline_rate = 0.0
     for name, produce in cases:
         rate, size_bytes = per_second(produce, count)
         print(f"{name:<46} {rate:>10.1f} {1000 / rate:>10.2f} {size_bytes:>12}")
+        if name.startswith("baseline: blank PDF, one embedded CJK"):
+            baseline_rate = rate
+        elif not name.startswith("baseline"):
+            figure(
+                f"labels {name}",
+                rate,
+                "labels/s",
+                baseline="blank PDF, one embedded CJK string",
+                baseline_value=baseline_rate,
+            )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from faker import Faker
 
 from privacy_waybill.masking import get_rule, load_masking_policy, scrub_free_text
 from privacy_waybill.masking.free_text import display_text
+from report import figure
 
 RECORDS = 5_000
 ROADS = ["文一西路", "建国路", "科技园路", "文三路", "中山北路", "人民路"]
@@ -77,6 +78,7 @@ def main() -> None:
     instructions = ["家里没人的话放快递柜，谢谢", "易碎 轻拿轻放", "欧阳娜娜本人不在家，交给她丈夫司马光明"] * 333
     rate("display_text (instructions and names)", lambda: [display_text(r) for r in instructions], len(instructions))
     print(f"mask_party is {baseline / party_rate:,.0f}x slower than slicing")
+    figure("masking, whole parties", party_rate, "records/s", baseline="string slicing", baseline_value=baseline)
 
 
 if __name__ == "__main__":

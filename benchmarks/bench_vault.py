@@ -19,6 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy_waybill.vault import BlindIndexer, LocalKeyManager, Vault
+from report import figure
 
 FIELDS = {
     "recipient_name": "欧阳娜娜",
@@ -39,6 +40,7 @@ def per_call_us(function: Callable[[], object], number: int) -> float:
 
 
 def report(name: str, measured_us: float, baseline_name: str, baseline_us: float) -> None:
+    figure(name, 1e6 / measured_us, "ops/s", baseline=baseline_name, baseline_value=1e6 / baseline_us)
     print(
         f"{name:<34} {measured_us:8.2f} µs  {1e6 / measured_us:>10,.0f} ops/s   "
         f"baseline {baseline_name:<30} {baseline_us:6.2f} µs  {1e6 / baseline_us:>10,.0f} ops/s   "

@@ -3,21 +3,71 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import text
+
+from privacy_waybill.storage.db import make_engine
+
+CLI_SCHEMA_PREFIX = "pwb_cli_"
 
 PWB = Path(sys.executable).parent / "pwb"
 
 
-def run_pwb(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")}
-    env["PWB_HOME"] = str(home)
+def run_pwb(
+    home: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`pwb ARGS` with PWB_HOME=home; `env` adds PWB_* settings (e.g. a database URL)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")}
+    environment["PWB_HOME"] = str(home)
+    database = cli_database_url(home)
+    if database:
+        environment["PWB_DATABASE_URL"] = database
+    environment.update(env or {})
     return subprocess.run(
-        [str(PWB), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        [str(PWB), *args], env=environment, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
+
+
+def cli_database_url(home: Path) -> str | None:
+    """Under PWB_TEST_DATABASE=postgresql, one PostgreSQL schema per PWB_HOME (created here,
+    dropped at the end of the session); otherwise None: the home's own SQLite file."""
+    if os.environ.get("PWB_TEST_DATABASE") != "postgresql":
+        return None
+    server = os.environ.get("PWB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = CLI_SCHEMA_PREFIX + hashlib.sha256(str(home).encode()).hexdigest()[:16]
+    engine = make_engine(server)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine.dispose()
+    return f"{server}?options=" + quote(f"-csearch_path={schema}")
+
+
+def use_test_database(env: pytest.MonkeyPatch, home: Path) -> None:
+    """Point PWB_DATABASE_URL at the backend PWB_TEST_DATABASE selects for runtimes opened on `home`."""
+    database = cli_database_url(home)
+    if database:
+        env.setenv("PWB_DATABASE_URL", database)
+    else:
+        env.delenv("PWB_DATABASE_URL", raising=False)
+
+
+def drop_cli_schemas(server: str) -> None:
+    engine = make_engine(server)
+    with engine.begin() as conn:
+        schemas = conn.execute(
+            text("select nspname from pg_namespace where nspname like :prefix"), {"prefix": CLI_SCHEMA_PREFIX + "%"}
+        ).scalars()
+        for schema in list(schemas):
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
 
 
 def json_lines(stdout: str) -> list[dict[str, object]]:

@@ -3,6 +3,10 @@
 PostgreSQL tests run against PWB_TEST_POSTGRES_URL (default: the local server on these
 machines). When it is unreachable they are skipped and the run ends with a loud banner;
 under CI (CI=true) an unreachable server fails the run instead.
+
+PWB_TEST_DATABASE picks the backends of every database fixture: `both` (default), `sqlite`
+or `postgresql`. `make test` runs the suite once per backend; with `postgresql` the `pwb`
+commands the CLI tests run get a PostgreSQL schema of their own too (cli_support.py).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
+from cli_support import drop_cli_schemas, use_test_database
 from privacy_waybill.demo import demo_orders
 from privacy_waybill.identity.credentials import Passwords
 from privacy_waybill.identity.notify import SimulatedNotifier
@@ -28,6 +33,14 @@ from privacy_waybill.storage.identity import build_identity
 
 CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 POSTGRES_URL = os.environ.get("PWB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_DATABASE = os.environ.get("PWB_TEST_DATABASE", "both")
+if TEST_DATABASE not in ("both", "sqlite", "postgresql"):
+    raise pytest.UsageError("PWB_TEST_DATABASE must be both, sqlite or postgresql")
+BACKENDS = [
+    backend if backend == "sqlite" else pytest.param(backend, marks=pytest.mark.postgres)
+    for backend in ("sqlite", "postgresql")
+    if TEST_DATABASE in ("both", backend)
+]
 _POSTGRES_UNREACHABLE: list[str] = []
 
 
@@ -66,16 +79,26 @@ def _postgres_engine() -> Iterator[Engine]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    """A freshly migrated database, once per backend."""
-    if request.param == "sqlite":
-        sqlite_engine = make_engine(f"sqlite:///{tmp_path / 'test.sqlite3'}")
+def database_engine(backend: str, folder: Path) -> Iterator[Engine]:
+    """A freshly migrated database on `backend` (sqlite: a file in `folder`)."""
+    if backend == "sqlite":
+        sqlite_engine = make_engine(f"sqlite:///{folder / 'test.sqlite3'}")
         migrate(sqlite_engine)
         yield sqlite_engine
         sqlite_engine.dispose()
     else:
         yield from _postgres_engine()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A freshly migrated database, once per backend PWB_TEST_DATABASE selects."""
+    yield from database_engine(request.param, tmp_path)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if TEST_DATABASE == "postgresql" and not postgres_problem():
+        drop_cli_schemas(POSTGRES_URL)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +113,7 @@ def pwb_home(tmp_path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
     home = tmp_path / "home"
     monkeypatch.setenv("PWB_HOME", str(home))
     monkeypatch.delenv("PWB_MASTER_SECRET", raising=False)
-    monkeypatch.delenv("PWB_DATABASE_URL", raising=False)
+    use_test_database(monkeypatch, home)  # SQLite in `home`, or a PostgreSQL schema of its own
     return home
 
 

@@ -29,6 +29,8 @@ from api_support import (
     bearer,
     personal_order,
 )
+from cli_support import use_test_database
+from conftest import TEST_DATABASE
 from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.api.app import create_app
@@ -45,9 +47,10 @@ def fields_of(problem: dict[str, Any]) -> list[str]:
 def sqlite_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """One SQLite runtime for the module: tests that only check HTTP shapes share it."""
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("PWB_HOME", str(tmp_path_factory.mktemp("api-home")))
+        home = tmp_path_factory.mktemp("api-home")
+        env.setenv("PWB_HOME", str(home))
         env.delenv("PWB_MASTER_SECRET", raising=False)
-        env.delenv("PWB_DATABASE_URL", raising=False)
+        use_test_database(env, home)
         runtime_settings = Settings()
         initialise(runtime_settings)
         runtime = open_runtime(runtime_settings)
@@ -81,7 +84,8 @@ def test_health_names_the_database(client: TestClient) -> None:
     response = client.get(f"{API}/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    assert response.json()["database"] == "sqlite"
+    # The shared runtime is on the backend the run selects (PWB_TEST_DATABASE, see conftest).
+    assert response.json()["database"] == ("postgresql" if TEST_DATABASE == "postgresql" else "sqlite")
 
 
 def test_docs_serve_html(client: TestClient) -> None:

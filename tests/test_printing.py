@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cli_support import use_test_database
 from privacy_waybill.access.model import Decision, Role, Subject
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
 from privacy_waybill.cli.terminals import terminals_app
@@ -107,7 +108,7 @@ def shared_sqlite_runtime(home: Path) -> Iterator[Runtime]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PWB_HOME", str(home))
         env.delenv("PWB_MASTER_SECRET", raising=False)
-        env.delenv("PWB_DATABASE_URL", raising=False)
+        use_test_database(env, home)
         settings = Settings()
         initialise(settings)
         runtime = open_runtime(settings)

@@ -20,6 +20,7 @@ from browser_support import (
     free_port,
     serve,
 )
+from cli_support import use_test_database
 from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
 from privacy_waybill.api.app import create_app
 from privacy_waybill.issuance.intake import records_from_objects
@@ -86,10 +87,11 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     port = free_port()
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("PWB_HOME", str(tmp_path_factory.mktemp("ui-home")))
+        home = tmp_path_factory.mktemp("ui-home")
+        env.setenv("PWB_HOME", str(home))
         env.setenv("PWB_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
         env.delenv("PWB_MASTER_SECRET", raising=False)
-        env.delenv("PWB_DATABASE_URL", raising=False)
+        use_test_database(env, home)
         settings = Settings()
         initialise(settings)
         rt = open_runtime(settings)

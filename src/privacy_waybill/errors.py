@@ -23,6 +23,10 @@ class FieldError(PrivacyWaybillError, ValueError):
         self.field = field
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[FieldError], tuple[str, str]]:
+        # Issuance workers send rejections back to the parent process by pickle.
+        return (FieldError, (self.field, self.reason))
+
     def under(self, prefix: str) -> FieldError:
         """The same error re-rooted below `prefix` (``phone`` -> ``recipient.phone``)."""
         return FieldError(f"{prefix}.{self.field}" if self.field else prefix, self.reason)

@@ -69,6 +69,7 @@ from privacy_waybill.storage.identity import build_identity
 from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
+from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from privacy_waybill.storage.stations import StationStore
 from privacy_waybill.storage.telephony import build_telephony, purge_bindings
 from privacy_waybill.storage.tenants import TenantStore
@@ -127,7 +128,7 @@ class Runtime:
     access_policy: AccessPolicy
     rate_limits: dict[str, Limit]
     audit: SqlAuditLog
-    quotas: QuotaStore
+    quotas: QuotaStore | RedisQuotaStore
     alerts: AlertStore
     risk_rules: RiskRules
     # Validated at start-up like the other policies.
@@ -453,7 +454,8 @@ class Runtime:
     def is_frozen(self, actor: str) -> bool:
         return FROZEN in self.restrictions.kinds(actor)
 
-    def issuance(self, profile: str | None = None) -> IssuanceService:
+    def issuance(self, profile: str | None = None, workers: int = 1) -> IssuanceService:
+        """The issuance service; `workers` > 1 forks preparing processes (batch commands only)."""
         return IssuanceService(
             store=self.waybills,
             vault=self.vault,
@@ -464,6 +466,7 @@ class Runtime:
             carrier_prefix=self.settings.carrier_prefix,
             profile=profile or self.settings.masking_profile,
             delivery_points=self.delivery_points,
+            workers=workers,
         )
 
     def tracking_url(self, waybill: IssuedWaybill) -> str:
@@ -606,7 +609,7 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         audit=SqlAuditLog(
             engine, signer_from_keys(keys), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
         ),
-        quotas=QuotaStore(engine),
+        quotas=RedisQuotaStore.from_url(settings.redis_url) if settings.redis_url else QuotaStore(engine),
         alerts=AlertStore(engine),
         risk_rules=load_risk_rules(settings.risk_rules),
     )

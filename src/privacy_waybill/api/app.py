@@ -79,6 +79,17 @@ def create_app(rt: Runtime) -> FastAPI:
     return app
 
 
+def app_from_settings() -> FastAPI:
+    """The application on a runtime opened from PWB_* settings: one per `pwb serve` worker."""
+    from privacy_waybill.logs import configure_logging
+    from privacy_waybill.runtime import open_runtime
+    from privacy_waybill.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_dir)
+    return create_app(open_runtime(settings))
+
+
 def _system_router(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["system"])
 

@@ -21,6 +21,7 @@ from privacy_waybill.audit.noise import NoiseKind
 from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, PrivacyWaybillError
 from privacy_waybill.issuance.orders import field_error_from
 from privacy_waybill.ratelimit import RateLimiterUnavailable, Throttled
+from privacy_waybill.storage.redis_quotas import QuotaStoreUnavailable
 from privacy_waybill.vault.errors import KeyShredded, VaultError
 
 PROBLEM_JSON = "application/problem+json"
@@ -84,6 +85,7 @@ DOMAIN_STATUS: dict[type[PrivacyWaybillError], tuple[int, str]] = {
     QuotaExceeded: (429, "Too many requests"),
     AuditUnavailable: (503, "Audit log unavailable"),
     RateLimiterUnavailable: (503, "Rate limits unavailable"),
+    QuotaStoreUnavailable: (503, "Quota store unavailable"),
 }
 
 

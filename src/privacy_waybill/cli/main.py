@@ -147,6 +147,9 @@ def issue(
     size: Annotated[LabelSize, typer.Option(help="Label stock (mm).")] = LabelSize.STANDARD_100X180,
     dpi: Annotated[int, typer.Option(help="PNG/ZPL resolution: 203 or 300.")] = 203,
     profile: Annotated[str | None, typer.Option(help="Masking profile (standard, strict).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes preparing records (default: one per core).")
+    ] = os.cpu_count() or 1,
 ) -> None:
     """Issue waybills from an order file: one JSON line per record on stdout.
 
@@ -165,7 +168,7 @@ def issue(
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id=tenant))
         try:
             records = read_orders(file, max_bytes=rt.settings.max_upload_bytes)
-            outcomes = rt.issuance(profile).issue(
+            outcomes = rt.issuance(profile, workers).issue(
                 tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size
             )
             writer = _label_writer(labels, label_format, size, dpi)
@@ -357,6 +360,7 @@ def purge() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port.")] = 1,
 ) -> None:
     """Serve the HTTP API (/api/v1, docs at /docs) and the web UI.
 
@@ -369,6 +373,9 @@ def serve(
     _check_port_free(host, port)
     os.environ.setdefault("PWB_PUBLIC_BASE_URL", _local_url(host, port))
     with runtime() as rt:
+        if workers > 1 and not rt.settings.redis_url:
+            # In-process rate-limit counters would let each worker grant the whole limit.
+            raise fail("--workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place")
         replayed = rt.warm_up_risk()
         stderr.print(f"pwb serve: risk engine warmed up on {replayed} audit entries", highlight=False)
         jobs = PeriodicJobs(
@@ -378,10 +385,23 @@ def serve(
             ]
         )
         jobs.start()
-        stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs)", highlight=False)
-        stop = start_outbox_relay(rt)
+        stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs, {workers} worker(s))", highlight=False)
+        stop = start_outbox_relay(rt)  # one relay and one set of periodic jobs per server
         try:
-            uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+            if workers == 1:
+                uvicorn.run(create_app(rt), host=host, port=port, log_config=None, access_log=True)
+            else:
+                # Each worker process opens its own runtime; quotas, sessions and the audit chain
+                # live in the database and counters in Redis, so every worker sees the same state.
+                uvicorn.run(
+                    "privacy_waybill.api.app:app_from_settings",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    log_config=None,
+                    access_log=True,
+                )
         finally:
             jobs.stop()
             stop.set()

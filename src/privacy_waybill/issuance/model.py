@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from privacy_waybill.errors import FieldError
 from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.vault import SealedRecord
 
@@ -58,3 +59,11 @@ class IssuedWaybill:
 class NewWaybill:
     waybill: IssuedWaybill
     sealed: SealedRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One valid order after the pure stages: its fingerprint and its waybill or rejection."""
+
+    fingerprint: bytes
+    result: NewWaybill | FieldError

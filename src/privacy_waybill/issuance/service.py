@@ -22,9 +22,10 @@ from privacy_waybill.addresses.parser import parse_address, parse_address_parts
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import Conflict, FieldError
 from privacy_waybill.issuance.intake import IntakeRecord
-from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillStatus
+from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared, WaybillStatus
 from privacy_waybill.issuance.numbers import new_waybill_no
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
+from privacy_waybill.issuance.parallel import prepare_in_pool
 from privacy_waybill.issuance.routing import RoutingTable
 from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text
 from privacy_waybill.masking.policy import MaskingPolicy
@@ -86,6 +87,7 @@ class IssuanceService:
         carrier_prefix: str = "PW",
         profile: str = "standard",
         delivery_points: DeliveryPointKeyer | None = None,
+        workers: int = 1,
     ) -> None:
         masking.masking_for(profile, LABEL_AUDIENCE, "name")  # fails now, not mid-batch, on an unknown profile
         self._store = store
@@ -97,18 +99,51 @@ class IssuanceService:
         self._carrier_prefix = carrier_prefix
         self._profile = profile
         self._delivery_points = delivery_points
+        self._workers = workers
 
     def issue(
         self, tenant_id: str, records: Iterable[IntakeRecord], actor: str, chunk_size: int = 500
     ) -> Iterator[Outcome]:
         """Issue every record, yielding one outcome per record in input order."""
-        iterator = iter(records)
-        while chunk := list(islice(iterator, chunk_size)):
-            yield from self._issue_chunk(tenant_id, chunk, actor)
+        chunks = _chunks(records, chunk_size)
+        if self._workers > 1:
+            prepared_chunks = prepare_in_pool(self, tenant_id, chunks, self._workers)
+        else:
+            prepared_chunks = ((chunk, self.prepare_records(tenant_id, chunk)) for chunk in chunks)
+        for chunk, prepared in prepared_chunks:
+            yield from self._issue_chunk(tenant_id, chunk, prepared, actor)
 
-    def _issue_chunk(self, tenant_id: str, chunk: list[IntakeRecord], actor: str) -> list[Outcome]:
+    def prepare_records(self, tenant_id: str, chunk: Sequence[IntakeRecord]) -> list[Prepared | None]:
+        """The pure per-record work for a chunk (None for records that failed intake).
+
+        Touches no store, so it runs in worker processes; repeated senders and remarks in a
+        chunk are validated once.
+        """
+        return self.prepare_orders(
+            tenant_id, [(r.order, r.order.model_dump_json()) if r.order else None for r in chunk]
+        )
+
+    def prepare_orders(self, tenant_id: str, orders: Sequence[tuple[OrderIn, str] | None]) -> list[Prepared | None]:
+        """As `prepare_records`, for orders given with their canonical JSON (the fingerprint input)."""
+        memo = ChunkMemo()
+        prepared: list[Prepared | None] = []
+        for entry in orders:
+            if entry is None:
+                prepared.append(None)
+                continue
+            order, order_json = entry
+            fingerprint = self._blind_index.index(tenant_id, ORDER_FINGERPRINT_KIND, order_json)
+            try:
+                prepared.append(Prepared(fingerprint, self.prepare(tenant_id, order, fingerprint, memo)))
+            except FieldError as error:
+                prepared.append(Prepared(fingerprint, error))
+        return prepared
+
+    def _issue_chunk(
+        self, tenant_id: str, chunk: list[IntakeRecord], prepared: list[Prepared | None], actor: str
+    ) -> list[Outcome]:
         try:
-            outcomes, new = self._prepare_chunk(tenant_id, chunk)
+            outcomes, new = self._resolve_chunk(tenant_id, chunk, prepared)
             self._store.add_all(new, actor)
             return outcomes
         except Conflict:
@@ -117,38 +152,38 @@ class IssuanceService:
             return [o for record in chunk for o in self._issue_one_by_one(tenant_id, record, actor)]
 
     def _issue_one_by_one(self, tenant_id: str, record: IntakeRecord, actor: str) -> list[Outcome]:
-        outcomes, new = self._prepare_chunk(tenant_id, [record])
+        outcomes, new = self._resolve_chunk(tenant_id, [record], self.prepare_records(tenant_id, [record]))
         try:
             self._store.add_all(new, actor)
         except Conflict:
-            outcomes, new = self._prepare_chunk(tenant_id, [record])
+            outcomes, new = self._resolve_chunk(tenant_id, [record], self.prepare_records(tenant_id, [record]))
             self._store.add_all(new, actor)
         return outcomes
 
-    def _prepare_chunk(self, tenant_id: str, chunk: list[IntakeRecord]) -> tuple[list[Outcome], list[NewWaybill]]:
+    def _resolve_chunk(
+        self, tenant_id: str, chunk: list[IntakeRecord], prepared: list[Prepared | None]
+    ) -> tuple[list[Outcome], list[NewWaybill]]:
+        """Outcomes of a prepared chunk against the store: new, replayed or rejected."""
         valid = [r for r in chunk if r.order is not None]
         known = self._store.find_by_order_ids(tenant_id, (r.order.order_id for r in valid if r.order))
         outcomes: list[Outcome] = []
         new: list[NewWaybill] = []
-        for record in chunk:
-            if record.order is None:
+        for record, ready in zip(chunk, prepared, strict=True):
+            if record.order is None or ready is None:
                 error = record.error or FieldError("", "the record could not be read")
                 outcomes.append(Rejected(record.position, record.order_id, error))
                 continue
             order = record.order
-            fingerprint = self._blind_index.index(tenant_id, ORDER_FINGERPRINT_KIND, order.model_dump_json())
             previous = known.get(order.order_id)
             if previous is not None:
-                outcomes.append(self._replay(record.position, previous, fingerprint))
+                outcomes.append(self._replay(record.position, previous, ready.fingerprint))
                 continue
-            try:
-                prepared = self.prepare(tenant_id, order, fingerprint)
-            except FieldError as error:
-                outcomes.append(Rejected(record.position, order.order_id, error))
+            if isinstance(ready.result, FieldError):
+                outcomes.append(Rejected(record.position, order.order_id, ready.result))
                 continue
-            known[order.order_id] = prepared.waybill
-            new.append(prepared)
-            outcomes.append(Issued(record.position, prepared.waybill, replayed=False))
+            known[order.order_id] = ready.result.waybill
+            new.append(ready.result)
+            outcomes.append(Issued(record.position, ready.result.waybill, replayed=False))
         return outcomes, new
 
     @staticmethod
@@ -157,10 +192,11 @@ class IssuanceService:
             return Rejected(position, previous.order_id, FieldError("order_id", "already used for a different order"))
         return Issued(position, previous, replayed=True)
 
-    def prepare(self, tenant_id: str, order: OrderIn, fingerprint: bytes) -> NewWaybill:
+    def prepare(self, tenant_id: str, order: OrderIn, fingerprint: bytes, memo: ChunkMemo | None = None) -> NewWaybill:
         """Validate, route, mask and seal one order. Raises FieldError naming the field."""
-        recipient = _normalise_party(order.recipient, "recipient")
-        sender = _normalise_party(order.sender, "sender")
+        memo = memo or ChunkMemo()
+        recipient = memo.party(order.recipient, "recipient")
+        sender = memo.party(order.sender, "sender")
         id_number = _validated_id_number(order.id_number)
         sort_code = str(self._routing.sort_code(recipient.address))
         waybill_id = uuid.uuid4().hex
@@ -198,7 +234,7 @@ class IssuanceService:
             recipient=mask(self._profile, LABEL_AUDIENCE, recipient.name, recipient.phone, recipient.address),
             sender=mask(self._profile, LABEL_AUDIENCE, sender.name, sender.phone, sender.address),
             # Only recognised delivery instructions; the remark as written is sealed above.
-            remark_scrubbed=display_text(order.remark, DELIVERY_INSTRUCTIONS) if order.remark else None,
+            remark_scrubbed=memo.remark_display(order.remark) if order.remark else None,
             recipient_district_code=recipient.address.district_code or "",
             recipient_phone_index=self._blind_index.index(tenant_id, PHONE_INDEX_KIND, recipient.phone.canonical),
             created_at=self._clock(),
@@ -223,6 +259,43 @@ def _normalise_party(party: PartyIn, prefix: str) -> _Party:
         address=address,
         address_text=address.text_of(address.present_levels()),
     )
+
+
+class ChunkMemo:
+    """Validated parties and remark displays of one chunk, so repeats cost one look-up.
+
+    Merchants send the same sender (and often the same remark) on every order of a batch.
+    Lives only as long as the chunk; errors are not kept, so each bad record raises afresh.
+    """
+
+    __slots__ = ("_parties", "_remarks")
+
+    def __init__(self) -> None:
+        self._parties: dict[tuple[str, str, object, str], _Party] = {}
+        self._remarks: dict[str, str] = {}
+
+    def party(self, party: PartyIn, prefix: str) -> _Party:
+        parts = party.address
+        address = (
+            parts if isinstance(parts, str) else (parts.province, parts.city, parts.district, parts.town, parts.detail)
+        )
+        key = (party.name, party.phone, address, prefix)
+        found = self._parties.get(key)
+        if found is None:
+            found = self._parties[key] = _normalise_party(party, prefix)
+        return found
+
+    def remark_display(self, remark: str) -> str:
+        found = self._remarks.get(remark)
+        if found is None:
+            found = self._remarks[remark] = display_text(remark, DELIVERY_INSTRUCTIONS)
+        return found
+
+
+def _chunks(records: Iterable[IntakeRecord], size: int) -> Iterator[list[IntakeRecord]]:
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def _parse_party_address(address: str | AddressParts) -> ParsedAddress:

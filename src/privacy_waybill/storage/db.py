@@ -39,6 +39,7 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
     # not linger in free pages of the file.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

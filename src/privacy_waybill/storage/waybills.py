@@ -15,6 +15,7 @@ from privacy_waybill.issuance.lifecycle import check_transition
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillStatus
 from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
+from privacy_waybill.storage.bulk import bulk_insert
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
 from privacy_waybill.vault import SealedRecord
 
@@ -140,16 +141,18 @@ class WaybillStore:
         try:
             with self.engine.begin() as conn:
                 self._insert(conn, new, actor)
-        except IntegrityError:
+        except (IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError):
             # The driver's message can quote row values; keep only the fact of the conflict.
+            # (PostgreSQL's COPY raises the driver's own error, not SQLAlchemy's wrapper.)
             raise Conflict("an order id or waybill number is already taken") from None
 
     @staticmethod
     def _insert(conn: Connection, new: Sequence[NewWaybill], actor: str) -> None:
-        conn.execute(insert(WAYBILLS), [_waybill_row(n.waybill) for n in new])
-        conn.execute(insert(VAULT), [_vault_row(n.waybill.waybill_id, n.waybill.tenant_id, n.sealed) for n in new])
-        conn.execute(
-            insert(EVENTS),
+        bulk_insert(conn, WAYBILLS, [_waybill_row(n.waybill) for n in new])
+        bulk_insert(conn, VAULT, [_vault_row(n.waybill.waybill_id, n.waybill.tenant_id, n.sealed) for n in new])
+        bulk_insert(
+            conn,
+            EVENTS,
             [
                 {
                     "waybill_id": n.waybill.waybill_id,

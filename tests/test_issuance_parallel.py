@@ -1,0 +1,100 @@
+"""Issuance with worker processes gives the same outcomes, in the same order, as without."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.issuance import parallel, service
+from privacy_waybill.issuance.intake import records_from_objects
+from privacy_waybill.issuance.service import Issued, Outcome, Rejected
+from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
+
+TENANT = "default"
+
+
+def issue(rt: Runtime, orders: list[dict[str, object]], workers: int) -> list[Outcome]:
+    return list(rt.issuance(workers=workers).issue(TENANT, records_from_objects(orders), actor="test", chunk_size=7))
+
+
+def summary(outcome: Outcome) -> tuple[object, ...]:
+    if isinstance(outcome, Rejected):
+        return (outcome.position, "rejected", outcome.order_id, outcome.error.field, outcome.error.reason)
+    return (outcome.position, "issued", outcome.waybill.order_id, outcome.waybill.waybill_no)
+
+
+def test_workers_issue_every_record_in_input_order_and_a_serial_replay_agrees(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]]
+) -> None:
+    unknown_place = copy.deepcopy(demo_order_dicts[5])
+    unknown_place["order_id"] = "NOWHERE-1"
+    unknown_place["recipient"]["address"] = "火星基地一号"  # type: ignore[index]
+    orders = [*demo_order_dicts, unknown_place, {"order_id": "BROKEN-1", "recipient": {}}, demo_order_dicts[3]]
+    parallel = issue(rt, orders, workers=2)
+    assert [o.position for o in parallel] == list(range(len(orders)))
+    # Rejected in a worker (the address) and at intake (the structure), each with its reason.
+    assert summary(parallel[-3]) == (
+        len(orders) - 3,
+        "rejected",
+        "NOWHERE-1",
+        "recipient.address",
+        "district not recognised: add the province, city and district (区/县) before the street",
+    )
+    assert summary(parallel[-2])[:3] == (len(orders) - 2, "rejected", "BROKEN-1")
+    # The repeated order inside the batch replays the first one's waybill.
+    assert isinstance(parallel[-1], Issued) and parallel[-1].replayed
+    assert parallel[-1].waybill.waybill_no == parallel[3].waybill.waybill_no  # type: ignore[union-attr]
+
+    serial = issue(rt, orders, workers=1)
+    assert [summary(o) for o in serial] == [summary(o) for o in parallel]
+    assert all(o.replayed for o in serial if isinstance(o, Issued))
+
+    issued = [o for o in parallel if isinstance(o, Issued) and not o.replayed]
+    with rt.engine.connect() as conn:
+        counts = [
+            conn.execute(select(func.count()).select_from(m)).scalar_one() for m in (Waybill, VaultRecord, WaybillEvent)
+        ]
+    assert counts == [len(issued)] * 3
+    first = issued[0].waybill
+    sealed = rt.waybills.sealed_record(first.waybill_id)
+    assert sealed is not None
+    opened = rt.vault.open(TENANT, first.waybill_id, sealed, ["items"])
+    source = next(o for o in orders if o["order_id"] == first.order_id)
+    assert json.loads(opened["items"]) == source["items"]
+    assert rt.waybills.get_by_number(TENANT, first.waybill_no) == first
+
+
+def test_one_chunk_is_prepared_without_forking(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork(method: str) -> None:
+        raise AssertionError(f"a pool ({method}) was started for a single chunk")
+
+    monkeypatch.setattr(parallel.multiprocessing, "get_context", no_fork)
+    outcomes = list(
+        rt.issuance(workers=2).issue(TENANT, records_from_objects(demo_order_dicts[:5]), actor="test", chunk_size=50)
+    )
+    assert [o.position for o in outcomes] == [0, 1, 2, 3, 4]
+
+
+def test_a_sender_repeated_in_a_chunk_is_parsed_once(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+
+    def counting_parse(text: str):  # type: ignore[no-untyped-def]
+        parsed.append(text)
+        return parse_address(text)
+
+    monkeypatch.setattr(service, "parse_address", counting_parse)
+    sender = demo_order_dicts[0]["sender"]
+    orders = [{**order, "sender": sender} for order in demo_order_dicts[:5]]
+    outcomes = issue(rt, orders, workers=1)
+    assert all(isinstance(o, Issued) for o in outcomes)
+    assert len(parsed) == 5 + 1  # five recipients, one sender
+    assert len({o.waybill.sender for o in outcomes if isinstance(o, Issued)}) == 1

@@ -1,0 +1,113 @@
+"""`pwb serve --workers 2`: quotas and rate limits (in Redis) and the audit chain (in the
+database, SQLite or PostgreSQL) hold exactly across worker processes."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from sqlalchemy import Engine
+
+from api_support import API, add_merchant, bearer, personal_order
+from cli_support import run_pwb
+from privacy_waybill.access.model import Role
+from privacy_waybill.access.service import waybill_resource
+from privacy_waybill.audit.model import Outcome
+from privacy_waybill.issuance.model import WaybillStatus
+from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.redis_quotas import RedisQuotaStore
+from redis_support import REDIS_URL, redis_client
+from server_support import database_url, running_server, worker_pids
+
+PASSWORD = "correct horse battery staple"
+DEVICE = "device-2w"
+pytestmark = pytest.mark.slow
+
+
+def sign_in(base: str, rt: Runtime, role: Role, **scope: str) -> dict[str, str]:
+    username = f"{role.value}-{uuid.uuid4().hex[:8]}"
+    created = rt.identity.add_user(username, PASSWORD, role, rt.clock(), **scope)
+    headers = {}
+    if role is Role.COURIER:
+        rt.identity.bind_device(username, DEVICE, rt.clock())
+        headers["X-Device-Id"] = DEVICE
+    code = pyotp.parse_uri(created.totp_uri).now() if created.totp_uri else None  # type: ignore[union-attr]
+    response = httpx.post(
+        f"{base}{API}/auth/login",
+        json={"username": username, "password": PASSWORD, "totp": code},
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return {**headers, "Authorization": f"Bearer {response.json()['token']}", "X-Actor": response.json()["actor"]}
+
+
+def courier_with_parcel(base: str, rt: Runtime) -> tuple[dict[str, str], str]:
+    """A courier of the parcel's destination station, signed in, and the parcel dispatched to them."""
+    created = httpx.post(f"{base}{API}/orders", json=personal_order(), headers=bearer(add_merchant(rt)), timeout=30)
+    assert created.status_code == 201, created.text
+    waybill = rt.waybills.get_by_number(None, created.json()["waybill_no"])
+    assert waybill is not None
+    for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT):
+        waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
+    station = waybill_resource(waybill).station or ""
+    courier = sign_in(base, rt, Role.COURIER, station=station)
+    clerk = sign_in(base, rt, Role.STATION_CLERK, station=station)
+    dispatched = httpx.post(
+        f"{base}{API}/waybills/{waybill.waybill_no}/events",
+        json={"status": "out_for_delivery", "courier": courier["X-Actor"]},
+        headers=clerk,
+        timeout=30,
+    )
+    assert dispatched.status_code == 200, dispatched.text
+    return courier, waybill.waybill_no
+
+
+def test_more_than_one_worker_needs_redis_for_shared_rate_limits(rt: Runtime, engine: Engine, pwb_home: Path) -> None:
+    result = run_pwb(pwb_home, "serve", "--workers", "2", env={"PWB_DATABASE_URL": database_url(engine)})
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "error: --workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place"
+    )
+
+
+def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(
+    rt: Runtime, engine: Engine, pwb_home: Path
+) -> None:
+    limit = rt.access_policy.quotas["courier_reveal"].per_hour
+    assert limit is not None
+    for client, _prefix in redis_client():  # skips (or fails under CI) without a Redis
+        client.close()
+    quotas = RedisQuotaStore.from_url(REDIS_URL)
+    extra_env = {"PWB_REDIS_URL": REDIS_URL}
+    with running_server(pwb_home, database_url(engine), workers=2, extra_env=extra_env) as (base, server):
+        assert len(worker_pids(server.pid)) == 2
+        courier, waybill_no = courier_with_parcel(base, rt)
+        attempts = limit + 25
+
+        def reveal(_: int) -> int:
+            with httpx.Client(timeout=60) as client:
+                response = client.post(
+                    f"{base}{API}/waybills/{waybill_no}/reveal", json={"purpose": "deliver"}, headers=courier
+                )
+            return response.status_code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(reveal, range(attempts)))
+
+    assert sorted(set(statuses)) == [200, 429]
+    assert statuses.count(200) == limit
+    assert statuses.count(429) == attempts - limit
+    window = rt.clock().strftime("h%Y-%m-%dT%H")
+    assert quotas.used(courier["X-Actor"], "courier_reveal", window) == limit
+    verification = rt.audit.verify()
+    assert verification.intact, verification.problem
+    reveals = rt.audit.events(action="waybill.reveal", limit=10 * attempts)
+    assert len(reveals) == attempts
+    assert sum(e.outcome == Outcome.ALLOWED for e in reveals) == limit
+    assert [e.seq for e in rt.audit.events(limit=100_000)] == list(range(1, verification.entries + 1))
