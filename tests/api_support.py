@@ -5,10 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from privacy_waybill.access.api_keys import MERCHANT_SCOPES, Scope, new_api_key
+from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.runtime import Runtime
+from privacy_waybill.storage.tickets import SqlTicketSystem
+from privacy_waybill.tickets import Ticket
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
@@ -80,3 +84,12 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["type"] and body["title"]
     return body
+
+
+def open_ticket(rt: Runtime, ticket_id: str, *waybills: IssuedWaybill, hours: int = 4) -> str:
+    """A break-glass ticket in the built-in ticket system naming `waybills`, open from now."""
+    [tenant] = {w.tenant_id for w in waybills}
+    now = rt.clock()
+    ids = frozenset(w.waybill_id for w in waybills)
+    SqlTicketSystem(rt.engine).open(Ticket(ticket_id, tenant, ids, "test", now, now + timedelta(hours=hours)))
+    return ticket_id

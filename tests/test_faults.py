@@ -244,7 +244,7 @@ def test_a_full_disk_while_writing_labels_is_one_readable_line_and_leaves_no_hal
     orders = write_orders(pwb_home.parent / "orders.jsonl", 30, "D")
     result = runner.invoke(pwb_app, ["issue", str(orders), "--labels", str(tiny_disk)])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1] == "error: cannot read or write a file: No space left on device"
+    assert result.output.strip().splitlines()[-1] == f"error: cannot read or write {tiny_disk}: No space left on device"
     written = sorted(tiny_disk.iterdir())
     assert written, "some labels fit before the disk was full"
     for label in written:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api_support import API, assert_problem
+from api_support import API, assert_problem, open_ticket
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.identity.service import IdentityService
@@ -76,9 +76,10 @@ def test_who_saw_my_data_lists_every_disclosure_by_role_and_purpose_without_name
 ) -> None:
     [parcel] = parcels_in_transit(rt, [23])
     support = staff(client, rt, Role.CUSTOMER_SERVICE)
+    ticket = open_ticket(rt, "T-20261201-0007", parcel)
     broke = client.post(
         f"{API}/waybills/{parcel.waybill_no}/break-glass",
-        json={"ticket": "T-20261201-0007", "reason": "recipient asks to change the address"},
+        json={"ticket": ticket, "reason": "recipient asks to change the address"},
         headers=support,
     )
     assert broke.status_code == 200, broke.text
@@ -92,7 +93,7 @@ def test_who_saw_my_data_lists_every_disclosure_by_role_and_purpose_without_name
         "role": "customer_service",
         "action": "waybill.break_glass",
         "purpose": "support_ticket",
-        "fields": ["name", "phone", "address"],
+        "fields": ["name", "phone", "address", "remark"],
     }
     assert "user:" not in seen.text and "T-20261201" not in seen.text
 

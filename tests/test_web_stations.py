@@ -18,6 +18,7 @@ import segno
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
+from api_support import open_ticket
 from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, free_port, serve
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.app import create_app
@@ -184,7 +185,8 @@ def test_a_recipient_follows_the_label_qr_signs_in_and_uses_the_portal(browser: 
     clerk = Subject(actor="user:ui-clerk", role=Role.STATION_CLERK, station=STATION)
     held = rt.stations.check_in(clerk, parcel.waybill_no)
     support = Subject(actor="user:ui-support", role=Role.CUSTOMER_SERVICE)
-    rt.access.view(support, "waybill.break_glass", parcel, rt.access.context("support_ticket", "T-UI-1", "address check"))
+    ticket = open_ticket(rt, "T-20261201-0001", parcel)
+    rt.access.view(support, "waybill.break_glass", parcel, rt.access.context("support_ticket", ticket, "address check"))
 
     page = new_page(browser, PHONE)
     page.goto(site.base_url + rt.tracking_url(parcel).removeprefix(site.base_url))

@@ -201,7 +201,9 @@ def issue(
         except UnusableInput as error:
             raise fail(f"{file}: {error}") from None
         except OSError as error:
-            raise fail(file_problem("cannot read or write", Path(error.filename or file), error)) from None
+            # A label written in the writer's worker fails without a file name: name its folder.
+            where = Path(error.filename) if error.filename else labels if labels is not None else file
+            raise fail(file_problem("cannot read or write", where, error)) from None
     sys.stdout.flush()
     log.info("issue tenant=%s issued=%d rejected=%d", tenant, issued, rejected)
     raise typer.Exit(EXIT_SOME_REJECTED if rejected else EXIT_ALL_ISSUED)

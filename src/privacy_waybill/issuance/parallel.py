@@ -83,7 +83,8 @@ def _unflat(flat: Flat) -> Prepared | None:
 
 
 def _prepare_in_worker(tenant_id: str, order_jsons: Sequence[str | None]) -> list[Flat]:
-    assert _worker_service is not None, "worker started without a service"
+    if _worker_service is None:
+        raise RuntimeError("worker started without a service")
     orders = [(OrderIn.model_validate_json(j), j) if j is not None else None for j in order_jsons]
     return [_flat(p) for p in _worker_service.prepare_orders(tenant_id, orders)]
 

@@ -51,7 +51,8 @@ def _synthetic_order() -> dict[str, object]:
         parties = [order["recipient"], order["sender"]]
         try:
             for party in parties:
-                assert isinstance(party, dict)
+                if not isinstance(party, dict):
+                    raise TypeError("a demo order's party is a mapping")
                 normalise_phone(str(party["phone"]))
         except FieldError:
             continue
@@ -81,6 +82,7 @@ def canary_order(
         routed = sort_code_of(address) if address else None
         if address and routed and routed.split("-")[segment] == scope:
             recipient = order["recipient"]
-            assert isinstance(recipient, dict)
+            if not isinstance(recipient, dict):
+                raise TypeError("a demo order's recipient is a mapping")
             return {**order, "recipient": {**recipient, "address": address}}
     raise FieldError(scope_kind, f"no division in the routing table routes to {scope_kind} {scope}")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.audit.model import AuditEvent
 from privacy_waybill.risk.rules import Detector, Response, RiskRules, Signal
 
@@ -237,7 +238,8 @@ class RiskEngine:
                 if count >= signal.threshold:
                     return self._alert(signal, key_value, event.at, window.evidence(), count)
             case Detector.DISTINCT:
-                assert signal.of is not None
+                if signal.of is None:  # the rules loader requires `of` for this detector
+                    raise PrivacyWaybillError(f"signal {signal.id}: a distinct detector needs `of`")
                 value = key_of(event, signal.of, self.rules.unattributed_actors)
                 if value is None:
                     return None

@@ -91,6 +91,7 @@ def build_stations(rt: Runtime, store: StationStore, recipients: RecipientStore)
             pickup_otp_key=lambda waybill_id: rt.blind_index.index(PLATFORM_KEY_TENANT, "pickup-otp", waybill_id),
             preferences=recipients.preference,
             clock=lambda: rt.clock(),
+            is_canary=lambda waybill_id: rt.canaries.planted_at(waybill_id) is not None,
         )
     )
 
@@ -114,6 +115,7 @@ def build_recipients(rt: Runtime, store: RecipientStore, stations: StationStore)
             stays=stations,
             events=rt.waybills.events,
             clock=lambda: rt.clock(),
+            is_canary=lambda waybill_id: rt.canaries.planted_at(waybill_id) is not None,
         )
     )
 
@@ -136,5 +138,6 @@ def build_tracking(rt: Runtime, stations: StationStore) -> TrackingService:
             tally=LookupTally(rt.audit),
             client_key=platform_key(rt.keys, b"pwb tracking-client v1"),
             clock=lambda: rt.clock(),
+            is_canary=lambda waybill_id: rt.canaries.planted_at(waybill_id) is not None,
         )
     )

@@ -50,7 +50,8 @@ def _processed(
 
 def _copy(conn: Connection, statement: str, values: list[tuple[Any, ...]]) -> None:
     driver = conn.connection.dbapi_connection
-    assert driver is not None
+    if driver is None:
+        raise RuntimeError("the PostgreSQL connection was closed before COPY")
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in values:
             copy.write_row(row)

@@ -71,6 +71,8 @@ class TrackingPorts:
     tally: LookupTally
     client_key: bytes
     clock: Callable[[], datetime]
+    # Planted canaries (risk): a look-up of one is audited on its own, never only tallied.
+    is_canary: Callable[[str], bool] = lambda waybill_id: False
 
 
 class TrackingService:
@@ -193,8 +195,18 @@ class TrackingService:
         action = "tracking.verified" if verified else "tracking.read"
         resource, context = waybill_resource(waybill), self._p.access.context()
         if subject.role is Role.ANONYMOUS:
-            self._p.access.require(subject, action, resource, context)
-            self._p.tally.count(context.now, "verified" if verified else "found")
+            decision = self._p.access.require(subject, action, resource, context)
+            if self._p.is_canary(waybill.waybill_id):
+                # Nobody real looks up a canary: the look-up is listed on its own, with its waybill.
+                self._p.audit.record(
+                    AuditEvent(
+                        at=context.now, actor=subject.actor, role=subject.role.value, action=action,
+                        outcome=Outcome.ALLOWED, rule=decision.rule, tenant_id=waybill.tenant_id,
+                        waybill_id=waybill.waybill_id, device=subject.device,
+                    )
+                )  # fmt: skip
+            else:
+                self._p.tally.count(context.now, "verified" if verified else "found")
         else:
             self._p.access.permit(subject, action, resource, context)
         events = self._p.waybills.events(waybill.waybill_id)
