@@ -91,7 +91,6 @@ def build_stations(rt: Runtime, store: StationStore, recipients: RecipientStore)
             pickup_otp_key=lambda waybill_id: rt.blind_index.index(PLATFORM_KEY_TENANT, "pickup-otp", waybill_id),
             preferences=recipients.preference,
             clock=lambda: rt.clock(),
-            is_canary=lambda waybill_id: rt.canaries.planted_at(waybill_id) is not None,
         )
     )
 
@@ -115,7 +114,6 @@ def build_recipients(rt: Runtime, store: RecipientStore, stations: StationStore)
             stays=stations,
             events=rt.waybills.events,
             clock=lambda: rt.clock(),
-            is_canary=lambda waybill_id: rt.canaries.planted_at(waybill_id) is not None,
         )
     )
 
