@@ -246,6 +246,12 @@ def test_a_redispatched_parcel_leaves_the_first_courier_at_once(client: TestClie
     assert second_x.json()["x_number"] != x
     taken = client.post(f"{API}/delivery/assignments/withdraw", json={"waybill": parcel.no}, headers=clerk)
     assert taken.json()["status"] == "at_station" and taken.json()["assigned_courier"] is None
+    # A leaked list of those numbers, however written, names the courier each X was given to.
+    auditor = Subject(actor="user:auditor", role=Role.SECURITY_AUDITOR)
+    leak = f"虚拟号\n{x.removeprefix('+86')}\n+86 {second_x.json()['x_number'][3:]}\n".encode()
+    report = rt.trace_case(auditor, leak)
+    named = sorted((v["actor"], v["waybill_id"]) for v in report["virtual_numbers"])
+    assert named == sorted((c["X-Actor"], parcel.waybill.waybill_id) for c in (first, second))
 
 
 def test_a_call_as_its_binding_expires_and_a_replayed_sign_off(client: TestClient, rt: Runtime, clock: Clock) -> None:

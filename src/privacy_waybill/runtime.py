@@ -71,7 +71,7 @@ from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from privacy_waybill.storage.stations import StationStore
-from privacy_waybill.storage.telephony import build_telephony, purge_bindings
+from privacy_waybill.storage.telephony import BindingViewers, build_telephony, purge_bindings
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.tickets import SqlTicketSystem
 from privacy_waybill.tickets.service import BreakGlassTickets
@@ -83,7 +83,7 @@ from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAler
 from privacy_waybill.storage.tracing import SqlWaybillDirectory, sync_warehouse
 from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
 from privacy_waybill.tracing.exposure import AuditWarehouse
-from privacy_waybill.tracing.matching import Masker, NoVirtualNumbers, VirtualNumbers
+from privacy_waybill.tracing.matching import Masker, VirtualNumbers
 from privacy_waybill.tracing.service import TraceService
 from privacy_waybill.vault import (
     KeyStoreExists,
@@ -332,9 +332,9 @@ class Runtime:
 
     @cached_property
     def virtual_numbers(self) -> VirtualNumbers:
-        """Who was given which virtual number for which waybill, for leak tracing; the courier
-        module's binding store takes this place when it is wired in."""
-        return NoVirtualNumbers()
+        """Who was given which virtual number for which waybill (the telephony bindings), so a
+        leaked X names its viewer."""
+        return BindingViewers(self.engine)
 
     def trace_case(
         self, subject: Subject, data: bytes, since: datetime | None = None, until: datetime | None = None

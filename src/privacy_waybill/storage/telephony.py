@@ -15,6 +15,7 @@ from privacy_waybill.storage.telephony_tables import Binding as BindingRow
 from privacy_waybill.storage.telephony_tables import CallbackNonce, VirtualNumber
 from privacy_waybill.telephony.model import Binding, NumberLoad, TelephonyPolicy, TelephonyProvider
 from privacy_waybill.telephony.service import PhoneSeals, TelephonyService
+from privacy_waybill.tracing.matching import VirtualNumberViewer
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.vault.keys import KeyManager
 from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT, platform_key
@@ -181,3 +182,34 @@ def purge_bindings(conn: Connection, waybill_ids: Sequence[str], now: datetime) 
             expires_at=case((BINDINGS.c.expires_at > now, now), else_=BINDINGS.c.expires_at),
         )
     )
+
+
+class BindingViewers:
+    """Leak tracing's view of the bindings (the VirtualNumbers port): every viewer a virtual
+    number X was given to, with the waybill, live or ended (a purge keeps X and the viewer)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def viewers(self, number: str) -> list[VirtualNumberViewer]:
+        x_number = _as_e164(number)
+        if x_number is None:
+            return []
+        query = (
+            select(BINDINGS.c.viewer, BINDINGS.c.waybill_id)
+            .where(BINDINGS.c.x_number == x_number)
+            .distinct()
+            .order_by(BINDINGS.c.viewer, BINDINGS.c.waybill_id)
+        )
+        with self.engine.connect() as conn:
+            return [VirtualNumberViewer(row.viewer, row.waybill_id) for row in conn.execute(query)]
+
+
+def _as_e164(number: str) -> str | None:
+    """A leaked X as written (17100000001, +86 171 0000 0001, 86-171...) in the stored E.164 form."""
+    digits = "".join(c for c in number if c.isdigit())
+    if len(digits) == 11 and digits.startswith("1"):
+        return "+86" + digits
+    if len(digits) == 13 and digits.startswith("861"):
+        return "+" + digits
+    return None
