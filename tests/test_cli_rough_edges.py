@@ -16,7 +16,7 @@ import pytest
 import typer
 
 from browser_support import free_port
-from cli_support import PWB, json_lines, run_pwb, write_csv
+from cli_support import PWB, cli_database_url, json_lines, run_pwb, write_csv
 from privacy_waybill.cli import main as cli_main
 from privacy_waybill.runtime import DEFAULT_TENANT
 
@@ -173,6 +173,9 @@ def served(home: Path) -> Iterator[tuple[str, str]]:
     token = run_pwb(home, "merchants", "add", "rough").stdout.strip()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")} | {"PWB_HOME": str(home)}
+    database = cli_database_url(home)  # the backend this pass runs on
+    if database:
+        env["PWB_DATABASE_URL"] = database
     server = subprocess.Popen(
         [str(PWB), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -122,9 +122,11 @@ def test_a_content_length_that_is_not_a_number_is_a_400(client: TestClient) -> N
 # --- finding 12: owner-only files ---------------------------------------------------------------
 
 
-def test_pwb_home_database_wal_logs_and_anchors_are_owner_only(pwb_home) -> None:  # type: ignore[no-untyped-def]
+def test_pwb_home_database_wal_logs_and_anchors_are_owner_only(pwb_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
+    # The files in question are the embedded database's: this runs on SQLite in every pass.
+    monkeypatch.delenv("PWB_DATABASE_URL", raising=False)
     from privacy_waybill.cli.main import app
 
     previous = os.umask(0o022)  # a typical login umask: files would be 0644 without the fix
