@@ -52,6 +52,22 @@ def result_lines(output: str) -> list[dict[str, object]]:
 # --- kill -9 mid-batch, then the same batch again ------------------------------------------------
 
 
+def _processes_naming(path: Path, within_s: float) -> list[int]:
+    """Live processes whose command line names `path`, once none are left or `within_s` passed."""
+    deadline = time.monotonic() + within_s
+    while True:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and str(path).encode() in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:  # the process ended while we looked
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def test_a_batch_killed_with_sigkill_mid_way_and_re_run_gives_the_same_waybills_once(pwb_home: Path) -> None:
     env = {**os.environ, "PWB_HOME": str(pwb_home), "PWB_BATCH_CHUNK_SIZE": "100"}
     env.pop("PWB_DATABASE_URL", None)
@@ -67,6 +83,7 @@ def test_a_batch_killed_with_sigkill_mid_way_and_re_run_gives_the_same_waybills_
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
+    assert _processes_naming(orders, within_s=10) == [], "the killed batch left worker processes behind"
     complete_lines = seen.decode(errors="ignore").rsplit("\n", 1)[0]
     before_kill = {r["order_id"]: r.get("waybill_no") for r in result_lines(complete_lines)}
     assert 150 <= len(before_kill) < 4000

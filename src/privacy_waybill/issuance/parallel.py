@@ -10,8 +10,12 @@ input order, while the workers prepare the chunks ahead of it.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import multiprocessing
+import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,6 +44,22 @@ _worker_service: IssuanceService | None = None
 def _adopt(service: IssuanceService) -> None:
     global _worker_service
     _worker_service = service
+    _die_with_parent()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """A batch killed with SIGKILL must not leave its workers behind, waiting forever on a
+    queue whose other end died: on Linux the kernel sends them SIGTERM when the parent dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _order_jsons(chunk: Sequence[IntakeRecord]) -> list[str | None]:
