@@ -60,13 +60,18 @@ def use_test_database(env: pytest.MonkeyPatch, home: Path) -> None:
 
 
 def drop_cli_schemas(server: str) -> None:
+    """Drop the CLI schemas, one transaction each: dropping hundreds of schemas' tables in one
+    transaction runs out of PostgreSQL's lock table (max_locks_per_transaction)."""
     engine = make_engine(server)
-    with engine.begin() as conn:
-        schemas = conn.execute(
-            text("select nspname from pg_namespace where nspname like :prefix"), {"prefix": CLI_SCHEMA_PREFIX + "%"}
-        ).scalars()
-        for schema in list(schemas):
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with engine.connect() as conn:
+        schemas = list(
+            conn.execute(
+                text("select nspname from pg_namespace where nspname like :prefix"), {"prefix": CLI_SCHEMA_PREFIX + "%"}
+            ).scalars()
+        )
+    for schema in schemas:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 
 
