@@ -27,7 +27,7 @@ from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import FROZEN, AccessService
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.anchors import FileWitness
-from privacy_waybill.audit.checkpoints import signer_from_keys
+from privacy_waybill.audit.checkpoints import AuditKeys
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.delivery.service import DeliveryService
 from privacy_waybill.audit.model import AuditEvent, Outcome
@@ -96,7 +96,7 @@ from privacy_waybill.vault import (
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.tracking.service import TrackingService
-from privacy_waybill.vault.platform_keys import platform_key
+from privacy_waybill.vault.keyring import KeySource
 from privacy_waybill.vault.purpose_keys import PurposeKeys
 
 SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
@@ -124,7 +124,8 @@ class Runtime:
     routing: RoutingTable
     waybills: WaybillStore
     tenants: TenantStore
-    reference_key: bytes
+    # One versioned key per purpose (`pwb keys rotate --purpose`); see vault/purpose_keys.py.
+    purpose_keys: PurposeKeys
     access_policy: AccessPolicy
     rate_limits: dict[str, Limit]
     audit: SqlAuditLog
@@ -141,19 +142,19 @@ class Runtime:
     @cached_property
     def delivery_points(self) -> DeliveryPointKeyer:
         """Keyed building / compound / road hashes, one platform key for every merchant."""
-        return DeliveryPointKeyer(platform_key(self.keys, b"pwb delivery-point v1"))
+        return DeliveryPointKeyer(self.purpose_keys.ring("delivery-point"))
 
     @cached_property
     def telephony(self) -> TelephonyService:
         """Virtual numbers (AXB); the embedded simulator is the provider by default."""
         return build_telephony(
-            self.engine, self.keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY
+            self.engine, self.purpose_keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY
         )
 
     @cached_property
     def callback_signer(self) -> CallbackSigner:
         """Verifies telephony-provider callbacks (the simulator signs with the same secret)."""
-        return CallbackSigner(platform_key(self.keys, b"pwb telephony callback v1"))
+        return CallbackSigner(self.purpose_keys.ring("telephony-callback"))
 
     @cached_property
     def delivery(self) -> DeliveryService:
@@ -163,7 +164,7 @@ class Runtime:
             store=DeliveryStore(self.engine),
             find_by_number=lambda number: self.waybills.get_by_number(None, number),
             find_by_public_ref=self.waybills.get_by_public_ref,
-            reference_key=self.reference_key,
+            reference_keys=self.reference_keys,
             access=self.access,
             policy=self.access_policy,
             couriers=identity.store,
@@ -171,22 +172,22 @@ class Runtime:
             telephony=self.telephony,
             notifications=self.notifications,
             keyer=self.delivery_points,
-            codes=OneTimeCodes(platform_key(self.keys, b"pwb signoff code v1")),
-            line_key=platform_key(self.keys, b"pwb courier line v1"),
+            codes=OneTimeCodes(self.purpose_keys.ring("signoff-code")),
+            line_keys=self.purpose_keys.ring("courier-line"),
         )
 
     @cached_property
     def notifications(self) -> NotificationService:
         """SMS and push through the outbox; the embedded simulator is the provider by default."""
         return build_notifications(
-            self.engine, self.keys, self.blind_index, SimulatedProvider(), self.notification_templates
+            self.engine, self.purpose_keys, self.blind_index, SimulatedProvider(), self.notification_templates
         )
 
     @cached_property
     def identity(self) -> IdentityService:
         """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
         notifier = self.notifier or OutboxNotifier(self.notifications, lambda: self.clock())
-        return build_identity(self.engine, self.keys, self.blind_index, notifier)
+        return build_identity(self.engine, self.purpose_keys, self.blind_index, notifier)
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -221,10 +222,10 @@ class Runtime:
         """Sign-in and OTP throttles (per client, per keyed username or phone)."""
         return CredentialThrottle(self.limiter, self.rate_limits, self.purpose_keys.current("rate-limit")[1])
 
-    @cached_property
-    def purpose_keys(self) -> PurposeKeys:
-        """Rotatable keys for rate limits, device tags and break-glass reasons (`pwb keys rotate --purpose`)."""
-        return PurposeKeys(self.keys)
+    @property
+    def reference_keys(self) -> KeySource:
+        """The QR reference key: labels name the version they were printed under."""
+        return self.purpose_keys.ring("qr-reference")
 
     @cached_property
     def terminals(self) -> TerminalStore:
@@ -470,7 +471,7 @@ class Runtime:
         )
 
     def tracking_url(self, waybill: IssuedWaybill) -> str:
-        return reference_url(self.settings.public_base_url, make_reference(waybill.public_ref, self.reference_key))
+        return reference_url(self.settings.public_base_url, make_reference(waybill.public_ref, self.reference_keys))
 
     def label_content(self, waybill: IssuedWaybill) -> LabelContent:
         if waybill.purged_at is not None:
@@ -593,6 +594,8 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     except KeyStoreMissing:
         raise NotInitialised() from None
     engine = engine or make_engine(settings.resolved_database_url)
+    # Built first: on a store's first open it settles what version 1 of each purpose is.
+    purpose_keys = PurposeKeys(keys)
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -603,11 +606,11 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         routing=RoutingTable.load(settings.routing_table or DEMO_TABLE),
         waybills=WaybillStore(engine),
         tenants=TenantStore(engine),
-        reference_key=platform_key(keys, b"pwb qr-reference v1"),
+        purpose_keys=purpose_keys,
         access_policy=load_access_policy(),
         rate_limits=load_rate_limits(),
         audit=SqlAuditLog(
-            engine, signer_from_keys(keys), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
+            engine, AuditKeys(purpose_keys.ring("audit")), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
         ),
         quotas=RedisQuotaStore.from_url(settings.redis_url) if settings.redis_url else QuotaStore(engine),
         alerts=AlertStore(engine),

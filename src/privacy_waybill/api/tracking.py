@@ -29,7 +29,7 @@ def tracking_router(rt: Runtime) -> APIRouter:
 
 def _waybill_of_token(rt: Runtime, token: str) -> IssuedWaybill:
     try:
-        public_ref = verify_reference(token, rt.reference_key)
+        public_ref = verify_reference(token, rt.reference_keys)
     except InvalidReference:
         raise NotFound("unknown tracking reference") from None
     waybill = rt.waybills.get_by_public_ref(public_ref)

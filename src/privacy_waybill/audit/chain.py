@@ -3,6 +3,10 @@ predecessor's hash and a canonical encoding of its content, so changing, removin
 any entry breaks every hash after it, and nobody without the audit chain key (kept in the key
 store, never in the database) can recompute the chain after a deletion or an edit.
 
+Each entry records the version of the audit key that chained it (`key_version`): the key is
+chosen by that column, so after a rotation entries before and after it all verify, and a
+column changed to another version no longer matches its hash.
+
 Entries are kept in their stored text form (`StoredEntry`) and hashed exactly as stored: the
 verifier never re-normalises what it reads, so even a change that would parse back to the
 same value (extra whitespace in `detail`) is caught.
@@ -72,6 +76,7 @@ class StoredEntry(NamedTuple):
     detail: str
     prev_hash: bytes
     entry_hash: bytes
+    key_version: int = 1
 
     def event(self) -> AuditEvent:
         """The recorded event, decoded for readers (auditors' queries, the API)."""
@@ -151,10 +156,10 @@ def unkeyed_entry_hash(entry: StoredEntry) -> bytes | None:
     return hashlib.sha256(entry.seq.to_bytes(8, "big") + entry.prev_hash + content).digest()
 
 
-def chain_entry(seq: int, prev_hash: bytes, event: AuditEvent, chain_key: bytes) -> StoredEntry:
-    """The entry that appends `event` at `seq` after an entry hashed `prev_hash`."""
+def chain_entry(seq: int, prev_hash: bytes, event: AuditEvent, chain_key: bytes, key_version: int = 1) -> StoredEntry:
+    """The entry that appends `event` at `seq` after an entry hashed `prev_hash`, chained under `key_version`."""
     columns = content_columns(event)
     content = encode_content(columns)
     if content is None:
         raise ValueError("audit event text must not contain the control characters U+0000 or U+001F")
-    return StoredEntry._make((seq, *columns, prev_hash, keyed_hash(chain_key, seq, prev_hash, content)))
+    return StoredEntry._make((seq, *columns, prev_hash, keyed_hash(chain_key, seq, prev_hash, content), key_version))

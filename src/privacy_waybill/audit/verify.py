@@ -75,10 +75,14 @@ def verify_chain(
     trusted_keys: Mapping[str, bytes],
     head: ChainHead | None = None,
     *,
-    chain_key: bytes,
+    chain_keys: Mapping[int, bytes],
     anchors: Iterable[Checkpoint] = (),
 ) -> Verification:
-    """Check links, keyed hashes, checkpoint signatures, anchors and heads; stop at the first problem."""
+    """Check links, keyed hashes, checkpoint signatures, anchors and heads; stop at the first problem.
+
+    `chain_keys` maps each audit key version to its chain key; an entry is checked under the
+    version it records.
+    """
     stored = list(checkpoints)
     anchored = list(anchors)
     for anchor in anchored:
@@ -104,8 +108,9 @@ def verify_chain(
         # One combined test for the common case (an intact, linked entry) keeps the loop cheap;
         # _entry_problem then names what is wrong.
         intact = entry.seq == expected_seq and entry.prev_hash == prev_hash
-        if not (intact and stored_entry_hash(entry, chain_key) == entry.entry_hash):
-            return outcome(_entry_problem(entry, next(stream, None), expected_seq, prev_hash, chain_key))
+        chain_key = chain_keys.get(entry.key_version)
+        if not (intact and chain_key is not None and stored_entry_hash(entry, chain_key) == entry.entry_hash):
+            return outcome(_entry_problem(entry, next(stream, None), expected_seq, prev_hash, chain_keys))
         prev_hash = entry.entry_hash
         expected_seq += 1
         while next_checkpoint_seq <= entry.seq:
@@ -168,12 +173,20 @@ def _written_position(entry: StoredEntry, chain_key: bytes) -> int | None:
 
 
 def _entry_problem(
-    entry: StoredEntry, following: StoredEntry | None, expected_seq: int, prev_hash: bytes, chain_key: bytes
+    entry: StoredEntry,
+    following: StoredEntry | None,
+    expected_seq: int,
+    prev_hash: bytes,
+    chain_keys: Mapping[int, bytes],
 ) -> Problem:
     if entry.seq > expected_seq:
         return Problem(expected_seq, ProblemKind.MISSING, f"the next stored entry is {entry.seq}")
     if entry.seq < expected_seq:
         return Problem(entry.seq, ProblemKind.REORDERED, f"appears after entry {expected_seq - 1}")
+    chain_key = chain_keys.get(entry.key_version)
+    if chain_key is None:
+        return Problem(entry.seq, ProblemKind.CHANGED, f"it names audit key version {entry.key_version}, which never existed")
+    following_key = chain_keys.get(following.key_version) if following is not None else None
     intact = stored_entry_hash(entry, chain_key) == entry.entry_hash
     linked = entry.prev_hash == prev_hash
     if not intact:
@@ -183,7 +196,11 @@ def _entry_problem(
         # Renumbered: the entries after it moved down by the same gap (a swap moves one up).
         if written_at is not None and (
             following is None
-            or stored_entry_hash(following, chain_key, following.seq + written_at - entry.seq) == following.entry_hash
+            or (
+                following_key is not None
+                and stored_entry_hash(following, following_key, following.seq + written_at - entry.seq)
+                == following.entry_hash
+            )
         ):
             return Problem(
                 entry.seq,

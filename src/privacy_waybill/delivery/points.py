@@ -1,6 +1,6 @@
 """Delivery points without plaintext: keyed hashes of where a parcel goes, computed at issuance.
 
-Three keys per waybill, all HMAC-SHA256 (16 bytes) under one platform key, so parcels of every
+Three keys per waybill, all HMAC-SHA256 (16 bytes) under one platform-wide key, so parcels of every
 merchant to the same door group together and nobody needs to decrypt anything to group them:
 
 - point: the building (district + compound, or road + number, + building), the unit of one stop;
@@ -9,6 +9,11 @@ merchant to the same door group together and nobody needs to decrypt anything to
 
 Spelling variants that name the same place (3幢 / 3栋 / 3号楼 / ３号楼, 969号 / 969) map to one
 key. The key is keyed, so a list of addresses cannot be hashed to find who lives where.
+
+The key is versioned (purpose "delivery-point"): a waybill is hashed under the version current
+at issuance and keeps it, so after a rotation new parcels group under the new version and older
+ones under theirs. Route definitions are plain names, so their keys are made under every
+version and a parcel of either finds its place on the route.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.vault.aead import frame
+from privacy_waybill.vault.keyring import KeySource
 
 KEY_BYTES = 16
 _BUILDING_SUFFIX = re.compile(r"(号楼|幢|栋|座|号)$")
@@ -66,21 +72,36 @@ def normalised_parts(address: ParsedAddress) -> tuple[str, str, str, str, str]:
 
 
 class DeliveryPointKeyer:
-    def __init__(self, key: bytes) -> None:
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+    def __init__(self, keys: KeySource) -> None:
+        self._keys = keys
+        self._keyed: dict[int, tuple[bytes, hmac.HMAC]] = {}
 
-    def _hash(self, *parts: str) -> bytes:
-        digest = self._keyed.copy()
+    def _hasher(self, version: int, key: bytes) -> hmac.HMAC:
+        cached = self._keyed.get(version)
+        if cached is None or cached[0] != key:
+            cached = self._keyed[version] = (key, hmac.new(key, digestmod=hashlib.sha256))
+        return cached[1]
+
+    def _hash(self, *parts: str, version_key: tuple[int, bytes] | None = None) -> bytes:
+        digest = self._hasher(*(version_key or self._keys.current())).copy()
         digest.update(frame(*(p.encode() for p in parts)))
         return digest.digest()[:KEY_BYTES]
 
-    def road_key(self, road: str) -> bytes:
-        """The key of a road name, as route definitions name roads."""
-        return self._hash("road", _clean(road))
+    def road_key(self, road: str, version_key: tuple[int, bytes] | None = None) -> bytes:
+        """The key of a road name, as route definitions name roads (current version by default)."""
+        return self._hash("road", _clean(road), version_key=version_key)
 
-    def site_key(self, site: str) -> bytes:
+    def site_key(self, site: str, version_key: tuple[int, bytes] | None = None) -> bytes:
         """The key of a compound name (or road + number), as route definitions name them."""
-        return self._hash("site", _NUMBER_SUFFIX.sub("", _clean(site)))
+        return self._hash("site", _NUMBER_SUFFIX.sub("", _clean(site)), version_key=version_key)
+
+    def route_entry_keys(self, name: str) -> tuple[bytes, ...]:
+        """A route entry read as a road and as a site, under every key version."""
+        return tuple(
+            key
+            for version_key in self._keys.all_versions()
+            for key in (self.road_key(name, version_key), self.site_key(name, version_key))
+        )
 
     def keys(self, address: ParsedAddress) -> DeliveryKeys | None:
         """The keys of a parsed address; None when it names no road and no compound."""
@@ -89,8 +110,9 @@ class DeliveryPointKeyer:
             return None
         # A compound is named with or without its street address; either way it is one place.
         site = compound or f"{road}{number}"
+        current = self._keys.current()
         return DeliveryKeys(
-            point=self._hash("point", district, site, building),
-            site=self.site_key(site),
-            road=self.road_key(road) if road else self.site_key(site),
+            point=self._hash("point", district, site, building, version_key=current),
+            site=self.site_key(site, current),
+            road=self.road_key(road, current) if road else self.site_key(site, current),
         )

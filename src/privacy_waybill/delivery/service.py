@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from privacy_waybill.access.model import Context, Resource, Role, Subject
 from privacy_waybill.access.policy import AccessPolicy
 from privacy_waybill.access.service import AccessService, Forbidden, waybill_resource
@@ -44,7 +42,8 @@ from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.issuance.references import InvalidReference, verify_reference
 from privacy_waybill.notifications import NotificationService, mask_waybill_no
 from privacy_waybill.telephony import TelephonyService
-from privacy_waybill.vault.aead import frame, seal, unseal
+from privacy_waybill.vault.aead import frame
+from privacy_waybill.vault.keyring import KeySource, VersionedSeal
 
 log = logging.getLogger("privacy_waybill.delivery")
 
@@ -58,7 +57,8 @@ SIGNOFF_CODE_RESEND = timedelta(minutes=1)
 # clerks hand over at the counter.
 DELIVERY_ACTIONS = ("waybill.sign_off", "waybill.hand_over")
 _PLATFORM = Resource(kind="platform")
-_REFERENCE_IN_URL = re.compile(r"/t/([A-Za-z0-9_\-]+)/?$")
+# A token is base64url, after a key version ("2.") for keys rotated since the first.
+_REFERENCE_IN_URL = re.compile(r"/t/((?:[0-9]+\.)?[A-Za-z0-9_\-]+)/?$")
 _WAYBILL_NO = re.compile(r"^[A-Z]{2}\d{10,20}$")
 
 
@@ -111,7 +111,7 @@ class DeliveryService:
         store: DeliveryStorePort,
         find_by_number: Callable[[str], IssuedWaybill | None],
         find_by_public_ref: Callable[[bytes], IssuedWaybill | None],
-        reference_key: bytes,
+        reference_keys: KeySource,
         access: AccessService,
         policy: AccessPolicy,
         couriers: CourierDirectory,
@@ -120,12 +120,12 @@ class DeliveryService:
         notifications: NotificationService,
         keyer: DeliveryPointKeyer,
         codes: OneTimeCodes,
-        line_key: bytes,
+        line_keys: KeySource,
     ) -> None:
         self._store = store
         self._find_by_number = find_by_number
         self._find_by_public_ref = find_by_public_ref
-        self._reference_key = reference_key
+        self._reference_keys = reference_keys
         self._access = access
         self._policy = policy
         self._couriers = couriers
@@ -134,7 +134,7 @@ class DeliveryService:
         self._notifications = notifications
         self._keyer = keyer
         self._codes = codes
-        self._lines = AESGCM(line_key)
+        self._lines = VersionedSeal(line_keys)
 
     # --- finding parcels ---------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class DeliveryService:
             waybill = self._find_by_number(candidate)
         else:
             try:
-                waybill = self._find_by_public_ref(verify_reference(token, self._reference_key))
+                waybill = self._find_by_public_ref(verify_reference(token, self._reference_keys))
             except InvalidReference:
                 waybill = None
         if waybill is None:
@@ -292,7 +292,7 @@ class DeliveryService:
         definition = self._store.route_definition(station, route)
         if definition is None:
             return route_order([])
-        keys = [(self._keyer.road_key(e), self._keyer.site_key(e)) for e in definition.sequence]
+        keys = [self._keyer.route_entry_keys(e) for e in definition.sequence]
         start = definition.sequence.index(definition.start) if definition.start else 0
         return route_order(keys, start)
 
@@ -377,10 +377,10 @@ class DeliveryService:
         return phone
 
     def _seal_line(self, actor: str, phone: str) -> bytes:
-        return seal(self._lines, phone.encode(), frame(b"pwb courier line", actor.encode()))
+        return self._lines.seal(phone.encode(), courier_line_context(actor))
 
     def _open_line(self, actor: str, sealed: bytes) -> str:
-        return unseal(self._lines, sealed, frame(b"pwb courier line", actor.encode())).decode()
+        return self._lines.open(sealed, courier_line_context(actor)).decode()
 
     # --- sign-off ----------------------------------------------------------------------
 
@@ -483,3 +483,8 @@ def _by_route(
         if waybill is not None:
             groups.setdefault((assignment.station, assignment.route), []).append(waybill)
     return groups
+
+
+def courier_line_context(actor: str) -> bytes:
+    """What a courier's sealed line is bound to: the courier it belongs to."""
+    return frame(b"pwb courier line", actor.encode())

@@ -16,9 +16,8 @@ from datetime import datetime
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from privacy_waybill.vault.aead import frame, seal, unseal
+from privacy_waybill.vault.aead import frame
+from privacy_waybill.vault.keyring import KeySource, VersionedSeal
 
 TOTP_ISSUER = "privacy-waybill"
 # One step either side of now: RFC 6238 section 5.2 recommends at most one for clock drift.
@@ -68,20 +67,24 @@ def session_token_hash(token: str) -> bytes:
 
 
 class TotpSecrets:
-    """TOTP secrets sealed under a platform key, each bound to its user id."""
+    """TOTP secrets sealed under the TOTP key, each bound to its user id and naming its key version."""
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+    def __init__(self, keys: KeySource) -> None:
+        self._seal = VersionedSeal(keys)
 
     @staticmethod
     def new_secret() -> str:
         return pyotp.random_base32()
 
     def seal(self, user_id: str, secret: str) -> bytes:
-        return seal(self._aead, secret.encode(), frame(b"pwb/totp", user_id.encode()))
+        return self._seal.seal(secret.encode(), frame(b"pwb/totp", user_id.encode()))
 
     def unseal(self, user_id: str, sealed: bytes) -> str:
-        return unseal(self._aead, sealed, frame(b"pwb/totp", user_id.encode())).decode()
+        return self._seal.open(sealed, frame(b"pwb/totp", user_id.encode())).decode()
+
+    def reseal(self, user_id: str, sealed: bytes) -> bytes | None:
+        """The secret sealed under the current key version; None when it already is."""
+        return self._seal.reseal(sealed, frame(b"pwb/totp", user_id.encode()))
 
 
 def totp_uri(secret: str, username: str) -> str:
@@ -106,17 +109,29 @@ def matching_totp_step(secret: str, code: str, now: datetime, last_step: int | N
 
 
 class OneTimeCodes:
-    """Six-digit phone codes and their keyed hashes, each bound to its OTP record id."""
+    """Six-digit phone codes and their keyed hashes, each bound to its OTP record id.
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    Hashes are made under the current key version; a code issued just before a rotation still
+    matches under the previous one until it expires.
+    """
+
+    def __init__(self, keys: KeySource) -> None:
+        self._keys = keys
 
     @staticmethod
     def new_code() -> str:
         return f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
 
     def hash(self, otp_id: str, code: str) -> bytes:
-        return hmac.new(self._key, frame(otp_id.encode(), code.encode()), hashlib.sha256).digest()
+        return _code_hash(self._keys.current()[1], otp_id, code)
 
     def matches(self, otp_id: str, code: str, stored: bytes) -> bool:
-        return hmac.compare_digest(self.hash(otp_id, code), stored)
+        # Every accepted version is compared, so the time taken does not tell which matched.
+        found = False
+        for _, key in self._keys.accepted():
+            found |= hmac.compare_digest(_code_hash(key, otp_id, code), stored)
+        return found
+
+
+def _code_hash(key: bytes, otp_id: str, code: str) -> bytes:
+    return hmac.new(key, frame(otp_id.encode(), code.encode()), hashlib.sha256).digest()

@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from privacy_waybill.errors import Conflict, NotFound
 from privacy_waybill.notifications.model import (
     Channel,
@@ -30,7 +28,8 @@ from privacy_waybill.notifications.model import (
 )
 from privacy_waybill.notifications.retry import DEFAULT_RETRY, RetryPolicy
 from privacy_waybill.notifications.templates import Templates
-from privacy_waybill.vault.aead import BrokenSeal, frame, seal, unseal
+from privacy_waybill.vault.aead import BrokenSeal, frame
+from privacy_waybill.vault.keyring import KeySource, VersionedSeal
 
 log = logging.getLogger("privacy_waybill.notifications")
 
@@ -61,24 +60,31 @@ def mask_waybill_no(waybill_no: str) -> str:
 
 
 class OutboxSeals:
-    """Seals bodies and addresses under one platform key, each bound to its message id."""
+    """Seals bodies and addresses under the outbox key, each bound to its message id and naming its key version."""
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+    def __init__(self, keys: KeySource) -> None:
+        self._seal = VersionedSeal(keys)
 
     def seal_body(self, message_id: str, body: Rendered) -> bytes:
         payload = json.dumps({"text": body.text, "data": dict(body.data)}, ensure_ascii=False).encode()
-        return seal(self._aead, payload, frame(b"pwb outbox body", message_id.encode()))
+        return self._seal.seal(payload, frame(b"pwb outbox body", message_id.encode()))
 
     def open_body(self, message_id: str, sealed: bytes) -> Rendered:
-        payload = json.loads(unseal(self._aead, sealed, frame(b"pwb outbox body", message_id.encode())))
+        payload = json.loads(self._seal.open(sealed, frame(b"pwb outbox body", message_id.encode())))
         return Rendered(text=payload["text"], data=payload["data"])
 
     def seal_address(self, message_id: str, address: str) -> bytes:
-        return seal(self._aead, address.encode(), frame(b"pwb outbox address", message_id.encode()))
+        return self._seal.seal(address.encode(), frame(b"pwb outbox address", message_id.encode()))
 
     def open_address(self, message_id: str, sealed: bytes) -> str:
-        return unseal(self._aead, sealed, frame(b"pwb outbox address", message_id.encode())).decode()
+        return self._seal.open(sealed, frame(b"pwb outbox address", message_id.encode())).decode()
+
+    def reseal_body(self, message_id: str, sealed: bytes) -> bytes | None:
+        """The body sealed under the current key version; None when it already is."""
+        return self._seal.reseal(sealed, frame(b"pwb outbox body", message_id.encode()))
+
+    def reseal_address(self, message_id: str, sealed: bytes) -> bytes | None:
+        return self._seal.reseal(sealed, frame(b"pwb outbox address", message_id.encode()))
 
 
 class NotificationService:

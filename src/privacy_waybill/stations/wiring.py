@@ -9,8 +9,6 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from privacy_waybill.access.model import Subject
 from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.delivery.model import SignOffMethod, SignOffProof
@@ -28,8 +26,9 @@ from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.stations import StationStore
 from privacy_waybill.tracking.service import TrackingPorts, TrackingService
 from privacy_waybill.tracking.tally import LookupTally
-from privacy_waybill.vault.aead import frame, seal, unseal
-from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT, platform_key
+from privacy_waybill.vault.aead import frame
+from privacy_waybill.vault.keyring import KeySource, VersionedSeal
+from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT
 
 if TYPE_CHECKING:
     from privacy_waybill.runtime import Runtime
@@ -38,17 +37,34 @@ RECIPIENT_OTP = "recipient.otp"
 
 
 class ContextSeal:
-    """AES-256-GCM under one platform key, each blob bound to a context (a session, a report)."""
+    """AES-256-GCM under one purpose's keys, each blob bound to a context (a session, a report)
+    and naming its key version."""
 
-    def __init__(self, key: bytes, domain: bytes) -> None:
-        self._aead = AESGCM(key)
+    def __init__(self, keys: KeySource, domain: bytes) -> None:
+        self._seal = VersionedSeal(keys)
         self._domain = domain
 
     def seal(self, context: bytes, plaintext: bytes) -> bytes:
-        return seal(self._aead, plaintext, frame(self._domain, context))
+        return self._seal.seal(plaintext, frame(self._domain, context))
 
     def open(self, context: bytes, sealed: bytes) -> bytes:
-        return unseal(self._aead, sealed, frame(self._domain, context))
+        return self._seal.open(sealed, frame(self._domain, context))
+
+    def reseal(self, context: bytes, sealed: bytes) -> bytes | None:
+        """The blob sealed under the current key version; None when it already is."""
+        return self._seal.reseal(sealed, frame(self._domain, context))
+
+
+SESSION_SEAL_DOMAIN = b"pwb recipient session"
+LEAK_REPORT_SEAL_DOMAIN = b"pwb leak report"
+
+
+def session_seal(rt: Runtime) -> ContextSeal:
+    return ContextSeal(rt.purpose_keys.ring("recipient-session"), SESSION_SEAL_DOMAIN)
+
+
+def leak_report_seal(rt: Runtime) -> ContextSeal:
+    return ContextSeal(rt.purpose_keys.ring("leak-report"), LEAK_REPORT_SEAL_DOMAIN)
 
 
 def phone_indexes(rt: Runtime, canonical: str) -> list[tuple[str, bytes]]:
@@ -67,11 +83,11 @@ def sign_off(rt: Runtime, waybill: IssuedWaybill, subject: Subject, now: datetim
 
 
 def _otp_challenges(rt: Runtime) -> OtpChallenges:
-    return OtpChallenges(IdentityStore(rt.engine), OneTimeCodes(platform_key(rt.keys, b"pwb otp v1")))
+    return OtpChallenges(IdentityStore(rt.engine), OneTimeCodes(rt.purpose_keys.ring("otp")))
 
 
 def _identity_codes(rt: Runtime) -> IdentityCodes:
-    return IdentityCodes(platform_key(rt.keys, b"pwb identity-code v1"))
+    return IdentityCodes(rt.purpose_keys.ring("identity-code"))
 
 
 def build_stations(rt: Runtime, store: StationStore, recipients: RecipientStore) -> StationService:
@@ -105,8 +121,8 @@ def build_recipients(rt: Runtime, store: RecipientStore, stations: StationStore)
             ),
             platform_index=lambda canonical: rt.blind_index.index(PLATFORM_KEY_TENANT, "recipient-phone", canonical),
             tenant_indexes=lambda canonical: phone_indexes(rt, canonical),
-            session_seal=ContextSeal(platform_key(rt.keys, b"pwb recipient-session v1"), b"pwb recipient session"),
-            leak_seal=ContextSeal(platform_key(rt.keys, b"pwb leak-report v1"), b"pwb leak report"),
+            session_seal=session_seal(rt),
+            leak_seal=leak_report_seal(rt),
             identity_codes=_identity_codes(rt),
             access=rt.access,
             audit=rt.audit,
@@ -134,7 +150,7 @@ def build_tracking(rt: Runtime, stations: StationStore) -> TrackingService:
             audit=rt.audit,
             alerts=rt.alerts,
             tally=LookupTally(rt.audit),
-            client_key=platform_key(rt.keys, b"pwb tracking-client v1"),
+            client_key=rt.purpose_keys.ring("tracking-client"),
             clock=lambda: rt.clock(),
             is_canary=lambda waybill_id: rt.canaries.planted_at(waybill_id) is not None,
         )

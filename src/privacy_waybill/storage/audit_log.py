@@ -27,8 +27,8 @@ from privacy_waybill.audit.anchors import Witness, publish_to_all
 from privacy_waybill.audit.checkpoints import (
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_CHECKPOINT_SECONDS,
+    AuditKeys,
     Checkpoint,
-    CheckpointSigner,
 )
 from privacy_waybill.audit.merkle import tree_root
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
@@ -63,6 +63,7 @@ _ENTRY_COLUMNS = (
     ENTRIES.c.detail,
     ENTRIES.c.prev_hash,
     ENTRIES.c.entry_hash,
+    ENTRIES.c.key_version,
 )
 _CHECKPOINT_COLUMNS = (
     CHECKPOINTS.c.seq,
@@ -113,12 +114,16 @@ def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, object]:
 
 
 class SqlAuditLog:
-    """`AuditSink` on SQLite or PostgreSQL, with a signed checkpoint every `checkpoint_every` entries."""
+    """`AuditSink` on SQLite or PostgreSQL, with a signed checkpoint every `checkpoint_every` entries.
+
+    Entries are chained and heads signed with the audit key's current version; verification
+    trusts every version, so a rotation in the middle of the log leaves it verifiable.
+    """
 
     def __init__(
         self,
         engine: Engine,
-        signer: CheckpointSigner,
+        keys: AuditKeys,
         clock: Callable[[], datetime],
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoint_seconds: int = DEFAULT_CHECKPOINT_SECONDS,
@@ -127,7 +132,7 @@ class SqlAuditLog:
         if checkpoint_every < 1 or checkpoint_seconds < 1:
             raise ValueError("checkpoint_every and checkpoint_seconds must be at least 1")
         self._engine = engine
-        self._signer = signer
+        self._keys = keys
         self._clock = clock
         self._checkpoint_every = checkpoint_every
         self._checkpoint_interval = timedelta(seconds=checkpoint_seconds)
@@ -158,17 +163,18 @@ class SqlAuditLog:
                 first_seq = seq + 1
                 rows: list[dict[str, object]] = []
                 checkpoints: list[Checkpoint] = []
-                chain_key = self._signer.chain_key
+                signer = self._keys.current()
+                chain_key, key_version = signer.chain_key, signer.version
                 now = self._clock()
                 for event in events:
                     seq += 1
-                    entry = chain_entry(seq, prev_hash, event, chain_key)
+                    entry = chain_entry(seq, prev_hash, event, chain_key, key_version)
                     rows.append(_entry_row(entry, event.at))
                     prev_hash = entry.entry_hash
                     if seq % self._checkpoint_every == 0:
-                        checkpoints.append(self._signer.sign(seq, prev_hash, canonical_time(now)))
+                        checkpoints.append(signer.sign(seq, prev_hash, canonical_time(now)))
                 if not checkpoints and self._time_to_sign(now):
-                    checkpoints.append(self._signer.sign(seq, prev_hash, canonical_time(now)))
+                    checkpoints.append(signer.sign(seq, prev_hash, canonical_time(now)))
                 conn.execute(_INSERT_ENTRIES, rows)
                 if checkpoints:
                     conn.execute(_INSERT_CHECKPOINTS, [_checkpoint_row(c) for c in checkpoints])
@@ -200,7 +206,7 @@ class SqlAuditLog:
                 existing = conn.execute(select(*_CHECKPOINT_COLUMNS).where(CHECKPOINTS.c.seq == seq)).first()
                 if existing is not None:
                     return _checkpoint_from_row(existing)
-                checkpoint = self._signer.sign(seq, head_hash, canonical_time(self._clock()))
+                checkpoint = self._keys.current().sign(seq, head_hash, canonical_time(self._clock()))
                 conn.execute(_INSERT_CHECKPOINTS, [_checkpoint_row(checkpoint)])
         except Exception as error:
             log.error("audit checkpoint failed: %s", type(error).__name__)
@@ -253,8 +259,9 @@ class SqlAuditLog:
         """An RFC 6962 root over `leaves`, signed now with the audit key."""
         root = tree_root(leaves)
         at = canonical_time(self._clock())
-        signature = self._signer.sign_tree_head(len(leaves), root, at)
-        return SignedTreeHead(len(leaves), root, at, self._signer.key_id, self._signer.public_key, signature)
+        signer = self._keys.current()
+        signature = signer.sign_tree_head(len(leaves), root, at)
+        return SignedTreeHead(len(leaves), root, at, signer.key_id, signer.public_key, signature)
 
     def head(self) -> ChainHead:
         with self._engine.connect() as conn:
@@ -264,10 +271,10 @@ class SqlAuditLog:
     def verify(self, trusted_keys: Mapping[str, bytes] | None = None) -> Verification:
         """Verify the whole stored chain from one consistent snapshot, against every witness's anchors.
 
-        By default the only trusted checkpoint key is this log's own signer. Raises
+        By default the trusted checkpoint keys are every version of this log's audit key. Raises
         AnchorFileDamaged when a witness's anchors cannot be read.
         """
-        trusted = trusted_keys if trusted_keys is not None else {self._signer.key_id: self._signer.public_key}
+        trusted = trusted_keys if trusted_keys is not None else self._keys.trusted_keys()
         anchors = [anchor for witness in self.witnesses for anchor in witness.anchors()]
         with self._snapshot() as conn:
             seq, head_hash = conn.execute(_READ_HEAD).one()
@@ -277,7 +284,7 @@ class SqlAuditLog:
                 checkpoints,
                 trusted,
                 ChainHead(seq, head_hash),
-                chain_key=self._signer.chain_key,
+                chain_keys=self._keys.chain_keys(),
                 anchors=_distinct(anchors),
             )
 
@@ -360,4 +367,5 @@ def _entry_row(entry: StoredEntry, at: datetime) -> dict[str, object]:
         "detail": entry.detail,
         "prev_hash": entry.prev_hash,
         "entry_hash": entry.entry_hash,
+        "key_version": entry.key_version,
     }

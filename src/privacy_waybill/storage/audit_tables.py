@@ -38,6 +38,8 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     entry_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The audit key version that chained this entry; entries from before versions existed are 1.
+    key_version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class AuditCheckpoint(Base):

@@ -28,8 +28,8 @@ from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.storage import identity_tables as tables
 from privacy_waybill.vault.blind_index import BlindIndexer
-from privacy_waybill.vault.keys import KeyManager
-from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT, platform_key
+from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT
+from privacy_waybill.vault.purpose_keys import PurposeKeys
 
 # Declarative classes type __table__ as a FromClause; these are Tables, which DML needs.
 USERS = cast(Table, tables.User.__table__)
@@ -190,13 +190,13 @@ class IdentityStore:
 
 def build_identity(
     engine: Engine,
-    keys: KeyManager,
+    keys: PurposeKeys,
     blind_index: BlindIndexer,
     notifier: Notifier,
     policy: IdentityPolicy = DEFAULT_POLICY,
     passwords: Passwords | None = None,
 ) -> IdentityService:
-    """The sign-in service on `engine`, with its secrets derived from the platform key.
+    """The sign-in service on `engine`, with its secrets under their own purpose keys.
 
     Crowd couriers' phones are indexed under the platform's key-store tenant: they belong to
     no merchant, and their index never matches a recipient phone's.
@@ -204,8 +204,8 @@ def build_identity(
     return IdentityService(
         store=IdentityStore(engine),
         passwords=passwords or Passwords(),
-        totp_secrets=TotpSecrets(platform_key(keys, b"pwb totp v1")),
-        codes=OneTimeCodes(platform_key(keys, b"pwb otp v1")),
+        totp_secrets=TotpSecrets(keys.ring("totp")),
+        codes=OneTimeCodes(keys.ring("otp")),
         phone_index=lambda canonical: blind_index.index(PLATFORM_KEY_TENANT, "phone", canonical),
         notifier=notifier,
         policy=policy,

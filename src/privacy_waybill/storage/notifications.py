@@ -16,8 +16,8 @@ from privacy_waybill.notifications.service import NotificationService, OutboxSea
 from privacy_waybill.notifications.templates import Templates, load_templates
 from privacy_waybill.storage.notification_tables import NotificationOutbox
 from privacy_waybill.vault.blind_index import BlindIndexer
-from privacy_waybill.vault.keys import KeyManager
-from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT, platform_key
+from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT
+from privacy_waybill.vault.purpose_keys import PurposeKeys
 
 OUTBOX = cast(Table, NotificationOutbox.__table__)
 
@@ -134,7 +134,7 @@ class OutboxStore:
 
 def build_notifications(
     engine: Engine,
-    keys: KeyManager,
+    keys: PurposeKeys,
     blind_index: BlindIndexer,
     provider: NotificationProvider,
     templates: Templates | None = None,
@@ -146,7 +146,7 @@ def build_notifications(
         store=OutboxStore(engine),
         provider=provider,
         templates=templates or load_templates(),
-        seals=OutboxSeals(platform_key(keys, b"pwb outbox v1")),
+        seals=OutboxSeals(keys.ring("outbox")),
         address_index=lambda channel, address: blind_index.index(PLATFORM_KEY_TENANT, f"notify-{channel}", address),
         retry=retry,
     )

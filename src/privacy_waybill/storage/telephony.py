@@ -17,8 +17,8 @@ from privacy_waybill.telephony.model import Binding, NumberLoad, TelephonyPolicy
 from privacy_waybill.telephony.service import PhoneSeals, TelephonyService
 from privacy_waybill.tracing.matching import VirtualNumberViewer
 from privacy_waybill.vault.blind_index import BlindIndexer
-from privacy_waybill.vault.keys import KeyManager
-from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT, platform_key
+from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT
+from privacy_waybill.vault.purpose_keys import PurposeKeys
 
 NUMBERS = cast(Table, VirtualNumber.__table__)
 BINDINGS = cast(Table, BindingRow.__table__)
@@ -155,14 +155,14 @@ class TelephonyStore:
 
 
 def build_telephony(
-    engine: Engine, keys: KeyManager, blind_index: BlindIndexer, provider: TelephonyProvider, audit: AuditSink,
+    engine: Engine, keys: PurposeKeys, blind_index: BlindIndexer, provider: TelephonyProvider, audit: AuditSink,
     policy: TelephonyPolicy,
 ) -> TelephonyService:  # fmt: skip
     return TelephonyService(
         store=TelephonyStore(engine),
         provider=provider,
         phone_index=lambda canonical: blind_index.index(PLATFORM_KEY_TENANT, "telephony-phone", canonical),
-        seals=PhoneSeals(platform_key(keys, b"pwb axb v1")),
+        seals=PhoneSeals(keys.ring("axb-phone")),
         audit=audit,
         policy=policy,
     )

@@ -1,7 +1,8 @@
 """Provider callbacks are signed and replay-proof.
 
 The provider signs `timestamp \\n nonce \\n body` with HMAC-SHA256 under a shared secret and
-sends the three in headers. We refuse a missing or wrong signature, a timestamp more than the
+sends the three in headers. The secret is the current version of the callback key; while the
+provider switches to a new one, the previous version is still accepted. We refuse a missing or wrong signature, a timestamp more than the
 allowed skew away from our clock, and a nonce seen before (nonces are kept for twice the
 skew, after which the timestamp check alone refuses a replay).
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from privacy_waybill.telephony.model import CallbackRejected
+from privacy_waybill.vault.keyring import KeySource
 
 TIMESTAMP_HEADER = "X-Pwb-Timestamp"
 NONCE_HEADER = "X-Pwb-Nonce"
@@ -23,13 +25,18 @@ _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class CallbackSigner:
-    def __init__(self, secret: bytes, skew: timedelta = timedelta(minutes=5)) -> None:
-        self._secret = secret
+    def __init__(self, secrets: KeySource, skew: timedelta = timedelta(minutes=5)) -> None:
+        self._secrets = secrets
         self.skew = skew
 
     def signature(self, timestamp: str, nonce: str, body: bytes) -> str:
-        message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+        return _signature(self._secrets.current()[1], timestamp, nonce, body)
+
+    def _signed_by_an_accepted_secret(self, timestamp: str, nonce: str, body: bytes, signature: str) -> bool:
+        matched = False
+        for _, secret in self._secrets.accepted():
+            matched |= hmac.compare_digest(_signature(secret, timestamp, nonce, body), signature)
+        return matched
 
     def headers(self, body: bytes, now: datetime, nonce: str) -> dict[str, str]:
         """What a provider (or the simulator) sends with a callback body."""
@@ -56,10 +63,15 @@ class CallbackSigner:
         """
         if not (timestamp and nonce and signature) or not timestamp.isdigit() or not _NONCE.match(nonce):
             raise CallbackRejected("the callback is not signed")
-        if not hmac.compare_digest(self.signature(timestamp, nonce, body), signature.lower()):
+        if not self._signed_by_an_accepted_secret(timestamp, nonce, body, signature.lower()):
             raise CallbackRejected("the callback's signature does not match")
         sent_at = datetime.fromtimestamp(int(timestamp), UTC)
         if abs(now - sent_at) > self.skew:
             raise CallbackRejected("the callback's timestamp is too far from now")
         if not remember_nonce(nonce, now + 2 * self.skew):
             raise CallbackRejected("the callback was already received (replay)")
+
+
+def _signature(secret: bytes, timestamp: str, nonce: str, body: bytes) -> str:
+    message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()

@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from privacy_waybill.audit.model import AuditEvent, AuditSink, Outcome
 from privacy_waybill.errors import FieldError
 from privacy_waybill.telephony.model import (
@@ -30,7 +28,8 @@ from privacy_waybill.telephony.model import (
 )
 from privacy_waybill.telephony.pool import choose_x
 from privacy_waybill.validation.phones import normalise_phone
-from privacy_waybill.vault.aead import frame, seal
+from privacy_waybill.vault.aead import frame
+from privacy_waybill.vault.keyring import KeySource, VersionedSeal
 
 log = logging.getLogger("privacy_waybill.telephony")
 ROUTE_ACTION = "telephony.route"
@@ -53,13 +52,24 @@ class TelephonyStorePort(Protocol):
 
 
 class PhoneSeals:
-    """A and B sealed for the provider adapter, each bound to its binding and side."""
+    """A and B sealed for the provider adapter, each bound to its binding and side, naming its key version."""
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+    def __init__(self, keys: KeySource) -> None:
+        self._seal = VersionedSeal(keys)
 
     def seal(self, binding_id: str, side: str, phone: str) -> bytes:
-        return seal(self._aead, phone.encode(), frame(b"pwb axb", binding_id.encode(), side.encode()))
+        return self._seal.seal(phone.encode(), _axb_context(binding_id, side))
+
+    def open(self, binding_id: str, side: str, sealed: bytes) -> str:
+        return self._seal.open(sealed, _axb_context(binding_id, side)).decode()
+
+    def reseal(self, binding_id: str, side: str, sealed: bytes) -> bytes | None:
+        """The phone sealed under the current key version; None when it already is."""
+        return self._seal.reseal(sealed, _axb_context(binding_id, side))
+
+
+def _axb_context(binding_id: str, side: str) -> bytes:
+    return frame(b"pwb axb", binding_id.encode(), side.encode())
 
 
 class TelephonyService:

@@ -29,6 +29,7 @@ from privacy_waybill.stations.codes import check_last4, phone_last4
 from privacy_waybill.stations.model import Station
 from privacy_waybill.tracking.policy import TrackingPolicy
 from privacy_waybill.tracking.tally import LookupTally
+from privacy_waybill.vault.keyring import KeySource
 
 log = logging.getLogger("privacy_waybill.tracking")
 
@@ -69,7 +70,7 @@ class TrackingPorts:
     audit: AuditSink
     alerts: AlertPort
     tally: LookupTally
-    client_key: bytes
+    client_key: KeySource
     clock: Callable[[], datetime]
     # Planted canaries (risk): a look-up of one is audited on its own, never only tallied.
     is_canary: Callable[[str], bool] = lambda waybill_id: False
@@ -81,7 +82,7 @@ class TrackingService:
 
     def client_id(self, client_address: str) -> str:
         """A keyed hash of the client's address: counters and alerts never hold the address."""
-        return hmac.new(self._p.client_key, client_address.encode(), hashlib.sha256).hexdigest()[:20]
+        return hmac.new(self._p.client_key.current()[1], client_address.encode(), hashlib.sha256).hexdigest()[:20]
 
     def track(
         self,

@@ -156,6 +156,11 @@ class LocalKeyManager:
 
         return self._mutate(add_version)
 
+    def knows(self, tenant_id: str) -> bool:
+        """Whether the store holds keys for `tenant_id` (without creating them)."""
+        self._reload_if_changed()
+        return tenant_id in self._document["tenants"]
+
     def blind_index_key(self, tenant_id: str) -> BlindIndexKey:
         key = self._blind_index_keys.get(tenant_id)
         if key is None:

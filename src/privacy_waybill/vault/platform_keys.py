@@ -1,20 +1,12 @@
-"""Platform-wide secrets (QR references, audit signing, TOTP, OTP), each derived apart.
+"""The reserved key-store tenant for platform-wide blind indexes (recipient, courier and
+telephony phones, notification addresses).
 
-They hang off a reserved key-store tenant that no real tenant id can equal (tenant ids are
-lowercase letters, digits and dashes), and HKDF with a distinct `info` per purpose keeps
-any one derived key from telling anything about another.
+No real tenant id can equal it (tenant ids are lowercase letters, digits and dashes). Its
+blind-index key never rotates, so nothing else is derived from it any more: every other
+platform secret (QR references, audit signing, TOTP, OTP...) has a versioned key of its own
+(purpose_keys.py). Homes from before that keep their version 1 derived from this tenant's key.
 """
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from privacy_waybill.vault.keys import KeyManager
-
 PLATFORM_KEY_TENANT = "_platform"
-
-
-def platform_key(keys: KeyManager, info: bytes) -> bytes:
-    root = keys.blind_index_key(PLATFORM_KEY_TENANT).material
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)

@@ -1,43 +1,208 @@
-"""One key per purpose, each rotatable on its own, from the key store.
+"""One key per purpose, each versioned and rotatable on its own, from the key store.
 
 A purpose's version counter is the KEK version of a reserved key-store entry
 (`_purpose-<name>`), and each version's key is the random key of its own entry
-(`_purpose-<name>-v<n>`): versions share no material with each other or with any other
-purpose, so rotating one after a leak leaves the rest untouched. Reserved names start with
-"_", which no tenant id can.
+(`_purpose-<name>-v<n>`): versions share no material with each other, with any other purpose
+or with any blind-index key, so rotating one after a leak leaves the rest untouched. Reserved
+names start with "_", which no tenant id can.
+
+Homes made before purposes had keys of their own derived the older purposes' keys with HKDF
+from the `_platform` tenant's blind-index key. On such a home version 1 of each of those
+purposes stays that derivation, so every label printed, code sent and secret sealed before the
+upgrade keeps working; the first rotation gives the purpose independent random material. A
+home made after the upgrade gets random material for every version 1 too. Which kind of home
+it is gets settled once, the first time the key store is opened by this code, and recorded as
+a marker entry: the `_platform` entry alone cannot tell later, since blind indexes of the
+platform (recipient phones) create it on a new home as well.
+
+How a purpose rotates is declared in `PURPOSES` (data): what its old versions are kept for and
+when they may go.
 """
 
 from __future__ import annotations
 
-from privacy_waybill.vault.keys import KeyManager
+from dataclasses import dataclass
+from enum import StrEnum
 
-# Purposes whose keys rotate freely: what they protect is short-lived (throttle counters), or
-# carries its key version (sealed reasons), or is compared only within one version (device tags).
-ROTATABLE_PURPOSES = ("rate-limit", "device-id", "break-glass-reason")
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from privacy_waybill.vault.keyring import UnknownKeyVersion
+from privacy_waybill.vault.local_keys import LocalKeyManager
+from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT
+
+# The reserved tenant whose blind-index key the older purposes' version 1 was derived from.
+LEGACY_ROOT_TENANT = PLATFORM_KEY_TENANT
+# Markers: exactly one is made, when the store is first opened with per-purpose keys.
+LEGACY_VERSION_ONE_MARK = "_purpose-v1-derived"
+RANDOM_VERSION_ONE_MARK = "_purpose-v1-random"
+
+
+class Rotation(StrEnum):
+    # What is produced names its key version; verification uses the version named; old
+    # versions stay so that everything already produced keeps verifying.
+    RECORDED = "recorded"
+    # Sealed rows name their version; rotating re-seals every stored row under the new one.
+    RESEAL = "reseal"
+    # Short-lived codes and signatures: the previous version is still accepted, which covers
+    # everything issued before the rotation for its lifetime (rotate at most once per lifetime).
+    GRACE = "grace"
+    # Grouping hashes: new items are hashed under the new version; existing ones keep theirs
+    # and are compared only with hashes of the version they were made with.
+    NEW_ITEMS = "new-items"
+    # Throttle counters and tags: nothing to keep; the new version starts fresh counters.
+    FRESH = "fresh"
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    name: str
+    rotation: Rotation
+    # HKDF info of version 1 on homes from before per-purpose keys (None: always random).
+    legacy_info: bytes | None
+    # When an old version may be retired; nothing retires one automatically.
+    retire_when: str
+
+
+PURPOSES: tuple[Purpose, ...] = (
+    Purpose(
+        "audit",
+        Rotation.RECORDED,
+        b"pwb audit-signing v1",
+        "never: every entry and checkpoint of the log must stay verifiable for as long as the log is kept",
+    ),
+    Purpose(
+        "qr-reference",
+        Rotation.RECORDED,
+        b"pwb qr-reference v1",
+        "when every waybill issued before the next version was made is in a final state or purged",
+    ),
+    Purpose(
+        "telephony-callback",
+        Rotation.GRACE,
+        b"pwb telephony callback v1",
+        "once the provider signs with the new secret (callbacks older than the skew are refused anyway)",
+    ),
+    Purpose("otp", Rotation.GRACE, b"pwb otp v1", "one OTP lifetime after the rotation"),
+    Purpose("signoff-code", Rotation.GRACE, b"pwb signoff code v1", "one sign-off code lifetime after the rotation"),
+    Purpose("identity-code", Rotation.GRACE, b"pwb identity-code v1", "two minutes after the rotation"),
+    Purpose(
+        "recipient-session",
+        Rotation.RESEAL,
+        b"pwb recipient-session v1",
+        "as soon as the rotation has re-sealed the sessions",
+    ),
+    Purpose("leak-report", Rotation.RESEAL, b"pwb leak-report v1", "as soon as the rotation has re-sealed the reports"),
+    Purpose("totp", Rotation.RESEAL, b"pwb totp v1", "as soon as the rotation has re-sealed the secrets"),
+    Purpose("axb-phone", Rotation.RESEAL, b"pwb axb v1", "as soon as the rotation has re-sealed the bindings"),
+    Purpose("outbox", Rotation.RESEAL, b"pwb outbox v1", "as soon as the rotation has re-sealed the messages"),
+    Purpose("courier-line", Rotation.RESEAL, b"pwb courier line v1", "as soon as the rotation has re-sealed the lines"),
+    Purpose(
+        "delivery-point",
+        Rotation.NEW_ITEMS,
+        b"pwb delivery-point v1",
+        "when every waybill issued before the next version was made is in a final state or purged",
+    ),
+    Purpose("tracking-client", Rotation.FRESH, b"pwb tracking-client v1", "at once: look-up counters are per minute"),
+    Purpose("rate-limit", Rotation.FRESH, None, "at once: throttle counters are short-lived"),
+    Purpose("device-id", Rotation.NEW_ITEMS, None, "never: audit entries keep the tag of their version"),
+    Purpose("break-glass-reason", Rotation.RECORDED, None, "never: sealed reasons name their version"),
+)
+PURPOSE_BY_NAME = {purpose.name: purpose for purpose in PURPOSES}
+PURPOSE_NAMES = tuple(PURPOSE_BY_NAME)
+# Kept for callers that list the purposes `pwb keys rotate --purpose` takes.
+ROTATABLE_PURPOSES = PURPOSE_NAMES
 
 
 class PurposeKeys:
-    def __init__(self, keys: KeyManager) -> None:
+    def __init__(self, keys: LocalKeyManager) -> None:
         self._keys = keys
+        self._legacy: dict[str, bytes] = {}
+        if not (keys.knows(LEGACY_VERSION_ONE_MARK) or keys.knows(RANDOM_VERSION_ONE_MARK)):
+            # First open by this code: an existing home has the root its keys were derived from.
+            upgraded = keys.knows(LEGACY_ROOT_TENANT)
+            keys.current_kek(LEGACY_VERSION_ONE_MARK if upgraded else RANDOM_VERSION_ONE_MARK)
+        self._version_one_derived = keys.knows(LEGACY_VERSION_ONE_MARK) and not keys.knows(RANDOM_VERSION_ONE_MARK)
 
     @staticmethod
-    def _check(purpose: str) -> None:
-        if purpose not in ROTATABLE_PURPOSES:
-            raise ValueError(f"unknown key purpose {purpose!r}")
+    def purpose(name: str) -> Purpose:
+        purpose = PURPOSE_BY_NAME.get(name)
+        if purpose is None:
+            raise ValueError(f"unknown key purpose {name!r}")
+        return purpose
 
-    def version(self, purpose: str) -> int:
-        self._check(purpose)
-        return self._keys.current_kek(f"_purpose-{purpose}").version
+    def version(self, name: str) -> int:
+        self.purpose(name)
+        return self._keys.current_kek(f"_purpose-{name}").version
 
-    def key(self, purpose: str, version: int) -> bytes:
-        self._check(purpose)
-        return self._keys.blind_index_key(f"_purpose-{purpose}-v{version}").material
+    def key(self, name: str, version: int) -> bytes:
+        """The key of `version`; UnknownKeyVersion for a version never made (so none is created)."""
+        purpose = self.purpose(name)
+        if not 1 <= version <= self.version(name):
+            raise UnknownKeyVersion(name, version)
+        if version == 1 and purpose.legacy_info is not None and self._version_one_derived:
+            return self._legacy_key(purpose.legacy_info)
+        return self._keys.blind_index_key(f"_purpose-{name}-v{version}").material
 
-    def current(self, purpose: str) -> tuple[int, bytes]:
-        version = self.version(purpose)
-        return version, self.key(purpose, version)
+    def _legacy_key(self, info: bytes) -> bytes:
+        key = self._legacy.get(info.decode())
+        if key is None:
+            root = self._keys.blind_index_key(LEGACY_ROOT_TENANT).material
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)
+            self._legacy[info.decode()] = key
+        return key
 
-    def rotate(self, purpose: str) -> int:
-        """Start a new version with fresh random material; returns it."""
-        self._check(purpose)
-        return self._keys.rotate(f"_purpose-{purpose}").version
+    def current(self, name: str) -> tuple[int, bytes]:
+        version = self.version(name)
+        return version, self.key(name, version)
+
+    def rotate(self, name: str) -> int:
+        """Start a new version with fresh random material; returns it.
+
+        The new key is made here, under the key store's lock, so no two processes can each
+        make a different one for the same version.
+        """
+        self.purpose(name)
+        version = self._keys.rotate(f"_purpose-{name}").version
+        self.key(name, version)
+        return version
+
+    def ring(self, name: str) -> PurposeKeyring:
+        self.purpose(name)
+        return PurposeKeyring(self, name)
+
+
+class PurposeKeyring:
+    """One purpose's keys as services use them: always the store's current version.
+
+    Live rather than a snapshot, so a rotation made by another process (`pwb keys rotate`
+    beside `pwb serve`) is picked up within the key store's reload interval.
+    """
+
+    __slots__ = ("_keys", "purpose")
+
+    def __init__(self, keys: PurposeKeys, purpose: str) -> None:
+        self._keys = keys
+        self.purpose = purpose
+
+    def __repr__(self) -> str:
+        return f"PurposeKeyring({self.purpose!r}, <keys hidden>)"
+
+    def current(self) -> tuple[int, bytes]:
+        return self._keys.current(self.purpose)
+
+    def key(self, version: int) -> bytes:
+        return self._keys.key(self.purpose, version)
+
+    def accepted(self) -> list[tuple[int, bytes]]:
+        """The current version, then the previous one (for short-lived codes issued before a rotation)."""
+        version, key = self.current()
+        ring = [(version, key)]
+        if version > 1:
+            ring.append((version - 1, self.key(version - 1)))
+        return ring
+
+    def all_versions(self) -> list[tuple[int, bytes]]:
+        """Every version up to the current one, oldest first."""
+        version = self._keys.version(self.purpose)
+        return [(v, self.key(v)) for v in range(1, version + 1)]
