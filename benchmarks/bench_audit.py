@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from privacy_waybill.audit.chain import GENESIS_HASH, StoredEntry, chain_entry, encode_content
-from privacy_waybill.audit.checkpoints import CheckpointSigner
+from privacy_waybill.audit.checkpoints import AuditKeys, CheckpointSigner
+from privacy_waybill.vault.keyring import KeyVersions
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
@@ -109,7 +110,7 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{path}")
         migrate(engine)
         signer = CheckpointSigner(bytes(32))
-        audit_log = SqlAuditLog(engine, signer, lambda: T0)
+        audit_log = SqlAuditLog(engine, AuditKeys(KeyVersions.single(bytes(32))), lambda: T0)
 
         single = events(SINGLE)
         single_s = timed(lambda: [audit_log.record(e) for e in single])

@@ -139,6 +139,6 @@ def notifier() -> SimulatedNotifier:
 @pytest.fixture
 def identity(rt: Runtime, notifier: SimulatedNotifier) -> IdentityService:
     """The runtime's sign-in service with cheap argon2id parameters, to keep the suite fast."""
-    service = build_identity(rt.engine, rt.keys, rt.blind_index, notifier, passwords=CHEAP_PASSWORDS)
+    service = build_identity(rt.engine, rt.purpose_keys, rt.blind_index, notifier, passwords=CHEAP_PASSWORDS)
     rt.identity = service  # type: ignore[misc]  (replaces the cached production service)
     return service

@@ -21,7 +21,7 @@ from privacy_waybill.audit.chain import (
     stored_entry_hash,
     unkeyed_entry_hash,
 )
-from privacy_waybill.audit.checkpoints import Checkpoint, CheckpointSigner, signature_valid, signer_from_keys
+from privacy_waybill.audit.checkpoints import AuditKeys, Checkpoint, CheckpointSigner, signature_valid
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.audit.verify import ChainHead, ProblemKind, verify_chain
 
@@ -161,15 +161,20 @@ def test_signer_repr_shows_the_key_id_only() -> None:
     assert repr(SIGNER) == f"CheckpointSigner(key_id={SIGNER.key_id!r})"
 
 
-def test_signer_is_derived_from_the_platform_key_and_stable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_signer_comes_from_the_audit_purpose_key_and_is_stable(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from privacy_waybill.vault import LocalKeyManager
+    from privacy_waybill.vault.purpose_keys import PurposeKeys
+
+    def audit_keys(store: LocalKeyManager) -> AuditKeys:
+        return AuditKeys(PurposeKeys(store).ring("audit"))
 
     secret = os.urandom(48).hex().encode()
     keys = LocalKeyManager.create(tmp_path / "keys", secret)
+    first = audit_keys(keys).current().public_key
     reopened = LocalKeyManager.open(tmp_path / "keys", secret)
-    assert signer_from_keys(keys).public_key == signer_from_keys(reopened).public_key
+    assert audit_keys(reopened).current().public_key == first
     other = LocalKeyManager.create(tmp_path / "other", os.urandom(48).hex().encode())
-    assert signer_from_keys(other).public_key != signer_from_keys(keys).public_key
+    assert audit_keys(other).current().public_key != first
 
 
 # --- verifier: one test per problem kind -----------------------------------------------------
@@ -181,7 +186,7 @@ def verify(  # type: ignore[no-untyped-def]
     head: ChainHead | None = None,
     anchors: list[Checkpoint] = (),  # type: ignore[assignment]
 ):
-    return verify_chain(iter(entries), checkpoints, TRUSTED, head, chain_key=KEY, anchors=anchors)
+    return verify_chain(iter(entries), checkpoints, TRUSTED, head, chain_keys={1: KEY}, anchors=anchors)
 
 
 def test_an_intact_chain_verifies_and_reports_its_size() -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import event as sqlalchemy_event
 from typer.testing import CliRunner
 
 from privacy_waybill.audit.anchors import FileWitness
-from privacy_waybill.audit.checkpoints import CheckpointSigner, signer_from_keys, tree_head_message
+from privacy_waybill.audit.checkpoints import AuditKeys, tree_head_message
 from privacy_waybill.audit.merkle import leaf_hash, root_from_inclusion
 from privacy_waybill.audit.chain import unkeyed_entry_hash
 from privacy_waybill.audit.model import AuditEvent, AuditUnavailable, Outcome
@@ -28,9 +28,10 @@ from privacy_waybill.cli.audit import audit_app
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
+from privacy_waybill.vault.keyring import KeyVersions
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-SIGNER = CheckpointSigner(bytes(range(32)))
+SIGNER = AuditKeys(KeyVersions.single(bytes(range(32))))
 
 
 def event(n: int, **overrides: object) -> AuditEvent:
@@ -210,7 +211,7 @@ def test_a_tail_cut_with_the_head_row_moved_back_is_still_caught_by_a_checkpoint
 
 def test_a_checkpoint_signed_by_another_key_is_named(engine: Engine, audit_log: SqlAuditLog) -> None:
     filled(audit_log)
-    forged = SqlAuditLog(engine, CheckpointSigner(bytes(32)), lambda: T0).checkpoint()
+    forged = SqlAuditLog(engine, AuditKeys(KeyVersions.single(bytes(32))), lambda: T0).checkpoint()
     assert forged is not None
     problem = audit_log.verify().problem
     assert problem is not None and (problem.seq, problem.kind) == (10, ProblemKind.BAD_SIGNATURE)
@@ -331,7 +332,7 @@ def cli_log(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlAuditLo
     """The runtime's audit log, with PWB_DATABASE_URL pointing the CLI at the same database."""
     monkeypatch.setenv("PWB_DATABASE_URL", database_url(rt.engine))
     yield SqlAuditLog(
-        rt.engine, signer_from_keys(rt.keys), rt.clock, witnesses=[FileWitness(rt.settings.audit_anchor_file)]
+        rt.engine, AuditKeys(rt.purpose_keys.ring("audit")), rt.clock, witnesses=[FileWitness(rt.settings.audit_anchor_file)]
     )
 
 
@@ -507,7 +508,7 @@ def test_pwb_audit_prove_gives_a_signed_tree_head_and_an_inclusion_proof(cli_log
     message = tree_head_message(7, root, proof["at"], proof["key_id"])
     public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(proof["public_key"]))
     public_key.verify(bytes.fromhex(proof["signature"]), message)  # raises when forged
-    assert proof["public_key"] == signer_from_keys(rt.keys).public_key.hex()
+    assert proof["public_key"] == AuditKeys(rt.purpose_keys.ring("audit")).current().public_key.hex()
 
 
 def test_pwb_audit_prove_refuses_an_entry_beyond_the_log(cli_log: SqlAuditLog) -> None:

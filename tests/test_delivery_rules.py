@@ -13,8 +13,9 @@ from privacy_waybill.delivery.ordering import ParcelPlace, order_stops, revisits
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.telephony.model import NumberLoad
 from privacy_waybill.telephony.pool import choose_x
+from privacy_waybill.vault.keyring import KeyVersions
 
-KEYER = DeliveryPointKeyer(b"k" * 32)
+KEYER = DeliveryPointKeyer(KeyVersions.single(b"k" * 32))
 BASE = "浙江省杭州市余杭区五常街道"
 
 
@@ -45,7 +46,7 @@ def test_neighbouring_buildings_and_compounds_are_different_points() -> None:
     assert other.site != five.site and other.road == five.road
     assert keys("文一西路1000号").site == KEYER.site_key("文一西路1000号")
     assert five.site == KEYER.site_key("西溪园区") and five.road == KEYER.road_key("文一西路")
-    assert DeliveryPointKeyer(b"x" * 32).keys(parse_address(BASE + "文一西路969号西溪园区5号楼")).point != five.point  # type: ignore[union-attr]
+    assert DeliveryPointKeyer(KeyVersions.single(b"x" * 32)).keys(parse_address(BASE + "文一西路969号西溪园区5号楼")).point != five.point  # type: ignore[union-attr]
 
 
 def place(waybill_id: str, building: str, site: str, road: str = "R") -> ParcelPlace:

@@ -24,6 +24,7 @@ from privacy_waybill.identity.credentials import (
 from privacy_waybill.identity.model import CrowdPass, IdentityPolicy, OtpRecord, SessionRecord, User, UserStatus
 from privacy_waybill.identity.notify import SimulatedNotifier
 from privacy_waybill.vault.aead import BrokenSeal
+from privacy_waybill.vault.keyring import KeyVersions
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 POLICY = IdentityPolicy()
@@ -219,14 +220,14 @@ def test_a_totp_code_cannot_be_replayed() -> None:
 
 
 def test_totp_secrets_are_sealed_to_their_user() -> None:
-    secrets_box = TotpSecrets(b"k" * 32)
+    secrets_box = TotpSecrets(KeyVersions.single(b"k" * 32))
     sealed = secrets_box.seal("u_1", TOTP_SECRET)
     assert TOTP_SECRET.encode() not in sealed
     assert secrets_box.unseal("u_1", sealed) == TOTP_SECRET
     with pytest.raises(BrokenSeal):
         secrets_box.unseal("u_2", sealed)
     with pytest.raises(BrokenSeal):
-        TotpSecrets(b"x" * 32).unseal("u_1", sealed)
+        TotpSecrets(KeyVersions.single(b"x" * 32)).unseal("u_1", sealed)
 
 
 def test_the_provisioning_uri_names_the_issuer() -> None:
@@ -234,13 +235,13 @@ def test_the_provisioning_uri_names_the_issuer() -> None:
 
 
 def test_otp_codes_are_six_digits_hashed_with_a_key_and_bound_to_their_record() -> None:
-    codes = OneTimeCodes(b"k" * 32)
+    codes = OneTimeCodes(KeyVersions.single(b"k" * 32))
     code = codes.new_code()
     assert len(code) == 6 and code.isdigit()
     stored = codes.hash("o_1", code)
     assert codes.matches("o_1", code, stored)
     assert not codes.matches("o_2", code, stored)
-    assert not OneTimeCodes(b"x" * 32).matches("o_1", code, stored)
+    assert not OneTimeCodes(KeyVersions.single(b"x" * 32)).matches("o_1", code, stored)
     assert stored != hashlib.sha256(code.encode()).digest()
 
 

@@ -60,7 +60,7 @@ class RecordingProvider:
 
 
 def service(rt: Runtime, provider: object) -> NotificationService:
-    return build_notifications(rt.engine, rt.keys, rt.blind_index, provider)  # type: ignore[arg-type]
+    return build_notifications(rt.engine, rt.purpose_keys, rt.blind_index, provider)  # type: ignore[arg-type]
 
 
 def outbox_rows(rt: Runtime) -> list[dict[str, object]]:
@@ -222,7 +222,7 @@ def test_a_rejected_message_fails_at_once(rt: Runtime) -> None:
 
 def test_a_crowd_courier_signs_in_with_the_code_from_the_outbox(rt: Runtime) -> None:
     rt.clock = lambda: NOW
-    identity = build_identity(rt.engine, rt.keys, rt.blind_index, rt.identity.notifier, passwords=CHEAP_PASSWORDS)
+    identity = build_identity(rt.engine, rt.purpose_keys, rt.blind_index, rt.identity.notifier, passwords=CHEAP_PASSWORDS)
     identity.create_pass("13812345678", "13", date(2026, 12, 1), "user:u_clerk", NOW)
     identity.request_otp("13812345678", NOW)
     [message] = rt.notifications.recent(template="crowd_courier.otp", to=PHONE)

@@ -14,6 +14,7 @@ from privacy_waybill.recipients.identity_code import IdentityCodes, InvalidIdent
 from privacy_waybill.stations import codes
 from privacy_waybill.stations.model import Shelf, Station, StationFull, StationKind
 from privacy_waybill.tracking.tally import LookupTally
+from privacy_waybill.vault.keyring import KeyVersions
 
 NOW = datetime(2026, 12, 1, 9, 30, 15, tzinfo=UTC)
 
@@ -122,7 +123,7 @@ KEY = bytes(range(32))
 
 
 def test_an_identity_code_opens_to_its_phone_for_two_minutes_only() -> None:
-    identity = IdentityCodes(KEY)
+    identity = IdentityCodes(KeyVersions.single(KEY))
     token, expires_at = identity.mint("+8613812345678", NOW)
     assert expires_at == NOW + timedelta(minutes=2)
     assert token.startswith("pwid1.") and "13812345678" not in token and "5678" not in token
@@ -130,22 +131,22 @@ def test_an_identity_code_opens_to_its_phone_for_two_minutes_only() -> None:
     with pytest.raises(InvalidIdentityCode):
         identity.open(token, NOW + timedelta(minutes=2, seconds=1))
     with pytest.raises(InvalidIdentityCode):
-        IdentityCodes(bytes(32)).open(token, NOW)
+        IdentityCodes(KeyVersions.single(bytes(32))).open(token, NOW)
 
 
 @pytest.mark.parametrize("token", ["", "pwid1.", "pwid1.!!!", "nope", "pwid1.AAAA", "pwid1." + "A" * 80])
 def test_anything_else_is_not_an_identity_code(token: str) -> None:
     with pytest.raises(InvalidIdentityCode):
-        IdentityCodes(KEY).open(token, NOW)
+        IdentityCodes(KeyVersions.single(KEY)).open(token, NOW)
 
 
 def test_a_moved_expiry_breaks_the_seal() -> None:
-    token, _ = IdentityCodes(KEY).mint("+8613812345678", NOW)
+    token, _ = IdentityCodes(KeyVersions.single(KEY)).mint("+8613812345678", NOW)
     raw = bytearray(base64.urlsafe_b64decode(token.removeprefix("pwid1.") + "=" * (-len(token) % 4)))
     raw[7] ^= 0x7F  # a later expiry
     forged = "pwid1." + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
     with pytest.raises(InvalidIdentityCode):
-        IdentityCodes(KEY).open(forged, NOW)
+        IdentityCodes(KeyVersions.single(KEY)).open(forged, NOW)
 
 
 class ListSink:

@@ -66,6 +66,7 @@ from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
 from privacy_waybill.storage.delivery import DeliveryStore, purge_delivery
 from privacy_waybill.storage.identity import build_identity
+from privacy_waybill.storage.key_rotation import Rotated, rotate_purpose
 from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
@@ -534,6 +535,18 @@ class Runtime:
         if purged:
             self.waybills.reclaim_freed_space()
         return purged
+
+    def rotate_purpose_key(self, purpose: str, actor: str) -> Rotated:
+        """A new version of one purpose's key, with the values it seals moved to it, audited."""
+        rotated = rotate_purpose(self.engine, self.purpose_keys, purpose)
+        self.audit.record(
+            AuditEvent(
+                at=self.clock(), actor=actor, role=Role.PLATFORM_ADMIN.value, action="key.rotate",
+                outcome=Outcome.ALLOWED, rule=f"purpose:{purpose}",
+                detail={"purpose": purpose, "version": str(rotated.version), "resealed": str(rotated.resealed or 0)},
+            )
+        )  # fmt: skip
+        return rotated
 
     def close(self) -> None:
         self.engine.dispose()

@@ -333,9 +333,11 @@ def keys_rotate(
         if purpose not in ROTATABLE_PURPOSES:
             raise fail(f"--purpose: one of {', '.join(ROTATABLE_PURPOSES)}")
         with runtime() as rt:
-            allow(rt, operator(Role.PLATFORM_ADMIN), "key.manage", PLATFORM)
-            version = rt.purpose_keys.rotate(purpose)
-        stderr.print(f"pwb keys rotate: {purpose} key now at version {version}", highlight=False)
+            admin = operator(Role.PLATFORM_ADMIN)
+            allow(rt, admin, "key.manage", PLATFORM)
+            rotated = rt.rotate_purpose_key(purpose, admin.actor)
+        resealed = "" if rotated.resealed is None else f", {rotated.resealed} sealed values moved to it"
+        stderr.print(f"pwb keys rotate: {purpose} key now at version {rotated.version}{resealed}", highlight=False)
         return
     with runtime() as rt:
         allow(rt, operator(Role.PLATFORM_ADMIN), "key.manage", PLATFORM)
