@@ -22,6 +22,7 @@ from privacy_waybill.issuance.references import InvalidReference, make_reference
 from privacy_waybill.masking import FULLY_HIDDEN, get_rule
 from privacy_waybill.validation.names import parse_person_name
 from privacy_waybill.validation.phones import normalise_phone
+from privacy_waybill.vault.keyring import KeyVersions
 
 EXAMPLES = int(os.environ.get("PWB_PARSER_EXAMPLES", "150"))
 # 2 s per example: generous on a loaded 2-core machine, yet a quadratic blow-up on a few KB fails it.
@@ -32,7 +33,7 @@ PARSER_FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
 )
-KEY = bytes(range(32))
+KEY = KeyVersions.single(bytes(range(32)))
 MOBILE_WRITTEN_SOMEHOW = r"(\+?86)?[\s-]?1[3-9]\d[\s.-]?\d{4}[\s.-]?\d{4}"
 
 HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)

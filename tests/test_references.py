@@ -12,8 +12,10 @@ from privacy_waybill.issuance.references import (
     reference_url,
     verify_reference,
 )
+from privacy_waybill.vault.keyring import KeyVersions
 
-KEY = b"k" * 32
+KEY = KeyVersions.single(b"k" * 32)
+ROTATED = KeyVersions({1: b"k" * 32, 2: b"r" * 32})
 ids = st.binary(min_size=1, max_size=32)
 
 
@@ -48,7 +50,7 @@ def test_appended_or_truncated_tokens_are_rejected(public_id: bytes, extra: str)
 @given(ids, st.binary(min_size=16, max_size=64).filter(lambda k: k != KEY))
 def test_token_from_another_key_is_rejected(public_id: bytes, other_key: bytes) -> None:
     with pytest.raises(InvalidReference):
-        verify_reference(make_reference(public_id, other_key), KEY)
+        verify_reference(make_reference(public_id, KeyVersions.single(other_key)), KEY)
 
 
 @pytest.mark.parametrize("token", ["", "=", "不是令牌", "AAAA", "A" * 200, "AAAAAAAAAAAAAAAAAAAAAA=="])
@@ -59,11 +61,41 @@ def test_garbage_is_rejected(token: str) -> None:
 
 def test_short_key_and_bad_id_length_are_refused() -> None:
     with pytest.raises(ValueError):
-        make_reference(b"id", b"short")
+        make_reference(b"id", KeyVersions.single(b"short"))
     with pytest.raises(ValueError):
         make_reference(b"", KEY)
     with pytest.raises(ValueError):
         make_reference(bytes(33), KEY)
+
+
+def test_a_label_printed_before_a_rotation_still_resolves_and_new_ones_name_their_version() -> None:
+    public_id = bytes(range(16))
+    printed = make_reference(public_id, KEY)
+    assert verify_reference(printed, ROTATED) == public_id
+    fresh = make_reference(public_id, ROTATED)
+    assert fresh.startswith("2.") and fresh != "2." + printed
+    assert verify_reference(fresh, ROTATED) == public_id
+    # The version named picks the key: a version-2 token is no version-1 token and vice versa.
+    with pytest.raises(InvalidReference):
+        verify_reference(fresh.removeprefix("2."), ROTATED)
+    with pytest.raises(InvalidReference):
+        verify_reference("2." + printed, ROTATED)
+
+
+@pytest.mark.parametrize("prefix", ["1.", "02.", "3.", "-2.", "２.", "9999999."])
+def test_a_version_that_is_not_spelt_canonically_or_never_existed_is_rejected(prefix: str) -> None:
+    body = make_reference(bytes(range(16)), ROTATED).removeprefix("2.")
+    with pytest.raises(InvalidReference):
+        verify_reference(prefix + body, ROTATED)
+
+
+@given(ids, st.data())
+def test_any_changed_character_of_a_versioned_token_is_rejected(public_id: bytes, data: st.DataObject) -> None:
+    token = make_reference(public_id, ROTATED)
+    position = data.draw(st.integers(0, len(token) - 1))
+    replacement = data.draw(st.characters(codec="ascii").filter(lambda c: c != token[position]))
+    with pytest.raises(InvalidReference):
+        verify_reference(token[:position] + replacement + token[position + 1 :], ROTATED)
 
 
 @pytest.mark.parametrize("base", ["http://127.0.0.1:8000", "http://127.0.0.1:8000/"])

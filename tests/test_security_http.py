@@ -316,7 +316,7 @@ def test_each_purpose_has_its_own_key_and_rotating_one_leaves_the_others(sqlite_
         p: before[p] for p in ("rate-limit", "break-glass-reason")
     }
     with pytest.raises(ValueError, match="unknown key purpose"):
-        keys.current("audit")
+        keys.current("no-such-purpose")
 
 
 def test_pwb_tickets_open_names_a_tenants_waybills_and_refuses_a_bad_ticket_id(pwb_home) -> None:  # type: ignore[no-untyped-def]
