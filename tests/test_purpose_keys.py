@@ -24,6 +24,12 @@ from sqlalchemy import Engine, select, text
 from api_support import API, add_merchant, bearer, personal_order
 from cli_support import run_pwb
 from privacy_waybill.access.model import Role
+from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.delivery.ordering import ParcelPlace, route_order
+from privacy_waybill.delivery.points import DeliveryPointKeyer
+from privacy_waybill.recipients.identity_code import IdentityCodes, InvalidIdentityCode
+from privacy_waybill.telephony.callbacks import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackSigner
+from privacy_waybill.telephony.model import CallbackRejected
 from privacy_waybill.api.app import create_app
 from privacy_waybill.audit.checkpoints import AuditKeys
 from privacy_waybill.audit.model import AuditEvent, Outcome
@@ -179,6 +185,38 @@ def test_version_one_is_sealed_exactly_as_before_keys_had_versions() -> None:
     blob = TotpSecrets(KeyVersions.single(key)).seal("u_1", "JBSWY3DPEHPK3PXP")
     # The old code opened TOTP secrets with this very call.
     assert unseal(AESGCM(key), blob, frame(b"pwb/totp", b"u_1")) == b"JBSWY3DPEHPK3PXP"
+
+
+def test_identity_codes_and_provider_callbacks_made_just_before_a_rotation_still_pass_once() -> None:
+    one, two, three = (KeyVersions({v: bytes([v]) * 32 for v in range(1, n + 1)}) for n in (1, 2, 3))
+    token, _ = IdentityCodes(one).mint("+8613812345678", NOW)
+    assert IdentityCodes(two).open(token, NOW) == "+8613812345678"
+    with pytest.raises(InvalidIdentityCode):
+        IdentityCodes(three).open(token, NOW)  # two rotations within its two minutes: ask for a new one
+    headers = CallbackSigner(one).headers(b"{}", NOW, "nonce-0123456789ab")
+    seen: set[str] = set()
+
+    def remember(nonce: str, keep_until: datetime) -> bool:
+        fresh = nonce not in seen
+        seen.add(nonce)
+        return fresh
+
+    signed = [headers[h] for h in (TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)]
+    CallbackSigner(two).verify(*signed, b"{}", NOW, remember)
+    seen.clear()
+    with pytest.raises(CallbackRejected):
+        CallbackSigner(three).verify(*signed, b"{}", NOW, remember)
+
+
+def test_parcels_hashed_before_a_delivery_point_rotation_still_find_their_place_on_the_route() -> None:
+    address = parse_address("浙江省杭州市余杭区五常街道文一西路969号西溪园区5号楼")
+    before = DeliveryPointKeyer(KeyVersions.single(b"a" * 32)).keys(address)
+    rotated = DeliveryPointKeyer(KeyVersions({1: b"a" * 32, 2: b"b" * 32}))
+    after = rotated.keys(address)
+    assert before is not None and after is not None and after.point != before.point
+    route = route_order([rotated.route_entry_keys("文二路"), rotated.route_entry_keys("文一西路")])
+    for keys in (before, after):
+        assert route.rank(ParcelPlace("wb", keys.point, keys.site, keys.road)) == 1
 
 
 # --- the platform keeps working across rotations --------------------------------------------

@@ -109,9 +109,8 @@ PURPOSES: tuple[Purpose, ...] = (
     Purpose("break-glass-reason", Rotation.RECORDED, None, "never: sealed reasons name their version"),
 )
 PURPOSE_BY_NAME = {purpose.name: purpose for purpose in PURPOSES}
-PURPOSE_NAMES = tuple(PURPOSE_BY_NAME)
-# Kept for callers that list the purposes `pwb keys rotate --purpose` takes.
-ROTATABLE_PURPOSES = PURPOSE_NAMES
+# What `pwb keys rotate --purpose` takes: every purpose.
+ROTATABLE_PURPOSES = tuple(PURPOSE_BY_NAME)
 
 
 class PurposeKeys:
