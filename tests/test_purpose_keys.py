@@ -42,7 +42,7 @@ from privacy_waybill.storage import identity_tables
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.identity import IdentityStore
 from privacy_waybill.notifications.service import OutboxSeals
-from privacy_waybill.storage.key_rotation import SEALED_COLUMNS
+from privacy_waybill.storage.key_rotation import SEALED_COLUMNS, ResealFailed
 from privacy_waybill.telephony.service import PhoneSeals
 from privacy_waybill.vault import LocalKeyManager
 from privacy_waybill.vault.aead import BrokenSeal
@@ -270,6 +270,22 @@ def test_totp_secrets_are_resealed_under_the_new_key_and_still_sign_in(rt: Runti
         assert identity.sign_in(name, PASSWORD, code, None, NOW).token
     rotation = rt.audit.events(action="key.rotate")[-1].event()
     assert dict(rotation.detail) == {"purpose": "totp", "version": "2", "resealed": "2"}
+
+
+def test_a_value_that_does_not_open_stops_the_reseal_and_nothing_moves(rt: Runtime, identity: IdentityService) -> None:
+    first = identity.add_user("clerk.one", PASSWORD, Role.STATION_CLERK, NOW, station="HZ10")
+    second = identity.add_user("clerk.two", PASSWORD, Role.STATION_CLERK, NOW, station="HZ10")
+    intact = _totp_sealed(rt.engine, first.user.id)
+    damaged = bytearray(_totp_sealed(rt.engine, second.user.id))
+    damaged[-1] ^= 1
+    users = identity_tables.User.__table__
+    with rt.engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == second.user.id).values(totp_sealed=bytes(damaged)))
+    with pytest.raises(ResealFailed, match="users.totp_sealed"):
+        rt.rotate_purpose_key("totp", "cli:test")
+    assert _totp_sealed(rt.engine, first.user.id) == intact
+    assert rt.purpose_keys.version("totp") == 2  # and version 1 still opens the intact secret
+    assert TotpSecrets(rt.purpose_keys.ring("totp")).unseal(first.user.id, intact)
 
 
 def test_an_otp_sent_before_rotating_still_verifies_within_its_lifetime(rt: Runtime) -> None:

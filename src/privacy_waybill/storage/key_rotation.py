@@ -18,20 +18,31 @@ from typing import cast
 from sqlalchemy import Engine, Table, select, update
 
 from privacy_waybill.delivery.service import courier_line_context
+from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.identity.credentials import TotpSecrets
 from privacy_waybill.notifications.service import OutboxSeals
 from privacy_waybill.stations.wiring import LEAK_REPORT_SEAL_DOMAIN, SESSION_SEAL_DOMAIN, ContextSeal
 from privacy_waybill.storage.delivery_tables import CourierLine
 from privacy_waybill.storage.identity_tables import User
+from privacy_waybill.storage.models import Base
 from privacy_waybill.storage.notification_tables import NotificationOutbox
 from privacy_waybill.storage.station_tables import LeakReport, RecipientSession
 from privacy_waybill.storage.telephony_tables import Binding
 from privacy_waybill.telephony.service import PhoneSeals
+from privacy_waybill.vault.aead import BrokenSeal
 from privacy_waybill.vault.keyring import KeySource, VersionedSeal
 from privacy_waybill.vault.purpose_keys import PurposeKeys, Rotation
 
 # (row id, sealed blob) -> the blob under the current version, or None when it already is.
 Resealer = Callable[[object, bytes], bytes | None]
+
+
+class ResealFailed(PrivacyWaybillError):
+    def __init__(self, table: str, column: str) -> None:
+        super().__init__(
+            f"a value in {table}.{column} does not open under the key version it names; nothing was re-sealed "
+            "(the new key version is current and the older ones still open every value)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +53,8 @@ class SealedColumn:
     reseal: Resealer
 
 
-def _table(model: type) -> Table:
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def _totp(keys: KeySource) -> list[SealedColumn]:
@@ -106,7 +117,10 @@ def reseal(engine: Engine, columns: Sequence[SealedColumn]) -> int:
             id_column, column = sealed.table.c[sealed.id_column], sealed.table.c[sealed.column]
             rows = conn.execute(select(id_column, column).where(column.is_not(None))).all()
             for row_id, blob in rows:
-                fresh = sealed.reseal(row_id, blob)
+                try:
+                    fresh = sealed.reseal(row_id, bytes(blob))
+                except BrokenSeal:
+                    raise ResealFailed(sealed.table.name, sealed.column) from None
                 if fresh is not None:
                     conn.execute(update(sealed.table).where(id_column == row_id).values({sealed.column: fresh}))
                     moved += 1
