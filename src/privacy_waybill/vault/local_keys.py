@@ -22,7 +22,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -155,6 +155,17 @@ class LocalKeyManager:
             return KekRef(entry["kek_id"], version)
 
         return self._mutate(add_version)
+
+    def add_entry_once(self, decide: Callable[[Collection[str]], str | None]) -> None:
+        """Add the entry `decide` names given the store's entries, deciding on a fresh read
+        under the store's lock, so processes opening one store at once all decide alike."""
+
+        def add(document: Document) -> None:
+            name = decide(document["tenants"].keys())
+            if name is not None:
+                document["tenants"].setdefault(name, self._new_tenant_entry(name))
+
+        self._mutate(add)
 
     def knows(self, tenant_id: str) -> bool:
         """Whether the store holds keys for `tenant_id` (without creating them)."""

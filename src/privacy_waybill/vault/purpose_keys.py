@@ -21,6 +21,7 @@ when they may go.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -113,14 +114,22 @@ PURPOSE_BY_NAME = {purpose.name: purpose for purpose in PURPOSES}
 ROTATABLE_PURPOSES = tuple(PURPOSE_BY_NAME)
 
 
+def _version_one_mark(entries: Collection[str]) -> str | None:
+    """On the first open by this code, which marker the store gets (None: it has one already).
+
+    An existing home holds the root its keys were derived from; a new one does not yet.
+    """
+    if LEGACY_VERSION_ONE_MARK in entries or RANDOM_VERSION_ONE_MARK in entries:
+        return None
+    return LEGACY_VERSION_ONE_MARK if LEGACY_ROOT_TENANT in entries else RANDOM_VERSION_ONE_MARK
+
+
 class PurposeKeys:
     def __init__(self, keys: LocalKeyManager) -> None:
         self._keys = keys
         self._legacy: dict[str, bytes] = {}
         if not (keys.knows(LEGACY_VERSION_ONE_MARK) or keys.knows(RANDOM_VERSION_ONE_MARK)):
-            # First open by this code: an existing home has the root its keys were derived from.
-            upgraded = keys.knows(LEGACY_ROOT_TENANT)
-            keys.current_kek(LEGACY_VERSION_ONE_MARK if upgraded else RANDOM_VERSION_ONE_MARK)
+            keys.add_entry_once(_version_one_mark)
         self._version_one_derived = keys.knows(LEGACY_VERSION_ONE_MARK) and not keys.knows(RANDOM_VERSION_ONE_MARK)
 
     @staticmethod
