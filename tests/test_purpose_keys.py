@@ -348,9 +348,9 @@ def test_audit_verifies_across_a_rotation_and_still_names_a_wrong_key(rt: Runtim
     result = rt.audit.verify()
     assert result.intact, result.problem
     with rt.engine.connect() as conn:
-        versions = dict(conn.execute(text("select key_version, count(*) from audit_entries group by key_version")).all())
+        versions = set(conn.execute(text("select distinct key_version from audit_entries")).scalars())
         key_ids = set(conn.execute(text("select key_id from audit_checkpoints")).scalars())
-    assert set(versions) == {1, 2} and len(key_ids) == 2
+    assert versions == {1, 2} and len(key_ids) == 2
     last = result.entries
 
     # An entry claimed for the other version no longer matches its hash.

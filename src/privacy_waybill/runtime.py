@@ -623,7 +623,10 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         access_policy=load_access_policy(),
         rate_limits=load_rate_limits(),
         audit=SqlAuditLog(
-            engine, AuditKeys(purpose_keys.ring("audit")), clock=utc_now, witnesses=[FileWitness(settings.audit_anchor_file)]
+            engine,
+            AuditKeys(purpose_keys.ring("audit")),
+            clock=utc_now,
+            witnesses=[FileWitness(settings.audit_anchor_file)],
         ),
         quotas=RedisQuotaStore.from_url(settings.redis_url) if settings.redis_url else QuotaStore(engine),
         alerts=AlertStore(engine),

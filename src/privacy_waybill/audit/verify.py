@@ -185,7 +185,8 @@ def _entry_problem(
         return Problem(entry.seq, ProblemKind.REORDERED, f"appears after entry {expected_seq - 1}")
     chain_key = chain_keys.get(entry.key_version)
     if chain_key is None:
-        return Problem(entry.seq, ProblemKind.CHANGED, f"it names audit key version {entry.key_version}, which never existed")
+        explanation = f"it names audit key version {entry.key_version}, which never existed"
+        return Problem(entry.seq, ProblemKind.CHANGED, explanation)
     following_key = chain_keys.get(following.key_version) if following is not None else None
     intact = stored_entry_hash(entry, chain_key) == entry.entry_hash
     linked = entry.prev_hash == prev_hash

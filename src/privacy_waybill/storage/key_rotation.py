@@ -81,9 +81,8 @@ def _outbox(keys: KeySource) -> list[SealedColumn]:
 
 def _recipient_sessions(keys: KeySource) -> list[SealedColumn]:
     sessions = ContextSeal(keys, SESSION_SEAL_DOMAIN)
-    return [
-        SealedColumn(_table(RecipientSession), "token_hash", "phone_sealed", lambda i, b: sessions.reseal(cast(bytes, i), b))
-    ]
+    table = _table(RecipientSession)
+    return [SealedColumn(table, "token_hash", "phone_sealed", lambda i, b: sessions.reseal(cast(bytes, i), b))]
 
 
 def _leak_reports(keys: KeySource) -> list[SealedColumn]:
@@ -93,9 +92,8 @@ def _leak_reports(keys: KeySource) -> list[SealedColumn]:
 
 def _courier_lines(keys: KeySource) -> list[SealedColumn]:
     lines = VersionedSeal(keys)
-    return [
-        SealedColumn(_table(CourierLine), "actor", "phone_sealed", lambda i, b: lines.reseal(b, courier_line_context(str(i))))
-    ]
+    table = _table(CourierLine)
+    return [SealedColumn(table, "actor", "phone_sealed", lambda i, b: lines.reseal(b, courier_line_context(str(i))))]
 
 
 # Where each re-sealing purpose keeps sealed values, and how each is re-sealed.

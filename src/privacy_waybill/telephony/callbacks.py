@@ -1,10 +1,12 @@
 """Provider callbacks are signed and replay-proof.
 
 The provider signs `timestamp \\n nonce \\n body` with HMAC-SHA256 under a shared secret and
-sends the three in headers. The secret is the current version of the callback key; while the
-provider switches to a new one, the previous version is still accepted. We refuse a missing or wrong signature, a timestamp more than the
+sends the three in headers. We refuse a missing or wrong signature, a timestamp more than the
 allowed skew away from our clock, and a nonce seen before (nonces are kept for twice the
 skew, after which the timestamp check alone refuses a replay).
+
+The secret is the current version of the callback key; while the provider switches to a new
+one, the previous version is still accepted.
 """
 
 from __future__ import annotations
