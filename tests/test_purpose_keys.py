@@ -371,6 +371,38 @@ def test_audit_verifies_across_a_rotation_and_still_names_a_wrong_key(rt: Runtim
     assert problem.kind in (ProblemKind.BAD_SIGNATURE, ProblemKind.RESIGNED)
 
 
+def test_an_audit_log_written_before_the_upgrade_verifies_after_it_and_across_a_rotation(engine: Engine) -> None:
+    from alembic import command
+
+    from privacy_waybill.audit.chain import GENESIS_HASH, chain_entry
+    from privacy_waybill.storage.audit_tables import AuditEntry
+    from privacy_waybill.storage.db import alembic_config, migrate
+
+    seed = bytes(range(32))
+    old_chain_key = AuditKeys(KeyVersions.single(seed)).current().chain_key
+    command.downgrade(alembic_config(engine), "0009_risk")
+    # Entries as the code before per-purpose keys wrote them: no key version column at all.
+    prev, rows = GENESIS_HASH, []
+    for n in range(1, 4):
+        happened = NOW + timedelta(seconds=n)
+        entry = chain_entry(n, prev, AuditEvent(at=happened, actor="user:u_1", role="courier", action="waybill.read",
+                                                outcome=Outcome.ALLOWED, rule="courier.assigned"), old_chain_key)  # fmt: skip
+        rows.append({**entry._asdict(), "at": happened})
+        prev = entry.entry_hash
+    with engine.begin() as conn:
+        for row in rows:
+            row.pop("key_version")  # the insert names only the columns of before
+            conn.execute(AuditEntry.__table__.insert().values(row))
+        conn.execute(text("update audit_head set seq = 3, head_hash = :h"), {"h": prev})
+    migrate(engine)
+    upgraded = SqlAuditLog(engine, AuditKeys(KeyVersions.single(seed)), lambda: NOW)
+    assert upgraded.verify().intact
+    rotated = SqlAuditLog(engine, AuditKeys(KeyVersions({1: seed, 2: os.urandom(32)})), lambda: NOW)
+    _record(rotated, 2, 10)
+    result = rotated.verify()
+    assert result.intact and result.entries == 5, result.problem
+
+
 # --- the CLI ----------------------------------------------------------------------------------
 
 
