@@ -16,6 +16,7 @@ from datetime import datetime
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
 from privacy_waybill.vault.aead import frame
 from privacy_waybill.vault.keyring import KeySource, VersionedSeal
 
