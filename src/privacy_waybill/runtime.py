@@ -269,15 +269,11 @@ class Runtime:
         """Anonymous refusals and look-ups, aggregated per kind and minute in the audit log."""
         return NoiseAggregator(self.audit, lambda: self.clock())
 
-    @cached_property
-    def _device_key(self) -> tuple[int, bytes]:
-        return self.purpose_keys.current("device-id")
-
     def device_tag(self, device: str | None) -> str | None:
         """What the audit log keeps of a device id: a keyed hash (with its key version), never the id."""
         if device is None:
             return None
-        version, key = self._device_key
+        version, key = self.purpose_keys.current("device-id")
         return f"dev{version}:" + hmac.digest(key, device.encode(), "sha256")[:12].hex()
 
 
