@@ -167,7 +167,7 @@ def issue(
         merchant = operator(Role.MERCHANT, tenant)
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id=tenant))
         try:
-            records = read_orders(file, max_bytes=rt.settings.max_upload_bytes)
+            records = read_orders(file, max_bytes=rt.settings.max_upload_bytes, defer_json=True)
             outcomes = rt.issuance(profile, workers).issue(
                 tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size
             )
