@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import multiprocessing
+import operator
 import os
 import signal
 import sys
@@ -82,8 +83,9 @@ def _sent(chunk: Sequence[IntakeRecord | UnreadRecord]) -> list[Sent]:
 # Prepared waybills go back to the parent as plain tuples: unpickling a tree of frozen
 # dataclasses cost the parent (the process that also stores) about three times as much.
 _WAYBILL_FIELDS = tuple(f.name for f in dataclasses.fields(IssuedWaybill))
-_PARTY_FIELDS = tuple(f.name for f in dataclasses.fields(MaskedParty))
-_SEALED_FIELDS = tuple(f.name for f in dataclasses.fields(SealedRecord))
+_waybill_values = operator.attrgetter(*_WAYBILL_FIELDS)
+_party_values = operator.attrgetter(*(f.name for f in dataclasses.fields(MaskedParty)))
+_sealed_values = operator.attrgetter(*(f.name for f in dataclasses.fields(SealedRecord)))
 Flat = tuple[bytes, tuple[object, ...], tuple[object, ...]] | tuple[bytes, FieldError] | None
 
 
@@ -92,12 +94,11 @@ def _flat(prepared: Prepared | None) -> Flat:
         return None
     if isinstance(prepared.result, FieldError):
         return (prepared.fingerprint, prepared.result)
-    waybill, sealed = prepared.result.waybill, prepared.result.sealed
     values = tuple(
-        tuple(getattr(value, f) for f in _PARTY_FIELDS) if isinstance(value, MaskedParty) else value
-        for value in (getattr(waybill, f) for f in _WAYBILL_FIELDS)
+        _party_values(value) if isinstance(value, MaskedParty) else value
+        for value in _waybill_values(prepared.result.waybill)
     )
-    return (prepared.fingerprint, values, tuple(getattr(sealed, f) for f in _SEALED_FIELDS))
+    return (prepared.fingerprint, values, _sealed_values(prepared.result.sealed))
 
 
 def _unflat(flat: Flat) -> Prepared | None:
