@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.issuance import parallel, service
-from privacy_waybill.issuance.intake import records_from_objects
+from privacy_waybill.issuance.intake import UnreadRecord, read_orders, records_from_objects
 from privacy_waybill.issuance.service import Issued, Outcome, Rejected
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
@@ -98,3 +99,30 @@ def test_a_sender_repeated_in_a_chunk_is_parsed_once(
     assert all(isinstance(o, Issued) for o in outcomes)
     assert len(parsed) == 5 + 1  # five recipients, one sender
     assert len({o.waybill.sender for o in outcomes if isinstance(o, Issued)}) == 1
+
+
+def test_lines_read_in_the_workers_give_what_lines_read_first_give(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]]
+) -> None:
+    lines = [json.dumps(o, ensure_ascii=False) for o in demo_order_dicts[:20]]
+    lines[4] = "{not json"
+    lines[9] = "[1, 2]"
+    lines[13] = json.dumps(
+        {**demo_order_dicts[13], "order_id": "BAD-QTY", "items": [{"name": "书", "quantity": 0}]}, ensure_ascii=False
+    )
+    lines.append(lines[2])  # a repeat, replayed
+    data = ("\n".join(lines) + "\n").encode()
+
+    def outcomes(defer_json: bool, workers: int) -> list[tuple[object, ...]]:
+        records = list(read_orders(io.BytesIO(data), "jsonl", defer_json=defer_json))
+        assert any(isinstance(r, UnreadRecord) for r in records) == defer_json
+        issued = rt.issuance(workers=workers).issue(TENANT, records, actor="test", chunk_size=6)
+        return [summary(o) for o in issued]
+
+    in_workers = outcomes(defer_json=True, workers=2)
+    assert in_workers[4] == (5, "rejected", None, "record", "line is not valid JSON")
+    assert in_workers[9] == (10, "rejected", None, "record", "line is not a JSON object")
+    assert in_workers[13] == (14, "rejected", "BAD-QTY", "items.0.quantity", "must be at least 1")
+    # The second run finds every order issued by the first: the same waybills, replayed.
+    assert outcomes(defer_json=False, workers=1) == in_workers
+    assert outcomes(defer_json=True, workers=1) == in_workers

@@ -17,7 +17,7 @@ from pathlib import Path
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -29,7 +29,6 @@ from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.anchors import FileWitness
 from privacy_waybill.audit.checkpoints import AuditKeys
 from privacy_waybill.delivery.points import DeliveryPointKeyer
-from privacy_waybill.delivery.service import DeliveryService
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.audit.noise import NoiseAggregator
 from privacy_waybill.identity.credentials import OneTimeCodes
@@ -53,14 +52,11 @@ from privacy_waybill.identity.credentials import session_token_hash
 from privacy_waybill.identity.throttle import CredentialThrottle
 from privacy_waybill.ratelimit import Limit, RateLimiter, Throttled, limiter_for
 from privacy_waybill.ratelimit.policy import load_rate_limits
-from privacy_waybill.recipients.service import RecipientService
 from privacy_waybill.risk.canaries import canary_order
 from privacy_waybill.risk.engine import RiskEngine
 from privacy_waybill.risk.rules import RiskRules, load_risk_rules
 from privacy_waybill.risk.service import InProcessRiskConsumer, RiskResponder
 from privacy_waybill.settings import Settings
-from privacy_waybill.stations.service import StationService
-from privacy_waybill.stations.wiring import build_recipients, build_stations, build_tracking
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
@@ -70,7 +66,6 @@ from privacy_waybill.storage.key_rotation import Rotated, rotate_purpose
 from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
-from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from privacy_waybill.storage.stations import StationStore
 from privacy_waybill.storage.telephony import BindingViewers, build_telephony, purge_bindings
 from privacy_waybill.storage.tenants import TenantStore
@@ -81,11 +76,7 @@ from privacy_waybill.validation.phones import normalise_phone
 from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
 from privacy_waybill.storage.retention import RetentionStore
 from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore, TraceCaseStore
-from privacy_waybill.storage.tracing import SqlWaybillDirectory, sync_warehouse
 from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
-from privacy_waybill.tracing.exposure import AuditWarehouse
-from privacy_waybill.tracing.matching import Masker, VirtualNumbers
-from privacy_waybill.tracing.service import TraceService
 from privacy_waybill.vault import (
     KeyStoreExists,
     KeyStoreMissing,
@@ -96,9 +87,20 @@ from privacy_waybill.vault import (
     load_master_secret,
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
-from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.keyring import KeySource
 from privacy_waybill.vault.purpose_keys import PurposeKeys
+
+# Only the commands that use them pay for these: tracing alone pulls in scipy and DuckDB,
+# about 1.5 s of a `pwb issue` start before they were imported here lazily.
+if TYPE_CHECKING:
+    from privacy_waybill.delivery.service import DeliveryService
+    from privacy_waybill.recipients.service import RecipientService
+    from privacy_waybill.stations.service import StationService
+    from privacy_waybill.storage.redis_quotas import RedisQuotaStore
+    from privacy_waybill.tracing.exposure import AuditWarehouse
+    from privacy_waybill.tracing.matching import VirtualNumbers
+    from privacy_waybill.tracing.service import TraceService
+    from privacy_waybill.tracking.service import TrackingService
 
 SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -160,6 +162,7 @@ class Runtime:
     @cached_property
     def delivery(self) -> DeliveryService:
         """Assignment, manifests, the out-for-delivery scan, reveal, calls and sign-off."""
+        from privacy_waybill.delivery.service import DeliveryService
         identity = self.identity
         return DeliveryService(
             store=DeliveryStore(self.engine),
@@ -206,16 +209,19 @@ class Runtime:
     @cached_property
     def stations(self) -> StationService:
         """The station desk: check-in with shelf and pickup codes, stickers, search, hand-over."""
+        from privacy_waybill.stations.wiring import build_stations
         return build_stations(self, self.station_store, self.recipient_store)
 
     @cached_property
     def recipients(self) -> RecipientService:
         """The recipient portal: OTP sign-in, own parcels, who saw my data, preferences, leak reports."""
+        from privacy_waybill.stations.wiring import build_recipients
         return build_recipients(self, self.recipient_store, self.station_store)
 
     @cached_property
     def tracking(self) -> TrackingService:
         """Public tracking by number, limited per client and per waybill (policies/tracking.yaml)."""
+        from privacy_waybill.stations.wiring import build_tracking
         return build_tracking(self, self.station_store)
 
     @cached_property
@@ -306,10 +312,15 @@ class Runtime:
     @cached_property
     def warehouse(self) -> AuditWarehouse:
         """The DuckDB copy of the audit data that leak tracing counts in (PWB_HOME/analytics)."""
+        from privacy_waybill.tracing.exposure import AuditWarehouse
         return AuditWarehouse(self.settings.home / "analytics" / "audit.duckdb")
 
     @cached_property
     def tracing(self) -> TraceService:
+        from privacy_waybill.storage.tracing import SqlWaybillDirectory, sync_warehouse
+        from privacy_waybill.tracing.matching import Masker
+        from privacy_waybill.tracing.service import TraceService
+
         def phone_index(tenant_id: str, canonical_phone: str) -> bytes:
             return self.blind_index.index(tenant_id, PHONE_INDEX_KIND, canonical_phone)
 
@@ -594,6 +605,14 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
     return done
 
 
+def _quota_store(settings: Settings, engine: Engine) -> QuotaStore | RedisQuotaStore:
+    if not settings.redis_url:
+        return QuotaStore(engine)
+    from privacy_waybill.storage.redis_quotas import RedisQuotaStore
+
+    return RedisQuotaStore.from_url(settings.redis_url)
+
+
 def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     """Open keys, database and policies; `engine` overrides the settings' database (tests)."""
     if not settings.master_secret_file.exists() and not os.environ.get("PWB_MASTER_SECRET"):
@@ -624,7 +643,7 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
             clock=utc_now,
             witnesses=[FileWitness(settings.audit_anchor_file)],
         ),
-        quotas=RedisQuotaStore.from_url(settings.redis_url) if settings.redis_url else QuotaStore(engine),
+        quotas=_quota_store(settings, engine),
         alerts=AlertStore(engine),
         risk_rules=load_risk_rules(settings.risk_rules),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from privacy_waybill import yaml_data
 from privacy_waybill.access.conditions import CONDITIONS
 from privacy_waybill.access.model import Context, Decision, Resource, Role, Subject
 from privacy_waybill.errors import PrivacyWaybillError
@@ -186,7 +187,7 @@ DEFAULT_POLICY_FILE = "access.yaml"
 def load_access_policy(path: str | Path | None = None) -> AccessPolicy:
     source = Path(path) if path else files("privacy_waybill.policies") / DEFAULT_POLICY_FILE
     try:
-        document = yaml.safe_load(source.read_text("utf-8"))
+        document = yaml_data.safe_load(source.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise AccessPolicyError(f"access policy {source}: cannot be read as YAML ({type(error).__name__})") from None
     return parse_access_policy(document)

@@ -5,7 +5,8 @@ process uses one core. Workers are forked after the parent has loaded the divisi
 and routing data and opened the keys, so they start in milliseconds and share those pages
 copy-on-write; each is handed whole chunks, so pickling stays a small share of the work.
 The parent keeps everything that touches the database (look-ups, inserts, conflicts), in
-input order, while the workers prepare the chunks ahead of it.
+input order, while the workers prepare the chunks ahead of it. JSON Lines records reach the
+workers unread, so parsing and validating them is worker work too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import multiprocessing
+import operator
 import os
 import signal
 import sys
@@ -27,8 +29,9 @@ from privacy_waybill.issuance.orders import OrderIn
 from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.vault import SealedRecord
 
+from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_record
+
 if TYPE_CHECKING:
-    from privacy_waybill.issuance.intake import IntakeRecord
     from privacy_waybill.issuance.service import IssuanceService
 
 # Chunks handed out ahead of the one being stored, per worker: enough that a worker never
@@ -62,20 +65,27 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _order_jsons(chunk: Sequence[IntakeRecord]) -> list[str | None]:
-    """What a worker is sent: each valid order as its canonical JSON (None for the others).
+# What a worker is sent per record: ("line", text) for a record not read yet, ("order", its
+# canonical JSON) for an order read here, or None for a record that failed intake. The JSON
+# is the order fingerprint's input anyway, and dumping it here and validating it there costs
+# about half of pickling the pydantic models both ways.
+Sent = tuple[str, str] | None
+_LINE, _ORDER = "line", "order"
 
-    The JSON is the order fingerprint's input anyway, and dumping it here and validating it
-    there costs about half of pickling the pydantic models both ways.
-    """
-    return [r.order.model_dump_json() if r.order else None for r in chunk]
+
+def _sent(chunk: Sequence[IntakeRecord | UnreadRecord]) -> list[Sent]:
+    return [
+        (_LINE, r.text) if isinstance(r, UnreadRecord) else (_ORDER, r.order.model_dump_json()) if r.order else None
+        for r in chunk
+    ]
 
 
 # Prepared waybills go back to the parent as plain tuples: unpickling a tree of frozen
 # dataclasses cost the parent (the process that also stores) about three times as much.
 _WAYBILL_FIELDS = tuple(f.name for f in dataclasses.fields(IssuedWaybill))
-_PARTY_FIELDS = tuple(f.name for f in dataclasses.fields(MaskedParty))
-_SEALED_FIELDS = tuple(f.name for f in dataclasses.fields(SealedRecord))
+_waybill_values = operator.attrgetter(*_WAYBILL_FIELDS)
+_party_values = operator.attrgetter(*(f.name for f in dataclasses.fields(MaskedParty)))
+_sealed_values = operator.attrgetter(*(f.name for f in dataclasses.fields(SealedRecord)))
 Flat = tuple[bytes, tuple[object, ...], tuple[object, ...]] | tuple[bytes, FieldError] | None
 
 
@@ -84,12 +94,11 @@ def _flat(prepared: Prepared | None) -> Flat:
         return None
     if isinstance(prepared.result, FieldError):
         return (prepared.fingerprint, prepared.result)
-    waybill, sealed = prepared.result.waybill, prepared.result.sealed
     values = tuple(
-        tuple(getattr(value, f) for f in _PARTY_FIELDS) if isinstance(value, MaskedParty) else value
-        for value in (getattr(waybill, f) for f in _WAYBILL_FIELDS)
+        _party_values(value) if isinstance(value, MaskedParty) else value
+        for value in _waybill_values(prepared.result.waybill)
     )
-    return (prepared.fingerprint, values, tuple(getattr(sealed, f) for f in _SEALED_FIELDS))
+    return (prepared.fingerprint, values, _sealed_values(prepared.result.sealed))
 
 
 def _unflat(flat: Flat) -> Prepared | None:
@@ -102,17 +111,46 @@ def _unflat(flat: Flat) -> Prepared | None:
     return Prepared(fingerprint, NewWaybill(waybill, SealedRecord(*sealed)))  # type: ignore[arg-type]
 
 
-def _prepare_in_worker(tenant_id: str, order_jsons: Sequence[str | None]) -> list[Flat]:
+# Back from a worker per record: its order id and intake error (for a record sent unread;
+# None for the others, which the parent read itself) and its flattened preparation.
+Returned = tuple[tuple[str | None, FieldError | None] | None, Flat]
+
+
+def _prepare_in_worker(tenant_id: str, sent: Sequence[Sent]) -> list[Returned]:
     if _worker_service is None:
         raise RuntimeError("worker started without a service")
-    orders = [(OrderIn.model_validate_json(j), j) if j is not None else None for j in order_jsons]
-    return [_flat(p) for p in _worker_service.prepare_orders(tenant_id, orders)]
+    intake: list[tuple[str | None, FieldError | None] | None] = []
+    orders: list[tuple[OrderIn, str] | None] = []
+    for entry in sent:
+        if entry is None:
+            intake.append(None)
+            orders.append(None)
+        elif entry[0] == _LINE:
+            record = read_record(UnreadRecord(0, entry[1]))
+            intake.append((record.order_id, record.error))
+            orders.append((record.order, record.order.model_dump_json()) if record.order else None)
+        else:
+            intake.append(None)
+            orders.append((OrderIn.model_validate_json(entry[1]), entry[1]))
+    prepared = _worker_service.prepare_orders(tenant_id, orders)
+    return [(i, _flat(p)) for i, p in zip(intake, prepared, strict=True)]
+
+
+def _received(
+    chunk: list[IntakeRecord | UnreadRecord], returned: list[Returned]
+) -> tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]:
+    read = [
+        IntakeRecord(r.position, intake[0], None, intake[1]) if isinstance(r, UnreadRecord) and intake else r
+        for r, (intake, _flat_prepared) in zip(chunk, returned, strict=True)
+    ]
+    return chunk, read, [_unflat(f) for _intake, f in returned]  # type: ignore[misc]
 
 
 def prepare_in_pool(
-    service: IssuanceService, tenant_id: str, chunks: Iterator[list[IntakeRecord]], workers: int
-) -> Iterator[tuple[list[IntakeRecord], list[Prepared | None]]]:
-    """(chunk, prepared records) in input order, prepared by `workers` forked processes.
+    service: IssuanceService, tenant_id: str, chunks: Iterator[list[IntakeRecord | UnreadRecord]], workers: int
+) -> Iterator[tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]]:
+    """(chunk, its records as read, prepared records) in input order, prepared by `workers`
+    forked processes. A record read in a worker comes back with its order id or error only.
 
     Input that fits in one chunk is prepared here: forking would cost more than it saves.
     """
@@ -121,24 +159,26 @@ def prepare_in_pool(
         return
     second = next(chunks, None)
     if second is None:
-        yield first, service.prepare_records(tenant_id, first)
+        read = [read_record(r) for r in first]
+        yield first, read, service.prepare_records(tenant_id, read)
         return
-    service.prepare_records(tenant_id, first[:WARM_UP_RECORDS])  # results dropped: nothing is stored
+    # Results dropped, nothing is stored: this builds the lazily loaded tables before forking.
+    service.prepare_records(tenant_id, [read_record(r) for r in first[:WARM_UP_RECORDS]])
     # fork, not spawn: the children inherit the loaded data and keys without pickling them.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(service,)) as pool:
-        pending: deque[tuple[list[IntakeRecord], Future[list[Flat]]]] = deque()
+        pending: deque[tuple[list[IntakeRecord | UnreadRecord], Future[list[Returned]]]] = deque()
 
-        def submit(chunk: list[IntakeRecord]) -> None:
-            pending.append((chunk, pool.submit(_prepare_in_worker, tenant_id, _order_jsons(chunk))))
+        def submit(chunk: list[IntakeRecord | UnreadRecord]) -> None:
+            pending.append((chunk, pool.submit(_prepare_in_worker, tenant_id, _sent(chunk))))
 
         submit(first)
         submit(second)
         for chunk in chunks:
             if len(pending) >= CHUNKS_AHEAD_PER_WORKER * workers:
                 done, future = pending.popleft()
-                yield done, [_unflat(f) for f in future.result()]
+                yield _received(done, future.result())
             submit(chunk)
         while pending:
             done, future = pending.popleft()
-            yield done, [_unflat(f) for f in future.result()]
+            yield _received(done, future.result())

@@ -22,6 +22,7 @@ from types import MappingProxyType
 
 import yaml
 
+from privacy_waybill import yaml_data
 from privacy_waybill.errors import PrivacyWaybillError
 
 VOCABULARY_VERSION = 1
@@ -175,7 +176,7 @@ def _words(value: object, where: str) -> frozenset[str]:
 @cache
 def _shipped() -> Mapping[str, Vocabulary]:
     text = (files("privacy_waybill.data") / "free_text" / "vocabularies.yaml").read_text("utf-8")
-    return parse_vocabularies(yaml.safe_load(text), "data/free_text/vocabularies.yaml")
+    return parse_vocabularies(yaml_data.safe_load(text), "data/free_text/vocabularies.yaml")
 
 
 def load_vocabularies(path: str | Path | None = None) -> Mapping[str, Vocabulary]:
@@ -183,7 +184,7 @@ def load_vocabularies(path: str | Path | None = None) -> Mapping[str, Vocabulary
     if path is None:
         return _shipped()
     try:
-        document = yaml.safe_load(Path(path).read_text("utf-8"))
+        document = yaml_data.safe_load(Path(path).read_text("utf-8"))
     except yaml.YAMLError as exc:
         raise VocabularyError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
     return parse_vocabularies(document, str(path))

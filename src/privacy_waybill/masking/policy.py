@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from privacy_waybill import yaml_data
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.labels.model import MaskedParty
@@ -145,7 +146,7 @@ def load_masking_policy(path: str | Path | None = None) -> MaskingPolicy:
         text = Path(path).read_text("utf-8")
         source = str(path)
     try:
-        document = yaml.safe_load(text)
+        document = yaml_data.safe_load(text)
     except yaml.YAMLError as exc:
         raise MaskingPolicyError(f"{source}: not valid YAML ({exc.__class__.__name__})") from None
     return parse_masking_policy(document, source)

@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
 
-import yaml
-
+from privacy_waybill import yaml_data
 from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.issuance.numbers import is_valid_waybill_no
 
@@ -188,7 +187,7 @@ def scrub_log_message(message: str) -> str:
 def category_keywords() -> dict[str, tuple[str, ...]]:
     """Category -> keywords, in the table's order (earlier wins a tie)."""
     table = (files("privacy_waybill.data") / "contents" / "categories.yaml").read_text("utf-8")
-    return {category: tuple(keywords) for category, keywords in yaml.safe_load(table)["categories"].items()}
+    return {category: tuple(keywords) for category, keywords in yaml_data.safe_load(table)["categories"].items()}
 
 
 @cache

@@ -15,8 +15,7 @@ from datetime import timedelta
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from privacy_waybill import yaml_data
 from privacy_waybill.errors import FieldError, PrivacyWaybillError
 from privacy_waybill.notifications.model import Channel, Rendered
 
@@ -118,4 +117,4 @@ def parse_templates(document: Any) -> Templates:
 
 def load_templates() -> Templates:
     text = resources.files("privacy_waybill.policies").joinpath(TEMPLATES_FILE).read_text(encoding="utf-8")
-    return parse_templates(yaml.safe_load(text))
+    return parse_templates(yaml_data.safe_load(text))

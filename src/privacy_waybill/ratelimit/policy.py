@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from privacy_waybill import yaml_data
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.ratelimit.rules import Limit
 
@@ -49,7 +50,7 @@ def parse_rate_limits(document: Any) -> dict[str, Limit]:
 def load_rate_limits(path: str | Path | None = None) -> dict[str, Limit]:
     source = Path(path) if path else files("privacy_waybill.policies") / DEFAULT_FILE
     try:
-        document = yaml.safe_load(source.read_text("utf-8"))
+        document = yaml_data.safe_load(source.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise RateLimitPolicyError(f"rate limits {source}: cannot be read as YAML ({type(error).__name__})") from None
     return parse_rate_limits(document)

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from privacy_waybill import yaml_data
 from privacy_waybill.errors import PrivacyWaybillError
 
 
@@ -255,7 +256,7 @@ def load_risk_rules(path: str | Path | None = None) -> RiskRules:
         text = Path(path).read_text(encoding="utf-8")
         source = str(path)
     try:
-        document = yaml.safe_load(text)
+        document = yaml_data.safe_load(text)
     except yaml.YAMLError as error:
         raise RiskRulesError(f"{source}: not valid YAML ({error.__class__.__name__})") from None
     return parse_risk_rules(document, source)

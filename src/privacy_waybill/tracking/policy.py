@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from privacy_waybill import yaml_data
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.ratelimit import Limit
 
@@ -49,7 +50,7 @@ def parse_tracking_policy(document: Any) -> TrackingPolicy:
 def load_tracking_policy(path: str | Path | None = None) -> TrackingPolicy:
     source = Path(path) if path else files("privacy_waybill.policies") / "tracking.yaml"
     try:
-        document = yaml.safe_load(source.read_text("utf-8"))
+        document = yaml_data.safe_load(source.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise TrackingPolicyError(f"tracking policy {source}: cannot be read as YAML ({type(error).__name__})") from None
     return parse_tracking_policy(document)
