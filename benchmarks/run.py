@@ -146,6 +146,18 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-").replace("--", "-")
 
 
+def merged_into_full_run(partial: dict[str, Any], latest: Path) -> dict[str, Any]:
+    """A partial run (`--only`) replaces its own benchmarks in the last full report, not the
+    whole file: each replaced entry carries the conditions it was measured under."""
+    if not latest.exists():
+        return partial
+    full: dict[str, Any] = json.loads(latest.read_text(encoding="utf-8"))
+    for name, result in partial["benchmarks"].items():
+        full["benchmarks"][name] = {**result, "conditions": partial["conditions"]}
+    full["plots"] = sorted(set(full.get("plots", [])) | set(partial["plots"]))
+    return full
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="benchmark names without bench_ (e.g. issuance vault)")
@@ -161,7 +173,9 @@ def main() -> None:
         report["benchmarks"][script.stem] = run_benchmark(script, args.timeout)
     report["conditions"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     report["plots"] = [str(p.relative_to(HERE.parent)) for p in plot(report["benchmarks"])]
-    (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    latest = RESULTS / "latest.json"
+    saved = merged_into_full_run(report, latest) if args.only else report
+    latest.write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     c = report["conditions"]
     print(
         f"\nprivacy-waybill benchmarks, {c['date']}, commit {c['commit']}, {c['cpus']} CPUs, "
