@@ -17,7 +17,7 @@ from pathlib import Path
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -71,7 +71,7 @@ from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.redis_quotas import RedisQuotaStore
 from privacy_waybill.storage.stations import StationStore
-from privacy_waybill.storage.telephony import BindingViewers, build_telephony, purge_bindings
+from privacy_waybill.storage.telephony import BindingViewers, TelephonyStore, build_telephony, purge_bindings
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.tickets import SqlTicketSystem
 from privacy_waybill.tickets.service import BreakGlassTickets
@@ -98,6 +98,9 @@ from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.tracking.service import TrackingService
 from privacy_waybill.vault.platform_keys import platform_key
 from privacy_waybill.vault.purpose_keys import PurposeKeys
+
+if TYPE_CHECKING:
+    from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore
 
 SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -145,10 +148,29 @@ class Runtime:
 
     @cached_property
     def telephony(self) -> TelephonyService:
-        """Virtual numbers (AXB); the embedded simulator is the provider by default."""
+        """Virtual numbers (AXB); the embedded simulator is the provider by default. With
+        PWB_REDIS_URL, routing and the one-A-or-B-per-X claim go through Redis (docs/telephony.md)."""
         return build_telephony(
-            self.engine, self.keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY
-        )
+            self.engine, self.keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY,
+            self.redis_bindings,
+        )  # fmt: skip
+
+    @cached_property
+    def redis_bindings(self) -> RedisBackedTelephonyStore | None:
+        if not self.settings.redis_url:
+            return None
+        from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore, RedisBindingLookup
+
+        return RedisBackedTelephonyStore(TelephonyStore(self.engine), RedisBindingLookup.from_url(self.settings.redis_url))
+
+    def resync_redis_bindings(self) -> int:
+        """Rewrite Redis's bindings from the database (`pwb serve` start): every binding that could
+        still be live there, the ended ones removed. Returns how many bindings were written."""
+        store = self.redis_bindings
+        if store is None:
+            return 0
+        now = self.clock()
+        return store.resync(now - DEFAULT_TELEPHONY_POLICY.hard_maximum, now)
 
     @cached_property
     def callback_signer(self) -> CallbackSigner:
@@ -511,7 +533,8 @@ class Runtime:
     def purge_hooks(self) -> list[PurgeHook]:
         """What other domains keep per waybill and must shred with it (virtual-number bindings,
         crowd passes, outbox messages), run inside the shred's transaction."""
-        return [purge_delivery, purge_bindings]
+        store = self.redis_bindings
+        return [purge_delivery, purge_bindings if store is None else store.purge_hook()]
 
     def purge_expired(self, actor: str = "system:retention", batch_size: int = 1000) -> int:
         """Crypto-shred the personal data of waybills whose retention period (per tenant) has run
