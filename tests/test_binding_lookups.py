@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore, RedisBindingLookup
@@ -183,12 +184,12 @@ def redis_stores(rt: Runtime) -> Iterator[Stores]:
 
 
 def redis_entries(stores: Stores) -> dict[bytes, bytes]:
-    client, prefix = stores.redis_side  # type: ignore[misc]
+    client: redis.Redis = stores.redis_side[0]  # type: ignore[index,assignment]
+    prefix = stores.redis_side[1]  # type: ignore[index]
     entries = {}
-    for key in client.scan_iter(f"{prefix}:*"):  # type: ignore[attr-defined]
-        kind = client.type(key)  # type: ignore[attr-defined]
-        value = client.get(key) if kind == b"string" else b" ".join(client.zrange(key, 0, -1))  # type: ignore[attr-defined]
-        entries[key] = value
+    for key in client.scan_iter(f"{prefix}:*"):
+        is_string = client.type(key) == b"string"
+        entries[key] = client.get(key) if is_string else b" ".join(client.zrange(key, 0, -1))
     return entries
 
 

@@ -161,7 +161,8 @@ class Runtime:
             return None
         from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore, RedisBindingLookup
 
-        return RedisBackedTelephonyStore(TelephonyStore(self.engine), RedisBindingLookup.from_url(self.settings.redis_url))
+        lookup = RedisBindingLookup.from_url(self.settings.redis_url)
+        return RedisBackedTelephonyStore(TelephonyStore(self.engine), lookup)
 
     def resync_redis_bindings(self) -> int:
         """Rewrite Redis's bindings from the database (`pwb serve` start): every binding that could
