@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from api_support import API, add_merchant, assert_problem, bearer, personal_order
 from conftest import POSTGRES_URL, postgres_problem
-from delivery_support import route_call
+from delivery_support import STATION, issue_route, route_call, sign_in_staff
 from redis_support import REDIS_URL, redis_client
 from privacy_waybill.access.model import Role
 from privacy_waybill.audit.model import Outcome
@@ -292,6 +292,28 @@ def test_redis_gone_refuses_calls_audited_and_new_bindings_and_a_sign_off_meanwh
     [entry] = [direct.get(key) for key in direct.scan_iter(f"{prefix}:*:a:*")]
     assert entry is not None and entry.endswith(str(int((now + grace).timestamp() * 1000)).encode())
     assert rt.telephony.route("13900003333", binding.x_number, now + grace).action is RouteAction.REFUSE
+
+
+def test_redis_gone_a_courier_call_is_a_clear_503_and_no_binding_is_made(
+    relayed_redis: tuple[Runtime, TcpRelay, redis.Redis, str],
+) -> None:
+    rt, relay, _, _ = relayed_redis
+    client = TestClient(create_app(rt))
+    rt.telephony.add_numbers(["+8617100008001"], 200, "fault", rt.clock())
+    [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
+    clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-fault", station=STATION)
+    assigned = {"waybills": [parcel.no], "courier": courier["X-Actor"]}
+    assert client.post(f"{API}/delivery/assignments", json=assigned, headers=clerk).status_code == 200
+    assert client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier).status_code == 200
+    relay.cut()
+    call = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": "13700001111"}, headers=courier)
+    body = assert_problem(call, 503)
+    assert body["title"] == "Binding store unavailable"
+    assert rt.telephony.live_bindings(parcel.waybill.waybill_id, rt.clock()) == []
+    relay.restore()
+    again = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": "13700001111"}, headers=courier)
+    assert again.status_code == 200 and again.json()["x_number"] == "+8617100008001"
 
 
 # --- a full disk while writing labels ------------------------------------------------------------
