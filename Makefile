@@ -53,7 +53,7 @@ bench: install
 # load-10min.* (needs PostgreSQL at 127.0.0.1:5432 and Redis at 6379).
 load: install
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock
-	$(PY) benchmarks/load/run_load.py --ramp 20,40,80,120,160,240 --minutes 10
+	$(PY) benchmarks/load/run_load.py --ramp 20,40,80,120,160,240,320,400 --minutes 10
 
 # Refresh the locks after editing pyproject.toml or package.json (needs the package registries).
 lock:
