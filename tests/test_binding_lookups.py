@@ -18,6 +18,7 @@ from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore, Re
 from privacy_waybill.storage.telephony import BINDINGS, TelephonyStore, build_telephony, purge_bindings
 from privacy_waybill.telephony import (
     DEFAULT_TELEPHONY_POLICY,
+    BindingStoreUnavailable,
     NoNumberFree,
     RouteAction,
     SimulatedTelephony,
@@ -224,3 +225,29 @@ def test_a_stale_end_in_redis_is_rewritten_from_the_database_by_resync(redis_sto
     assert routes(redis_stores, COURIER_A, X1, T0 + 2 * SECOND) is RouteAction.REFUSE
     with rt.engine.connect() as conn:
         assert conn.execute(BINDINGS.select()).mappings().one()["expires_at"].replace(tzinfo=UTC) == T0 + SECOND
+
+
+class RecordingProvider(SimulatedTelephony):
+    def __init__(self) -> None:
+        self.bound: list[str] = []
+        self.unbound: list[str] = []
+
+    def bind(self, x_number: str, a_phone: str, b_phone: str, expires_at: datetime, out_id: str) -> str:
+        self.bound.append(super().bind(x_number, a_phone, b_phone, expires_at, out_id))
+        return self.bound[-1]
+
+    def unbind(self, provider_binding_id: str, x_number: str) -> None:
+        self.unbound.append(provider_binding_id)
+
+
+def test_redis_unreachable_refuses_the_binding_and_the_provider_keeps_none(rt: Runtime) -> None:
+    provider = RecordingProvider()
+    store = RedisBackedTelephonyStore(TelephonyStore(rt.engine), RedisBindingLookup.from_url("redis://127.0.0.1:1/0"))
+    service = build_telephony(rt.engine, rt.keys, rt.blind_index, provider, rt.audit, DEFAULT_TELEPHONY_POLICY, store)
+    service.add_numbers([X1], 200, "test", T0)
+    with pytest.raises(BindingStoreUnavailable):
+        service.bind("w_1", "user:c1", COURIER_A, RECIPIENT_B, T0)
+    assert provider.bound and provider.unbound == provider.bound
+    assert service.live_bindings("w_1", T0) == []
+    decision = service.route(COURIER_A, X1, T0)
+    assert (decision.action, decision.reason) == (RouteAction.REFUSE, "binding-store-unavailable")

@@ -117,10 +117,16 @@ class TelephonyService:
                 provider_binding_id=self.provider.bind(x_number, a_phone, b_phone, expires_at, binding_id),
                 created_at=now, expires_at=expires_at, signed_off_at=None,
             )  # fmt: skip
+            try:
+                added = self._store.add_binding(
+                    binding, self._seals.seal(binding_id, "a", a_phone), self._seals.seal(binding_id, "b", b_phone), now
+                )
+            except BindingStoreUnavailable:
+                # The provider must not keep connecting a binding the platform never recorded.
+                self.provider.unbind(binding.provider_binding_id, x_number)
+                raise
             # Two binds racing for one X: the one that loses steps back and chooses again.
-            if self._store.add_binding(
-                binding, self._seals.seal(binding_id, "a", a_phone), self._seals.seal(binding_id, "b", b_phone), now
-            ):
+            if added:
                 log.info("binding %s on %s for waybill %s", binding_id, x_number, waybill_id)
                 return binding
             self.provider.unbind(binding.provider_binding_id, x_number)
