@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test fuzz audit bench lock clean
+.PHONY: install run test fuzz audit bench load lock clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -47,6 +47,13 @@ audit: install
 bench: install
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock
 	$(PY) benchmarks/run.py
+
+# The load test at the highest load this machine sustains: a ramp of users (one minute a step)
+# finds it, then ten minutes at that step; reports in benchmarks/results/load-ramp.* and
+# load-10min.* (needs PostgreSQL at 127.0.0.1:5432 and Redis at 6379).
+load: install
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock
+	$(PY) benchmarks/load/run_load.py --ramp 20,40,80,120,160,240,320,400 --minutes 10
 
 # Refresh the locks after editing pyproject.toml or package.json (needs the package registries).
 lock:

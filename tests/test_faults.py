@@ -19,13 +19,17 @@ from pathlib import Path
 
 import pyotp
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api_support import API, add_merchant, assert_problem, bearer, personal_order
 from conftest import POSTGRES_URL, postgres_problem
+from delivery_support import STATION, issue_route, route_call, sign_in_staff
+from redis_support import REDIS_URL, redis_client
 from privacy_waybill.access.model import Role
+from privacy_waybill.audit.model import Outcome
 from privacy_waybill.api.app import create_app
 from privacy_waybill.cli.main import app as pwb_app
 from privacy_waybill.demo import demo_orders
@@ -33,6 +37,9 @@ from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.storage.db import make_engine, migrate
+from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore, RedisBindingLookup
+from privacy_waybill.storage.telephony import TelephonyStore
+from privacy_waybill.telephony import BindingStoreUnavailable, RouteAction
 
 PWB = [sys.executable, "-m", "privacy_waybill.cli.main"]
 PASSWORD = "correct horse battery staple"
@@ -234,6 +241,79 @@ def test_redis_gone_fails_sign_in_closed_and_tracking_keeps_answering(
     created = client.post(f"{API}/orders", json=personal_order(), headers=bearer(add_merchant(rt))).json()
     token = created["tracking_url"].rsplit("/t/", 1)[1]
     assert client.get(f"{API}/tracking/{token}").status_code == 200
+
+
+@pytest.fixture
+def relayed_redis(rt: Runtime) -> Iterator[tuple[Runtime, TcpRelay, redis.Redis, str]]:
+    """The runtime with its binding look-ups in a Redis behind a relay the test can cut."""
+    for client, prefix in redis_client():  # skips (or fails under CI) without a Redis
+        relay = TcpRelay(("127.0.0.1", 6379))
+        through_relay = redis.Redis.from_url(
+            REDIS_URL.replace("127.0.0.1:6379", f"127.0.0.1:{relay.port}"), socket_timeout=1, socket_connect_timeout=1
+        )
+        # The runtime builds its store when first asked; the test's own prefix keeps runs apart.
+        rt.__dict__["redis_bindings"] = RedisBackedTelephonyStore(
+            TelephonyStore(rt.engine), RedisBindingLookup(through_relay, f"{prefix}:axb")
+        )
+        try:
+            yield rt, relay, client, f"{prefix}:axb"
+        finally:
+            relay.restore()
+            through_relay.close()
+
+
+def test_redis_gone_refuses_calls_audited_and_new_bindings_and_a_sign_off_meanwhile_still_lands(
+    relayed_redis: tuple[Runtime, TcpRelay, redis.Redis, str],
+) -> None:
+    rt, relay, direct, prefix = relayed_redis
+    client = TestClient(create_app(rt))
+    now = rt.clock()
+    rt.telephony.add_numbers(["+8617100008001", "+8617100008002"], 200, "fault", now)
+    binding = rt.telephony.bind("w_fault", "user:courier", "13700001111", "13900003333", now)
+    assert route_call(client, rt, "13900003333", binding.x_number).json()["action"] == "connect_to_a"
+
+    relay.cut()
+    refused = route_call(client, rt, "13900003333", binding.x_number)
+    assert refused.status_code == 200 and refused.json() == {"action": "refuse", "binding_id": None}
+    [audited] = [
+        e.event() for e in rt.audit.events(action="telephony.route", limit=10)
+        if e.event().rule == "telephony:binding-store-unavailable"
+    ]  # fmt: skip
+    assert audited.outcome is Outcome.DENIED and audited.detail["x"] == binding.x_number
+    with pytest.raises(BindingStoreUnavailable):
+        rt.telephony.bind("w_other", "user:courier2", "13700002222", "13900004444", now)
+    assert rt.telephony.live_bindings("w_other", now) == []  # nothing half-made in the database
+    # Signed off while Redis is away: the database has the new end, Redis gets it once back.
+    rt.telephony.end_after_sign_off("w_fault", now)
+
+    relay.restore()
+    grace = rt.telephony.policy.grace_after_sign_off
+    assert route_call(client, rt, "13900003333", binding.x_number).json()["action"] == "connect_to_a"
+    [entry] = [direct.get(key) for key in direct.scan_iter(f"{prefix}:*:a:*")]
+    assert entry is not None and entry.endswith(str(int((now + grace).timestamp() * 1000)).encode())
+    assert rt.telephony.route("13900003333", binding.x_number, now + grace).action is RouteAction.REFUSE
+
+
+def test_redis_gone_a_courier_call_is_a_clear_503_and_no_binding_is_made(
+    relayed_redis: tuple[Runtime, TcpRelay, redis.Redis, str],
+) -> None:
+    rt, relay, _, _ = relayed_redis
+    client = TestClient(create_app(rt))
+    rt.telephony.add_numbers(["+8617100008001"], 200, "fault", rt.clock())
+    [parcel] = issue_route(rt, buildings_per_compound=1, parcels_per_building=1)[:1]
+    clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-fault", station=STATION)
+    assigned = {"waybills": [parcel.no], "courier": courier["X-Actor"]}
+    assert client.post(f"{API}/delivery/assignments", json=assigned, headers=clerk).status_code == 200
+    assert client.post(f"{API}/delivery/scan", json={"code": parcel.no}, headers=courier).status_code == 200
+    relay.cut()
+    call = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": "13700001111"}, headers=courier)
+    body = assert_problem(call, 503)
+    assert body["title"] == "Binding store unavailable"
+    assert rt.telephony.live_bindings(parcel.waybill.waybill_id, rt.clock()) == []
+    relay.restore()
+    again = client.post(f"{API}/delivery/parcels/{parcel.no}/call", json={"phone": "13700001111"}, headers=courier)
+    assert again.status_code == 200 and again.json()["x_number"] == "+8617100008001"
 
 
 # --- a full disk while writing labels ------------------------------------------------------------

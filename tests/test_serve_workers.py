@@ -1,8 +1,10 @@
-"""`pwb serve --workers 2`: quotas and rate limits (in Redis) and the audit chain (in the
-database, SQLite or PostgreSQL) hold exactly across worker processes."""
+"""`pwb serve --workers 2`: quotas and rate limits (in Redis), binding uniqueness (claimed in
+Redis, kept in the database) and the audit chain (in the database, SQLite or PostgreSQL) hold
+exactly across worker processes."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
+import redis
 from sqlalchemy import Engine
 
 from api_support import API, add_merchant, bearer, personal_order
@@ -113,3 +116,86 @@ def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(
     assert len(reveals) == attempts
     assert sum(e.outcome == Outcome.ALLOWED for e in reveals) == limit
     assert [e.seq for e in rt.audit.events(limit=100_000)] == list(range(1, verification.entries + 1))
+
+
+def test_two_workers_never_give_one_courier_or_one_recipient_two_live_bindings_on_one_x(
+    rt: Runtime, engine: Engine, pwb_home: Path
+) -> None:
+    for client, _prefix in redis_client():  # skips (or fails under CI) without a Redis
+        client.close()
+    direct = redis.Redis.from_url(REDIS_URL)
+    # Numbers of this run only: the server's Redis prefix is shared with other runs.
+    pool = [f"+86171{secrets.randbelow(10**8):08d}" for _ in range(3)]
+    rt.telephony.add_numbers(pool, 200, "two-workers", rt.clock())
+    try:
+        with running_server(pwb_home, database_url(engine), workers=2, extra_env={"PWB_REDIS_URL": REDIS_URL}) as (
+            base,
+            server,
+        ):
+            assert len(worker_pids(server.pid)) == 2
+            # One courier (one A), eight parcels to one recipient (one B): one live binding per X.
+            courier, numbers = courier_with_parcels(base, rt, 8)
+
+            def call(waybill_no: str) -> tuple[int, str | None]:
+                with httpx.Client(timeout=60) as http:
+                    response = http.post(
+                        f"{base}{API}/delivery/parcels/{waybill_no}/call", json={"phone": COURIER_LINE}, headers=courier
+                    )
+                return response.status_code, response.json().get("x_number")
+
+            first = call(numbers[0])  # registers the courier's line
+            assert first[0] == 200, first
+            with ThreadPoolExecutor(max_workers=16) as threads:
+                answers = [first, *threads.map(call, [n for n in numbers[1:] for _ in range(2)])]
+        assert {status for status, _ in answers} <= {200, 503}
+        now = rt.clock()
+        live = [b for n in numbers for b in rt.telephony.live_bindings(_waybill_id(rt, n), now)]
+        assert 1 <= len(live) <= len(pool)
+        assert len({b.x_number for b in live}) == len(live)  # never two live bindings on one X
+        assert {x for status, x in answers if status == 200} == {b.x_number for b in live}
+        # Redis holds exactly the live bindings, under their keyed A and B.
+        for binding in live:
+            for side, index in (("a", binding.a_index), ("b", binding.b_index)):
+                held = direct.get(f"pwb:axb:{{{binding.x_number}}}:{side}:{index.hex()}")
+                assert held is not None and held.startswith(f"{binding.id}|".encode())
+            assert direct.zrange(f"pwb:axb:{{{binding.x_number}}}:live", 0, -1) == [binding.id.encode()]
+    finally:
+        for x in pool:
+            for key in direct.scan_iter(f"pwb:axb:{{{x}}}:*"):
+                direct.delete(key)
+        direct.close()
+
+
+COURIER_LINE = "13700007777"
+
+
+def _waybill_id(rt: Runtime, waybill_no: str) -> str:
+    waybill = rt.waybills.get_by_number(None, waybill_no)
+    assert waybill is not None
+    return waybill.waybill_id
+
+
+def courier_with_parcels(base: str, rt: Runtime, count: int) -> tuple[dict[str, str], list[str]]:
+    """One courier signed in and `count` parcels of one merchant dispatched to them."""
+    merchant = bearer(add_merchant(rt))
+    waybills = []
+    for _ in range(count):
+        created = httpx.post(f"{base}{API}/orders", json=personal_order(), headers=merchant, timeout=30)
+        assert created.status_code == 201, created.text
+        waybill = rt.waybills.get_by_number(None, created.json()["waybill_no"])
+        assert waybill is not None
+        for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT):
+            waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
+        waybills.append(waybill)
+    station = waybill_resource(waybills[0]).station or ""
+    courier = sign_in(base, rt, Role.COURIER, station=station)
+    clerk = sign_in(base, rt, Role.STATION_CLERK, station=station)
+    for waybill in waybills:
+        dispatched = httpx.post(
+            f"{base}{API}/waybills/{waybill.waybill_no}/events",
+            json={"status": "out_for_delivery", "courier": courier["X-Actor"]},
+            headers=clerk,
+            timeout=30,
+        )
+        assert dispatched.status_code == 200, dispatched.text
+    return courier, [w.waybill_no for w in waybills]

@@ -67,7 +67,7 @@ from privacy_waybill.storage.notifications import build_notifications
 from privacy_waybill.storage.printing import PrintStore, TerminalStore
 from privacy_waybill.storage.recipients import RecipientStore
 from privacy_waybill.storage.stations import StationStore
-from privacy_waybill.storage.telephony import BindingViewers, build_telephony, purge_bindings
+from privacy_waybill.storage.telephony import BindingViewers, TelephonyStore, build_telephony, purge_bindings
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.tickets import SqlTicketSystem
 from privacy_waybill.tickets.service import BreakGlassTickets
@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     from privacy_waybill.delivery.service import DeliveryService
     from privacy_waybill.recipients.service import RecipientService
     from privacy_waybill.stations.service import StationService
+    from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore
     from privacy_waybill.storage.redis_quotas import RedisQuotaStore
     from privacy_waybill.tracing.exposure import AuditWarehouse
     from privacy_waybill.tracing.matching import VirtualNumbers
@@ -149,10 +150,30 @@ class Runtime:
 
     @cached_property
     def telephony(self) -> TelephonyService:
-        """Virtual numbers (AXB); the embedded simulator is the provider by default."""
+        """Virtual numbers (AXB); the embedded simulator is the provider by default. With
+        PWB_REDIS_URL, routing and the one-A-or-B-per-X claim go through Redis (docs/telephony.md)."""
         return build_telephony(
-            self.engine, self.purpose_keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY
-        )
+            self.engine, self.purpose_keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY,
+            self.redis_bindings,
+        )  # fmt: skip
+
+    @cached_property
+    def redis_bindings(self) -> RedisBackedTelephonyStore | None:
+        if not self.settings.redis_url:
+            return None
+        from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore, RedisBindingLookup
+
+        lookup = RedisBindingLookup.from_url(self.settings.redis_url)
+        return RedisBackedTelephonyStore(TelephonyStore(self.engine), lookup)
+
+    def resync_redis_bindings(self) -> int:
+        """Rewrite Redis's bindings from the database (`pwb serve` start): every binding that could
+        still be live there, the ended ones removed. Returns how many bindings were written."""
+        store = self.redis_bindings
+        if store is None:
+            return 0
+        now = self.clock()
+        return store.resync(now - DEFAULT_TELEPHONY_POLICY.hard_maximum, now)
 
     @cached_property
     def callback_signer(self) -> CallbackSigner:
@@ -520,7 +541,8 @@ class Runtime:
     def purge_hooks(self) -> list[PurgeHook]:
         """What other domains keep per waybill and must shred with it (virtual-number bindings,
         crowd passes, outbox messages), run inside the shred's transaction."""
-        return [purge_delivery, purge_bindings]
+        store = self.redis_bindings
+        return [purge_delivery, purge_bindings if store is None else store.purge_hook()]
 
     def purge_expired(self, actor: str = "system:retention", batch_size: int = 1000) -> int:
         """Crypto-shred the personal data of waybills whose retention period (per tenant) has run

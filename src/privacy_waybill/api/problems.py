@@ -22,6 +22,7 @@ from privacy_waybill.errors import Conflict, FieldError, Gone, NotFound, Privacy
 from privacy_waybill.issuance.orders import field_error_from
 from privacy_waybill.ratelimit import RateLimiterUnavailable, Throttled
 from privacy_waybill.storage.redis_quotas import QuotaStoreUnavailable
+from privacy_waybill.telephony.model import BindingStoreUnavailable
 from privacy_waybill.vault.errors import KeyShredded, VaultError
 
 PROBLEM_JSON = "application/problem+json"
@@ -86,6 +87,7 @@ DOMAIN_STATUS: dict[type[PrivacyWaybillError], tuple[int, str]] = {
     AuditUnavailable: (503, "Audit log unavailable"),
     RateLimiterUnavailable: (503, "Rate limits unavailable"),
     QuotaStoreUnavailable: (503, "Quota store unavailable"),
+    BindingStoreUnavailable: (503, "Binding store unavailable"),
 }
 
 

@@ -390,6 +390,9 @@ def serve(
             raise fail("--workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place")
         replayed = rt.warm_up_risk()
         stderr.print(f"pwb serve: risk engine warmed up on {replayed} audit entries", highlight=False)
+        if rt.settings.redis_url:
+            resynced = rt.resync_redis_bindings()
+            stderr.print(f"pwb serve: {resynced} virtual-number bindings written to Redis", highlight=False)
         jobs = PeriodicJobs(
             [
                 Job("purge", rt.settings.purge_interval_minutes * 60, rt.purge_expired),

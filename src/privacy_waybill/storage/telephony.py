@@ -13,8 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from privacy_waybill.audit.model import AuditSink
 from privacy_waybill.storage.telephony_tables import Binding as BindingRow
 from privacy_waybill.storage.telephony_tables import CallbackNonce, VirtualNumber
-from privacy_waybill.telephony.model import Binding, NumberLoad, TelephonyPolicy, TelephonyProvider
-from privacy_waybill.telephony.service import PhoneSeals, TelephonyService
+from privacy_waybill.telephony.model import (
+    Binding,
+    CallerLookup,
+    CallerMatch,
+    NumberLoad,
+    TelephonyPolicy,
+    TelephonyProvider,
+)
+from privacy_waybill.telephony.service import PhoneSeals, TelephonyService, TelephonyStorePort
 from privacy_waybill.tracing.matching import VirtualNumberViewer
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT
@@ -29,7 +36,7 @@ _BINDING_FIELDS = (
 )  # fmt: skip
 
 
-def _binding(row: RowMapping) -> Binding:
+def binding_from_row(row: RowMapping) -> Binding:
     return Binding(**{f: row[f] for f in _BINDING_FIELDS})
 
 
@@ -87,19 +94,26 @@ class TelephonyStore:
                 .mappings()
                 .first()
             )
-        return _binding(row) if row else None
+        return binding_from_row(row) if row else None
 
-    def add_binding(self, binding: Binding, a_sealed: bytes, b_sealed: bytes) -> None:
+    def capacity_of(self, x_number: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(NUMBERS.c.capacity).where(NUMBERS.c.x_number == x_number)).scalar_one())
+
+    def add_binding(self, binding: Binding, a_sealed: bytes, b_sealed: bytes, now: datetime) -> bool:
+        """Insert, then look for a clash: of two racing inserts the later check sees the other,
+        so at worst both step back, and never do two clashing bindings both stay."""
         values: dict[str, Any] = {f: getattr(binding, f) for f in _BINDING_FIELDS}
         with self.engine.begin() as conn:
             conn.execute(insert(BINDINGS).values(**values, a_sealed=a_sealed, b_sealed=b_sealed))
-
-    def remove_binding(self, binding_id: str) -> None:
+        if not self._clashes(binding, now):
+            return True
         with self.engine.begin() as conn:
-            conn.execute(delete(BINDINGS).where(BINDINGS.c.id == binding_id))
+            conn.execute(delete(BINDINGS).where(BINDINGS.c.id == binding.id))
+        return False
 
-    def clashes(self, binding: Binding, now: datetime) -> bool:
-        """Whether an earlier live binding on the same X has the same A or B, or X is over capacity."""
+    def _clashes(self, binding: Binding, now: datetime) -> bool:
+        """Whether another live binding on the same X has the same A or B, or X is over capacity."""
         same_x = (BINDINGS.c.x_number == binding.x_number, BINDINGS.c.expires_at > now)
         with self.engine.connect() as conn:
             clash = conn.execute(
@@ -115,26 +129,49 @@ class TelephonyStore:
             ).scalar_one()
         return clash > 0 or live > capacity
 
-    def live_on_x(self, x_number: str, now: datetime) -> list[Binding]:
+    def lookup(self, x_number: str, caller_index: bytes, now: datetime) -> CallerLookup:
+        live_on_x = (BINDINGS.c.x_number == x_number, BINDINGS.c.expires_at > now)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(BINDINGS).where(BINDINGS.c.x_number == x_number, BINDINGS.c.expires_at > now)
+                select(BINDINGS.c.id, BINDINGS.c.waybill_id, BINDINGS.c.a_index).where(
+                    *live_on_x, (BINDINGS.c.a_index == caller_index) | (BINDINGS.c.b_index == caller_index)
+                )
+            ).all()
+            if not rows:
+                any_live = conn.execute(select(BINDINGS.c.id).where(*live_on_x).limit(1)).first()
+                return CallerLookup(None, any_live is not None)
+        # A phone that is A of one binding and B of another on this X calls as the courier.
+        row = next((r for r in rows if r.a_index == caller_index), rows[0])
+        return CallerLookup(CallerMatch(row.id, row.waybill_id, "a" if row.a_index == caller_index else "b"), True)
+
+    def binding(self, binding_id: str) -> Binding | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(BINDINGS).where(BINDINGS.c.id == binding_id)).mappings().first()
+        return binding_from_row(row) if row else None
+
+    def live_since(self, since: datetime) -> list[Binding]:
+        """Bindings live at or after `since` whose keyed A and B are still kept (not purged)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(BINDINGS).where(BINDINGS.c.expires_at > since, BINDINGS.c.a_index != b"")
             ).mappings()
-            return [_binding(r) for r in rows]
+            return [binding_from_row(r) for r in rows]
 
     def live_for_waybill(self, waybill_id: str, now: datetime) -> list[Binding]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(BINDINGS).where(BINDINGS.c.waybill_id == waybill_id, BINDINGS.c.expires_at > now)
             ).mappings()
-            return [_binding(r) for r in rows]
+            return [binding_from_row(r) for r in rows]
 
-    def shorten(self, binding_id: str, expires_at: datetime, signed_off_at: datetime | None, erase: bool) -> None:
+    def shorten(
+        self, binding: Binding, expires_at: datetime, signed_off_at: datetime | None, erase: bool, now: datetime
+    ) -> None:
         values: dict[str, Any] = {"expires_at": expires_at, "signed_off_at": signed_off_at}
         if erase:
             values.update(a_sealed=None, b_sealed=None)
         with self.engine.begin() as conn:
-            conn.execute(update(BINDINGS).where(BINDINGS.c.id == binding_id).values(**values))
+            conn.execute(update(BINDINGS).where(BINDINGS.c.id == binding.id).values(**values))
 
     def erase_expired(self, now: datetime) -> int:
         with self.engine.begin() as conn:
@@ -156,10 +193,11 @@ class TelephonyStore:
 
 def build_telephony(
     engine: Engine, keys: PurposeKeys, blind_index: BlindIndexer, provider: TelephonyProvider, audit: AuditSink,
-    policy: TelephonyPolicy,
+    policy: TelephonyPolicy, store: TelephonyStorePort | None = None,
 ) -> TelephonyService:  # fmt: skip
+    """`store` replaces the database-only store (the Redis-backed one when PWB_REDIS_URL is set)."""
     return TelephonyService(
-        store=TelephonyStore(engine),
+        store=store or TelephonyStore(engine),
         provider=provider,
         phone_index=lambda canonical: blind_index.index(PLATFORM_KEY_TENANT, "telephony-phone", canonical),
         seals=PhoneSeals(keys.ring("axb-phone")),

@@ -4,6 +4,7 @@ from privacy_waybill.telephony.callbacks import CallbackSigner
 from privacy_waybill.telephony.model import (
     DEFAULT_TELEPHONY_POLICY,
     Binding,
+    BindingStoreUnavailable,
     CallbackRejected,
     NoNumberFree,
     RouteAction,
@@ -17,6 +18,7 @@ from privacy_waybill.telephony.simulator import SimulatedTelephony
 __all__ = [
     "DEFAULT_TELEPHONY_POLICY",
     "Binding",
+    "BindingStoreUnavailable",
     "CallbackRejected",
     "CallbackSigner",
     "NoNumberFree",

@@ -56,6 +56,22 @@ class NumberLoad:
     live_b: frozenset[bytes] = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class CallerMatch:
+    """The live binding a caller belongs to on one X, and its side ("a" the courier, "b" the recipient)."""
+
+    binding_id: str
+    waybill_id: str
+    side: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallerLookup:
+    match: CallerMatch | None
+    # Whether X carries any live binding: a refusal says "unknown-caller" rather than "no-live-binding".
+    x_has_live: bool
+
+
 class RouteAction(StrEnum):
     CONNECT_TO_B = "connect_to_b"
     CONNECT_TO_A = "connect_to_a"
@@ -65,7 +81,7 @@ class RouteAction(StrEnum):
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
     action: RouteAction
-    # Why: "a-to-b", "b-to-a", "no-live-binding", "unknown-caller".
+    # Why: "a-to-b", "b-to-a", "no-live-binding", "unknown-caller", "binding-store-unavailable".
     reason: str
     binding_id: str | None = None
     waybill_id: str | None = None
@@ -74,6 +90,13 @@ class RouteDecision:
 class NoNumberFree(PrivacyWaybillError):
     def __init__(self) -> None:
         super().__init__("no virtual number is free for this call; add numbers to the pool or try later")
+
+
+class BindingStoreUnavailable(PrivacyWaybillError):
+    """The shared binding look-up (Redis) cannot be reached: no call is connected, no binding made."""
+
+    def __init__(self) -> None:
+        super().__init__("the virtual-number binding store is unavailable; calls are refused until it is back")
 
 
 class CallbackRejected(PrivacyWaybillError):

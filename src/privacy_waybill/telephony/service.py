@@ -19,6 +19,8 @@ from privacy_waybill.errors import FieldError
 from privacy_waybill.telephony.model import (
     DEFAULT_TELEPHONY_POLICY,
     Binding,
+    BindingStoreUnavailable,
+    CallerLookup,
     NoNumberFree,
     NumberLoad,
     RouteAction,
@@ -41,12 +43,14 @@ class TelephonyStorePort(Protocol):
     def loads(self, now: datetime) -> list[NumberLoad]: ...
     def viewers_of(self, b_index: bytes) -> dict[str, str]: ...
     def live_binding(self, waybill_id: str, viewer: str, now: datetime) -> Binding | None: ...
-    def add_binding(self, binding: Binding, a_sealed: bytes, b_sealed: bytes) -> None: ...
-    def remove_binding(self, binding_id: str) -> None: ...
-    def clashes(self, binding: Binding, now: datetime) -> bool: ...
-    def live_on_x(self, x_number: str, now: datetime) -> list[Binding]: ...
+    def add_binding(self, binding: Binding, a_sealed: bytes, b_sealed: bytes, now: datetime) -> bool:
+        """Add the binding unless X already carries a live one with the same A or B, or is full."""
+        ...
+    def lookup(self, x_number: str, caller_index: bytes, now: datetime) -> CallerLookup: ...
     def live_for_waybill(self, waybill_id: str, now: datetime) -> list[Binding]: ...
-    def shorten(self, binding_id: str, expires_at: datetime, signed_off_at: datetime | None, erase: bool) -> None: ...
+    def shorten(
+        self, binding: Binding, expires_at: datetime, signed_off_at: datetime | None, erase: bool, now: datetime
+    ) -> None: ...
     def erase_expired(self, now: datetime) -> int: ...
     def remember_nonce(self, nonce: str, now: datetime, keep_until: datetime) -> bool: ...
 
@@ -123,14 +127,18 @@ class TelephonyService:
                 provider_binding_id=self.provider.bind(x_number, a_phone, b_phone, expires_at, binding_id),
                 created_at=now, expires_at=expires_at, signed_off_at=None,
             )  # fmt: skip
-            self._store.add_binding(
-                binding, self._seals.seal(binding_id, "a", a_phone), self._seals.seal(binding_id, "b", b_phone)
-            )
-            # Two binds racing for one X: the later one sees the clash, steps back, chooses again.
-            if not self._store.clashes(binding, now):
+            try:
+                added = self._store.add_binding(
+                    binding, self._seals.seal(binding_id, "a", a_phone), self._seals.seal(binding_id, "b", b_phone), now
+                )
+            except BindingStoreUnavailable:
+                # The provider must not keep connecting a binding the platform never recorded.
+                self.provider.unbind(binding.provider_binding_id, x_number)
+                raise
+            # Two binds racing for one X: the one that loses steps back and chooses again.
+            if added:
                 log.info("binding %s on %s for waybill %s", binding_id, x_number, waybill_id)
                 return binding
-            self._store.remove_binding(binding_id)
             self.provider.unbind(binding.provider_binding_id, x_number)
         raise NoNumberFree()
 
@@ -141,15 +149,14 @@ class TelephonyService:
             x = normalise_phone(x_number).canonical
         except FieldError:
             caller_index, x = None, x_number
-        live = self._store.live_on_x(x, now) if caller_index is not None else []
-        decision = RouteDecision(RouteAction.REFUSE, "no-live-binding" if not live else "unknown-caller")
-        for binding in live:
-            if binding.a_index == caller_index:
-                decision = RouteDecision(RouteAction.CONNECT_TO_B, "a-to-b", binding.id, binding.waybill_id)
-                break
-            if binding.b_index == caller_index:
-                decision = RouteDecision(RouteAction.CONNECT_TO_A, "b-to-a", binding.id, binding.waybill_id)
-                break
+        if caller_index is None:
+            decision = RouteDecision(RouteAction.REFUSE, "no-live-binding")
+        else:
+            try:
+                decision = _decide(self._store.lookup(x, caller_index, now))
+            except BindingStoreUnavailable:
+                # Fail closed: without the shared look-up no call may be connected.
+                decision = RouteDecision(RouteAction.REFUSE, "binding-store-unavailable")
         self._record(decision, x, caller_index, now)
         return decision
 
@@ -176,7 +183,7 @@ class TelephonyService:
         changed = 0
         for binding in self._store.live_for_waybill(waybill_id, now):
             ends = min(binding.expires_at, until)
-            self._store.shorten(binding.id, ends, now, erase=False)
+            self._store.shorten(binding, ends, now, erase=False, now=now)
             self.provider.update_expiry(binding.provider_binding_id, binding.x_number, ends)
             changed += 1
         # Bindings whose grace is over no longer need the sealed numbers.
@@ -187,7 +194,7 @@ class TelephonyService:
         """End every live binding of the waybill at once (a parcel taken back from a courier)."""
         ended = 0
         for binding in self._store.live_for_waybill(waybill_id, now):
-            self._store.shorten(binding.id, now, binding.signed_off_at, erase=True)
+            self._store.shorten(binding, now, binding.signed_off_at, erase=True, now=now)
             self.provider.unbind(binding.provider_binding_id, binding.x_number)
             ended += 1
         return ended
@@ -197,3 +204,12 @@ class TelephonyService:
 
     def remember_nonce(self, nonce: str, now: datetime, keep_until: datetime) -> bool:
         return self._store.remember_nonce(nonce, now, keep_until)
+
+
+def _decide(lookup: CallerLookup) -> RouteDecision:
+    match = lookup.match
+    if match is None:
+        return RouteDecision(RouteAction.REFUSE, "unknown-caller" if lookup.x_has_live else "no-live-binding")
+    if match.side == "a":
+        return RouteDecision(RouteAction.CONNECT_TO_B, "a-to-b", match.binding_id, match.waybill_id)
+    return RouteDecision(RouteAction.CONNECT_TO_A, "b-to-a", match.binding_id, match.waybill_id)
