@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+from script_support import load_script
 
-
-def load_runner():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench_run", RUN)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RUNNER = load_runner()
+RUNNER = load_script("benchmarks/run.py")
 
 
 def test_a_partial_run_replaces_only_its_own_benchmarks_and_says_when_it_ran(tmp_path: Path) -> None:

@@ -4,23 +4,11 @@ top of the unbroken run from the bottom."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-RUN_LOAD = Path(__file__).resolve().parent.parent / "benchmarks" / "load" / "run_load.py"
+from script_support import load_script
 
-
-def run_load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("run_load", RUN_LOAD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RAMP = run_load()
+RAMP = load_script("benchmarks/load/run_load.py")
 
 
 def step(users: int, rps: float, p99: float = 300.0, failures: int = 0) -> dict[str, Any]:

@@ -51,23 +51,8 @@ def sign_in(base: str, rt: Runtime, role: Role, **scope: str) -> dict[str, str]:
 
 def courier_with_parcel(base: str, rt: Runtime) -> tuple[dict[str, str], str]:
     """A courier of the parcel's destination station, signed in, and the parcel dispatched to them."""
-    created = httpx.post(f"{base}{API}/orders", json=personal_order(), headers=bearer(add_merchant(rt)), timeout=30)
-    assert created.status_code == 201, created.text
-    waybill = rt.waybills.get_by_number(None, created.json()["waybill_no"])
-    assert waybill is not None
-    for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT):
-        waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
-    station = waybill_resource(waybill).station or ""
-    courier = sign_in(base, rt, Role.COURIER, station=station)
-    clerk = sign_in(base, rt, Role.STATION_CLERK, station=station)
-    dispatched = httpx.post(
-        f"{base}{API}/waybills/{waybill.waybill_no}/events",
-        json={"status": "out_for_delivery", "courier": courier["X-Actor"]},
-        headers=clerk,
-        timeout=30,
-    )
-    assert dispatched.status_code == 200, dispatched.text
-    return courier, waybill.waybill_no
+    courier, numbers = courier_with_parcels(base, rt, 1)
+    return courier, numbers[0]
 
 
 def test_more_than_one_worker_needs_redis_for_shared_rate_limits(rt: Runtime, engine: Engine, pwb_home: Path) -> None:

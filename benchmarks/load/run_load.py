@@ -231,6 +231,16 @@ def locust_command(locustfile: str, base: str, *options: str) -> list[str]:
 
 
 @contextmanager
+def run_locust(command: list[str], env: dict[str, str], sampler: Sampler) -> str:
+    """Run locust to its end while `sampler` also watches it; returns what it wrote to stderr."""
+    locust = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sampler.locust_pid = locust.pid
+    _, errors = locust.communicate()
+    sampler.stop.set()
+    sampler.join()
+    return errors
+
+
 def seeded_server(
     args: argparse.Namespace, folder: Path, users: int, minutes: float
 ) -> Iterator[tuple[str, Any, Path]]:
@@ -270,17 +280,7 @@ def run_ramp(args: argparse.Namespace, steps_users: list[int]) -> dict[str, Any]
                 "PWB_LOAD_STEP_S": str(args.step_seconds),
                 "PWB_LOAD_STEPS_OUT": str(out),
             }
-            locust = subprocess.Popen(
-                locust_command("ramp_locustfile.py", base),
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            sampler.locust_pid = locust.pid
-            _, errors = locust.communicate()
-            sampler.stop.set()
-            sampler.join()
+            errors = run_locust(locust_command("ramp_locustfile.py", base), env, sampler)
             if not out.exists():
                 raise SystemExit(f"locust failed:\n{errors[-3000:]}")
             steps = json.loads(out.read_text(encoding="utf-8"))
@@ -327,17 +327,9 @@ def run_fixed(args: argparse.Namespace, users: int, minutes: float) -> dict[str,
             prefix = folder / "locust"
             length = f"{int(minutes * 60)}s"
             options = ["-u", str(users), "-r", str(args.spawn_rate), "-t", length, "--csv", str(prefix)]
-            locust = subprocess.Popen(
-                locust_command("locustfile.py", base, *options),
-                env={**os.environ, "PWB_LOAD_SEED": str(seed_file)},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
+            errors = run_locust(
+                locust_command("locustfile.py", base, *options), {**os.environ, "PWB_LOAD_SEED": str(seed_file)}, sampler
             )
-            sampler.locust_pid = locust.pid
-            _, errors = locust.communicate()
-            sampler.stop.set()
-            sampler.join()
             if not Path(f"{prefix}_stats.csv").exists():
                 raise SystemExit(f"locust failed:\n{errors[-3000:]}")
             rows = summarise(read_stats(prefix))
