@@ -250,7 +250,15 @@ function showVerify(state) {
   $("verify-state").className = state.intact ? "" : "error";
 }
 
-async function loadVerify() { showVerify(await api("/security/audit/verify")); }
+// A refresh's read can land after a newer "verify now": only the newest request may paint.
+let verifyRequests = 0;
+async function requestVerify(options = {}) {
+  const request = ++verifyRequests;
+  const state = await api("/security/audit/verify", options);
+  if (request === verifyRequests) showVerify(state);
+}
+
+async function loadVerify() { await requestVerify(); }
 
 document.addEventListener("DOMContentLoaded", () => {
   applyPlaceholders();
@@ -260,5 +268,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("trace-form").addEventListener("submit", runTrace);
   $("open-report").addEventListener("click", openReport);
   $("audit-form").addEventListener("submit", searchAudit);
-  $("verify").addEventListener("click", async () => showVerify(await api("/security/audit/verify", { method: "POST" })));
+  $("verify").addEventListener("click", () => requestVerify({ method: "POST" }));
 });
