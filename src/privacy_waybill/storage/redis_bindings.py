@@ -38,13 +38,21 @@ from privacy_waybill.telephony.model import (
 
 log = logging.getLogger("privacy_waybill.telephony.redis")
 
-# Shared by the scripts: whether a held value names ARGV's binding, and a value's expiry.
+# Shared by the scripts: whether a held value names ARGV's binding, a value's expiry, and the
+# one way a binding's A, B and live-set entries are written.
 _HELPERS = """
 local function expiry(held) return tonumber(string.match(held, '(%d+)$')) end
 local function names(held, binding) return string.sub(held, 1, #binding + 1) == binding .. '|' end
 local function keep_live_set(key, ttl)
   local left = redis.call('PTTL', key)
   if left < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+end
+local function write_binding(keys, binding, waybill, expiry_ms, ttl)
+  local value = binding .. '|' .. waybill .. '|'
+  redis.call('SET', keys[1], value .. 'a|' .. expiry_ms, 'PX', ttl)
+  redis.call('SET', keys[2], value .. 'b|' .. expiry_ms, 'PX', ttl)
+  redis.call('ZADD', keys[3], expiry_ms, binding)
+  keep_live_set(keys[3], ttl)
 end
 """
 
@@ -58,21 +66,13 @@ for i = 1, 2 do
   if held and expiry(held) > now then return 1 end
 end
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[2]) then return 2 end
-local value = ARGV[3] .. '|' .. ARGV[4] .. '|'
-redis.call('SET', KEYS[1], value .. 'a|' .. ARGV[5], 'PX', ARGV[6])
-redis.call('SET', KEYS[2], value .. 'b|' .. ARGV[5], 'PX', ARGV[6])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
-keep_live_set(KEYS[3], ARGV[6])
+write_binding(KEYS, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 0
 """
 
 # KEYS: A key, B key, live set. ARGV: binding, waybill, expiry, ttl. Writes the database's truth.
 _PUT = _HELPERS + """
-local value = ARGV[1] .. '|' .. ARGV[2] .. '|'
-redis.call('SET', KEYS[1], value .. 'a|' .. ARGV[3], 'PX', ARGV[4])
-redis.call('SET', KEYS[2], value .. 'b|' .. ARGV[3], 'PX', ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-keep_live_set(KEYS[3], ARGV[4])
+write_binding(KEYS, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return 0
 """
 
