@@ -1,7 +1,8 @@
-"""Waybill numbers: shape, randomness and the Damm check digit's error detection."""
+"""Waybill numbers: shape, randomness and the Damm check digit's error detection; internal ids."""
 
 from __future__ import annotations
 
+import time
 from itertools import pairwise
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import damm
 
-from privacy_waybill.issuance.numbers import is_valid_waybill_no, new_waybill_no
+from privacy_waybill.issuance.numbers import is_valid_waybill_no, new_waybill_id, new_waybill_no
 
 
 def issued(body: int, prefix: str = "PW") -> str:
@@ -83,3 +84,16 @@ def test_new_numbers_survive_every_single_error_exhaustively() -> None:
         for digit in "0123456789":
             if digit != number[position]:
                 assert not is_valid_waybill_no(number[:position] + digit + number[position + 1 :])
+
+
+def test_waybill_ids_grow_with_time_and_stay_unique_within_a_millisecond() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [new_waybill_id() for _ in range(10_000)]
+    after = time.time_ns() // 1_000_000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert len(set(ids)) == len(ids)
+    stamps = [int(i[:12], 16) for i in ids]
+    assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
+    # The 80-bit tails are random, not a counter: ids of one millisecond are far apart.
+    tails = sorted(int(i[12:], 16) for i in ids)
+    assert min(b - a for a, b in pairwise(tails)) > 2**32

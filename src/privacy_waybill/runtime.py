@@ -31,11 +31,9 @@ from privacy_waybill.audit.checkpoints import AuditKeys
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.audit.noise import NoiseAggregator
-from privacy_waybill.identity.credentials import OneTimeCodes
 from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError, Gone, PrivacyWaybillError
-from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
@@ -43,16 +41,9 @@ from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
 from privacy_waybill.issuance.service import PHONE_INDEX_KIND, IssuanceService, Issued
 from privacy_waybill.labels.model import LabelContent, LabelFormat, LabelSize
 from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
-from privacy_waybill.notifications import NotificationService, SimulatedProvider, Templates, load_templates
-from privacy_waybill.notifications.otp import OutboxNotifier
-from privacy_waybill.printing import PrintService
-from privacy_waybill.printing.model import PrintSettings
-from privacy_waybill.printing.terminals import terminal_subject
-from privacy_waybill.identity.credentials import session_token_hash
-from privacy_waybill.identity.throttle import CredentialThrottle
+from privacy_waybill.notifications import Templates, load_templates
 from privacy_waybill.ratelimit import Limit, RateLimiter, Throttled, limiter_for
 from privacy_waybill.ratelimit.policy import load_rate_limits
-from privacy_waybill.risk.canaries import canary_order
 from privacy_waybill.risk.engine import RiskEngine
 from privacy_waybill.risk.rules import RiskRules, load_risk_rules
 from privacy_waybill.risk.service import InProcessRiskConsumer, RiskResponder
@@ -60,22 +51,12 @@ from privacy_waybill.settings import Settings
 from privacy_waybill.storage.access import AlertStore, QuotaStore
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
-from privacy_waybill.storage.delivery import DeliveryStore, purge_delivery
-from privacy_waybill.storage.identity import build_identity
-from privacy_waybill.storage.key_rotation import Rotated, rotate_purpose
-from privacy_waybill.storage.notifications import build_notifications
-from privacy_waybill.storage.printing import PrintStore, TerminalStore
-from privacy_waybill.storage.recipients import RecipientStore
-from privacy_waybill.storage.stations import StationStore
-from privacy_waybill.storage.telephony import BindingViewers, TelephonyStore, build_telephony, purge_bindings
 from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.tickets import SqlTicketSystem
 from privacy_waybill.tickets.service import BreakGlassTickets
-from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, CallbackSigner, SimulatedTelephony, TelephonyService
 from privacy_waybill.validation.phones import normalise_phone
 from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
-from privacy_waybill.storage.retention import RetentionStore
-from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore, TraceCaseStore
+from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore
 from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
 from privacy_waybill.vault import (
     KeyStoreExists,
@@ -91,8 +72,20 @@ from privacy_waybill.vault.keyring import KeySource
 from privacy_waybill.vault.purpose_keys import PurposeKeys
 
 # Only the commands that use them pay for these: tracing alone pulls in scipy and DuckDB,
-# about 1.5 s of a `pwb issue` start before they were imported here lazily.
+# about 1.5 s of a `pwb issue` start before they were imported here lazily; the services a
+# batch never calls (sign-in, stations, telephony, printing, key rotation) another ~0.1 s.
 if TYPE_CHECKING:
+    from privacy_waybill.identity.service import IdentityService
+    from privacy_waybill.identity.throttle import CredentialThrottle
+    from privacy_waybill.notifications import NotificationService
+    from privacy_waybill.printing import PrintService
+    from privacy_waybill.storage.key_rotation import Rotated
+    from privacy_waybill.storage.printing import TerminalStore
+    from privacy_waybill.storage.recipients import RecipientStore
+    from privacy_waybill.storage.retention import RetentionStore
+    from privacy_waybill.storage.risk import TraceCaseStore
+    from privacy_waybill.storage.stations import StationStore
+    from privacy_waybill.telephony import CallbackSigner, TelephonyService
     from privacy_waybill.delivery.service import DeliveryService
     from privacy_waybill.recipients.service import RecipientService
     from privacy_waybill.stations.service import StationService
@@ -152,6 +145,9 @@ class Runtime:
     def telephony(self) -> TelephonyService:
         """Virtual numbers (AXB); the embedded simulator is the provider by default. With
         PWB_REDIS_URL, routing and the one-A-or-B-per-X claim go through Redis (docs/telephony.md)."""
+        from privacy_waybill.storage.telephony import build_telephony
+        from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY, SimulatedTelephony
+
         return build_telephony(
             self.engine, self.purpose_keys, self.blind_index, SimulatedTelephony(), self.audit, DEFAULT_TELEPHONY_POLICY,
             self.redis_bindings,
@@ -162,6 +158,7 @@ class Runtime:
         if not self.settings.redis_url:
             return None
         from privacy_waybill.storage.redis_bindings import RedisBackedTelephonyStore, RedisBindingLookup
+        from privacy_waybill.storage.telephony import TelephonyStore
 
         lookup = RedisBindingLookup.from_url(self.settings.redis_url)
         return RedisBackedTelephonyStore(TelephonyStore(self.engine), lookup)
@@ -169,6 +166,8 @@ class Runtime:
     def resync_redis_bindings(self) -> int:
         """Rewrite Redis's bindings from the database (`pwb serve` start): every binding that could
         still be live there, the ended ones removed. Returns how many bindings were written."""
+        from privacy_waybill.telephony import DEFAULT_TELEPHONY_POLICY
+
         store = self.redis_bindings
         if store is None:
             return 0
@@ -178,12 +177,17 @@ class Runtime:
     @cached_property
     def callback_signer(self) -> CallbackSigner:
         """Verifies telephony-provider callbacks (the simulator signs with the same secret)."""
+        from privacy_waybill.telephony import CallbackSigner
+
         return CallbackSigner(self.purpose_keys.ring("telephony-callback"))
 
     @cached_property
     def delivery(self) -> DeliveryService:
         """Assignment, manifests, the out-for-delivery scan, reveal, calls and sign-off."""
         from privacy_waybill.delivery.service import DeliveryService
+        from privacy_waybill.identity.credentials import OneTimeCodes
+        from privacy_waybill.storage.delivery import DeliveryStore
+
         identity = self.identity
         return DeliveryService(
             store=DeliveryStore(self.engine),
@@ -204,6 +208,9 @@ class Runtime:
     @cached_property
     def notifications(self) -> NotificationService:
         """SMS and push through the outbox; the embedded simulator is the provider by default."""
+        from privacy_waybill.notifications import SimulatedProvider
+        from privacy_waybill.storage.notifications import build_notifications
+
         return build_notifications(
             self.engine, self.purpose_keys, self.blind_index, SimulatedProvider(), self.notification_templates
         )
@@ -211,6 +218,9 @@ class Runtime:
     @cached_property
     def identity(self) -> IdentityService:
         """Sign-in: passwords, TOTP, sessions, device binding, crowd-courier passes."""
+        from privacy_waybill.notifications.otp import OutboxNotifier
+        from privacy_waybill.storage.identity import build_identity
+
         notifier = self.notifier or OutboxNotifier(self.notifications, lambda: self.clock())
         return build_identity(self.engine, self.purpose_keys, self.blind_index, notifier)
 
@@ -221,10 +231,14 @@ class Runtime:
 
     @cached_property
     def station_store(self) -> StationStore:
+        from privacy_waybill.storage.stations import StationStore
+
         return StationStore(self.engine)
 
     @cached_property
     def recipient_store(self) -> RecipientStore:
+        from privacy_waybill.storage.recipients import RecipientStore
+
         return RecipientStore(self.engine)
 
     @cached_property
@@ -248,6 +262,8 @@ class Runtime:
     @cached_property
     def throttle(self) -> CredentialThrottle:
         """Sign-in and OTP throttles (per client, per keyed username or phone)."""
+        from privacy_waybill.identity.throttle import CredentialThrottle
+
         return CredentialThrottle(self.limiter, self.rate_limits, self.purpose_keys.current("rate-limit")[1])
 
     @property
@@ -257,11 +273,16 @@ class Runtime:
 
     @cached_property
     def terminals(self) -> TerminalStore:
+        from privacy_waybill.storage.printing import TerminalStore
+
         return TerminalStore(self.engine)
 
     @cached_property
     def printing(self) -> PrintService:
         """Cloud print: queues, pulls of rendered masked labels, print reports, capped reprints."""
+        from privacy_waybill.printing import PrintService
+        from privacy_waybill.storage.printing import PrintStore
+
         return PrintService(
             PrintStore(self.engine), self.label_content, self.audit, lambda: self.clock(), self.settings.reprint_limit
         )
@@ -364,6 +385,8 @@ class Runtime:
     def virtual_numbers(self) -> VirtualNumbers:
         """Who was given which virtual number for which waybill (the telephony bindings), so a
         leaked X names its viewer."""
+        from privacy_waybill.storage.telephony import BindingViewers
+
         return BindingViewers(self.engine)
 
     def trace_case(
@@ -389,6 +412,10 @@ class Runtime:
     def plant_canary(self, tenant_id: str, scope_kind: str, scope: str, planted_by: str) -> IssuedWaybill:
         """Issue a canary waybill for `tenant_id` on the route or station `scope`, or queue one
         for the print terminal `scope` (of that tenant), so its label reaches that terminal."""
+        from privacy_waybill.printing.model import PrintSettings
+        from privacy_waybill.risk.canaries import canary_order
+        from privacy_waybill.storage.printing import PrintStore
+
         if scope_kind == "terminal" and not any(
             t.terminal_id == scope and t.revoked_at is None for t in self.terminals.list_for_tenant(tenant_id)
         ):
@@ -412,6 +439,8 @@ class Runtime:
 
     @cached_property
     def trace_cases(self) -> TraceCaseStore:
+        from privacy_waybill.storage.risk import TraceCaseStore
+
         return TraceCaseStore(self.engine)
 
     @cached_property
@@ -457,6 +486,8 @@ class Runtime:
             return subject, principal.scopes
         terminal = self.terminals.authenticate(token)
         if terminal is not None:
+            from privacy_waybill.printing.terminals import terminal_subject
+
             return replace(terminal_subject(terminal), device=tag), None
         now = self.clock()
         session = self.identity.resolve_session(token, device, now)
@@ -468,6 +499,8 @@ class Runtime:
         return None
 
     def _count_device_guess(self, token: str, actor: str, tag: str | None, now: datetime) -> None:
+        from privacy_waybill.identity.credentials import session_token_hash
+
         try:
             self.throttle.device_mismatch(session_token_hash(token).hex(), now)
             rule = "device-binding:mismatch"
@@ -535,12 +568,17 @@ class Runtime:
 
     @cached_property
     def retention(self) -> RetentionStore:
+        from privacy_waybill.storage.retention import RetentionStore
+
         return RetentionStore(self.engine, self.settings.retention_days)
 
     @cached_property
     def purge_hooks(self) -> list[PurgeHook]:
         """What other domains keep per waybill and must shred with it (virtual-number bindings,
         crowd passes, outbox messages), run inside the shred's transaction."""
+        from privacy_waybill.storage.delivery import purge_delivery
+        from privacy_waybill.storage.telephony import purge_bindings
+
         store = self.redis_bindings
         return [purge_delivery, purge_bindings if store is None else store.purge_hook()]
 
@@ -567,6 +605,8 @@ class Runtime:
 
     def rotate_purpose_key(self, purpose: str, actor: str) -> Rotated:
         """A new version of one purpose's key, with the values it seals moved to it, audited."""
+        from privacy_waybill.storage.key_rotation import rotate_purpose
+
         rotated = rotate_purpose(self.engine, self.purpose_keys, purpose)
         self.audit.record(
             AuditEvent(

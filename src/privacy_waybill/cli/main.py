@@ -119,6 +119,14 @@ def init() -> None:
         stderr.print(f"pwb init: {line}", highlight=False)
 
 
+# One encoder for every line: `json.dumps` with options builds a new encoder per call.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_line(value: object) -> str:
+    return _encode_json(value) + "\n"
+
+
 def _result_line(outcome: Outcome) -> dict[str, object]:
     from privacy_waybill.issuance.service import Rejected
 
@@ -183,7 +191,7 @@ def issue(
             with _progress(file) as advance:
                 pending_labels = []
                 for outcome in outcomes:
-                    sys.stdout.write(json.dumps(_result_line(outcome), ensure_ascii=False) + "\n")
+                    sys.stdout.write(_json_line(_result_line(outcome)))
                     if isinstance(outcome, Rejected):
                         rejected += 1
                         log.info(
@@ -230,6 +238,10 @@ def _label_writer(folder: Path | None, fmt: LabelFormat, size: LabelSize, dpi: i
 
 @contextmanager
 def _progress(file: Path) -> Iterator[Callable[[], None]]:
+    if not stderr.is_terminal:
+        # Piped or redirected: no bar to draw, so nothing to do per record either.
+        yield lambda: None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
@@ -239,7 +251,6 @@ def _progress(file: Path) -> Iterator[Callable[[], None]]:
         TimeRemainingColumn(),
         console=stderr,
         transient=True,
-        disable=not stderr.is_terminal,
     ) as progress:
         task = progress.add_task("issue", total=None)
         yield lambda: progress.advance(task)

@@ -83,10 +83,11 @@ def _sent(chunk: Sequence[IntakeRecord | UnreadRecord]) -> list[Sent]:
 # Prepared waybills go back to the parent as plain tuples: unpickling a tree of frozen
 # dataclasses cost the parent (the process that also stores) about three times as much.
 _WAYBILL_FIELDS = tuple(f.name for f in dataclasses.fields(IssuedWaybill))
+_RECIPIENT, _SENDER = _WAYBILL_FIELDS.index("recipient"), _WAYBILL_FIELDS.index("sender")
 _waybill_values = operator.attrgetter(*_WAYBILL_FIELDS)
 _party_values = operator.attrgetter(*(f.name for f in dataclasses.fields(MaskedParty)))
 _sealed_values = operator.attrgetter(*(f.name for f in dataclasses.fields(SealedRecord)))
-Flat = tuple[bytes, tuple[object, ...], tuple[object, ...]] | tuple[bytes, FieldError] | None
+Flat = tuple[bytes, list[object], tuple[object, ...]] | tuple[bytes, FieldError] | None
 
 
 def _flat(prepared: Prepared | None) -> Flat:
@@ -94,10 +95,10 @@ def _flat(prepared: Prepared | None) -> Flat:
         return None
     if isinstance(prepared.result, FieldError):
         return (prepared.fingerprint, prepared.result)
-    values = tuple(
-        _party_values(value) if isinstance(value, MaskedParty) else value
-        for value in _waybill_values(prepared.result.waybill)
-    )
+    waybill = prepared.result.waybill
+    values = list(_waybill_values(waybill))
+    values[_RECIPIENT] = _party_values(waybill.recipient)
+    values[_SENDER] = _party_values(waybill.sender)
     return (prepared.fingerprint, values, _sealed_values(prepared.result.sealed))
 
 
@@ -107,8 +108,9 @@ def _unflat(flat: Flat) -> Prepared | None:
     if len(flat) == 2:
         return Prepared(flat[0], flat[1])  # type: ignore[arg-type]
     fingerprint, values, sealed = flat  # type: ignore[misc]
-    waybill = IssuedWaybill(*(MaskedParty(*v) if isinstance(v, tuple) else v for v in values))  # type: ignore[arg-type]
-    return Prepared(fingerprint, NewWaybill(waybill, SealedRecord(*sealed)))  # type: ignore[arg-type]
+    values[_RECIPIENT] = MaskedParty(*values[_RECIPIENT])
+    values[_SENDER] = MaskedParty(*values[_SENDER])
+    return Prepared(fingerprint, NewWaybill(IssuedWaybill(*values), SealedRecord(*sealed)))  # type: ignore[arg-type]
 
 
 # Back from a worker per record: its order id and intake error (for a record sent unread;

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +22,7 @@ from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import Conflict, FieldError
 from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_record
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared, WaybillStatus
-from privacy_waybill.issuance.numbers import new_waybill_no
+from privacy_waybill.issuance.numbers import new_waybill_id, new_waybill_no
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
 from privacy_waybill.issuance.parallel import prepare_in_pool
 from privacy_waybill.issuance.routing import RoutingTable
@@ -221,7 +220,7 @@ class IssuanceService:
         sender = memo.party(order.sender, "sender")
         id_number = _validated_id_number(order.id_number)
         sort_code = str(self._routing.sort_code(recipient.address))
-        waybill_id = uuid.uuid4().hex
+        waybill_id = new_waybill_id()
         # A pydantic model keeps its field values in __dict__ (all plain str/int here), so
         # there is no need for `model_dump`, which per item cost as much as the dump itself.
         items_json = json.dumps([i.__dict__ for i in order.items], ensure_ascii=False)

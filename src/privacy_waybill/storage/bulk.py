@@ -1,35 +1,37 @@
 """Bulk inserts that skip SQLAlchemy's per-row work: tuples to the driver in one call.
 
 SQLAlchemy's executemany builds and processes a parameter dict per row, which cost more
-than SQLite's own insert. Here each column's bind processor (UTC times, binary) is looked
-up once per batch and the rows go to the driver as tuples: `executemany` on SQLite, `COPY
-... FROM STDIN` on PostgreSQL. Both run inside the caller's transaction.
+than SQLite's own insert. Here the caller hands over tuples in a fixed column order, each
+column's bind processor (UTC times) is looked up once per batch, and the rows go to the
+driver as they are: `executemany` on SQLite, `COPY ... FROM STDIN` on PostgreSQL. Both run
+inside the caller's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import LargeBinary, Table
 from sqlalchemy.engine import Connection
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys, as for `insert(table)`) into `table`."""
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert `rows`, tuples of values for `columns` in that order, into `table`."""
     if not rows:
         return
-    columns = list(rows[0])
-    values = _values(rows, columns, [_processor(table, name, conn) for name in columns])
+    processed = [
+        (index, process)
+        for index, name in enumerate(columns)
+        if (process := _processor(table, name, conn)) is not None
+    ]
+    values = _processed(rows, processed) if processed else rows
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         _copy(conn, f"COPY {table.name} ({names}) FROM STDIN", values)
         return
-    placeholders = (
-        ", ".join("?" * len(columns)) if conn.dialect.paramstyle == "qmark" else ", ".join(["%s"] * len(columns))
-    )
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", values)
+    placeholders = ", ".join(("?" if conn.dialect.paramstyle == "qmark" else "%s",) * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", values)  # type: ignore[arg-type]
 
 
 def _processor(table: Table, name: str, conn: Connection) -> Callable[[Any], Any] | None:
@@ -39,18 +41,13 @@ def _processor(table: Table, name: str, conn: Connection) -> Callable[[Any], Any
     return column_type.bind_processor(conn.dialect)  # type: ignore[no-any-return]
 
 
-def _values(
-    rows: Sequence[Mapping[str, Any]], columns: list[str], processors: list[Callable[[Any], Any] | None]
+def _processed(
+    rows: Sequence[tuple[Any, ...]], processed: list[tuple[int, Callable[[Any], Any]]]
 ) -> list[tuple[Any, ...]]:
-    # One C-level itemgetter per row, and Python only for the few columns with a processor
-    # (times): a generator over every cell of every row was most of this function's cost.
-    cells = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    processed = [(index, process) for index, process in enumerate(processors) if process is not None]
-    if not processed:
-        return [cells(row) for row in rows]
+    # Python only for the few columns with a processor (times); the rest stay as given.
     values: list[tuple[Any, ...]] = []
     for row in rows:
-        value = list(cells(row))
+        value = list(row)
         for index, process in processed:
             if value[index] is not None:
                 value[index] = process(value[index])
@@ -58,7 +55,7 @@ def _values(
     return values
 
 
-def _copy(conn: Connection, statement: str, values: list[tuple[Any, ...]]) -> None:
+def _copy(conn: Connection, statement: str, values: Sequence[tuple[Any, ...]]) -> None:
     driver = conn.connection.dbapi_connection
     if driver is None:
         raise RuntimeError("the PostgreSQL connection was closed before COPY")

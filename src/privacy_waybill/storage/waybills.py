@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
@@ -29,48 +30,56 @@ _PARTIES = ("recipient", "sender")
 PurgeHook = Callable[[Connection, Sequence[str], datetime], None]
 
 
-def _waybill_row(w: IssuedWaybill) -> dict[str, object]:
-    row: dict[str, object] = {
-        "id": w.waybill_id,
-        "tenant_id": w.tenant_id,
-        "order_id": w.order_id,
-        "waybill_no": w.waybill_no,
-        "public_ref": w.public_ref,
-        "order_fingerprint": w.order_fingerprint,
-        "status": w.status.value,
-        "service": w.service,
-        "weight_g": w.weight_g,
-        "pieces": w.pieces,
-        "contents_category": w.contents_category,
-        "sort_code": w.sort_code,
-        "masking_profile": w.masking_profile,
-        "remark_scrubbed": w.remark_scrubbed,
-        "recipient_district_code": w.recipient_district_code,
-        "recipient_phone_index": w.recipient_phone_index,
-        "created_at": w.created_at,
-        "delivery_point": w.delivery_point,
-        "delivery_site": w.delivery_site,
-        "delivery_road": w.delivery_road,
-    }
-    for party_name in _PARTIES:
-        party: MaskedParty = getattr(w, party_name)
-        row[f"{party_name}_masked_name"] = party.name
-        row[f"{party_name}_masked_phone"] = party.phone
-        row[f"{party_name}_masked_address"] = party.address
-    return row
+# Columns of a new waybill, in the order `_waybill_values` gives them.
+_WAYBILL_SCALARS = (
+    "waybill_id",
+    "tenant_id",
+    "order_id",
+    "waybill_no",
+    "public_ref",
+    "order_fingerprint",
+    "service",
+    "weight_g",
+    "pieces",
+    "contents_category",
+    "sort_code",
+    "masking_profile",
+    "remark_scrubbed",
+    "recipient_district_code",
+    "recipient_phone_index",
+    "created_at",
+    "delivery_point",
+    "delivery_site",
+    "delivery_road",
+)
+_MASKED = ("name", "phone", "address")
+WAYBILL_COLUMNS = (
+    "id",
+    *_WAYBILL_SCALARS[1:],
+    "status",
+    *(f"{party}_masked_{part}" for party in _PARTIES for part in _MASKED),
+)
+_waybill_scalars = attrgetter(*_WAYBILL_SCALARS)
+_masked_parts = attrgetter(*_MASKED)
+VAULT_COLUMNS = ("waybill_id", "tenant_id", "kek_id", "kek_version", "wrapped_dek", *SENSITIVE_FIELDS)
+EVENT_COLUMNS = ("waybill_id", "status", "actor", "place", "at")
 
 
-def _vault_row(waybill_id: str, tenant_id: str, sealed: SealedRecord) -> dict[str, object]:
-    row: dict[str, object] = {
-        "waybill_id": waybill_id,
-        "tenant_id": tenant_id,
-        "kek_id": sealed.kek_id,
-        "kek_version": sealed.kek_version,
-        "wrapped_dek": sealed.wrapped_dek,
-    }
-    for field in SENSITIVE_FIELDS:
-        row[field] = sealed.ciphertexts.get(field)
-    return row
+def _waybill_values(w: IssuedWaybill) -> tuple[object, ...]:
+    # Attribute getters run in C: this row builder was a fifth of the storing process's work.
+    return (*_waybill_scalars(w), w.status.value, *_masked_parts(w.recipient), *_masked_parts(w.sender))
+
+
+def _vault_values(waybill_id: str, tenant_id: str, sealed: SealedRecord) -> tuple[object, ...]:
+    ciphertexts = sealed.ciphertexts
+    return (
+        waybill_id,
+        tenant_id,
+        sealed.kek_id,
+        sealed.kek_version,
+        sealed.wrapped_dek,
+        *[ciphertexts.get(field) for field in SENSITIVE_FIELDS],
+    )
 
 
 def waybill_from_row(row: RowMapping) -> IssuedWaybill:
@@ -148,21 +157,16 @@ class WaybillStore:
 
     @staticmethod
     def _insert(conn: Connection, new: Sequence[NewWaybill], actor: str) -> None:
-        bulk_insert(conn, WAYBILLS, [_waybill_row(n.waybill) for n in new])
-        bulk_insert(conn, VAULT, [_vault_row(n.waybill.waybill_id, n.waybill.tenant_id, n.sealed) for n in new])
+        waybills = [n.waybill for n in new]
+        bulk_insert(conn, WAYBILLS, WAYBILL_COLUMNS, [_waybill_values(w) for w in waybills])
+        bulk_insert(
+            conn, VAULT, VAULT_COLUMNS, [_vault_values(w.waybill_id, w.tenant_id, n.sealed) for w, n in zip(waybills, new)]
+        )
         bulk_insert(
             conn,
             EVENTS,
-            [
-                {
-                    "waybill_id": n.waybill.waybill_id,
-                    "status": n.waybill.status.value,
-                    "actor": actor,
-                    "place": None,
-                    "at": n.waybill.created_at,
-                }
-                for n in new
-            ],
+            EVENT_COLUMNS,
+            [(w.waybill_id, w.status.value, actor, None, w.created_at) for w in waybills],
         )
 
     def get_by_number(self, tenant_id: str | None, waybill_no: str) -> IssuedWaybill | None:
