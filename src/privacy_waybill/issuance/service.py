@@ -38,6 +38,8 @@ from privacy_waybill.vault.blind_index import BlindIndexer
 LABEL_AUDIENCE = "label"
 PHONE_INDEX_KIND = "phone"
 ORDER_FINGERPRINT_KIND = "order"
+# One encoder for every order: `json.dumps` with options builds a new encoder per call.
+_encode_items = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class WaybillStorePort(Protocol):
@@ -223,7 +225,7 @@ class IssuanceService:
         waybill_id = new_waybill_id()
         # A pydantic model keeps its field values in __dict__ (all plain str/int here), so
         # there is no need for `model_dump`, which per item cost as much as the dump itself.
-        items_json = json.dumps([i.__dict__ for i in order.items], ensure_ascii=False)
+        items_json = _encode_items([i.__dict__ for i in order.items])
         plaintext = {
             "recipient_name": recipient.name.written,
             "recipient_phone": recipient.phone.canonical,
