@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from privacy_waybill.addresses.divisions import known_area_codes, load_divisions
 from privacy_waybill.addresses.generate import generate_address, generate_addresses
+from privacy_waybill.addresses.model import ADDRESS_FIELD_NAMES, ParsedAddress
 from privacy_waybill.addresses.parser import (
     DETAIL_LEVELS,
     leading_noise_length,
@@ -21,6 +22,21 @@ from privacy_waybill.addresses.parser import (
 from privacy_waybill.errors import FieldError
 
 FULL = "浙江省杭州市余杭区五常街道文一西路969号西溪花园3幢2单元1203室"
+
+
+def test_parsed_address_fields_are_in_the_order_the_parser_passes_them() -> None:
+    # The parser builds ParsedAddress positionally: divisions, the detail levels, then codes.
+    assert ADDRESS_FIELD_NAMES == (
+        "province", "city", "district", "town", *DETAIL_LEVELS,
+        "province_code", "city_code", "district_code", "town_code", "district_renamed_from",
+    )  # fmt: skip
+
+
+def test_present_levels_and_text_of_follow_the_written_order() -> None:
+    parsed = ParsedAddress(province="浙江省", district="余杭区", road="文一西路", room="", remainder="东门")
+    assert parsed.present_levels() == ("province", "district", "road", "remainder")
+    assert parsed.text_of(["remainder", "province", "city", "room", "unknown"]) == "浙江省东门"
+    assert parsed.text_of(()) == ""
 
 
 def test_full_address_fills_every_level_with_official_codes() -> None:
