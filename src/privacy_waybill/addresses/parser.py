@@ -20,6 +20,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import TypeVar
 
 from privacy_waybill.addresses.detail import DETAIL_LEVELS, detail_values, split_detail
 from privacy_waybill.addresses.divisions import (
@@ -236,9 +237,8 @@ class _Entry:
 class _Index:
     divisions: DivisionData
     names: dict[str, tuple[_Entry, ...]]
-    name_lengths: dict[str, dict[str, tuple[int, ...]]]
-    towns: dict[str, tuple[Town, ...]]
-    town_lengths: dict[str, tuple[int, ...]]
+    name_starts: dict[str, tuple[tuple[int, str, tuple[_Entry, ...]], ...]]
+    town_starts: dict[str, tuple[tuple[int, str, tuple[Town, ...]], ...]]
     cities_without_counties: frozenset[str]
     cities_by_prefix: frozenset[str]
     successor_roads: dict[tuple[str, str], str]
@@ -305,12 +305,12 @@ def _build_index(data: DivisionData) -> _Index:
     taiwan_cities = {
         written: name for written, name in region_areas[_TAIWAN].items() if written[-1] in "市县縣"
     }
+    ranked = {name: tuple(sorted(entries, key=_Entry.rank)) for name, entries in names.items()}
     return _Index(
         divisions=data,
-        names={name: tuple(sorted(entries, key=_Entry.rank)) for name, entries in names.items()},
-        name_lengths=_lengths_by_three(names),
-        towns={name: tuple(found) for name, found in towns.items()},
-        town_lengths=_lengths_by_start(towns),
+        names=ranked,
+        name_starts=_by_start(ranked),
+        town_starts=_by_start({name: tuple(found) for name, found in towns.items()}),
         cities_without_counties=frozenset(code[:4] for code in data.cities_without_counties()),
         cities_by_prefix=frozenset(code[:2] for code in data.cities),
         successor_roads={(r.retired_code, r.road): r.successor for r in data.successor_roads},
@@ -347,24 +347,29 @@ def _lengths_by_start(names: dict[str, object]) -> dict[str, tuple[int, ...]]:
     return {start: tuple(sorted(found, reverse=True)) for start, found in lengths.items()}
 
 
-def _lengths_by_three(names: dict[str, object]) -> dict[str, dict[str, tuple[int, ...]]]:
-    """Name lengths worth trying, longest first, keyed by a name's first two characters and
-    then its third ("" for names of two or fewer). Most names of three or more share their
-    first two with a city (杭州经济技术开发区): the third tells them apart before any look-up."""
-    by_third: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    short: dict[str, set[int]] = defaultdict(set)
-    for name in names:
-        if len(name) > 2:
-            by_third[name[:2]][name[2]].add(len(name))
-        else:
-            short[name].add(len(name))
-    return {
-        start: {
-            third: tuple(sorted(found | short.get(start, set()), reverse=True))
-            for third, found in {"": set(), **by_third.get(start, {})}.items()
-        }
-        for start in by_third.keys() | short.keys()
-    }
+_V = TypeVar("_V")
+
+
+def _by_start(names: dict[str, _V]) -> dict[str, tuple[tuple[int, str, _V], ...]]:
+    """Every name that text starting with a key can begin with, longest first, as (length,
+    name, value): keyed by the first three characters of names of three or more (with the
+    two-character name they begin with, if any, last), and by the name itself for names of
+    two. One look-up then finds the few names worth comparing: most longer names share their
+    first two characters with a city (杭州经济技术开发区) but not their third."""
+    starts: dict[str, list[tuple[int, str, _V]]] = defaultdict(list)
+    for name, value in names.items():
+        if len(name) < 2:
+            raise ValueError("division and town names have at least two characters")
+        starts[name[:3]].append((len(name), name, value))
+    for key, found in starts.items():
+        if len(key) == 3 and key[:2] in names:
+            found.append((2, key[:2], names[key[:2]]))
+    return {key: tuple(sorted(found, key=lambda candidate: -candidate[0])) for key, found in starts.items()}
+
+
+def _candidates_at(starts: dict[str, tuple[tuple[int, str, _V], ...]], text: str, pos: int) -> tuple[tuple[int, str, _V], ...]:
+    """The names of `starts` worth comparing with the text at `pos`."""
+    return starts.get(text[pos : pos + 3]) or starts.get(text[pos : pos + 2], ())
 
 
 def _scope(code: str) -> str:
@@ -439,19 +444,12 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
     Town names repeat across the country (城关镇): outside a known city only a full name
     (街道, 镇, 乡) that occurs once in the country, or in the province, is taken.
     """
-    index = _index()
-    lengths = index.town_lengths.get(text[pos : pos + 2])
-    if lengths is None:
+    found = _candidates_at(_index().town_starts, text, pos)
+    if not found:
         return None
     in_city = reading.district is not None or reading.in_one_city()
-    towns = index.towns
-    room = len(text) - pos
-    for length in lengths:
-        if length > room:
-            continue
-        name = text[pos : pos + length]
-        candidates = towns.get(name)
-        if not candidates:
+    for length, name, candidates in found:
+        if not text.startswith(name, pos):
             continue
         if not in_city and (length < 3 or not name.endswith(_TOWN_SUFFIXES)):
             continue
@@ -467,21 +465,14 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
 
 def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, tuple[str, ...]] | None:
     """The longest division name at `pos` that fits the reading, with the codes it keeps."""
-    index = _index()
-    by_third = index.name_lengths.get(text[pos : pos + 2])
-    if by_third is None:
+    found = _candidates_at(_index().name_starts, text, pos)
+    if not found:
         return None
-    lengths = by_third.get(text[pos + 2 : pos + 3]) or by_third[""]
-    names = index.names
-    room = len(text) - pos
     level = reading.level
     scopes = reading.scopes
     anywhere = scopes == _ANYWHERE
-    for length in lengths:
-        if length > room:
-            continue
-        entries = names.get(text[pos : pos + length])
-        if not entries:
+    for length, name, entries in found:
+        if not text.startswith(name, pos):
             continue
         for entry in entries:
             if entry.level <= level:
