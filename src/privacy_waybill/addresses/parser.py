@@ -238,7 +238,8 @@ class _Index:
     divisions: DivisionData
     names: dict[str, tuple[_Entry, ...]]
     name_starts: dict[str, tuple[tuple[int, str, tuple[_Entry, ...]], ...]]
-    town_starts: dict[str, tuple[tuple[int, str, tuple[Town, ...]], ...]]
+    towns: dict[str, tuple[Town, ...]]
+    town_lengths: dict[str, tuple[int, ...]]
     cities_without_counties: frozenset[str]
     cities_by_prefix: frozenset[str]
     successor_roads: dict[tuple[str, str], str]
@@ -310,7 +311,8 @@ def _build_index(data: DivisionData) -> _Index:
         divisions=data,
         names=ranked,
         name_starts=_by_start(ranked),
-        town_starts=_by_start({name: tuple(found) for name, found in towns.items()}),
+        towns={name: tuple(found) for name, found in towns.items()},
+        town_lengths=_lengths_by_start(towns),
         cities_without_counties=frozenset(code[:4] for code in data.cities_without_counties()),
         cities_by_prefix=frozenset(code[:2] for code in data.cities),
         successor_roads={(r.retired_code, r.road): r.successor for r in data.successor_roads},
@@ -356,15 +358,20 @@ def _by_start(names: dict[str, _V]) -> dict[str, tuple[tuple[int, str, _V], ...]
     two-character name they begin with, if any, last), and by the name itself for names of
     two. One look-up then finds the few names worth comparing: most longer names share their
     first two characters with a city (杭州经济技术开发区) but not their third."""
-    starts: dict[str, list[tuple[int, str, _V]]] = defaultdict(list)
+    if min(map(len, names), default=2) < 2:
+        raise ValueError("division and town names have at least two characters")
+    starts: dict[str, list[tuple[int, str, _V]]] = {}
     for name, value in names.items():
-        if len(name) < 2:
-            raise ValueError("division and town names have at least two characters")
-        starts[name[:3]].append((len(name), name, value))
-    for key, found in starts.items():
-        if len(key) == 3 and key[:2] in names:
-            found.append((2, key[:2], names[key[:2]]))
-    return {key: tuple(sorted(found, key=lambda candidate: -candidate[0])) for key, found in starts.items()}
+        key = name[:3]
+        found = starts.get(key)
+        if found is None:
+            found = starts[key] = []
+            two = names.get(key[:2]) if len(key) == 3 else None
+            if two is not None:
+                found.append((2, key[:2], two))
+        found.append((len(name), name, value))
+    # Distinct names: sorting never compares two values.
+    return {key: tuple(found) if len(found) == 1 else tuple(sorted(found, reverse=True)) for key, found in starts.items()}
 
 
 def _candidates_at(starts: dict[str, tuple[tuple[int, str, _V], ...]], text: str, pos: int) -> tuple[tuple[int, str, _V], ...]:
@@ -444,12 +451,19 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
     Town names repeat across the country (城关镇): outside a known city only a full name
     (街道, 镇, 乡) that occurs once in the country, or in the province, is taken.
     """
-    found = _candidates_at(_index().town_starts, text, pos)
-    if not found:
+    index = _index()
+    lengths = index.town_lengths.get(text[pos : pos + 2])
+    if lengths is None:
         return None
     in_city = reading.district is not None or reading.in_one_city()
-    for length, name, candidates in found:
-        if not text.startswith(name, pos):
+    towns = index.towns
+    room = len(text) - pos
+    for length in lengths:
+        if length > room:
+            continue
+        name = text[pos : pos + length]
+        candidates = towns.get(name)
+        if not candidates:
             continue
         if not in_city and (length < 3 or not name.endswith(_TOWN_SUFFIXES)):
             continue
