@@ -374,11 +374,6 @@ def _by_start(names: dict[str, _V]) -> dict[str, tuple[tuple[int, str, _V], ...]
     return {key: tuple(found) if len(found) == 1 else tuple(sorted(found, reverse=True)) for key, found in starts.items()}
 
 
-def _candidates_at(starts: dict[str, tuple[tuple[int, str, _V], ...]], text: str, pos: int) -> tuple[tuple[int, str, _V], ...]:
-    """The names of `starts` worth comparing with the text at `pos`."""
-    return starts.get(text[pos : pos + 3]) or starts.get(text[pos : pos + 2], ())
-
-
 def _scope(code: str) -> str:
     """The code prefix shared by everything inside a division (330000 -> 33)."""
     if code.endswith("0000"):
@@ -479,7 +474,8 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
 
 def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, tuple[str, ...]] | None:
     """The longest division name at `pos` that fits the reading, with the codes it keeps."""
-    found = _candidates_at(_index().name_starts, text, pos)
+    starts = _index().name_starts
+    found = starts.get(text[pos : pos + 3]) or starts.get(text[pos : pos + 2])
     if not found:
         return None
     level = reading.level
