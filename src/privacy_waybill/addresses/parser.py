@@ -290,16 +290,18 @@ def _build_index(data: DivisionData) -> _Index:
                 current,
                 short,
                 name,
-                zone=zone,
-                needs_city=needs_city,
-                retired_codes=tuple(retired_codes.get((name, level), ())) if not current else (),
+                zone,
+                needs_city,
+                tuple(retired_codes.get((name, level), ())) if not current else (),
             )
         )
-    towns: dict[str, list[Town]] = defaultdict(list)
+    towns: dict[str, tuple[Town, ...]] = {}
     for town in data.towns:
         # A few official names hold full-width brackets, which normalise_text turns plain.
         key = town.name if unicodedata.is_normalized("NFKC", town.name) else normalise_text(town.name)
-        towns[key].append(town)
+        same_name = towns.get(key)
+        # Tuples from the start: most of the ~40k names are unique, a list each costs more.
+        towns[key] = (town,) if same_name is None else (*same_name, town)
     region_areas: dict[str, dict[str, str]] = defaultdict(dict)
     for area in data.region_areas:
         region_areas[area.region_code][area.written] = area.name
@@ -311,7 +313,7 @@ def _build_index(data: DivisionData) -> _Index:
         divisions=data,
         names=ranked,
         name_starts=_by_start(ranked),
-        towns={name: tuple(found) for name, found in towns.items()},
+        towns=towns,
         town_lengths=_lengths_by_start(towns),
         cities_without_counties=frozenset(code[:4] for code in data.cities_without_counties()),
         cities_by_prefix=frozenset(code[:2] for code in data.cities),
@@ -343,10 +345,16 @@ def _latest_meanings(retired: tuple[RetiredName, ...]) -> list[RetiredName]:
 
 def _lengths_by_start(names: dict[str, object]) -> dict[str, tuple[int, ...]]:
     """Name lengths worth trying, longest first, keyed by a name's first two characters."""
-    lengths: dict[str, set[int]] = defaultdict(set)
-    for name in names:
-        lengths[name[:2]].add(len(name))
-    return {start: tuple(sorted(found, reverse=True)) for start, found in lengths.items()}
+    lengths: dict[str, tuple[int, ...]] = {}
+    # Longest names first, so each start's lengths come in the order wanted, equal ones together.
+    for name in sorted(names, key=len, reverse=True):
+        start = name[:2]
+        found = lengths.get(start)
+        if found is None:
+            lengths[start] = (len(name),)
+        elif found[-1] != len(name):
+            lengths[start] = (*found, len(name))
+    return lengths
 
 
 _V = TypeVar("_V")
