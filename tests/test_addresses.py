@@ -37,6 +37,7 @@ def test_present_levels_and_text_of_follow_the_written_order() -> None:
     assert parsed.present_levels() == ("province", "district", "road", "remainder")
     assert parsed.text_of(["remainder", "province", "city", "room", "unknown"]) == "浙江省东门"
     assert parsed.text_of(()) == ""
+    assert (parsed.text_of(["road"]), parsed.text_of(["room"]), parsed.text_of(["unknown"])) == ("文一西路", "", "")
 
 
 def test_full_address_fills_every_level_with_official_codes() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from itertools import compress
 from operator import attrgetter
 
@@ -57,9 +59,8 @@ class ParsedAddress:
 
     def text_of(self, levels: tuple[str, ...] | list[str]) -> str:
         """Concatenate the given levels, in written order, skipping empty ones."""
-        # Issuance and masking call this for every address: itertools keeps it in C.
-        wanted = set(levels)
-        return "".join(filter(None, compress(_level_values(self), map(wanted.__contains__, ADDRESS_LEVELS))))
+        # Issuance and masking call this for every address: one getter per set of levels.
+        return "".join(filter(None, _values_in_order(tuple(levels))(self)))
 
     def present_levels(self) -> tuple[str, ...]:
         return tuple(compress(ADDRESS_LEVELS, _level_values(self)))
@@ -71,5 +72,19 @@ class ParsedAddress:
 
 # The values of ADDRESS_LEVELS, in that order, in one call.
 _level_values = attrgetter(*ADDRESS_LEVELS)
+
+
+@lru_cache(maxsize=256)
+def _values_in_order(levels: tuple[str, ...]) -> Callable[[ParsedAddress], tuple[str | None, ...]]:
+    """A getter of the values of those of `levels` that are address levels, in written order.
+    Cached by the levels asked for (a few sets: masking profiles, issuance), never by address."""
+    wanted = set(levels)
+    names = [level for level in ADDRESS_LEVELS if level in wanted]
+    if len(names) > 1:
+        return attrgetter(*names)  # type: ignore[return-value]
+    if names:
+        one = attrgetter(names[0])
+        return lambda address: (one(address),)
+    return lambda address: ()
 
 ADDRESS_FIELD_NAMES = tuple(f.name for f in fields(ParsedAddress))
