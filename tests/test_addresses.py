@@ -40,6 +40,12 @@ def test_present_levels_and_text_of_follow_the_written_order() -> None:
     assert (parsed.text_of(["road"]), parsed.text_of(["room"]), parsed.text_of(["unknown"])) == ("文一西路", "", "")
 
 
+def test_a_two_character_road_suffix_may_end_past_the_first_40_characters() -> None:
+    # Only the suffix must start within them: 大道 starts at 39 and the road ends at 41.
+    detail = "甲乙丙丁戊己庚辛壬癸" * 3 + "甲乙丙丁戊花园新华大道88号"
+    assert split_detail(detail)["road"] == "新华大道"
+
+
 def test_full_address_fills_every_level_with_official_codes() -> None:
     parsed = parse_address(FULL)
     assert (parsed.province, parsed.city, parsed.district, parsed.town) == ("浙江省", "杭州市", "余杭区", "五常街道")

@@ -25,9 +25,10 @@ MAX_ROAD_STEM = 6
 # Characters no road stem holds (numbers, building words, punctuation): the road, if there
 # is one, came before them.
 _NOT_IN_STEM = re.compile(r"[\dA-Za-z号幢栋,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-]")
-# Where a road suffix starts, and which one (the first of _ROAD_SUFFIXES that fits, as
-# the alternation tries them in that order); a lookahead, so overlapping ones are all found.
-_SUFFIX_AT = re.compile("(?=(%s))" % "|".join(_ROAD_SUFFIXES))
+# Where a road suffix may start; then which one it is, the first of _ROAD_SUFFIXES written
+# there (the alternation tries them in that order), read past the search's end.
+_SUFFIX_START = re.compile("[%s]" % "".join(dict.fromkeys(suffix[0] for suffix in _ROAD_SUFFIXES)))
+_SUFFIX = re.compile("|".join(_ROAD_SUFFIXES))
 # How far into the detail a road may end; what lies before it is at most this long too.
 _MAX_ROAD_TEXT = 40
 _NUMBERED_ROAD = re.compile(r"\d{1,2}号(?:大街|大道|路|街)")
@@ -148,15 +149,17 @@ def _find_road(detail: str) -> tuple[int, int] | None:
     # Past a number or building word the road, if any, came earlier.
     stop = _NOT_IN_STEM.search(detail, 0, _MAX_ROAD_TEXT)
     limit = stop.start() + 1 if stop else min(len(detail), _MAX_ROAD_TEXT)
-    for found in _SUFFIX_AT.finditer(detail, 1, limit):
+    found = _SUFFIX_START.search(detail, 1, limit)
+    while found:
         pos = found.start()
-        suffix = _suffix_at(detail, pos, found.group(1))
-        if suffix is None:
-            continue
-        start = _road_stem_start(detail[:pos])
-        if start is None:
-            return None
-        return start, pos + len(suffix)
+        written = _SUFFIX.match(detail, pos)
+        suffix = _suffix_at(detail, pos, written.group()) if written else None
+        if suffix is not None:
+            start = _road_stem_start(detail[:pos])
+            if start is None:
+                return None
+            return start, pos + len(suffix)
+        found = _SUFFIX_START.search(detail, pos + 1, limit)
     return None
 
 
