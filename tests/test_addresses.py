@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 from hypothesis import assume, given, settings
@@ -12,6 +13,7 @@ from privacy_waybill.addresses.divisions import known_area_codes, load_divisions
 from privacy_waybill.addresses.generate import generate_address, generate_addresses
 from privacy_waybill.addresses.model import ADDRESS_FIELD_NAMES, ParsedAddress
 from privacy_waybill.addresses.parser import (
+    _INVISIBLE,
     DETAIL_LEVELS,
     leading_noise_length,
     normalise_text,
@@ -38,6 +40,13 @@ def test_present_levels_and_text_of_follow_the_written_order() -> None:
     assert parsed.text_of(["remainder", "province", "city", "room", "unknown"]) == "浙江省东门"
     assert parsed.text_of(()) == ""
     assert (parsed.text_of(["road"]), parsed.text_of(["room"]), parsed.text_of(["unknown"])) == ("文一西路", "", "")
+
+
+def test_what_normalise_text_drops_is_never_printable_but_the_space() -> None:
+    # normalise_text returns printable text without " " as it is, nothing to drop in it.
+    characters = map(chr, range(sys.maxunicode + 1))
+    assert not [c for c in characters if c != " " and c.isprintable() and (c.isspace() or _INVISIBLE.match(c))]
+    assert normalise_text("浙江省 杭州市\u3000余杭区\u200b１２号\u00a8") == "浙江省杭州市余杭区12号\u0308"
 
 
 def test_a_two_character_road_suffix_may_end_past_the_first_40_characters() -> None:

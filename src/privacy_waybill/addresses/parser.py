@@ -170,7 +170,12 @@ _INVISIBLE = re.compile("[%s\ufeff]" % "".join(chr(c) for c in range(0x2000, 0x2
 def normalise_text(text: str) -> str:
     """Full-width digits, letters and punctuation to their plain forms; whitespace and
     invisible format characters dropped."""
-    return "".join(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).split())
+    normalised = unicodedata.normalize("NFKC", text)
+    # Whitespace but " " and every invisible character are unprintable: most addresses hold
+    # neither, and the two scans cost half of dropping them.
+    if normalised.isprintable() and " " not in normalised:
+        return normalised
+    return "".join(_INVISIBLE.sub("", normalised).split())
 
 
 def _short_names(name: str, level: Level) -> set[str]:
@@ -506,8 +511,8 @@ def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, t
                         continue
                 else:
                     codes = tuple([code for code in codes if code.startswith(scopes)])
-                    if not codes:
-                        continue
+            if not codes:
+                continue
             if entry.short and entry.level is _DISTRICT:
                 if not _short_district_confirmed(text, pos + length, reading, codes):
                     continue
