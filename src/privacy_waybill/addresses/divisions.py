@@ -357,7 +357,8 @@ def _from_payload(payload: dict[str, list]) -> DivisionData:  # type: ignore[typ
         provinces=provinces,
         cities=cities,
         districts=districts,
-        towns=tuple(starmap(Town, payload["towns"])),  # ~40k rows: no generator frame per row
+        # ~40k rows: starmap builds them without a generator frame per row.
+        towns=tuple(starmap(Town, payload["towns"])),
         retired=tuple(RetiredName(n, Level(lv), old, tuple(succ), year) for n, lv, old, succ, year in payload["retired"]),
         area_codes_ever_used=frozenset(payload["area_codes_ever_used"]),
         zones=tuple(Zone(*row) for row in payload["zones"]),

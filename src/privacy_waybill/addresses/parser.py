@@ -384,7 +384,9 @@ def _by_start(names: dict[str, _V]) -> dict[str, tuple[tuple[int, str, _V], ...]
                 found.append((2, key[:2], two))
         found.append((len(name), name, value))
     # Distinct names: sorting never compares two values.
-    return {key: tuple(found) if len(found) == 1 else tuple(sorted(found, reverse=True)) for key, found in starts.items()}
+    return {
+        key: tuple(found) if len(found) == 1 else tuple(sorted(found, reverse=True)) for key, found in starts.items()
+    }
 
 
 def _scope(code: str) -> str:
