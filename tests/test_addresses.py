@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 from hypothesis import assume, given, settings
@@ -10,7 +11,9 @@ from hypothesis import strategies as st
 
 from privacy_waybill.addresses.divisions import known_area_codes, load_divisions
 from privacy_waybill.addresses.generate import generate_address, generate_addresses
+from privacy_waybill.addresses.model import ADDRESS_FIELD_NAMES, ParsedAddress
 from privacy_waybill.addresses.parser import (
+    _INVISIBLE,
     DETAIL_LEVELS,
     leading_noise_length,
     normalise_text,
@@ -21,6 +24,35 @@ from privacy_waybill.addresses.parser import (
 from privacy_waybill.errors import FieldError
 
 FULL = "浙江省杭州市余杭区五常街道文一西路969号西溪花园3幢2单元1203室"
+
+
+def test_parsed_address_fields_are_in_the_order_the_parser_passes_them() -> None:
+    # The parser builds ParsedAddress positionally: divisions, the detail levels, then codes.
+    assert ADDRESS_FIELD_NAMES == (
+        "province", "city", "district", "town", *DETAIL_LEVELS,
+        "province_code", "city_code", "district_code", "town_code", "district_renamed_from",
+    )  # fmt: skip
+
+
+def test_present_levels_and_text_of_follow_the_written_order() -> None:
+    parsed = ParsedAddress(province="浙江省", district="余杭区", road="文一西路", room="", remainder="东门")
+    assert parsed.present_levels() == ("province", "district", "road", "remainder")
+    assert parsed.text_of(["remainder", "province", "city", "room", "unknown"]) == "浙江省东门"
+    assert parsed.text_of(()) == ""
+    assert (parsed.text_of(["road"]), parsed.text_of(["room"]), parsed.text_of(["unknown"])) == ("文一西路", "", "")
+
+
+def test_what_normalise_text_drops_is_never_printable_but_the_space() -> None:
+    # normalise_text returns printable text without " " as it is, nothing to drop in it.
+    characters = map(chr, range(sys.maxunicode + 1))
+    assert not [c for c in characters if c != " " and c.isprintable() and (c.isspace() or _INVISIBLE.match(c))]
+    assert normalise_text("浙江省 杭州市\u3000余杭区\u200b１２号\u00a8") == "浙江省杭州市余杭区12号\u0308"
+
+
+def test_a_two_character_road_suffix_may_end_past_the_first_40_characters() -> None:
+    # Only the suffix must start within them: 大道 starts at 39 and the road ends at 41.
+    detail = "甲乙丙丁戊己庚辛壬癸" * 3 + "甲乙丙丁戊花园新华大道88号"
+    assert split_detail(detail)["road"] == "新华大道"
 
 
 def test_full_address_fills_every_level_with_official_codes() -> None:

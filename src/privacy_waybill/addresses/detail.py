@@ -25,8 +25,10 @@ MAX_ROAD_STEM = 6
 # Characters no road stem holds (numbers, building words, punctuation): the road, if there
 # is one, came before them.
 _NOT_IN_STEM = re.compile(r"[\dA-Za-z号幢栋,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-]")
-# Roads numbered like 下沙 1号大街 or 8号路.
-_SUFFIX_START = re.compile("[大胡路街巷弄道]")
+# Where a road suffix may start; then which one it is, the first of _ROAD_SUFFIXES written
+# there (the alternation tries them in that order), read past the search's end.
+_SUFFIX_START = re.compile("[%s]" % "".join(dict.fromkeys(suffix[0] for suffix in _ROAD_SUFFIXES)))
+_SUFFIX = re.compile("|".join(_ROAD_SUFFIXES))
 # How far into the detail a road may end; what lies before it is at most this long too.
 _MAX_ROAD_TEXT = 40
 _NUMBERED_ROAD = re.compile(r"\d{1,2}号(?:大街|大道|路|街)")
@@ -127,18 +129,16 @@ def _named_after_a_village(stem: str, village_end: int) -> bool:
     )
 
 
-def _suffix_at(text: str, pos: int) -> str | None:
-    for suffix in _ROAD_SUFFIXES:
-        if text.startswith(suffix, pos):
-            if suffix == "道" and text[pos - 1 : pos] == "街":
-                return None  # 街道 is a street office, not a road
-            end = pos + len(suffix)
-            if _words().not_end.match(text, end):
-                return None
-            if suffix == "街" and text.startswith("道", end):
-                return None
-            return suffix
-    return None
+def _suffix_at(text: str, pos: int, suffix: str) -> str | None:
+    """`suffix`, the road suffix written at `pos`, when it ends a road there."""
+    if suffix == "道" and text[pos - 1 : pos] == "街":
+        return None  # 街道 is a street office, not a road
+    end = pos + len(suffix)
+    if _words().not_end.match(text, end):
+        return None
+    if suffix == "街" and text.startswith("道", end):
+        return None
+    return suffix
 
 
 def _find_road(detail: str) -> tuple[int, int] | None:
@@ -149,15 +149,17 @@ def _find_road(detail: str) -> tuple[int, int] | None:
     # Past a number or building word the road, if any, came earlier.
     stop = _NOT_IN_STEM.search(detail, 0, _MAX_ROAD_TEXT)
     limit = stop.start() + 1 if stop else min(len(detail), _MAX_ROAD_TEXT)
-    for found in _SUFFIX_START.finditer(detail, 1, limit):
+    found = _SUFFIX_START.search(detail, 1, limit)
+    while found:
         pos = found.start()
-        suffix = _suffix_at(detail, pos)
-        if suffix is None:
-            continue
-        start = _road_stem_start(detail[:pos])
-        if start is None:
-            return None
-        return start, pos + len(suffix)
+        written = _SUFFIX.match(detail, pos)
+        suffix = _suffix_at(detail, pos, written.group()) if written else None
+        if suffix is not None:
+            start = _road_stem_start(detail[:pos])
+            if start is None:
+                return None
+            return start, pos + len(suffix)
+        found = _SUFFIX_START.search(detail, pos + 1, limit)
     return None
 
 
@@ -166,24 +168,28 @@ def split_detail(detail: str) -> dict[str, str | None]:
 
     Joining the returned values in `DETAIL_LEVELS` order gives back `detail` exactly.
     """
-    parts: dict[str, str | None] = dict.fromkeys(DETAIL_LEVELS)
+    return dict(zip(DETAIL_LEVELS, detail_values(detail)))
+
+
+def detail_values(detail: str) -> tuple[str | None, ...]:
+    """What split_detail gives, as a tuple in `DETAIL_LEVELS` order (the parser's fast path)."""
+    before = road_text = number_text = None
     rest = detail
     road = _find_road(detail)
     if road is not None:
         start, end = road
-        parts["before_road"] = detail[:start] or None
-        parts["road"] = detail[start:end]
+        before = detail[:start] or None
+        road_text = detail[start:end]
         rest = detail[end:]
         number = _ROAD_NUMBER.match(rest)
         if number:
-            parts["road_number"] = number.group()
+            number_text = number.group()
             rest = rest[number.end() :]
     match = _AFTER_ROAD.fullmatch(rest)
     if match is None:  # cannot happen: the trailing remainder group matches any text
         raise ValueError("address detail could not be split")
-    for level in ("poi", "building", "unit", "floor", "room", "remainder"):
-        parts[level] = match.group(level) or None
-    return parts
+    poi, building, unit, floor, room, remainder = match.groups()
+    return before, road_text, number_text, poi, building, unit, floor, room, remainder or None
 
 
 def is_road_name(text: str) -> bool:

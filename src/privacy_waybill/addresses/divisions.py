@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
 from importlib import resources
+from itertools import starmap
 
 _SUCCESSOR_TOKEN = re.compile(r"(\d{6})(\[\d{4}\])?")
 
@@ -356,7 +357,8 @@ def _from_payload(payload: dict[str, list]) -> DivisionData:  # type: ignore[typ
         provinces=provinces,
         cities=cities,
         districts=districts,
-        towns=tuple(Town(*row) for row in payload["towns"]),
+        # ~40k rows: starmap builds them without a generator frame per row.
+        towns=tuple(starmap(Town, payload["towns"])),
         retired=tuple(RetiredName(n, Level(lv), old, tuple(succ), year) for n, lv, old, succ, year in payload["retired"]),
         area_codes_ever_used=frozenset(payload["area_codes_ever_used"]),
         zones=tuple(Zone(*row) for row in payload["zones"]),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import lru_cache
+from itertools import compress
+from operator import attrgetter
 
 # Levels in the order they appear in a written address. Masking profiles name these.
 ADDRESS_LEVELS: tuple[str, ...] = (
@@ -55,15 +59,32 @@ class ParsedAddress:
 
     def text_of(self, levels: tuple[str, ...] | list[str]) -> str:
         """Concatenate the given levels, in written order, skipping empty ones."""
-        wanted = set(levels)
-        return "".join(getattr(self, lv) or "" for lv in ADDRESS_LEVELS if lv in wanted)
+        # Issuance and masking call this for every address: one getter per set of levels.
+        return "".join(filter(None, _values_in_order(tuple(levels))(self)))
 
     def present_levels(self) -> tuple[str, ...]:
-        return tuple(lv for lv in ADDRESS_LEVELS if getattr(self, lv))
+        return tuple(compress(ADDRESS_LEVELS, _level_values(self)))
 
     def __repr__(self) -> str:
         # Addresses are personal data: show which levels are present and the district, no text.
         return f"ParsedAddress(district_code={self.district_code!r}, levels={self.present_levels()!r})"
 
+
+# The values of ADDRESS_LEVELS, in that order, in one call.
+_level_values = attrgetter(*ADDRESS_LEVELS)
+
+
+@lru_cache(maxsize=256)
+def _values_in_order(levels: tuple[str, ...]) -> Callable[[ParsedAddress], tuple[str | None, ...]]:
+    """A getter of the values of those of `levels` that are address levels, in written order.
+    Cached by the levels asked for (a few sets: masking profiles, issuance), never by address."""
+    wanted = set(levels)
+    names = [level for level in ADDRESS_LEVELS if level in wanted]
+    if len(names) > 1:
+        return attrgetter(*names)  # type: ignore[return-value]
+    if names:
+        one = attrgetter(names[0])
+        return lambda address: (one(address),)
+    return lambda address: ()
 
 ADDRESS_FIELD_NAMES = tuple(f.name for f in fields(ParsedAddress))

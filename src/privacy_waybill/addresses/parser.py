@@ -20,8 +20,9 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import TypeVar
 
-from privacy_waybill.addresses.detail import DETAIL_LEVELS, split_detail
+from privacy_waybill.addresses.detail import DETAIL_LEVELS, detail_values, split_detail
 from privacy_waybill.addresses.divisions import (
     DivisionData,
     Level,
@@ -169,7 +170,12 @@ _INVISIBLE = re.compile("[%s\ufeff]" % "".join(chr(c) for c in range(0x2000, 0x2
 def normalise_text(text: str) -> str:
     """Full-width digits, letters and punctuation to their plain forms; whitespace and
     invisible format characters dropped."""
-    return "".join(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).split())
+    normalised = unicodedata.normalize("NFKC", text)
+    # Whitespace but " " and every invisible character are unprintable: most addresses hold
+    # neither, and the two scans cost half of dropping them.
+    if normalised.isprintable() and " " not in normalised:
+        return normalised
+    return "".join(_INVISIBLE.sub("", normalised).split())
 
 
 def _short_names(name: str, level: Level) -> set[str]:
@@ -236,7 +242,7 @@ class _Entry:
 class _Index:
     divisions: DivisionData
     names: dict[str, tuple[_Entry, ...]]
-    name_lengths: dict[str, tuple[int, ...]]
+    name_starts: dict[str, tuple[tuple[int, str, tuple[_Entry, ...]], ...]]
     towns: dict[str, tuple[Town, ...]]
     town_lengths: dict[str, tuple[int, ...]]
     cities_without_counties: frozenset[str]
@@ -289,27 +295,30 @@ def _build_index(data: DivisionData) -> _Index:
                 current,
                 short,
                 name,
-                zone=zone,
-                needs_city=needs_city,
-                retired_codes=tuple(retired_codes.get((name, level), ())) if not current else (),
+                zone,
+                needs_city,
+                tuple(retired_codes.get((name, level), ())) if not current else (),
             )
         )
-    towns: dict[str, list[Town]] = defaultdict(list)
+    towns: dict[str, tuple[Town, ...]] = {}
     for town in data.towns:
         # A few official names hold full-width brackets, which normalise_text turns plain.
         key = town.name if unicodedata.is_normalized("NFKC", town.name) else normalise_text(town.name)
-        towns[key].append(town)
+        same_name = towns.get(key)
+        # Tuples from the start: most of the ~40k names are unique, a list each costs more.
+        towns[key] = (town,) if same_name is None else (*same_name, town)
     region_areas: dict[str, dict[str, str]] = defaultdict(dict)
     for area in data.region_areas:
         region_areas[area.region_code][area.written] = area.name
     taiwan_cities = {
         written: name for written, name in region_areas[_TAIWAN].items() if written[-1] in "市县縣"
     }
+    ranked = {name: tuple(sorted(entries, key=_Entry.rank)) for name, entries in names.items()}
     return _Index(
         divisions=data,
-        names={name: tuple(sorted(entries, key=_Entry.rank)) for name, entries in names.items()},
-        name_lengths=_lengths_by_start(names),
-        towns={name: tuple(found) for name, found in towns.items()},
+        names=ranked,
+        name_starts=_by_start(ranked),
+        towns=towns,
         town_lengths=_lengths_by_start(towns),
         cities_without_counties=frozenset(code[:4] for code in data.cities_without_counties()),
         cities_by_prefix=frozenset(code[:2] for code in data.cities),
@@ -341,10 +350,43 @@ def _latest_meanings(retired: tuple[RetiredName, ...]) -> list[RetiredName]:
 
 def _lengths_by_start(names: dict[str, object]) -> dict[str, tuple[int, ...]]:
     """Name lengths worth trying, longest first, keyed by a name's first two characters."""
-    lengths: dict[str, set[int]] = defaultdict(set)
-    for name in names:
-        lengths[name[:2]].add(len(name))
-    return {start: tuple(sorted(found, reverse=True)) for start, found in lengths.items()}
+    lengths: dict[str, tuple[int, ...]] = {}
+    # Longest names first, so each start's lengths come in the order wanted, equal ones together.
+    for name in sorted(names, key=len, reverse=True):
+        start = name[:2]
+        found = lengths.get(start)
+        if found is None:
+            lengths[start] = (len(name),)
+        elif found[-1] != len(name):
+            lengths[start] = (*found, len(name))
+    return lengths
+
+
+_V = TypeVar("_V")
+
+
+def _by_start(names: dict[str, _V]) -> dict[str, tuple[tuple[int, str, _V], ...]]:
+    """Every name that text starting with a key can begin with, longest first, as (length,
+    name, value): keyed by the first three characters of names of three or more (with the
+    two-character name they begin with, if any, last), and by the name itself for names of
+    two. One look-up then finds the few names worth comparing: most longer names share their
+    first two characters with a city (杭州经济技术开发区) but not their third."""
+    if min(map(len, names), default=2) < 2:
+        raise ValueError("division and town names have at least two characters")
+    starts: dict[str, list[tuple[int, str, _V]]] = {}
+    for name, value in names.items():
+        key = name[:3]
+        found = starts.get(key)
+        if found is None:
+            found = starts[key] = []
+            two = names.get(key[:2]) if len(key) == 3 else None
+            if two is not None:
+                found.append((2, key[:2], two))
+        found.append((len(name), name, value))
+    # Distinct names: sorting never compares two values.
+    return {
+        key: tuple(found) if len(found) == 1 else tuple(sorted(found, reverse=True)) for key, found in starts.items()
+    }
 
 
 def _scope(code: str) -> str:
@@ -356,6 +398,13 @@ def _scope(code: str) -> str:
     return code
 
 
+# Level's members as plain globals: looking a member up on its enum class costs ten times
+# a global's look-up (Python 3.11), and the loops below do it several times per address.
+_PROVINCE, _CITY, _DISTRICT, _TOWN = Level.PROVINCE, Level.CITY, Level.DISTRICT, Level.TOWN
+# The scopes of a reading that has read no division yet.
+_ANYWHERE = ("",)
+
+
 @dataclass(slots=True)
 class _Reading:
     """What has been read so far; `scopes` are the code prefixes still possible.
@@ -365,7 +414,7 @@ class _Reading:
     """
 
     level: int = -1
-    scopes: tuple[str, ...] = ("",)
+    scopes: tuple[str, ...] = _ANYWHERE
     province: str | None = None
     city: str | None = None
     district: str | None = None
@@ -377,24 +426,33 @@ class _Reading:
         return code.startswith(self.scopes)
 
     def resolved_code(self, level: Level) -> str | None:
-        return {Level.PROVINCE: self.province, Level.CITY: self.city, Level.DISTRICT: self.district}[level]
+        if level is _PROVINCE:
+            return self.province
+        return self.city if level is _CITY else self.district
+
+    def in_one_city(self) -> bool:
+        """Every code still possible lies inside one city (or is a district)."""
+        for scope in self.scopes:
+            if len(scope) < 4:
+                return False
+        return True
 
     def knows_city(self) -> bool:
         """A city, or a municipality (which is its own city), has been read."""
-        if all(len(scope) >= 4 for scope in self.scopes):
+        if self.in_one_city():
             return True
         return self.province is not None and self.province[:2] not in _index().cities_by_prefix
 
 
-def _towns_in_reach(reading: _Reading, candidates: tuple[Town, ...]) -> tuple[Town, ...]:
-    if reading.district:
-        city_prefix = reading.district[:4]
-        return tuple(
-            t
-            for t in candidates
-            if t.district_code == reading.district or (t.district_code is None and t.city_prefix == city_prefix)
-        )
-    return tuple(t for t in candidates if reading.admits(t.code))
+def _in_reach(reading: _Reading, town: Town) -> bool:
+    district = reading.district
+    if district:
+        return town.district_code == district or (town.district_code is None and town.city_prefix == district[:4])
+    return town.code.startswith(reading.scopes)
+
+
+def _towns_in_reach(reading: _Reading, candidates: tuple[Town, ...]) -> list[Town]:
+    return [town for town in candidates if _in_reach(reading, town)]
 
 
 def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
@@ -403,16 +461,25 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
     Town names repeat across the country (城关镇): outside a known city only a full name
     (街道, 镇, 乡) that occurs once in the country, or in the province, is taken.
     """
-    in_city = reading.district is not None or all(len(scope) >= 4 for scope in reading.scopes)
     index = _index()
-    for length in index.town_lengths.get(text[pos : pos + 2], ()):
-        if pos + length > len(text):
+    lengths = index.town_lengths.get(text[pos : pos + 2])
+    if lengths is None:
+        return None
+    in_city = reading.district is not None or reading.in_one_city()
+    towns = index.towns
+    room = len(text) - pos
+    for length in lengths:
+        if length > room:
             continue
         name = text[pos : pos + length]
-        candidates = index.towns.get(name)
+        candidates = towns.get(name)
         if not candidates:
             continue
         if not in_city and (length < 3 or not name.endswith(_TOWN_SUFFIXES)):
+            continue
+        if len(candidates) == 1:  # most town names are unique in the country
+            if _in_reach(reading, candidates[0]):
+                return length, candidates[0]
             continue
         reachable = _towns_in_reach(reading, candidates)
         if reachable and len({(t.district_code, t.city_prefix) for t in reachable}) == 1:
@@ -422,24 +489,33 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
 
 def _division_at(text: str, pos: int, reading: _Reading) -> tuple[int, _Entry, tuple[str, ...]] | None:
     """The longest division name at `pos` that fits the reading, with the codes it keeps."""
-    index = _index()
-    for length in index.name_lengths.get(text[pos : pos + 2], ()):
-        if pos + length > len(text):
-            continue
-        entries = index.names.get(text[pos : pos + length])
-        if not entries:
+    starts = _index().name_starts
+    found = starts.get(text[pos : pos + 3]) or starts.get(text[pos : pos + 2])
+    if not found:
+        return None
+    level = reading.level
+    scopes = reading.scopes
+    anywhere = scopes == _ANYWHERE
+    for length, name, entries in found:
+        if not text.startswith(name, pos):
             continue
         for entry in entries:
-            if entry.level <= reading.level:
+            if entry.level <= level:
                 if not entry.short and not entry.zone and reading.resolved_code(entry.level) in entry.codes:
                     return length, entry, entry.codes
                 continue
             if entry.needs_city and not reading.knows_city():
                 continue
-            codes = tuple(code for code in entry.codes if reading.admits(code))
+            codes = entry.codes
+            if not anywhere:
+                if len(codes) == 1:
+                    if not codes[0].startswith(scopes):
+                        continue
+                else:
+                    codes = tuple([code for code in codes if code.startswith(scopes)])
             if not codes:
                 continue
-            if entry.short and entry.level is Level.DISTRICT:
+            if entry.short and entry.level is _DISTRICT:
                 if not _short_district_confirmed(text, pos + length, reading, codes):
                     continue
             elif entry.short and _a_district_is_meant(text, pos + length, reading, entries):
@@ -453,7 +529,7 @@ def _a_district_is_meant(text: str, pos: int, reading: _Reading, entries: tuple[
     confirmed by a town of its own right after it."""
     return any(
         other.short
-        and other.level is Level.DISTRICT
+        and other.level is _DISTRICT
         and _short_district_confirmed(
             text, pos, reading, tuple(c for c in other.codes if reading.admits(c)), by_road=False
         )
@@ -470,7 +546,7 @@ def _short_district_confirmed(
     (杭州余杭塘路: 塘路 is no road name)."""
     if any(_town_at(text, pos, replace(reading, district=code, scopes=(code,))) for code in codes):
         return True
-    if not by_road or len(codes) != 1 or reading.level < Level.PROVINCE:
+    if not by_road or len(codes) != 1 or reading.level < _PROVINCE:
         return False
     following = split_detail(text[pos : pos + 40])
     road = following["road"]
@@ -485,7 +561,7 @@ def _full_name(code: str) -> str:
     if city:
         parts.append(city.name)
     division = data.division(code)
-    if division and division.level is not Level.PROVINCE and (city is None or division.code != city.code):
+    if division and division.level is not _PROVINCE and (city is None or division.code != city.code):
         parts.append(division.name)
     return "".join(parts)
 
@@ -525,7 +601,7 @@ def _choose_district(text: str, pos: int, reading: _Reading, entry: _Entry, code
 def _keep_city(reading: _Reading, code: str) -> None:
     """Stop at the city (or municipality) containing `code`."""
     reading.kept_city = True
-    reading.level = Level.DISTRICT
+    reading.level = _DISTRICT
     if code.endswith("0000"):
         reading.province = code
         reading.scopes = (code[:2],)
@@ -543,43 +619,46 @@ def _apply_zone(reading: _Reading, codes: tuple[str, ...]) -> None:
     if code.endswith("00"):
         _keep_city(reading, code)
     else:
-        reading.level = Level.DISTRICT
+        reading.level = _DISTRICT
         reading.district = code
         reading.scopes = (code,)
 
 
 def _apply(reading: _Reading, entry: _Entry, codes: tuple[str, ...], text: str, end: int) -> None:
-    if entry.level <= reading.level:
+    level = entry.level
+    if level <= reading.level:
         return  # the same division written twice (北京市北京市朝阳区)
     if entry.zone:
         _apply_zone(reading, codes)
         return
-    reading.level = entry.level
-    if entry.level is Level.PROVINCE:
+    reading.level = level
+    if level is _PROVINCE:
         reading.province = codes[0]
         reading.scopes = (_scope(codes[0]),)
-    elif entry.level is Level.CITY:
+    elif level is _CITY:
         if len(codes) == 1:
             reading.city = codes[0]
-        reading.scopes = tuple(_scope(code) for code in codes)
+            reading.scopes = (_scope(codes[0]),)
+        else:
+            reading.scopes = tuple(map(_scope, codes))
         if not entry.current and len(codes) > 1 and len({code[:4] for code in codes}) == 1:
             # A retired prefecture split among districts of one city (莱芜市): the city is
             # known even if no town tells the district.
             reading.city = codes[0][:4] + "00"
             reading.kept_city = True
     else:
-        district = _choose_district(text, end, reading, entry, codes)
+        district = codes[0] if len(codes) == 1 else _choose_district(text, end, reading, entry, codes)
         if district is None:
             _keep_city(reading, codes[0])
             return
-        if district not in _index().divisions.districts:
+        current = _index().divisions.districts.get(district)
+        if current is None:
             _keep_city(reading, district)  # a county that became the city itself (日照县)
             return
         reading.district = district
         reading.scopes = (district,)
         reading.kept_city = False
-        current_name = _index().divisions.districts[district].name
-        if entry.written != current_name and not entry.short:
+        if entry.written != current.name and not entry.short:
             reading.renamed_from = entry.written
 
 
@@ -637,9 +716,11 @@ def _strip_leading_noise(text: str) -> str:
     return text
 
 
-def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Level.TOWN) -> int:
+def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = _TOWN) -> int:
     """Consume division names from `pos` on; returns where the detail starts."""
-    while pos < len(text):
+    end = len(text)
+    towns_too = deepest is _TOWN
+    while pos < end:
         start = _skip_noise(text, pos, reading) if text[pos] in _NOISE_STARTS else pos
         found = _division_at(text, start, reading)
         if found and found[1].level > deepest:
@@ -647,18 +728,19 @@ def _read_divisions(text: str, pos: int, reading: _Reading, deepest: Level = Lev
         # A new division beats any town; a repeated name may begin an official town
         # name (端州区 + 端州区睦岗街道), so then the longer of the two wins.
         town = None
-        if deepest is Level.TOWN and reading.town is None and (found is None or found[1].level <= reading.level):
+        if towns_too and reading.town is None and (found is None or found[1].level <= reading.level):
             town = _town_at(text, start, reading)
         if town and (found is None or town[0] > found[0]):
             _set_town(reading, town[1])
             pos = start + town[0]
         elif found:
             length, entry, codes = found
-            length = _city_without_its_suffix(text, start, length, entry, codes, reading)
+            if entry.level is _CITY:
+                length = _city_without_its_suffix(text, start, length, entry, codes, reading)
             _apply(reading, entry, codes, text, start + length)
             pos = start + length
         else:
-            return start if start > pos and reading.level >= Level.PROVINCE else pos
+            return start if start > pos and reading.level >= _PROVINCE else pos
     return pos
 
 
@@ -666,22 +748,22 @@ def _city_without_its_suffix(
     text: str, start: int, length: int, entry: _Entry, codes: tuple[str, ...], reading: _Reading
 ) -> int:
     """枣庄市中区 is 枣庄 + 市中区 when 中区 means nothing there: the city's 市 then begins
-    the district's name (市中区, 市南区, 市北区)."""
-    if entry.level is not Level.CITY or text[start + length - 1 : start + length + 1] not in _SHI_DISTRICT_STARTS:
+    the district's name (市中区, 市南区, 市北区). `entry` is a city's."""
+    if text[start + length - 1 : start + length + 1] not in _SHI_DISTRICT_STARTS:
         return length
     after_full = replace(reading)
     _apply(after_full, entry, codes, text, start + length)
     if _division_at(text, start + length, after_full):
         return length
     deeper = _division_at(text, start + length - 1, after_full)
-    if deeper and deeper[1].level is Level.DISTRICT:
+    if deeper and deeper[1].level is _DISTRICT:
         return length - 1
     return length
 
 
 def _set_town(reading: _Reading, town: Town) -> None:
     reading.town = town
-    reading.level = Level.TOWN
+    reading.level = _TOWN
     if reading.district is None and town.district_code:
         reading.district = town.district_code
         reading.kept_city = False
@@ -690,7 +772,7 @@ def _set_town(reading: _Reading, town: Town) -> None:
 
 
 def _not_recognised(reading: _Reading) -> FieldError:
-    return FieldError(FIELD, _ADD_DIVISIONS if reading.level < Level.PROVINCE else _ADD_DISTRICT)
+    return FieldError(FIELD, _ADD_DIVISIONS if reading.level < _PROVINCE else _ADD_DISTRICT)
 
 
 def _finish(reading: _Reading, detail: str, city_is_enough: bool = False) -> ParsedAddress:
@@ -700,26 +782,27 @@ def _finish(reading: _Reading, detail: str, city_is_enough: bool = False) -> Par
     city_code = reading.city or (town.city_prefix + "00" if town else None)
     if reading.district is None:
         under_city = town is not None and town.district_code is None
-        kept_city = reading.kept_city or (city_is_enough and reading.level >= Level.PROVINCE and reading.knows_city())
+        kept_city = reading.kept_city or (city_is_enough and reading.level >= _PROVINCE and reading.knows_city())
         if not (kept_city or under_city or (city_code and city_code[:4] in index.cities_without_counties)):
             raise _not_recognised(reading)
     anchor = reading.district or city_code or reading.province
     if anchor is None:
         raise _not_recognised(reading)
-    province = data.province_of(anchor)
-    city = data.city_of(anchor)
+    province = data.provinces[anchor[:2] + "0000"]
+    city = data.cities.get(anchor[:4] + "00")
     district = data.districts.get(reading.district) if reading.district else None
+    # Positional, in ParsedAddress's field order: keywords cost a dict per address.
     return ParsedAddress(
-        province=province.name,
-        city=city.name if city else None,
-        district=district.name if district else None,
-        town=town.name if town else None,
-        province_code=province.code,
-        city_code=city.code if city else None,
-        district_code=district.code if district else None,
-        town_code=town.code if town else None,
-        district_renamed_from=reading.renamed_from,
-        **split_detail(detail),
+        province.name,
+        city.name if city else None,
+        district.name if district else None,
+        town.name if town else None,
+        *detail_values(detail),
+        province.code,
+        city.code if city else None,
+        district.code if district else None,
+        town.code if town else None,
+        reading.renamed_from,
     )
 
 
@@ -755,7 +838,11 @@ def _region_address(region: str, text: str, pos: int) -> ParsedAddress:
 def _taiwan_city_at(text: str) -> bool:
     """Whether `text` starts with a Taiwan city or county written in full (台北市, 新竹縣)."""
     index = _index()
-    return any(text[:length] in index.taiwan_cities for length in index.taiwan_city_lengths)
+    cities = index.taiwan_cities
+    for length in index.taiwan_city_lengths:
+        if text[:length] in cities:
+            return True
+    return False
 
 
 def parse_address(text: str) -> ParsedAddress:
@@ -788,7 +875,7 @@ def parse_label_address(text: str) -> ParsedAddress:
     return _parse(text, city_is_enough=True)
 
 
-_PART_LEVELS = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
+_PART_LEVELS = (("province", _PROVINCE), ("city", _CITY), ("district", _DISTRICT))
 
 
 def parse_address_parts(
@@ -813,7 +900,7 @@ def parse_address_parts(
         text = normalise_text(part)
         if not text:
             continue
-        context = following if level is Level.DISTRICT else ""
+        context = following if level is _DISTRICT else ""
         consumed = _read_divisions(text + context, 0, reading, deepest=level)
         if reading.province in REGION_CODES:
             return parse_address("".join(p for p in (province, city, district, town, detail) if p))
@@ -837,7 +924,7 @@ def _reached(reading: _Reading, level: Level) -> bool:
     """Whether the reading got down to `level`; a municipality is its own city."""
     if reading.level >= level:
         return True
-    return level is Level.CITY and reading.province is not None and reading.knows_city()
+    return level is _CITY and reading.province is not None and reading.knows_city()
 
 
 def _part_problem(label: str, text: str, level: Level) -> str:
