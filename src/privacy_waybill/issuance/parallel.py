@@ -12,6 +12,7 @@ workers unread, so parsing and validating them is worker work too.
 from __future__ import annotations
 
 import ctypes
+import gc
 import dataclasses
 import multiprocessing
 import operator
@@ -166,6 +167,9 @@ def prepare_in_pool(
         return
     # Results dropped, nothing is stored: this builds the lazily loaded tables before forking.
     service.prepare_records(tenant_id, [read_record(r) for r in first[:WARM_UP_RECORDS]])
+    # The tables just built are long-lived: frozen, a worker's collections never walk them,
+    # which would write to (and so copy) their shared pages.
+    gc.freeze()
     # fork, not spawn: the children inherit the loaded data and keys without pickling them.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(service,)) as pool:
