@@ -1,7 +1,9 @@
 """Issuance end to end (intake, parse, validate, mask, seal, persist) against a raw insert.
 
 a. `pwb issue` of 30,000 orders from a JSON Lines file, no labels, SQLite, as a user runs it:
-   the whole command is timed, process start and JSON output included.
+   the whole command is timed, process start and JSON output included. The headline run has
+   a different sender on every order (demo data); a second run sends the same orders from
+   one merchant's 5 warehouses, as merchants' batches look, where senders repeat in a chunk.
 b. The baseline re-inserts the very rows that command wrote (waybills, vault_records,
    waybill_events, in the order they were written) into a fresh database of the same schema
    with plain DB-API executemany, one transaction per 500 waybills, so the ratio a/b shows
@@ -58,6 +60,7 @@ PWB = Path(sys.executable).parent / "pwb"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHUNK_SIZES = (50, 200, 500, 2000, 5000)
 SWEEP_ORDERS = 10_000
+WAREHOUSES = 5
 # Columns the service writes; waybill_events.id is left to the database, as the service does.
 COPIED_TABLES: dict[str, str] = {
     "waybills": "*",
@@ -328,18 +331,27 @@ def print_profile(stages: dict[str, float], count: int) -> None:
     print(f"    {'sum of stages':<42} {sum(stages.values()) / count * 1e6:8.1f} µs")
 
 
-def cli_run(folder: Path, orders: list[dict[str, object]]) -> None:
-    home = folder / "cli-home"
+def from_warehouses(orders: list[dict[str, object]], count: int = WAREHOUSES) -> list[dict[str, object]]:
+    """The same orders as one merchant sends them: every parcel from one of `count` warehouses."""
+    senders = [order["sender"] for order in orders[:count]]
+    return [{**order, "sender": senders[index % count]} for index, order in enumerate(orders)]
+
+
+def cli_run(folder: Path, orders: list[dict[str, object]], label: str, name: str) -> None:
+    home = folder / f"cli-home-{name}"
     pwb(home, "init")
-    orders_file = write_jsonl(folder / "orders.jsonl", orders)
-    wall, cpu = time_cli_issue(home, orders_file, folder / "issued.jsonl")
-    with sqlite_database(home / "pwb.sqlite3") as issued_db, sqlite_database(folder / "raw.sqlite3") as raw_db:
+    orders_file = write_jsonl(folder / f"orders-{name}.jsonl", orders)
+    wall, cpu = time_cli_issue(home, orders_file, folder / f"issued-{name}.jsonl")
+    with (
+        sqlite_database(home / "pwb.sqlite3") as issued_db,
+        sqlite_database(folder / f"raw-{name}.sqlite3") as raw_db,
+    ):
         copied = copy_rows(issued_db)
         if len(copied["waybills"][1]) != len(orders):
             raise SystemExit("pwb issue did not issue every order; the figures would be wrong")
         fresh_schema(raw_db)
         raw = raw_insert(raw_db, copied)
-    compare("`pwb issue`, SQLite, process start included", len(orders), wall, raw, cpu)
+    compare(label, len(orders), wall, raw, cpu)
 
 
 def in_process_runs(settings: Settings, folder: Path, orders: list[dict[str, object]], postgres: str | None) -> None:
@@ -384,7 +396,14 @@ def main() -> None:
     os.environ.pop("PWB_MASTER_SECRET", None)  # each home gets its own secret file
     with tempfile.TemporaryDirectory() as home:
         folder = Path(home)
-        cli_run(folder, orders)
+        # The headline: every order from a different sender, so nothing repeats within a chunk.
+        cli_run(folder, orders, "`pwb issue`, SQLite, process start included", "distinct")
+        cli_run(
+            folder,
+            from_warehouses(orders),
+            f"`pwb issue`, the same orders from one merchant's {WAREHOUSES} warehouses",
+            "warehouses",
+        )
         in_process_runs(Settings(home=folder / "home", database_url=None), folder, orders, postgres)
 
 
