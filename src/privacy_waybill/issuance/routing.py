@@ -40,7 +40,6 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("road", "note")
 # Prefix lengths of the NBS levels: province, city, district, town.
 LEVEL_LENGTHS: tuple[int, ...] = (2, 4, 6, 9)
 _SEGMENT_VALUE = re.compile(r"[A-Z0-9]{1,6}")
-_DIGITS = re.compile(r"[0-9]+")
 
 
 class RoutingTableError(PrivacyWaybillError):
@@ -72,7 +71,8 @@ def normalise_division_code(code: str) -> str | None:
     6-digit province and city codes (``330000``, ``330100``) shrink to their 2 or 4
     significant digits, and a 12-digit town code ending in 000 to its 9-digit town prefix.
     """
-    if not _DIGITS.fullmatch(code):
+    # isascii() and isdigit(): exactly [0-9]+, without the regex (this runs per waybill).
+    if not (code.isascii() and code.isdigit()):
         return None
     if len(code) == 12 and code.endswith("000"):
         code = code[:9]
@@ -154,9 +154,13 @@ class RoutingTable:
     """A validated routing table. Build it with `load`; look up with `sort_code`."""
 
     def __init__(self, rows: list[_Row]) -> None:
-        # (segment, division_code) -> value, and (division_code, road) -> route.
+        # (segment, division_code) -> value, and road -> division_code -> route.
         self._segments: dict[tuple[str, str], str] = {}
-        self._roads: dict[tuple[str, str], str] = {}
+        self._roads: dict[str, dict[str, str]] = {}
+        # Division code -> its sort code when no road row applies, filled as codes are met:
+        # the table never changes, and a batch meets the same few thousand codes over and
+        # over. Keyed by public division codes only; a SortCode holds no address.
+        self._by_code: dict[str, SortCode] = {}
         seen: dict[tuple[str, str, str], int] = {}
         for row in rows:
             for segment in SEGMENTS:
@@ -168,7 +172,7 @@ class RoutingTable:
                     raise RoutingTableError(row.line, segment, f"already set for this division on line {seen[key]}")
                 seen[key] = row.line
                 if row.road:
-                    self._roads[(row.division_code, row.road)] = value
+                    self._roads.setdefault(row.road, {})[row.division_code] = value
                 else:
                     self._segments[(segment, row.division_code)] = value
 
@@ -190,27 +194,34 @@ class RoutingTable:
         code = address_division_code(address)
         if code is None:
             raise FieldError("address", "cannot be routed: no province, city, district or town code")
-        prefixes = [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
-        values: dict[str, str] = {}
+        sort_code = self._by_code.get(code)
+        if sort_code is None:
+            sort_code = self._by_code[code] = self._division_sort_code(code)
+        routes = self._roads.get(address.road.strip()) if address.road and self._roads else None
+        if routes:
+            for prefix in _prefixes(code):
+                if prefix in routes:
+                    derived = tuple(segment for segment in sort_code.derived if segment != "route")
+                    return SortCode(sort_code.hub, sort_code.station, routes[prefix], derived)
+        return sort_code
+
+    def _division_sort_code(self, code: str) -> SortCode:
+        """The sort code of `code` from rows without a road: each segment from the longest
+        prefix whose row sets it, else derived from the code."""
+        values: list[str] = []
         derived: list[str] = []
-        road = (address.road or "").strip()
-        if road:
-            for prefix in prefixes:
-                if (prefix, road) in self._roads:
-                    values["route"] = self._roads[(prefix, road)]
-                    break
         for segment in SEGMENTS:
-            if segment in values:
-                continue
-            found = next(
-                (self._segments[(segment, p)] for p in prefixes if (segment, p) in self._segments),
-                None,
-            )
+            found = next((self._segments[(segment, p)] for p in _prefixes(code) if (segment, p) in self._segments), None)
             if found is None:
                 derived.append(segment)
                 found = _fallback(segment, code)
-            values[segment] = found
-        return SortCode(values["hub"], values["station"], values["route"], tuple(derived))
+            values.append(found)
+        return SortCode(*values, derived=tuple(derived))
+
+
+def _prefixes(code: str) -> list[str]:
+    """`code` and its shorter level prefixes, longest first."""
+    return [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
 
 
 def _read_rows(lines: Iterable[str]) -> list[_Row]:

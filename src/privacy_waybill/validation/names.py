@@ -100,7 +100,7 @@ def parse_person_name(raw: str) -> PersonName:
         raise FieldError("name", "is empty")
     if len(text) > MAX_NAME_LENGTH:
         raise FieldError("name", f"is longer than {MAX_NAME_LENGTH} characters")
-    if _HAN_NAME.search(text):
+    if " " in text and _HAN_NAME.search(text):
         # Chinese names carry no spaces; "张 三" and "买买提 · 艾力" are typing habits.
         text = text.replace(" ", "")
     if _HAN_NAME.fullmatch(text):
