@@ -118,14 +118,20 @@ class DeliveryPointKeyer:
             for key in (self.road_key(name, version_key), self.site_key(name, version_key))
         )
 
-    def keys(self, address: ParsedAddress) -> DeliveryKeys | None:
-        """The keys of a parsed address; None when it names no road and no compound."""
+    def current(self) -> tuple[int, bytes]:
+        """The (version, key) new waybills are hashed under: read it once per chunk of waybills
+        and pass it to `keys`, so a chunk looks the version up once instead of per waybill."""
+        return self._keys.current()
+
+    def keys(self, address: ParsedAddress, version_key: tuple[int, bytes] | None = None) -> DeliveryKeys | None:
+        """The keys of a parsed address (current version by default); None when it names no
+        road and no compound."""
         district, road, number, compound, building = normalised_parts(address)
         if not (road or compound):
             return None
         # A compound is named with or without its street address; either way it is one place.
         site = compound or f"{road}{number}"
-        hasher = self._hasher(None)
+        hasher = self._hasher(version_key)
         site_key = self._hash(hasher, _site_message(site))
         return DeliveryKeys(
             point=self._hash(hasher, _POINT + frame(district.encode(), site.encode(), building.encode())),
