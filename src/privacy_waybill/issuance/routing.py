@@ -208,10 +208,11 @@ class RoutingTable:
     def _division_sort_code(self, code: str) -> SortCode:
         """The sort code of `code` from rows without a road: each segment from the longest
         prefix whose row sets it, else derived from the code."""
+        prefixes = _prefixes(code)
         values: list[str] = []
         derived: list[str] = []
         for segment in SEGMENTS:
-            found = next((self._segments[(segment, p)] for p in _prefixes(code) if (segment, p) in self._segments), None)
+            found = next((self._segments[(segment, p)] for p in prefixes if (segment, p) in self._segments), None)
             if found is None:
                 derived.append(segment)
                 found = _fallback(segment, code)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from functools import lru_cache
 from itertools import compress
 from operator import attrgetter
-from collections.abc import Mapping
 from typing import ClassVar
 
 from privacy_waybill.addresses.detail import is_road_name
