@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
+from itertools import compress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,10 +158,6 @@ class RoutingTable:
         # (segment, division_code) -> value, and road -> division_code -> route.
         self._segments: dict[tuple[str, str], str] = {}
         self._roads: dict[str, dict[str, str]] = {}
-        # Division code -> its sort code when no road row applies, filled as codes are met:
-        # the table never changes, and a batch meets the same few thousand codes over and
-        # over. Keyed by public division codes only; a SortCode holds no address.
-        self._by_code: dict[str, SortCode] = {}
         seen: dict[tuple[str, str, str], int] = {}
         for row in rows:
             for segment in SEGMENTS:
@@ -175,6 +172,13 @@ class RoutingTable:
                     self._roads.setdefault(row.road, {})[row.division_code] = value
                 else:
                     self._segments[(segment, row.division_code)] = value
+
+        # division_code -> (hub, station, route) its rows set, None where none does: a look-up
+        # walks the four prefixes of a code once rather than once per segment.
+        self._by_division: dict[str, tuple[str | None, ...]] = {
+            code: tuple(self._segments.get((segment, code)) for segment in SEGMENTS)
+            for _, code in self._segments
+        }
 
     @classmethod
     def load(cls, path: str | Path = DEMO_TABLE) -> RoutingTable:
@@ -194,35 +198,26 @@ class RoutingTable:
         code = address_division_code(address)
         if code is None:
             raise FieldError("address", "cannot be routed: no province, city, district or town code")
-        sort_code = self._by_code.get(code)
-        if sort_code is None:
-            sort_code = self._by_code[code] = self._division_sort_code(code)
-        routes = self._roads.get(address.road.strip()) if address.road and self._roads else None
-        if routes:
-            for prefix in _prefixes(code):
-                if prefix in routes:
-                    derived = tuple(segment for segment in sort_code.derived if segment != "route")
-                    return SortCode(sort_code.hub, sort_code.station, routes[prefix], derived)
-        return sort_code
-
-    def _division_sort_code(self, code: str) -> SortCode:
-        """The sort code of `code` from rows without a road: each segment from the longest
-        prefix whose row sets it, else derived from the code."""
-        prefixes = _prefixes(code)
-        values: list[str] = []
-        derived: list[str] = []
-        for segment in SEGMENTS:
-            found = next((self._segments[(segment, p)] for p in prefixes if (segment, p) in self._segments), None)
-            if found is None:
-                derived.append(segment)
-                found = _fallback(segment, code)
-            values.append(found)
-        return SortCode(*values, derived=tuple(derived))
-
-
-def _prefixes(code: str) -> list[str]:
-    """`code` and its shorter level prefixes, longest first."""
-    return [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
+        prefixes = [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
+        hub = station = route = None
+        for prefix in prefixes:
+            row = self._by_division.get(prefix)
+            if row is not None:
+                # The longest prefix that sets a segment wins it.
+                hub, station, route = hub or row[0], station or row[1], route or row[2]
+        if address.road and self._roads:
+            routes = self._roads.get(address.road.strip())
+            if routes:
+                route = next((routes[prefix] for prefix in prefixes if prefix in routes), route)
+        if hub and station and route:
+            return SortCode(hub, station, route)
+        derived = tuple(compress(SEGMENTS, (not hub, not station, not route)))
+        return SortCode(
+            hub or _fallback("hub", code),
+            station or _fallback("station", code),
+            route or _fallback("route", code),
+            derived,
+        )
 
 
 def _read_rows(lines: Iterable[str]) -> list[_Row]:
