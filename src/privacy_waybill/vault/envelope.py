@@ -106,7 +106,7 @@ class Vault:
 
     def seal(self, tenant_id: str, waybill_id: str, fields: Mapping[str, str]) -> SealedRecord:
         """Encrypt `fields` under a fresh data key, wrapped under the tenant's current KEK."""
-        _require_ids(tenant_id, waybill_id)
+        _require_ids(tenant_id, waybill_id)  # before the KEK look-up, which may create the tenant's KEK
         return self.sealer(tenant_id).seal(waybill_id, fields)
 
     def sealer(self, tenant_id: str) -> RecordSealer:
