@@ -49,6 +49,25 @@ def test_neighbouring_buildings_and_compounds_are_different_points() -> None:
     assert DeliveryPointKeyer(KeyVersions.single(b"x" * 32)).keys(parse_address(BASE + "文一西路969号西溪园区5号楼")).point != five.point  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("address", "point", "site", "road"),
+    [
+        ("文一西路969号西溪园区5号楼", "28ba97adcb464a85eb7ad4ec05572669", "2b856e277bf7f96fa8f372273897d67c",
+         "9ba42d14d7af7f73ba30dcaffee28dba"),
+        ("文一西路 1000 号", "038b2583f8c1d487972b1f89256cf8db", "b291da20468aa6dbe95ebb968cc582bf",
+         "9ba42d14d7af7f73ba30dcaffee28dba"),
+        ("西溪园区十二幢", "f38799899b32335e5002e7332f3f5daf", "2b856e277bf7f96fa8f372273897d67c",
+         "2b856e277bf7f96fa8f372273897d67c"),
+    ],
+)  # fmt: skip
+def test_keys_keep_their_values(address: str, point: str, site: str, road: str) -> None:
+    # Stored waybills group with new ones only while the same place hashes to the same key.
+    found = keys(address)
+    assert (found.point.hex(), found.site.hex(), found.road.hex()) == (point, site, road)
+    assert KEYER.road_key("文一西路").hex() == "9ba42d14d7af7f73ba30dcaffee28dba"
+    assert KEYER.site_key("文一西路1000号").hex() == "b291da20468aa6dbe95ebb968cc582bf"
+
+
 def place(waybill_id: str, building: str, site: str, road: str = "R") -> ParcelPlace:
     return ParcelPlace(waybill_id, building.encode(), site.encode(), road.encode())
 

@@ -217,6 +217,10 @@ def test_parcels_hashed_before_a_delivery_point_rotation_still_find_their_place_
     route = route_order([rotated.route_entry_keys("文二路"), rotated.route_entry_keys("文一西路")])
     for keys in (before, after):
         assert route.rank(ParcelPlace("wb", keys.point, keys.site, keys.road)) == 1
+    # A chunk reads the current version once and hashes every waybill under it.
+    assert rotated.current() == (2, b"b" * 32)
+    assert rotated.keys(address, rotated.current()) == after
+    assert rotated.keys(address, (1, b"a" * 32)) == before
 
 
 # --- the platform keeps working across rotations --------------------------------------------

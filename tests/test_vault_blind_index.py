@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privacy_waybill.vault import INDEX_BYTES, BlindIndexer, LocalKeyManager
-from privacy_waybill.vault.blind_index import derive_kind_key
+from privacy_waybill.vault.blind_index import KeyedSha256, derive_kind_key
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,13 @@ def test_empty_kind_or_value_is_refused(indexer: BlindIndexer, kind: str, value:
     with pytest.raises(ValueError) as failure:
         indexer.index("tenant-a", kind, value)
     assert "13800138000" not in str(failure.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.binary(min_size=0, max_size=200), messages=st.lists(st.binary(max_size=300), min_size=1, max_size=4))
+def test_keyed_sha256_is_hmac_sha256_for_any_key_and_message(key: bytes, messages: list[bytes]) -> None:
+    # Keys shorter than, exactly and longer than SHA-256's 64-byte block, reused for several messages.
+    keyed = KeyedSha256(key)
+    for message in messages:
+        assert keyed.digest(message) == hmac.new(key, message, hashlib.sha256).digest()
+    assert repr(keyed) == "KeyedSha256(<key hidden>)"

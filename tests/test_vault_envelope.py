@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -324,3 +325,50 @@ def test_vault_and_key_objects_do_not_print_key_bytes(vault: Vault) -> None:
     for shown in (repr(dek), str(dek), f"{dek}", repr(vault), repr([dek])):
         assert dek.material.hex() not in shown
         assert repr(dek.material)[2:-1] not in shown
+
+
+def _framed(*parts: bytes) -> bytes:
+    # Written out here rather than taken from aead.frame, so the test pins the stored format.
+    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+
+
+def test_sealed_bytes_keep_the_stored_format(vault: Vault, key_manager: LocalKeyManager) -> None:
+    # Records sealed by earlier releases must keep opening, and the other way round: the
+    # associated data of fields and data keys is fixed by the format, not by the code.
+    record = vault.seal("tenant-f", "wb-1", FIELDS)
+    dek_ad = _framed(b"pwb/dek", b"\x01", b"tenant-f", record.kek_id.encode(), b"1", b"wb-1")
+    assert record.wrapped_dek is not None
+    dek = key_manager.unwrap_dek("tenant-f", record.kek, record.wrapped_dek, dek_ad)
+    cipher = AESGCM(dek.material)
+    for name, value in FIELDS.items():
+        blob = record.ciphertexts[name]
+        field_ad = _framed(b"pwb/field", b"\x01", b"tenant-f", b"wb-1", name.encode())
+        assert cipher.decrypt(blob[1:13], blob[13:], field_ad) == value.encode()
+
+
+def test_a_sealer_seals_like_seal_under_the_kek_current_when_it_was_made(tmp_path: Path) -> None:
+    key_manager = LocalKeyManager.create(tmp_path / "keys", secrets.token_urlsafe(48).encode())
+    vault = Vault(key_manager)
+    sealer = vault.sealer("tenant-c")
+    first = sealer.seal("wb-1", FIELDS)
+    key_manager.rotate("tenant-c")
+    # A chunk started before the rotation finishes under the KEK it started with.
+    second = sealer.seal("wb-2", FIELDS)
+    later = vault.sealer("tenant-c").seal("wb-3", FIELDS)
+
+    assert (first.kek_version, second.kek_version, later.kek_version) == (1, 1, 2)
+    for waybill_id, record in (("wb-1", first), ("wb-2", second), ("wb-3", later)):
+        assert vault.open("tenant-c", waybill_id, record, FIELDS) == FIELDS
+    with pytest.raises(DecryptionFailed):
+        vault.open("tenant-c", "wb-2", first, ["remark"])
+    with pytest.raises(ValueError, match="must not be empty"):
+        sealer.seal("", FIELDS)
+    assert "tenant-c" in repr(sealer) and FIELDS["recipient_name"] not in repr(sealer)
+
+
+def test_no_nonce_repeats_across_the_fields_and_records_of_a_chunk(vault: Vault) -> None:
+    sealer = vault.sealer("tenant-a")
+    records = [sealer.seal(f"wb-{i}", FIELDS) for i in range(50)]
+    nonces = [blob[1 : 1 + NONCE_BYTES] for record in records for blob in record.ciphertexts.values()]
+
+    assert len(set(nonces)) == len(nonces) == 50 * len(FIELDS)

@@ -18,20 +18,20 @@ version and a parcel of either finds its place on the route.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 import unicodedata
 from dataclasses import dataclass, field
 
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.vault.aead import frame
+from privacy_waybill.vault.blind_index import KeyedSha256
 from privacy_waybill.vault.keyring import KeySource
 
 KEY_BYTES = 16
-_BUILDING_SUFFIX = re.compile(r"(号楼|幢|栋|座|号)$")
-_NUMBER_SUFFIX = re.compile(r"号$")
 _CHINESE_DIGITS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
+_CHINESE_NUMERALS = "零一二三四五六七八九十"
+_POINT = frame(b"point")
+_SITE = frame(b"site")
+_ROAD = frame(b"road")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +42,27 @@ class DeliveryKeys:
 
 
 def _clean(text: str | None) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).upper()
+    if not text:
+        return ""
+    # str.split() splits at exactly the characters the regex \s matches (str.isspace), and
+    # joining the pieces removes all whitespace in a fifth of the time of re.sub.
+    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+
+
+def _without_number_suffix(text: str) -> str:
+    # The 号 of "969号": endswith instead of a regex, since this runs several times per waybill.
+    return text[:-1] if text.endswith("号") else text
 
 
 def _building(text: str | None) -> str:
-    core = _BUILDING_SUFFIX.sub("", _clean(text))
-    if core and all(c in _CHINESE_DIGITS or c == "十" for c in core):
+    core = _clean(text)
+    # The suffixes 号楼, 幢, 栋, 座 and 号; the two-character one first, so 5号楼 keeps no 号.
+    if core.endswith("号楼"):
+        core = core[:-2]
+    elif core.endswith(("幢", "栋", "座", "号")):
+        core = core[:-1]
+    # Nothing left after stripping numerals: every character is one (faster than all()).
+    if core and not core.strip(_CHINESE_NUMERALS):
         core = _chinese_number(core)
     return core
 
@@ -65,7 +80,7 @@ def normalised_parts(address: ParsedAddress) -> tuple[str, str, str, str, str]:
     return (
         address.district_code or "",
         _clean(address.road),
-        _NUMBER_SUFFIX.sub("", _clean(address.road_number)),
+        _without_number_suffix(_clean(address.road_number)),
         _clean(address.poi),
         _building(address.building),
     )
@@ -74,26 +89,26 @@ def normalised_parts(address: ParsedAddress) -> tuple[str, str, str, str, str]:
 class DeliveryPointKeyer:
     def __init__(self, keys: KeySource) -> None:
         self._keys = keys
-        self._keyed: dict[int, tuple[bytes, hmac.HMAC]] = {}
+        self._keyed: dict[int, tuple[bytes, KeyedSha256]] = {}
 
-    def _hasher(self, version: int, key: bytes) -> hmac.HMAC:
+    def _hasher(self, version_key: tuple[int, bytes] | None) -> KeyedSha256:
+        version, key = version_key or self._keys.current()
         cached = self._keyed.get(version)
         if cached is None or cached[0] != key:
-            cached = self._keyed[version] = (key, hmac.new(key, digestmod=hashlib.sha256))
+            cached = self._keyed[version] = (key, KeyedSha256(key))
         return cached[1]
 
-    def _hash(self, *parts: str, version_key: tuple[int, bytes] | None = None) -> bytes:
-        digest = self._hasher(*(version_key or self._keys.current())).copy()
-        digest.update(frame(*(p.encode() for p in parts)))
-        return digest.digest()[:KEY_BYTES]
+    @staticmethod
+    def _hash(hasher: KeyedSha256, message: bytes) -> bytes:
+        return hasher.digest(message)[:KEY_BYTES]
 
     def road_key(self, road: str, version_key: tuple[int, bytes] | None = None) -> bytes:
         """The key of a road name, as route definitions name roads (current version by default)."""
-        return self._hash("road", _clean(road), version_key=version_key)
+        return self._hash(self._hasher(version_key), _ROAD + frame(_clean(road).encode()))
 
     def site_key(self, site: str, version_key: tuple[int, bytes] | None = None) -> bytes:
         """The key of a compound name (or road + number), as route definitions name them."""
-        return self._hash("site", _NUMBER_SUFFIX.sub("", _clean(site)), version_key=version_key)
+        return self._hash(self._hasher(version_key), _site_message(site))
 
     def route_entry_keys(self, name: str) -> tuple[bytes, ...]:
         """A route entry read as a road and as a site, under every key version."""
@@ -103,16 +118,30 @@ class DeliveryPointKeyer:
             for key in (self.road_key(name, version_key), self.site_key(name, version_key))
         )
 
-    def keys(self, address: ParsedAddress) -> DeliveryKeys | None:
-        """The keys of a parsed address; None when it names no road and no compound."""
+    def current(self) -> tuple[int, bytes]:
+        """The (version, key) new waybills are hashed under: read it once per chunk of waybills
+        and pass it to `keys`, so a chunk looks the version up once instead of per waybill."""
+        return self._keys.current()
+
+    def keys(self, address: ParsedAddress, version_key: tuple[int, bytes] | None = None) -> DeliveryKeys | None:
+        """The keys of a parsed address (current version by default); None when it names no
+        road and no compound."""
         district, road, number, compound, building = normalised_parts(address)
         if not (road or compound):
             return None
         # A compound is named with or without its street address; either way it is one place.
         site = compound or f"{road}{number}"
-        current = self._keys.current()
+        hasher = self._hasher(version_key)
+        site_key = self._hash(hasher, _site_message(site))
         return DeliveryKeys(
-            point=self._hash("point", district, site, building, version_key=current),
-            site=self.site_key(site, current),
-            road=self.road_key(road, current) if road else self.site_key(site, current),
+            point=self._hash(hasher, _POINT + frame(district.encode(), site.encode(), building.encode())),
+            site=site_key,
+            # `road` is clean already; cleaning is not quite idempotent (an upper-cased letter
+            # may need NFKC again), so it is cleaned again as `road_key` would.
+            road=self._hash(hasher, _ROAD + frame(_clean(road).encode())) if road else site_key,
         )
+
+
+def _site_message(site: str) -> bytes:
+    # As route definitions name sites: cleaned (again, for a site from `keys`) and without 号.
+    return _SITE + frame(_without_number_suffix(_clean(site)).encode())

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
+from itertools import compress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,6 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("road", "note")
 # Prefix lengths of the NBS levels: province, city, district, town.
 LEVEL_LENGTHS: tuple[int, ...] = (2, 4, 6, 9)
 _SEGMENT_VALUE = re.compile(r"[A-Z0-9]{1,6}")
-_DIGITS = re.compile(r"[0-9]+")
 
 
 class RoutingTableError(PrivacyWaybillError):
@@ -72,7 +72,8 @@ def normalise_division_code(code: str) -> str | None:
     6-digit province and city codes (``330000``, ``330100``) shrink to their 2 or 4
     significant digits, and a 12-digit town code ending in 000 to its 9-digit town prefix.
     """
-    if not _DIGITS.fullmatch(code):
+    # isascii() and isdigit(): exactly [0-9]+, without the regex (this runs per waybill).
+    if not (code.isascii() and code.isdigit()):
         return None
     if len(code) == 12 and code.endswith("000"):
         code = code[:9]
@@ -154,9 +155,9 @@ class RoutingTable:
     """A validated routing table. Build it with `load`; look up with `sort_code`."""
 
     def __init__(self, rows: list[_Row]) -> None:
-        # (segment, division_code) -> value, and (division_code, road) -> route.
+        # (segment, division_code) -> value, and road -> division_code -> route.
         self._segments: dict[tuple[str, str], str] = {}
-        self._roads: dict[tuple[str, str], str] = {}
+        self._roads: dict[str, dict[str, str]] = {}
         seen: dict[tuple[str, str, str], int] = {}
         for row in rows:
             for segment in SEGMENTS:
@@ -168,9 +169,16 @@ class RoutingTable:
                     raise RoutingTableError(row.line, segment, f"already set for this division on line {seen[key]}")
                 seen[key] = row.line
                 if row.road:
-                    self._roads[(row.division_code, row.road)] = value
+                    self._roads.setdefault(row.road, {})[row.division_code] = value
                 else:
                     self._segments[(segment, row.division_code)] = value
+
+        # division_code -> (hub, station, route) its rows set, None where none does: a look-up
+        # walks the four prefixes of a code once rather than once per segment.
+        self._by_division: dict[str, tuple[str | None, ...]] = {
+            code: tuple(self._segments.get((segment, code)) for segment in SEGMENTS)
+            for _, code in self._segments
+        }
 
     @classmethod
     def load(cls, path: str | Path = DEMO_TABLE) -> RoutingTable:
@@ -191,26 +199,25 @@ class RoutingTable:
         if code is None:
             raise FieldError("address", "cannot be routed: no province, city, district or town code")
         prefixes = [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
-        values: dict[str, str] = {}
-        derived: list[str] = []
-        road = (address.road or "").strip()
-        if road:
-            for prefix in prefixes:
-                if (prefix, road) in self._roads:
-                    values["route"] = self._roads[(prefix, road)]
-                    break
-        for segment in SEGMENTS:
-            if segment in values:
-                continue
-            found = next(
-                (self._segments[(segment, p)] for p in prefixes if (segment, p) in self._segments),
-                None,
-            )
-            if found is None:
-                derived.append(segment)
-                found = _fallback(segment, code)
-            values[segment] = found
-        return SortCode(values["hub"], values["station"], values["route"], tuple(derived))
+        hub = station = route = None
+        for prefix in prefixes:
+            row = self._by_division.get(prefix)
+            if row is not None:
+                # The longest prefix that sets a segment wins it.
+                hub, station, route = hub or row[0], station or row[1], route or row[2]
+        if address.road and self._roads:
+            routes = self._roads.get(address.road.strip())
+            if routes:
+                route = next((routes[prefix] for prefix in prefixes if prefix in routes), route)
+        if hub and station and route:
+            return SortCode(hub, station, route)
+        derived = tuple(compress(SEGMENTS, (not hub, not station, not route)))
+        return SortCode(
+            hub or _fallback("hub", code),
+            station or _fallback("station", code),
+            route or _fallback("route", code),
+            derived,
+        )
 
 
 def _read_rows(lines: Iterable[str]) -> list[_Row]:

@@ -54,6 +54,12 @@ class MaskingPolicy:
 
     version: int
     profiles: Mapping[str, Mapping[str, Mapping[str, FieldMasking]]] = field(repr=False)
+    # (profile, audience) -> the name, phone and address maskings, resolved on first use:
+    # issuance masks two parties per waybill, and the checks of `masking_for` need to pass
+    # only once per pair. Holds policy entries only, never a value.
+    _party_maskings: dict[tuple[str, str], tuple[FieldMasking, FieldMasking, FieldMasking]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def masking_for(self, profile: str, audience: str, field_name: str) -> FieldMasking:
         if profile not in self.profiles:
@@ -77,10 +83,18 @@ class MaskingPolicy:
         address: str | ParsedAddress,
     ) -> MaskedParty:
         """A sender or recipient as `audience` may see it; each part may come validated already."""
+        maskings = self._party_maskings.get((profile, audience))
+        if maskings is None:
+            maskings = self._party_maskings[(profile, audience)] = (
+                self.masking_for(profile, audience, "name"),
+                self.masking_for(profile, audience, "phone"),
+                self.masking_for(profile, audience, "address"),
+            )
+        name_masking, phone_masking, address_masking = maskings
         return MaskedParty(
-            name=self.mask_field(profile, audience, "name", name),
-            phone=self.mask_field(profile, audience, "phone", phone),
-            address=self.mask_field(profile, audience, "address", address),
+            name=name_masking.rule.apply(name, name_masking.params),
+            phone=phone_masking.rule.apply(phone, phone_masking.params),
+            address=address_masking.rule.apply(address, address_masking.params),
         )
 
 

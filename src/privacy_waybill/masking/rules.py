@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from functools import lru_cache
+from itertools import compress
+from operator import attrgetter
 from typing import ClassVar
 
 from privacy_waybill.addresses.detail import is_road_name
@@ -29,6 +32,8 @@ from privacy_waybill.validation.phones import Phone, normalise_phone
 FULLY_HIDDEN = "****"
 MASK = "*"
 PHONE_MASK = MASK * 7
+# Every address level's text in one C call, in written order.
+_address_levels = attrgetter(*ADDRESS_LEVELS)
 
 Params = Mapping[str, object]
 # What a rule may be given: raw text, or a value a validator has already parsed (which the
@@ -181,15 +186,29 @@ class AddressAllowList(MaskingRule):
             address = parse_label_address(text)
         else:
             address = value
-        present = address.present_levels()
-        if "road" in levels and address.road and not is_road_name(address.road):
-            levels = tuple(level for level in levels if level != "road")
-        kept = address.text_of(levels)
+        road = address.road
+        # A road is kept only when it passes the road-name check again (the class docstring).
+        hide_road = bool(road) and "road" in levels and not is_road_name(road)  # type: ignore[arg-type]
+        kept_levels, hidden_levels = _level_selectors(levels, hide_road)
+        # The same as text_of(kept levels) and comparing present_levels() with them, without
+        # a Python-level loop over the levels: the rule runs for both parties of every waybill.
+        texts = _address_levels(address)
+        kept = "".join(filter(None, compress(texts, kept_levels)))
         if not kept:
             return FULLY_HIDDEN
-        if already_hidden or any(level not in levels for level in present):
+        if already_hidden or any(compress(texts, hidden_levels)):
             return kept + FULLY_HIDDEN
         return kept
+
+
+@lru_cache(maxsize=64)
+def _level_selectors(levels: tuple[str, ...], hide_road: bool) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+    """Per ADDRESS_LEVELS entry: whether the address rule keeps it, and whether it hides it.
+
+    Keyed by the policy's level lists, which are few; never by anything of an address.
+    """
+    kept = tuple(level in levels and not (hide_road and level == "road") for level in ADDRESS_LEVELS)
+    return kept, tuple(not keep for keep in kept)
 
 
 class Redact(MaskingRule):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
@@ -199,16 +198,23 @@ def _category_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     )
 
 
+@cache
+def _category_order() -> dict[str, int]:
+    return {category: index for index, category in enumerate(category_keywords())}
+
+
 def contents_category(item_names: list[str]) -> str:
     """The category most item names point to, or 日用品 when none is recognised."""
-    votes: Counter[str] = Counter()
+    patterns = _category_patterns()
+    votes: dict[str, int] = {}
     for item in item_names:
         lowered = item.lower()
-        for category, pattern in _category_patterns():
+        for category, pattern in patterns:
             if pattern.search(lowered):
-                votes[category] += 1
+                votes[category] = votes.get(category, 0) + 1
                 break
-    if not votes:
-        return DEFAULT_CATEGORY
-    order = list(category_keywords())
-    return max(votes, key=lambda category: (votes[category], -order.index(category)))
+    if len(votes) <= 1:
+        # Most orders: one item, or all items of one category.
+        return next(iter(votes), DEFAULT_CATEGORY)
+    order = _category_order()
+    return max(votes, key=lambda category: (votes[category], -order[category]))

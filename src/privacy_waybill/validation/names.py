@@ -100,8 +100,9 @@ def parse_person_name(raw: str) -> PersonName:
         raise FieldError("name", "is empty")
     if len(text) > MAX_NAME_LENGTH:
         raise FieldError("name", f"is longer than {MAX_NAME_LENGTH} characters")
-    if _HAN_NAME.search(text):
-        # Chinese names carry no spaces; "张 三" and "买买提 · 艾力" are typing habits.
+    if " " in text and _HAN_NAME.search(text):
+        # Chinese names carry no spaces; "张 三" and "买买提 · 艾力" are typing habits. (Most
+        # names have no space at all, and then there is nothing to search for.)
         text = text.replace(" ", "")
     if _HAN_NAME.fullmatch(text):
         surname, given = split_han_surname(text)

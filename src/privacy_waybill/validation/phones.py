@@ -103,7 +103,7 @@ def mobile_segment(national: str) -> MobileSegment | None:
 
 
 def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
+    return "".join(filter(str.isdigit, text))
 
 
 def _parse_cn(base: str) -> tuple[PhoneKind, str] | None:
@@ -176,6 +176,13 @@ def normalise_phone(raw: str, *, business: bool = False) -> Phone:
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
         raise FieldError("phone", "is empty")
+    if _NATIONAL_MOBILE.fullmatch(text):
+        # Eleven bare digits starting with 1, as most numbers arrive: no 400/800 number,
+        # extension, country code or service number can be written so, and for these
+        # `_parse_number` decides by the segment alone. Decided here, it costs a third.
+        if mobile_segment(text):
+            return Phone("mobile", "+86" + text)
+        raise FieldError("phone", INVALID_PHONE)
     if _NUMBER_CHARACTERS.fullmatch(text) and _BUSINESS_NUMBER.fullmatch(_digits(text)):
         if not business:
             raise FieldError("phone", BUSINESS_NUMBER_FOR_RECIPIENT)

@@ -13,7 +13,6 @@ could enumerate every phone number whatever the length.
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -22,6 +21,37 @@ from privacy_waybill.vault.aead import KEY_BYTES, VERSION_BYTES, frame
 from privacy_waybill.vault.keys import BlindIndexKey, KeyManager
 
 INDEX_BYTES = 16
+_BLOCK_BYTES = 64  # SHA-256's block size, which HMAC pads the key to
+_INNER_PAD = bytes(x ^ 0x36 for x in range(256))
+_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
+
+
+class KeyedSha256:
+    """HMAC-SHA256 (RFC 2104) under one key, giving exactly what `hmac.digest(key, m, "sha256")` does.
+
+    The key schedule is done once, as two SHA-256 states fed the padded key; each message
+    then costs two state copies. That is a third faster than copying a keyed `hmac.HMAC`,
+    whose copy goes through its Python wrapper, and hashing here runs several times per waybill.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK_BYTES:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK_BYTES, b"\0")
+        self._inner = hashlib.sha256(key.translate(_INNER_PAD))
+        self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
+
+    def __repr__(self) -> str:
+        return "KeyedSha256(<key hidden>)"
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 def derive_kind_key(tenant_key: BlindIndexKey, tenant_id: str, kind: str) -> bytes:
@@ -39,7 +69,7 @@ class BlindIndexer:
 
     def __init__(self, key_manager: KeyManager) -> None:
         self._key_manager = key_manager
-        self._keyed: dict[tuple[str, str], hmac.HMAC] = {}
+        self._keyed: dict[tuple[str, str], KeyedSha256] = {}
 
     def index(self, tenant_id: str, kind: str, normalised_value: str) -> bytes:
         """The 16-byte index of `normalised_value`; the caller normalises (e.g. E.164 phones)."""
@@ -48,8 +78,5 @@ class BlindIndexer:
         keyed = self._keyed.get((tenant_id, kind))
         if keyed is None:
             kind_key = derive_kind_key(self._key_manager.blind_index_key(tenant_id), tenant_id, kind)
-            keyed = self._keyed.setdefault((tenant_id, kind), hmac.new(kind_key, digestmod=hashlib.sha256))
-        # Copying a keyed HMAC skips the key schedule: about 1.7 µs instead of 2.9 µs.
-        digest = keyed.copy()
-        digest.update(normalised_value.encode("utf-8"))
-        return digest.digest()[:INDEX_BYTES]
+            keyed = self._keyed.setdefault((tenant_id, kind), KeyedSha256(kind_key))
+        return keyed.digest(normalised_value.encode("utf-8"))[:INDEX_BYTES]

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privacy_waybill.vault.aead import VERSION_BYTES, BrokenSeal, frame, seal, unseal
+from privacy_waybill.vault.aead import VERSION_BYTES, BrokenSeal, frame, seal_all, unseal
 from privacy_waybill.vault.errors import (
     DecryptionFailed,
     FieldNotSealed,
@@ -50,10 +50,20 @@ class SealedRecord:
         return self.wrapped_dek is None
 
 
+_FIELD_FRAME_HEAD = frame(b"pwb/field", VERSION_BYTES)
+_DEK_FRAME_HEAD = frame(b"pwb/dek", VERSION_BYTES)
+
+
 def _record_frame(tenant_id: str, waybill_id: str) -> bytes:
     # A field's associated data is this frame plus `_field_frame(name)`; it is shared by
     # every field of a record, so a seal or open builds it only once.
-    return frame(b"pwb/field", VERSION_BYTES, tenant_id.encode(), waybill_id.encode())
+    return _tenant_field_frame(tenant_id) + frame(waybill_id.encode())
+
+
+def _tenant_field_frame(tenant_id: str) -> bytes:
+    # Framing concatenates framed parts, so a frame's leading parts can be built once and
+    # the rest appended: frame(a, b, c) == frame(a, b) + frame(c).
+    return _FIELD_FRAME_HEAD + frame(tenant_id.encode())
 
 
 @lru_cache(maxsize=1024)
@@ -63,14 +73,24 @@ def _field_frame(field_name: str) -> bytes:
 
 
 def dek_associated_data(tenant_id: str, waybill_id: str, kek: KekRef) -> bytes:
-    return frame(
-        b"pwb/dek",
-        VERSION_BYTES,
-        tenant_id.encode(),
-        kek.kek_id.encode(),
-        str(kek.version).encode(),
-        waybill_id.encode(),
-    )
+    return _kek_dek_frame(tenant_id, kek) + frame(waybill_id.encode())
+
+
+def _kek_dek_frame(tenant_id: str, kek: KekRef) -> bytes:
+    # The leading parts of `dek_associated_data`, shared by every record wrapped under `kek`.
+    return _DEK_FRAME_HEAD + frame(tenant_id.encode(), kek.kek_id.encode(), str(kek.version).encode())
+
+
+def _sealed_fields(dek: DataKey, record_frame: bytes, waybill_id: str, fields: Mapping[str, str]) -> dict[str, bytes]:
+    blobs = []
+    for name, value in fields.items():
+        try:
+            plaintext = value.encode("utf-8")
+        except UnicodeEncodeError:
+            # The codec's own message quotes the offending character.
+            raise ValueError(f"waybill {waybill_id}: field {name} is not valid text") from None
+        blobs.append((plaintext, record_frame + _field_frame(name)))
+    return dict(zip(fields, seal_all(AESGCM(dek.material), blobs), strict=True))
 
 
 def shredded(record: SealedRecord) -> SealedRecord:
@@ -86,21 +106,14 @@ class Vault:
 
     def seal(self, tenant_id: str, waybill_id: str, fields: Mapping[str, str]) -> SealedRecord:
         """Encrypt `fields` under a fresh data key, wrapped under the tenant's current KEK."""
-        _require_ids(tenant_id, waybill_id)
-        dek = DataKey.generate()
-        cipher = AESGCM(dek.material)
-        record_frame = _record_frame(tenant_id, waybill_id)
-        ciphertexts = {}
-        for name, value in fields.items():
-            try:
-                plaintext = value.encode("utf-8")
-            except UnicodeEncodeError:
-                # The codec's own message quotes the offending character.
-                raise ValueError(f"waybill {waybill_id}: field {name} is not valid text") from None
-            ciphertexts[name] = seal(cipher, plaintext, record_frame + _field_frame(name))
-        kek = self._key_manager.current_kek(tenant_id)
-        wrapped = self._key_manager.wrap_dek(tenant_id, kek, dek, dek_associated_data(tenant_id, waybill_id, kek))
-        return SealedRecord(kek.kek_id, kek.version, wrapped, ciphertexts)
+        _require_ids(tenant_id, waybill_id)  # before the KEK look-up, which may create the tenant's KEK
+        return self.sealer(tenant_id).seal(waybill_id, fields)
+
+    def sealer(self, tenant_id: str) -> RecordSealer:
+        """`seal` for many records of `tenant_id`, under the KEK current now (see RecordSealer)."""
+        if not tenant_id:
+            raise ValueError("tenant id and waybill id must not be empty")
+        return RecordSealer(self._key_manager, tenant_id, self._key_manager.current_kek(tenant_id))
 
     def open(
         self,
@@ -161,6 +174,39 @@ class Vault:
             )
         except KeyUnwrapFailed as error:
             raise DecryptionFailed(waybill_id, WRAPPED_DEK_FIELD) from error
+
+
+class RecordSealer:
+    """Seals records of one tenant as `Vault.seal` does, all under one KEK.
+
+    What depends only on the tenant and the KEK (the KEK look-up, the leading parts of the
+    associated data) is done once when the sealer is made rather than per record. Make one
+    per chunk of records: a KEK rotated meanwhile, in this process or another, is used from
+    the next chunk on (records sealed under the previous version still open, and `rewrap`
+    moves them).
+    """
+
+    __slots__ = ("_key_manager", "_tenant_id", "_kek", "_field_frame", "_dek_frame")
+
+    def __init__(self, key_manager: KeyManager, tenant_id: str, kek: KekRef) -> None:
+        self._key_manager = key_manager
+        self._tenant_id = tenant_id
+        self._kek = kek
+        self._field_frame = _tenant_field_frame(tenant_id)
+        self._dek_frame = _kek_dek_frame(tenant_id, kek)
+
+    def __repr__(self) -> str:
+        return f"RecordSealer({self._tenant_id!r}, {self._kek.kek_id!r} v{self._kek.version})"
+
+    def seal(self, waybill_id: str, fields: Mapping[str, str]) -> SealedRecord:
+        if not waybill_id:
+            raise ValueError("tenant id and waybill id must not be empty")
+        dek = DataKey.generate()
+        waybill_frame = frame(waybill_id.encode())
+        ciphertexts = _sealed_fields(dek, self._field_frame + waybill_frame, waybill_id, fields)
+        kek = self._kek
+        wrapped = self._key_manager.wrap_dek(self._tenant_id, kek, dek, self._dek_frame + waybill_frame)
+        return SealedRecord(kek.kek_id, kek.version, wrapped, ciphertexts)
 
 
 def _require_ids(tenant_id: str, waybill_id: str) -> None:

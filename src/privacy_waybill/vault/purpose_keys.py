@@ -148,9 +148,12 @@ class PurposeKeys:
         purpose = self.purpose(name)
         if not 1 <= version <= self.version(name):
             raise UnknownKeyVersion(name, version)
+        return self._material(purpose, version)
+
+    def _material(self, purpose: Purpose, version: int) -> bytes:
         if version == 1 and purpose.legacy_info is not None and self._version_one_derived:
             return self._legacy_key(purpose.legacy_info)
-        return self._keys.blind_index_key(f"_purpose-{name}-v{version}").material
+        return self._keys.blind_index_key(f"_purpose-{purpose.name}-v{version}").material
 
     def _legacy_key(self, info: bytes) -> bytes:
         key = self._legacy.get(info.decode())
@@ -161,8 +164,11 @@ class PurposeKeys:
         return key
 
     def current(self, name: str) -> tuple[int, bytes]:
-        version = self.version(name)
-        return version, self.key(name, version)
+        # Read the version once and skip `key`'s range check: the current version exists.
+        # Services call this per record, so the saved look-ups count.
+        purpose = self.purpose(name)
+        version = self._keys.current_kek(f"_purpose-{name}").version
+        return version, self._material(purpose, version)
 
     def rotate(self, name: str) -> int:
         """Start a new version with fresh random material; returns it.
