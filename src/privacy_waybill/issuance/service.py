@@ -34,6 +34,7 @@ from privacy_waybill.validation.names import PersonName, parse_person_name
 from privacy_waybill.validation.phones import Phone, normalise_phone
 from privacy_waybill.vault import Vault
 from privacy_waybill.vault.blind_index import BlindIndexer
+from privacy_waybill.vault.envelope import RecordSealer
 
 LABEL_AUDIENCE = "label"
 PHONE_INDEX_KIND = "phone"
@@ -136,7 +137,11 @@ class IssuanceService:
 
     def prepare_orders(self, tenant_id: str, orders: Sequence[tuple[OrderIn, str] | None]) -> list[Prepared | None]:
         """As `prepare_records`, for orders given with their canonical JSON (the fingerprint input)."""
-        memo = ChunkMemo()
+        # The KEK and the delivery-point key version are read once per chunk: a rotation
+        # (here or in another process) applies from the next chunk on.
+        memo = ChunkMemo(
+            self._vault.sealer(tenant_id), self._delivery_points.current() if self._delivery_points else None
+        )
         prepared: list[Prepared | None] = []
         for entry in orders:
             if entry is None:
@@ -239,9 +244,11 @@ class IssuanceService:
             plaintext["remark"] = order.remark
         if id_number:
             plaintext["id_number"] = id_number
-        sealed = self._vault.seal(tenant_id, waybill_id, plaintext)
+        sealed = (
+            memo.sealer.seal(waybill_id, plaintext) if memo.sealer else self._vault.seal(tenant_id, waybill_id, plaintext)
+        )
         mask = self._masking.mask_party
-        keys = self._delivery_points.keys(recipient.address) if self._delivery_points else None
+        keys = self._delivery_points.keys(recipient.address, memo.delivery_key) if self._delivery_points else None
         waybill = IssuedWaybill(
             waybill_id=waybill_id,
             tenant_id=tenant_id,
@@ -293,11 +300,14 @@ class ChunkMemo:
     Lives only as long as the chunk; errors are not kept, so each bad record raises afresh.
     """
 
-    __slots__ = ("_parties", "_remarks")
+    __slots__ = ("_parties", "_remarks", "sealer", "delivery_key")
 
-    def __init__(self) -> None:
+    def __init__(self, sealer: RecordSealer | None = None, delivery_key: tuple[int, bytes] | None = None) -> None:
         self._parties: dict[tuple[str, str, object, str], _Party] = {}
         self._remarks: dict[str, str] = {}
+        # The chunk's tenant sealer and delivery-point (version, key); None: look up per record.
+        self.sealer = sealer
+        self.delivery_key = delivery_key
 
     def party(self, party: PartyIn, prefix: str) -> _Party:
         parts = party.address
