@@ -13,6 +13,7 @@ could enumerate every phone number whatever the length.
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -21,37 +22,28 @@ from privacy_waybill.vault.aead import KEY_BYTES, VERSION_BYTES, frame
 from privacy_waybill.vault.keys import BlindIndexKey, KeyManager
 
 INDEX_BYTES = 16
-_BLOCK_BYTES = 64  # SHA-256's block size, which HMAC pads the key to
-_INNER_PAD = bytes(x ^ 0x36 for x in range(256))
-_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
 
 
 class KeyedSha256:
-    """HMAC-SHA256 (RFC 2104) under one key, giving exactly what `hmac.digest(key, m, "sha256")` does.
+    """HMAC-SHA256 under one key, giving exactly what `hmac.digest(key, m, "sha256")` does.
 
-    The key schedule is done once, as two SHA-256 states fed the padded key; each message
-    then costs two state copies. That is a third faster than copying a keyed `hmac.HMAC`,
-    whose copy goes through its Python wrapper, and hashing here runs several times per waybill.
+    The key schedule runs once, in a keyed `hmac.HMAC`; each message then costs a copy of it
+    (0.8 µs against 1.3 for `hmac.digest`, which keys afresh on every call), and hashing
+    runs several times per waybill. HMAC itself stays the standard library's.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_keyed",)
 
     def __init__(self, key: bytes) -> None:
-        if len(key) > _BLOCK_BYTES:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(_BLOCK_BYTES, b"\0")
-        self._inner = hashlib.sha256(key.translate(_INNER_PAD))
-        self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def __repr__(self) -> str:
         return "KeyedSha256(<key hidden>)"
 
     def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        keyed = self._keyed.copy()
+        keyed.update(message)
+        return keyed.digest()
 
 
 def derive_kind_key(tenant_key: BlindIndexKey, tenant_id: str, kind: str) -> bytes:
