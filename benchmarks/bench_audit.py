@@ -96,7 +96,8 @@ def raw_inserts(path: Path, rows: list[tuple[object, ...]], batch: int) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")  # as durable as the audit log's own commits
-    statement = f"insert into audit_entries ({', '.join(StoredEntry._fields)}) values ({', '.join('?' * 15)})"
+    columns = StoredEntry._fields
+    statement = f"insert into audit_entries ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
     for start in range(0, len(rows), batch):
         connection.execute("BEGIN IMMEDIATE")
         connection.executemany(statement, rows[start : start + batch])
