@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -114,36 +112,12 @@ class IssuanceService:
         in the worker processes when there are any.
         """
         chunks = _chunks(records, chunk_size)
-        if self._workers == 1:
-            for chunk in chunks:
-                yield from self._issue_chunk(tenant_id, *self._read_and_prepare(tenant_id, chunk), actor)
-            return
-        yield from self._store_behind(tenant_id, prepare_in_pool(self, tenant_id, chunks, self._workers), actor)
-
-    def _store_behind(
-        self,
-        tenant_id: str,
-        prepared_chunks: Iterator[tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]],
-        actor: str,
-    ) -> Iterator[Outcome]:
-        """Store prepared chunks in a writer thread, one after another, while this thread takes
-        the next chunk from the workers and hands back the outcomes of the last one stored.
-
-        With the workers preparing, storing was the parent's longest chain: SQLite lets go of
-        the GIL while it writes and commits, so the two overlap. Chunks are still stored one
-        at a time and in input order, each in one transaction, and a chunk's outcomes come
-        out only once it is committed.
-        """
-        with ThreadPoolExecutor(1, thread_name_prefix="pwb-store") as writer:
-            # At most one chunk is stored ahead of the outcomes handed back: a caller that
-            # stops reading leaves at most that one stored beyond what it has seen.
-            stored: deque[Future[list[Outcome]]] = deque()
-            for chunk, read, prepared in prepared_chunks:
-                stored.append(writer.submit(self._issue_chunk, tenant_id, chunk, read, prepared, actor))
-                if len(stored) > 1:
-                    yield from stored.popleft().result()
-            while stored:
-                yield from stored.popleft().result()
+        if self._workers > 1:
+            prepared_chunks = prepare_in_pool(self, tenant_id, chunks, self._workers)
+        else:
+            prepared_chunks = (self._read_and_prepare(tenant_id, chunk) for chunk in chunks)
+        for chunk, read, prepared in prepared_chunks:
+            yield from self._issue_chunk(tenant_id, chunk, read, prepared, actor)
 
     def _read_and_prepare(
         self, tenant_id: str, chunk: list[IntakeRecord | UnreadRecord]
