@@ -126,3 +126,17 @@ def test_lines_read_in_the_workers_give_what_lines_read_first_give(
     # The second run finds every order issued by the first: the same waybills, replayed.
     assert outcomes(defer_json=False, workers=1) == in_workers
     assert outcomes(defer_json=True, workers=1) == in_workers
+
+
+def test_a_caller_that_stops_reading_gets_no_more_chunks_stored_behind_its_back(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]]
+) -> None:
+    orders = [{**order, "order_id": f"STOP-{n}"} for n, order in enumerate(demo_order_dicts * 3)]
+    outcomes = rt.issuance(workers=2).issue(TENANT, records_from_objects(orders), actor="test", chunk_size=7)
+    first = next(outcomes)
+    outcomes.close()
+    assert isinstance(first, Issued) and first.waybill.order_id == "STOP-0"
+    with rt.engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(Waybill)).scalar_one()
+    # Workers prepare chunks ahead, but only the chunk whose outcomes were handed out is stored.
+    assert stored == 7 < len(orders)
