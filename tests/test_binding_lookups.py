@@ -251,3 +251,35 @@ def test_redis_unreachable_refuses_the_binding_and_the_provider_keeps_none(rt: R
     assert service.live_bindings("w_1", T0) == []
     decision = service.route(COURIER_A, X1, T0)
     assert (decision.action, decision.reason) == (RouteAction.REFUSE, "binding-store-unavailable")
+
+
+class FailingMoves(RedisBindingLookup):
+    """Redis that refuses the next `failures` moves of a binding's end, as when it is away."""
+
+    failures = 0
+
+    def move_end(self, binding, expires_at, now):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise BindingStoreUnavailable()
+        super().move_end(binding, expires_at, now)
+
+
+def test_ends_redis_could_not_take_are_all_written_once_it_is_back(rt: Runtime) -> None:
+    for client, prefix in redis_client():
+        lookup = FailingMoves(client, f"{prefix}:axb")  # type: ignore[arg-type]
+        store = RedisBackedTelephonyStore(TelephonyStore(rt.engine), lookup)
+        service = build_telephony(
+            rt.engine, rt.purpose_keys, rt.blind_index, SimulatedTelephony(), rt.audit, DEFAULT_TELEPHONY_POLICY, store
+        )
+        service.add_numbers([X1], 200, "test", T0)
+        service.bind("w_1", "user:c1", COURIER_A, RECIPIENT_B, T0)
+        service.bind("w_2", "user:c2", OTHER_A, OTHER_B, T0)
+        lookup.failures = 2  # both ends are kept to write later
+        assert service.end_now("w_1", T0 + SECOND) == 1 and service.end_now("w_2", T0 + SECOND) == 1
+        lookup.failures = 1  # the first of them fails again: the call is refused, none is dropped
+        assert service.route(COURIER_A, X1, T0 + 2 * SECOND).reason == "binding-store-unavailable"
+        assert service.route(COURIER_A, X1, T0 + 2 * SECOND).reason == "no-live-binding"
+        # Redis alone (no database confirmation) now has both ends: neither binding routes.
+        for caller in (COURIER_A, OTHER_A):
+            assert lookup.lookup(X1, service.index_of(caller), T0 + 2 * SECOND).match is None

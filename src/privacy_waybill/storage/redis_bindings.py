@@ -251,13 +251,16 @@ class RedisBackedTelephonyStore:
 
     def _write_pending(self, now: datetime) -> None:
         with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        for binding_id, (binding, expires_at) in pending.items():
+            pending, self._pending = list(self._pending.items()), {}
+        for written, (_, (binding, expires_at)) in enumerate(pending):
             try:
                 self._redis.move_end(binding, expires_at, now)
             except BindingStoreUnavailable:
+                # This end and every one after it stay to be written; a newer end kept
+                # meanwhile for the same binding wins.
                 with self._pending_lock:
-                    self._pending.setdefault(binding_id, (binding, expires_at))
+                    for binding_id, entry in pending[written:]:
+                        self._pending.setdefault(binding_id, entry)
                 raise
 
     def resync(self, since: datetime, now: datetime) -> int:
