@@ -62,6 +62,10 @@ class ParsedAddress:
         # Issuance and masking call this for every address: one getter per set of levels.
         return "".join(filter(None, _values_in_order(tuple(levels))(self)))
 
+    def level_texts(self) -> tuple[str | None, ...]:
+        """The text of every level of ADDRESS_LEVELS, in that order (None where absent)."""
+        return _level_values(self)  # type: ignore[no-any-return]
+
     def present_levels(self) -> tuple[str, ...]:
         return tuple(compress(ADDRESS_LEVELS, _level_values(self)))
 
@@ -86,5 +90,6 @@ def _values_in_order(levels: tuple[str, ...]) -> Callable[[ParsedAddress], tuple
         one = attrgetter(names[0])
         return lambda address: (one(address),)
     return lambda address: ()
+
 
 ADDRESS_FIELD_NAMES = tuple(f.name for f in fields(ParsedAddress))

@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from functools import lru_cache
 from itertools import compress
-from operator import attrgetter
 from typing import ClassVar
 
 from privacy_waybill.addresses.detail import is_road_name
@@ -32,8 +31,6 @@ from privacy_waybill.validation.phones import Phone, normalise_phone
 FULLY_HIDDEN = "****"
 MASK = "*"
 PHONE_MASK = MASK * 7
-# Every address level's text in one C call, in written order.
-_address_levels = attrgetter(*ADDRESS_LEVELS)
 
 Params = Mapping[str, object]
 # What a rule may be given: raw text, or a value a validator has already parsed (which the
@@ -192,7 +189,7 @@ class AddressAllowList(MaskingRule):
         kept_levels, hidden_levels = _level_selectors(levels, hide_road)
         # The same as text_of(kept levels) and comparing present_levels() with them, without
         # a Python-level loop over the levels: the rule runs for both parties of every waybill.
-        texts = _address_levels(address)
+        texts = address.level_texts()
         kept = "".join(filter(None, compress(texts, kept_levels)))
         if not kept:
             return FULLY_HIDDEN
