@@ -230,7 +230,6 @@ def locust_command(locustfile: str, base: str, *options: str) -> list[str]:
     ]
 
 
-@contextmanager
 def run_locust(command: list[str], env: dict[str, str], sampler: Sampler) -> str:
     """Run locust to its end while `sampler` also watches it; returns what it wrote to stderr."""
     locust = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -241,6 +240,7 @@ def run_locust(command: list[str], env: dict[str, str], sampler: Sampler) -> str
     return errors
 
 
+@contextmanager
 def seeded_server(
     args: argparse.Namespace, folder: Path, users: int, minutes: float
 ) -> Iterator[tuple[str, Any, Path]]:

@@ -123,10 +123,6 @@ def init() -> None:
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _json_line(value: object) -> str:
-    return _encode_json(value) + "\n"
-
-
 def _result_line(outcome: Outcome) -> dict[str, object]:
     from privacy_waybill.issuance.service import Rejected
 
@@ -191,7 +187,7 @@ def issue(
             with _progress(file) as advance:
                 pending_labels = []
                 for outcome in outcomes:
-                    sys.stdout.write(_json_line(_result_line(outcome)))
+                    sys.stdout.write(_encode_json(_result_line(outcome)) + "\n")
                     if isinstance(outcome, Rejected):
                         rejected += 1
                         log.info(
