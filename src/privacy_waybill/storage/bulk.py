@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import LargeBinary, Table
 from sqlalchemy.engine import Connection
 
+from privacy_waybill.storage.models import UtcDateTime
+
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert `rows`, tuples of values for `columns` in that order, into `table`."""
@@ -38,6 +40,8 @@ def _processor(table: Table, name: str, conn: Connection) -> Callable[[Any], Any
     column_type = table.c[name].type
     if isinstance(column_type, LargeBinary):
         return None  # both drivers take bytes as they are; SQLite's wrapper only copies them
+    if isinstance(column_type, UtcDateTime) and conn.dialect.name == "sqlite":
+        return UtcDateTime.sqlite_text
     return column_type.bind_processor(conn.dialect)  # type: ignore[no-any-return]
 
 

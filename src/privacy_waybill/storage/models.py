@@ -37,6 +37,14 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetimes are ambiguous; pass an aware UTC time")
         return value.astimezone(UTC) if value is not None else None
 
+    @staticmethod
+    def sqlite_text(value: datetime) -> str:
+        """The text SQLAlchemy stores in SQLite for `value` (UTC, no offset, always six
+        digits of microseconds), in one call instead of three, for bulk inserts."""
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC time")
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
