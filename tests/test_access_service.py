@@ -86,7 +86,7 @@ def open_ticket(rt: Runtime, ticket_id: str, *waybills: IssuedWaybill, hours: in
 
 
 def out_for_delivery(waybill: IssuedWaybill, courier: str = COURIER.actor) -> IssuedWaybill:
-    return replace(waybill, status=WaybillStatus.OUT_FOR_DELIVERY, assigned_courier=courier)
+    return waybill._replace(status=WaybillStatus.OUT_FOR_DELIVERY, assigned_courier=courier)
 
 
 def test_the_assigned_courier_sees_the_full_address_after_an_audited_reveal(
@@ -126,7 +126,7 @@ def test_a_station_clerk_gets_surname_and_last_four_digits_only(rt: Runtime, way
     access, vault = service(rt, RecordingSink())
     station = waybill_resource(waybill).station
     clerk = Subject(actor="user:clerk", role=Role.STATION_CLERK, station=station)
-    view = access.view(clerk, "waybill.read", replace(waybill, status=WaybillStatus.AT_STATION), access.context())
+    view = access.view(clerk, "waybill.read", waybill._replace(status=WaybillStatus.AT_STATION), access.context())
     last4 = normalise_phone(demo_order_dicts[0]["recipient"]["phone"]).last4
     assert view.phone == "*******" + last4 and view.address is None
     assert vault.opened_after == []

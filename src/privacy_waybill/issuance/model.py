@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from privacy_waybill.errors import FieldError
 from privacy_waybill.labels.model import MaskedParty
@@ -24,9 +25,13 @@ class WaybillStatus(StrEnum):
     RETURNED = "returned"
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedWaybill:
-    """Everything stored in the clear about a waybill: ids, routing and masked views."""
+class IssuedWaybill(NamedTuple):
+    """Everything stored in the clear about a waybill: ids, routing and masked views.
+
+    A named tuple rather than a frozen dataclass: as immutable, but made in a fifth of the time
+    and pickled as a plain tuple, which matters at tens of thousands per second between the
+    issuing worker processes and the one that stores. Change it with `_replace`.
+    """
 
     waybill_id: str
     tenant_id: str

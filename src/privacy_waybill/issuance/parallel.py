@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 from privacy_waybill.errors import FieldError
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared
 from privacy_waybill.issuance.orders import OrderIn
-from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.vault import SealedRecord
 
 from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_record
@@ -81,14 +80,11 @@ def _sent(chunk: Sequence[IntakeRecord | UnreadRecord]) -> list[Sent]:
     ]
 
 
-# Prepared waybills go back to the parent as plain tuples: unpickling a tree of frozen
-# dataclasses cost the parent (the process that also stores) about three times as much.
-_WAYBILL_FIELDS = tuple(f.name for f in dataclasses.fields(IssuedWaybill))
-_RECIPIENT, _SENDER = _WAYBILL_FIELDS.index("recipient"), _WAYBILL_FIELDS.index("sender")
-_waybill_values = operator.attrgetter(*_WAYBILL_FIELDS)
-_party_values = operator.attrgetter(*(f.name for f in dataclasses.fields(MaskedParty)))
+# Prepared waybills go back to the parent as (fingerprint, waybill, sealed record's values): the
+# waybill is a named tuple and pickles as one, while unpickling a frozen dataclass (the sealed
+# record) cost the parent (the process that also stores) about three times as much.
 _sealed_values = operator.attrgetter(*(f.name for f in dataclasses.fields(SealedRecord)))
-Flat = tuple[bytes, list[object], tuple[object, ...]] | tuple[bytes, FieldError] | None
+Flat = tuple[bytes, IssuedWaybill, tuple[object, ...]] | tuple[bytes, FieldError] | None
 
 
 def _flat(prepared: Prepared | None) -> Flat:
@@ -96,11 +92,7 @@ def _flat(prepared: Prepared | None) -> Flat:
         return None
     if isinstance(prepared.result, FieldError):
         return (prepared.fingerprint, prepared.result)
-    waybill = prepared.result.waybill
-    values = list(_waybill_values(waybill))
-    values[_RECIPIENT] = _party_values(waybill.recipient)
-    values[_SENDER] = _party_values(waybill.sender)
-    return (prepared.fingerprint, values, _sealed_values(prepared.result.sealed))
+    return (prepared.fingerprint, prepared.result.waybill, _sealed_values(prepared.result.sealed))
 
 
 def _unflat(flat: Flat) -> Prepared | None:
@@ -108,10 +100,8 @@ def _unflat(flat: Flat) -> Prepared | None:
         return None
     if len(flat) == 2:
         return Prepared(flat[0], flat[1])  # type: ignore[arg-type]
-    fingerprint, values, sealed = flat  # type: ignore[misc]
-    values[_RECIPIENT] = MaskedParty(*values[_RECIPIENT])
-    values[_SENDER] = MaskedParty(*values[_SENDER])
-    return Prepared(fingerprint, NewWaybill(IssuedWaybill(*values), SealedRecord(*sealed)))  # type: ignore[arg-type]
+    fingerprint, waybill, sealed = flat  # type: ignore[misc]
+    return Prepared(fingerprint, NewWaybill(waybill, SealedRecord(*sealed)))  # type: ignore[arg-type]
 
 
 # Back from a worker per record: its order id and intake error (for a record sent unread;

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class LabelFormat(StrEnum):
@@ -25,8 +26,9 @@ class LabelSize(StrEnum):
         return int(width), int(height)
 
 
-@dataclass(frozen=True, slots=True)
-class MaskedParty:
+class MaskedParty(NamedTuple):
+    """A party as a label shows it (a named tuple, as `IssuedWaybill` that holds two)."""
+
     name: str
     phone: str
     address: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from operator import attrgetter
 
@@ -261,7 +260,7 @@ class WaybillStore:
                     waybill_id=waybill.waybill_id, status=target.value, actor=actor, place=place, at=at
                 )
             )
-        return replace(waybill, status=target, assigned_courier=assigned)
+        return waybill._replace(status=target, assigned_courier=assigned)
 
     def events(self, waybill_id: str) -> list[RowMapping]:
         with self.engine.connect() as conn:
