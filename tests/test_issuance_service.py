@@ -14,6 +14,7 @@ from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import Conflict, Gone
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.service import Issued, Rejected
+from privacy_waybill.masking.scrub import contents_category
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
@@ -56,6 +57,19 @@ def test_issued_waybills_hold_masked_views_and_sealed_originals(rt: Runtime, dem
     assert opened["recipient_phone"] == normalise_phone(recipient["phone"]).canonical
     assert opened["recipient_address"] == parsed.text_of(parsed.present_levels())
     assert json.loads(opened["items"]) == order["items"]
+
+
+def test_each_waybill_of_a_chunk_gets_the_category_of_its_own_items(rt: Runtime, demo_order_dicts) -> None:
+    """Categories are worked out once per set of item names in a chunk (merchants repeat their
+    products), and each waybill still gets the one its items give."""
+    orders = copy.deepcopy(demo_order_dicts[:6])
+    for order, names in zip(orders, (["手机壳"], ["洗发水"], ["手机壳"], ["手机壳", "洗发水"], ["洗发水", "手机壳"], ["婴儿湿巾"])):
+        order["items"] = [{"name": name, "quantity": 1} for name in names]
+    outcomes = issue(rt, orders)
+    assert [o.waybill.contents_category for o in outcomes if isinstance(o, Issued)] == [
+        contents_category([item["name"] for item in order["items"]]) for order in orders
+    ]
+    assert len({o.waybill.contents_category for o in outcomes if isinstance(o, Issued)}) > 1
 
 
 def test_replaying_a_batch_returns_the_same_waybills_and_writes_nothing(rt: Runtime, demo_order_dicts) -> None:

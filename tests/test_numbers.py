@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import damm
 
-from privacy_waybill.issuance.numbers import is_valid_waybill_no, new_waybill_id, new_waybill_no
+from privacy_waybill.issuance.numbers import damm_check_digit, is_valid_waybill_no, new_waybill_id, new_waybill_no
 
 
 def issued(body: int, prefix: str = "PW") -> str:
@@ -97,3 +97,8 @@ def test_waybill_ids_grow_with_time_and_stay_unique_within_a_millisecond() -> No
     # The 80-bit tails are random, not a counter: ids of one millisecond are far apart.
     tails = sorted(int(i[12:], 16) for i in ids)
     assert min(b - a for a, b in pairwise(tails)) > 2**32
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=20))
+def test_the_check_digit_is_the_one_python_stdnum_computes(digits: str) -> None:
+    assert damm_check_digit(digits) == damm.calc_check_digit(digits)

@@ -28,7 +28,34 @@ def new_waybill_no(prefix: str = DEFAULT_PREFIX) -> str:
     if not _PREFIX.fullmatch(prefix):
         raise ValueError("waybill prefix must be two uppercase letters A-Z")
     body = f"{secrets.randbelow(10**RANDOM_DIGITS):0{RANDOM_DIGITS}d}"
-    return f"{prefix}{body}{damm.calc_check_digit(body)}"
+    return f"{prefix}{body}{damm_check_digit(body)}"
+
+
+# Damm's operation table (a weakly totally anti-symmetric quasigroup of order 10, as in
+# python-stdnum, which validates numbers and which the tests check this against), each row
+# indexed by a digit's ASCII code: a number is issued per waybill, and stdnum's general
+# loop (int() of every character) cost about 1% of preparing a waybill.
+_DAMM_TABLE = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
+    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
+    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
+    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+_DAMM_BY_CODE = tuple((0,) * ord("0") + row for row in _DAMM_TABLE)
+
+
+def damm_check_digit(digits: str) -> str:
+    """The Damm check digit of a string of ASCII digits."""
+    interim = 0
+    for code in digits.encode("ascii"):
+        interim = _DAMM_BY_CODE[interim][code]
+    return "0123456789"[interim]
 
 
 def is_valid_waybill_no(number: str) -> bool:

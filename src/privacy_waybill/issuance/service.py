@@ -260,7 +260,7 @@ class IssuanceService:
             service=order.service,
             weight_g=order.weight_g,
             pieces=1,
-            contents_category=contents_category([i.name for i in order.items]),
+            contents_category=memo.contents([i.name for i in order.items]),
             sort_code=sort_code,
             masking_profile=self._profile,
             recipient=mask(self._profile, LABEL_AUDIENCE, recipient.name, recipient.phone, recipient.address),
@@ -294,17 +294,20 @@ def _normalise_party(party: PartyIn, prefix: str) -> _Party:
 
 
 class ChunkMemo:
-    """Validated parties and remark displays of one chunk, so repeats cost one look-up.
+    """Validated parties, remark displays and contents categories of one chunk, so repeats
+    cost one look-up.
 
-    Merchants send the same sender (and often the same remark) on every order of a batch.
-    Lives only as long as the chunk; errors are not kept, so each bad record raises afresh.
+    Merchants send the same sender (and often the same remark and the same products) on
+    every order of a batch. Lives only as long as the chunk; errors are not kept, so each bad
+    record raises afresh.
     """
 
-    __slots__ = ("_parties", "_remarks", "sealer", "delivery_key")
+    __slots__ = ("_parties", "_remarks", "_contents", "sealer", "delivery_key")
 
     def __init__(self, sealer: RecordSealer | None = None, delivery_key: tuple[int, bytes] | None = None) -> None:
         self._parties: dict[tuple[str, str, object, str], _Party] = {}
         self._remarks: dict[str, str] = {}
+        self._contents: dict[tuple[str, ...], str] = {}
         # The chunk's tenant sealer and delivery-point (version, key); None: look up per record.
         self.sealer = sealer
         self.delivery_key = delivery_key
@@ -318,6 +321,13 @@ class ChunkMemo:
         found = self._parties.get(key)
         if found is None:
             found = self._parties[key] = _normalise_party(party, prefix)
+        return found
+
+    def contents(self, item_names: list[str]) -> str:
+        key = tuple(item_names)
+        found = self._contents.get(key)
+        if found is None:
+            found = self._contents[key] = contents_category(item_names)
         return found
 
     def remark_display(self, remark: str) -> str:
