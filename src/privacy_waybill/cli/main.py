@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import gc
-import json
 import logging
 import os
 import socket
@@ -119,8 +118,6 @@ def init() -> None:
         stderr.print(f"pwb init: {line}", highlight=False)
 
 
-# One encoder for every line: `json.dumps` with options builds a new encoder per call.
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _result_line(outcome: Outcome) -> dict[str, object]:
@@ -163,6 +160,8 @@ def issue(
 
     Exit code 0 when every record was issued, 1 when some were rejected, 2 on unusable input.
     """
+    from pydantic_core import to_json
+
     from privacy_waybill.issuance.intake import UnusableInput, read_orders
     from privacy_waybill.issuance.service import Rejected
 
@@ -187,7 +186,7 @@ def issue(
             with _progress(file) as advance:
                 pending_labels = []
                 for outcome in outcomes:
-                    sys.stdout.write(_encode_json(_result_line(outcome)) + "\n")
+                    sys.stdout.write(to_json(_result_line(outcome)).decode() + "\n")
                     if isinstance(outcome, Rejected):
                         rejected += 1
                         log.info(
