@@ -103,6 +103,45 @@ def test_keys_persist_across_reopen(folder: Path, secret: bytes) -> None:
     assert BlindIndexer(reopened).index("tenant-a", "phone", "+8613800138000") == index
 
 
+def test_a_master_key_derived_ahead_opens_the_store_as_a_fresh_derivation_does(
+    folder: Path, secret: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_keys, "_derived_ahead", {})
+    first = LocalKeyManager.create(folder, secret)
+    record = Vault(first).seal("tenant-a", "wb-1", FIELDS)
+    derivations: list[bytes] = []
+    real_scrypt = local_keys._scrypt
+    monkeypatch.setattr(local_keys, "_scrypt", lambda s, kdf: derivations.append(s) or real_scrypt(s, kdf))
+
+    local_keys.derive_ahead(folder, secret)
+    reopened = LocalKeyManager.open(folder, secret)
+
+    assert Vault(reopened).open("tenant-a", "wb-1", record, FIELDS) == FIELDS
+    assert derivations == [secret] and local_keys._derived_ahead == {}  # derived once, then let go
+    LocalKeyManager.open(folder, secret)  # a second opening derives afresh
+    assert derivations == [secret, secret]
+
+
+def test_deriving_ahead_changes_no_outcome_of_opening(
+    folder: Path, secret: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_keys, "_derived_ahead", {})
+    local_keys.derive_ahead(folder, secret)  # no store yet: nothing to derive
+    assert local_keys._derived_ahead == {}
+    LocalKeyManager.create(folder, secret)
+    wrong = secrets.token_urlsafe(48).encode()
+    local_keys.derive_ahead(folder, wrong)
+    with pytest.raises(WrongMasterSecret):
+        LocalKeyManager.open(folder, wrong)
+    document = store_document(folder)
+    document["kdf"]["n"] = 3  # not a power of two: scrypt refuses it, on the thread
+    write_document(folder, document)
+    local_keys.derive_ahead(folder, secret)
+    with pytest.raises(ValueError):
+        LocalKeyManager.open(folder, secret)
+    assert local_keys._derived_ahead == {}
+
+
 def test_tenants_get_keys_lazily_and_persist_them(folder: Path, secret: bytes) -> None:
     key_manager = LocalKeyManager.create(folder, secret)
     assert store_document(folder)["tenants"] == {}

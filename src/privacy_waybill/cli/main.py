@@ -97,6 +97,22 @@ def _configure(ctx: typer.Context) -> None:
     except OSError as error:
         raise fail(file_problem("cannot write the log in", settings().log_dir, error)) from None
     log.info("command %s", ctx.invoked_subcommand)
+    _derive_master_key_ahead()
+
+
+def _derive_master_key_ahead() -> None:
+    """Most commands open the key store once the platform is imported: its master key is
+    derived meanwhile, on a thread (see `derive_ahead`). Any problem is left to the opening."""
+    from privacy_waybill.vault.errors import VaultError
+    from privacy_waybill.vault.local_keys import derive_ahead
+    from privacy_waybill.vault.master_secret import load_master_secret
+
+    current = settings()
+    try:
+        secret = load_master_secret(os.environ.get("PWB_MASTER_SECRET"), current.master_secret_file)
+    except (OSError, VaultError):
+        return
+    derive_ahead(current.keys_dir, secret)
 
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 
 from privacy_waybill.storage.access_tables import Alert, QuotaUsage
+from privacy_waybill.storage.db import dialect_insert
 
 QUOTAS = QuotaUsage.__table__
 ALERTS = Alert.__table__
@@ -24,7 +23,7 @@ class _WindowFull(Exception):
 class QuotaStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._insert = postgres_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        self._insert = dialect_insert(engine)
 
     def consume(self, actor: str, quota: str, windows: list[tuple[str, int]]) -> str | None:
         """Count one use in every window, or in none when any is full (then name that window).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -41,6 +41,19 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def dialect_insert(engine: Engine) -> Any:
+    """The `insert` of `engine`'s dialect, which adds ON CONFLICT clauses (upserts).
+
+    Imported for the dialect in use only: the PostgreSQL dialect costs a tenth of a SQLite
+    command's start-up.
+    """
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from privacy_waybill.risk.engine import RiskAlert
 from privacy_waybill.storage.access_tables import Alert
+from privacy_waybill.storage.db import dialect_insert
 from privacy_waybill.storage.risk_tables import AccountRestriction, CanaryWaybill, TraceCase
 
 RESTRICTIONS = AccountRestriction.__table__
@@ -43,7 +42,7 @@ class RestrictionStore:
 
     def __init__(self, engine: Engine, refresh_s: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
-        self._insert = postgres_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        self._insert = dialect_insert(engine)
         self._refresh_s = refresh_s
         self._monotonic = monotonic
         self._lock = threading.Lock()

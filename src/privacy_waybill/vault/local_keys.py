@@ -3,7 +3,8 @@
 The master key is scrypt(master secret, random salt stored in the file). scrypt rather than
 HKDF because the master-secret rules only estimate entropy: a human-made passphrase can pass
 them, and scrypt makes every guess against a stolen key file cost about 0.1 s and 32 MiB.
-That cost is paid once per process, when the store is opened.
+That cost is paid once per process, when the store is opened, or earlier on a thread
+(`derive_ahead`): scrypt lets go of the GIL, so a command can import the rest meanwhile.
 
 Web workers and the CLI may share one store: changes (a tenant's first key, a rotation) run
 under a file lock on a fresh read of the file and replace it atomically; readers notice other
@@ -23,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -289,7 +291,48 @@ def _blind_index_aad(tenant_id: str) -> bytes:
     return frame(b"pwb/keystore-blind-index", VERSION_BYTES, tenant_id.encode())
 
 
+# Master keys being derived ahead of `open`, by (master secret, the store's scrypt parameters);
+# each is taken out by the one `open` it was started for.
+_derived_ahead: dict[tuple[bytes, str], Future[bytes]] = {}
+_derived_ahead_lock = threading.Lock()
+
+
+def derive_ahead(folder: Path, master_secret: bytes) -> None:
+    """Start deriving the master key of the store in `folder` on a thread, for the next `open`.
+
+    Commands call this first and open the store after importing the rest of the platform,
+    which scrypt's tenth of a second then overlaps. Does nothing when the store cannot be read:
+    `open` reports why.
+    """
+    try:
+        kdf = _read_document(folder / STORE_FILE)["kdf"]
+    except (OSError, KeyStoreError):
+        return
+    ahead: Future[bytes] = Future()
+    with _derived_ahead_lock:
+        if _derived_ahead.setdefault(_kdf_key(master_secret, kdf), ahead) is not ahead:
+            return
+
+    def derive() -> None:
+        try:
+            ahead.set_result(_scrypt(master_secret, kdf))
+        except Exception as error:  # handed to `open`, which raises it as it would have
+            ahead.set_exception(error)
+
+    threading.Thread(target=derive, name="pwb-master-key", daemon=True).start()
+
+
 def _derive_master_key(master_secret: bytes, kdf: dict[str, Any]) -> bytes:
+    with _derived_ahead_lock:
+        ahead = _derived_ahead.pop(_kdf_key(master_secret, kdf), None)
+    return ahead.result() if ahead is not None else _scrypt(master_secret, kdf)
+
+
+def _kdf_key(master_secret: bytes, kdf: dict[str, Any]) -> tuple[bytes, str]:
+    return master_secret, json.dumps(kdf, sort_keys=True)
+
+
+def _scrypt(master_secret: bytes, kdf: dict[str, Any]) -> bytes:
     return Scrypt(
         salt=base64.b64decode(kdf["salt"]),
         length=KEY_BYTES,
