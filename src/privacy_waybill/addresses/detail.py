@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 DETAIL_LEVELS = ("before_road", "road", "road_number", "poi", "building", "unit", "floor", "room", "remainder")
@@ -192,6 +192,11 @@ def detail_values(detail: str) -> tuple[str | None, ...]:
     return before, road_text, number_text, poi, building, unit, floor, room, remainder or None
 
 
+@lru_cache(maxsize=4096)
 def is_road_name(text: str) -> bool:
-    """Whether `text` alone is what split_detail takes for a road (the masking rule's check)."""
+    """Whether `text` alone is what split_detail takes for a road (the masking rule's check).
+
+    Cached by road name, which labels print (nothing personal): the masking rule checks both
+    parties' roads on every waybill, and a few road names (人民路, 中山路) recur everywhere.
+    """
     return _find_road(text) == (0, len(text))

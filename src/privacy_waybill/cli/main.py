@@ -134,8 +134,6 @@ def init() -> None:
         stderr.print(f"pwb init: {line}", highlight=False)
 
 
-
-
 def _result_line(outcome: Outcome) -> dict[str, object]:
     from privacy_waybill.issuance.service import Rejected
 
