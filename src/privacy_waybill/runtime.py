@@ -64,8 +64,8 @@ from privacy_waybill.vault import (
     LocalKeyManager,
     SealedRecord,
     Vault,
+    configured_master_secret,
     create_master_secret_file,
-    load_master_secret,
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.vault.keyring import KeySource
@@ -637,7 +637,7 @@ def restrict_to_owner(settings: Settings) -> None:
 
 
 def _master_secret(settings: Settings) -> bytes:
-    return load_master_secret(os.environ.get("PWB_MASTER_SECRET"), settings.master_secret_file)
+    return configured_master_secret(settings.master_secret_file)
 
 
 def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:

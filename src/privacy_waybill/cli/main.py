@@ -105,11 +105,11 @@ def _derive_master_key_ahead() -> None:
     derived meanwhile, on a thread (see `derive_ahead`). Any problem is left to the opening."""
     from privacy_waybill.vault.errors import VaultError
     from privacy_waybill.vault.local_keys import derive_ahead
-    from privacy_waybill.vault.master_secret import load_master_secret
+    from privacy_waybill.vault.master_secret import configured_master_secret
 
     current = settings()
     try:
-        secret = load_master_secret(os.environ.get("PWB_MASTER_SECRET"), current.master_secret_file)
+        secret = configured_master_secret(current.master_secret_file)
     except (OSError, VaultError):
         return
     derive_ahead(current.keys_dir, secret)

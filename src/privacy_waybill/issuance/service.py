@@ -136,11 +136,7 @@ class IssuanceService:
 
     def prepare_orders(self, tenant_id: str, orders: Sequence[tuple[OrderIn, str] | None]) -> list[Prepared | None]:
         """As `prepare_records`, for orders given with their canonical JSON (the fingerprint input)."""
-        # The KEK and the delivery-point key version are read once per chunk: a rotation
-        # (here or in another process) applies from the next chunk on.
-        memo = ChunkMemo(
-            self._vault.sealer(tenant_id), self._delivery_points.current() if self._delivery_points else None
-        )
+        memo = self._chunk_memo(tenant_id)
         prepared: list[Prepared | None] = []
         for entry in orders:
             if entry is None:
@@ -219,9 +215,17 @@ class IssuanceService:
             return Rejected(position, previous.order_id, FieldError("order_id", "already used for a different order"))
         return Issued(position, previous, replayed=True)
 
+    def _chunk_memo(self, tenant_id: str) -> ChunkMemo:
+        # The KEK and the delivery-point key version are read once per chunk: a rotation
+        # (here or in another process) applies from the next chunk on.
+        return ChunkMemo(
+            self._vault.sealer(tenant_id), self._delivery_points.current() if self._delivery_points else None
+        )
+
     def prepare(self, tenant_id: str, order: OrderIn, fingerprint: bytes, memo: ChunkMemo | None = None) -> NewWaybill:
-        """Validate, route, mask and seal one order. Raises FieldError naming the field."""
-        memo = memo or ChunkMemo()
+        """Validate, route, mask and seal one order (in a chunk of its own unless `memo` is
+        the chunk's). Raises FieldError naming the field."""
+        memo = memo or self._chunk_memo(tenant_id)
         recipient = memo.party(order.recipient, "recipient")
         sender = memo.party(order.sender, "sender")
         id_number = _validated_id_number(order.id_number)
@@ -244,9 +248,7 @@ class IssuanceService:
             plaintext["remark"] = order.remark
         if id_number:
             plaintext["id_number"] = id_number
-        sealed = (
-            memo.sealer.seal(waybill_id, plaintext) if memo.sealer else self._vault.seal(tenant_id, waybill_id, plaintext)
-        )
+        sealed = memo.sealer.seal(waybill_id, plaintext)
         mask = self._masking.mask_party
         keys = self._delivery_points.keys(recipient.address, memo.delivery_key) if self._delivery_points else None
         waybill = IssuedWaybill(
@@ -304,11 +306,11 @@ class ChunkMemo:
 
     __slots__ = ("_parties", "_remarks", "_contents", "sealer", "delivery_key")
 
-    def __init__(self, sealer: RecordSealer | None = None, delivery_key: tuple[int, bytes] | None = None) -> None:
+    def __init__(self, sealer: RecordSealer, delivery_key: tuple[int, bytes] | None) -> None:
         self._parties: dict[tuple[str, str, object, str], _Party] = {}
         self._remarks: dict[str, str] = {}
         self._contents: dict[tuple[str, ...], str] = {}
-        # The chunk's tenant sealer and delivery-point (version, key); None: look up per record.
+        # The chunk's tenant sealer and delivery-point (version, key) (None without delivery points).
         self.sealer = sealer
         self.delivery_key = delivery_key
 

@@ -30,6 +30,7 @@ from privacy_waybill.vault.keys import (
 )
 from privacy_waybill.vault.local_keys import LocalKeyManager
 from privacy_waybill.vault.master_secret import (
+    configured_master_secret,
     create_master_secret_file,
     load_master_secret,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "VaultError",
     "WeakMasterSecret",
     "WrongMasterSecret",
+    "configured_master_secret",
     "create_master_secret_file",
     "load_master_secret",
     "shredded",

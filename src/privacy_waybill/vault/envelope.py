@@ -112,7 +112,7 @@ class Vault:
     def sealer(self, tenant_id: str) -> RecordSealer:
         """`seal` for many records of `tenant_id`, under the KEK current now (see RecordSealer)."""
         if not tenant_id:
-            raise ValueError("tenant id and waybill id must not be empty")
+            raise ValueError(_EMPTY_IDS)
         return RecordSealer(self._key_manager, tenant_id, self._key_manager.current_kek(tenant_id))
 
     def open(
@@ -199,8 +199,7 @@ class RecordSealer:
         return f"RecordSealer({self._tenant_id!r}, {self._kek.kek_id!r} v{self._kek.version})"
 
     def seal(self, waybill_id: str, fields: Mapping[str, str]) -> SealedRecord:
-        if not waybill_id:
-            raise ValueError("tenant id and waybill id must not be empty")
+        _require_ids(self._tenant_id, waybill_id)
         dek = DataKey.generate()
         waybill_frame = frame(waybill_id.encode())
         ciphertexts = _sealed_fields(dek, self._field_frame + waybill_frame, waybill_id, fields)
@@ -209,6 +208,9 @@ class RecordSealer:
         return SealedRecord(kek.kek_id, kek.version, wrapped, ciphertexts)
 
 
+_EMPTY_IDS = "tenant id and waybill id must not be empty"
+
+
 def _require_ids(tenant_id: str, waybill_id: str) -> None:
     if not tenant_id or not waybill_id:
-        raise ValueError("tenant id and waybill id must not be empty")
+        raise ValueError(_EMPTY_IDS)

@@ -20,6 +20,7 @@ from privacy_waybill.vault.errors import (
     WeakMasterSecret,
 )
 
+MASTER_SECRET_ENV = "PWB_MASTER_SECRET"
 MIN_LENGTH = 32
 # Low enough that a random hex secret (16 symbols) never trips it, high enough to catch
 # repeated short patterns that a long length would otherwise pass off as strong.
@@ -90,6 +91,11 @@ def refuse_loose_permissions(path: Path) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise InsecurePermissions(path, mode)
+
+
+def configured_master_secret(file_path: Path) -> bytes:
+    """The master secret as configured: ``PWB_MASTER_SECRET``, else the file (`load_master_secret`)."""
+    return load_master_secret(os.environ.get(MASTER_SECRET_ENV), file_path)
 
 
 def load_master_secret(env_value: str | None, file_path: Path) -> bytes:
