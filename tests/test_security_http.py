@@ -8,12 +8,15 @@ import ast
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 import privacy_waybill
 from api_support import API, add_merchant, assert_problem, bearer, personal_order
@@ -25,7 +28,10 @@ from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.logs import ScrubPersonalData
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
+from privacy_waybill.storage.tickets import REASONS
+from privacy_waybill.vault.aead import unseal
 from privacy_waybill.vault.errors import KeyStoreError
+from privacy_waybill.vault.local_keys import RELOAD_INTERVAL_S
 from privacy_waybill.vault.purpose_keys import ROTATABLE_PURPOSES, PurposeKeys
 from security_support import staff
 
@@ -317,6 +323,46 @@ def test_each_purpose_has_its_own_key_and_rotating_one_leaves_the_others(sqlite_
     }
     with pytest.raises(ValueError, match="unknown key purpose"):
         keys.current("no-such-purpose")
+
+
+def test_a_running_server_follows_a_rate_limit_or_reason_key_rotation_made_by_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The throttle and the break-glass reasons take their key's current version at each use,
+    as every other purpose does: a rotation made beside a running server applies within the
+    key store's reload interval, not at its next restart."""
+    monkeypatch.setenv("PWB_HOME", str(tmp_path))
+    monkeypatch.delenv("PWB_MASTER_SECRET", raising=False)
+    monkeypatch.delenv("PWB_DATABASE_URL", raising=False)
+    settings = Settings()
+    initialise(settings)
+    serving = open_runtime(settings)
+    try:
+        # Built once per process, before the rotation.
+        throttle, tickets = serving.throttle, serving.tickets
+        client_tag = throttle.tag("client", "203.0.113.7")
+        now = serving.clock()
+        before = tickets.keep_reason("T-20261201-0001", "agent:1", "W1", "caller asked twice", now)
+        elsewhere = open_runtime(settings)
+        try:
+            for purpose in ("rate-limit", "break-glass-reason"):
+                assert elsewhere.rotate_purpose_key(purpose, "cli:test").version == 2
+        finally:
+            elsewhere.close()
+        time.sleep(RELOAD_INTERVAL_S + 0.2)
+        assert throttle.tag("client", "203.0.113.7") != client_tag
+        after = tickets.keep_reason("T-20261201-0001", "agent:1", "W1", "caller asked twice", now)
+        with serving.engine.connect() as conn:
+            sealed = dict(conn.execute(select(REASONS.c.id, REASONS.c.sealed)).all())
+        keys = PurposeKeys(serving.keys)
+        associated = b"pwb break-glass reason/1|T-20261201-0001|W1"
+        for reason_id, version in ((before, 1), (after, 2)):
+            blob = sealed[reason_id]
+            assert int.from_bytes(blob[:2], "big") == version
+            opened = unseal(AESGCM(keys.key("break-glass-reason", version)), blob[2:], associated)
+            assert opened == "caller asked twice".encode()
+    finally:
+        serving.close()
 
 
 def test_pwb_tickets_open_names_a_tenants_waybills_and_refuses_a_bad_ticket_id(pwb_home) -> None:  # type: ignore[no-untyped-def]

@@ -264,7 +264,7 @@ class Runtime:
         """Sign-in and OTP throttles (per client, per keyed username or phone)."""
         from privacy_waybill.identity.throttle import CredentialThrottle
 
-        return CredentialThrottle(self.limiter, self.rate_limits, self.purpose_keys.current("rate-limit")[1])
+        return CredentialThrottle(self.limiter, self.rate_limits, self.purpose_keys.ring("rate-limit"))
 
     @property
     def reference_keys(self) -> KeySource:
@@ -309,7 +309,7 @@ class Runtime:
         return BreakGlassTickets(
             SqlTicketSystem(self.engine),
             re.compile(self.settings.ticket_pattern),
-            *self.purpose_keys.current("break-glass-reason"),
+            self.purpose_keys.ring("break-glass-reason"),
         )
 
     @cached_property

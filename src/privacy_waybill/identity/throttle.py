@@ -12,20 +12,24 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from privacy_waybill.ratelimit import Limit, RateLimiter, Throttled
+from privacy_waybill.vault.keyring import KeySource
 
 TAG_BYTES = 16
 
 
 class CredentialThrottle:
-    def __init__(self, limiter: RateLimiter, limits: Mapping[str, Limit], key: bytes) -> None:
+    def __init__(self, limiter: RateLimiter, limits: Mapping[str, Limit], keys: KeySource) -> None:
         self._limiter = limiter
         self._limits = limits
-        self._key = key
+        self._keys = keys
 
     def tag(self, *parts: str) -> str:
-        """A keyed hash of `parts`: the counter key, never the values themselves."""
+        """A keyed hash of `parts`: the counter key, never the values themselves.
+
+        Under the key's current version, asked for each time, so a running server follows a
+        rotation made by another process (the counters then restart, as the purpose declares)."""
         message = "\x1f".join(parts).encode()
-        return hmac.digest(self._key, message, "sha256")[:TAG_BYTES].hex()
+        return hmac.digest(self._keys.current()[1], message, "sha256")[:TAG_BYTES].hex()
 
     def _hit_all(self, now: datetime, counted: list[tuple[str, str]]) -> None:
         """Count the attempt under every (limit, key); raise Throttled when any is over."""

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy_waybill.tickets.rules import TicketSystem, ticket_problem
 from privacy_waybill.vault.aead import seal
+from privacy_waybill.vault.keyring import KeySource
 
 
 class ReasonStore(Protocol):
@@ -30,8 +31,8 @@ class TicketedSystem(TicketSystem, ReasonStore, Protocol):
 class BreakGlassTickets:
     system: TicketedSystem
     pattern: re.Pattern[str]
-    reason_key_version: int
-    reason_key: bytes
+    # Asked for its current version at each seal, so a rotation made by another process applies.
+    reason_keys: KeySource
 
     def problem(self, ticket_id: str | None, tenant_id: str, waybill_id: str, now: datetime) -> str | None:
         found = self.system.ticket(ticket_id) if ticket_id and self.pattern.fullmatch(ticket_id) else None
@@ -40,6 +41,7 @@ class BreakGlassTickets:
     def keep_reason(self, ticket_id: str, actor: str, waybill_id: str, reason: str, now: datetime) -> int:
         associated = f"pwb break-glass reason/1|{ticket_id}|{waybill_id}".encode()
         # The key version leads the sealed bytes, so reasons stay readable after a rotation.
-        sealed = self.reason_key_version.to_bytes(2, "big") + seal(AESGCM(self.reason_key), reason.encode(), associated)
+        version, key = self.reason_keys.current()
+        sealed = version.to_bytes(2, "big") + seal(AESGCM(key), reason.encode(), associated)
         return self.system.keep_reason(ticket_id, actor, waybill_id, now, sealed)
 
