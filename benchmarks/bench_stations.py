@@ -25,6 +25,7 @@ from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.stations.codes import parse_shelf
 from privacy_waybill.stations.model import StationKind
+from report import figure
 
 PARCELS = int(os.environ.get("PWB_BENCH_STATION_PARCELS", "300"))
 LOOKUPS = 3000
@@ -106,6 +107,12 @@ def main() -> None:
     print(f"  baseline: transition to delivered   {delivered:>8,.0f} parcels/s")
     print(f"  tracking by number (limits, tally)  {track:>8,.0f} look-ups/s")
     print(f"  baseline: waybill look-up by number {lookup:>8,.0f} look-ups/s")
+    for name, value, unit, baseline, baseline_value in (
+        ("station check-in (codes, audit, notice)", check_in, "parcels/s", "lifecycle scan", at_station),
+        ("hand-over by pickup code + sign-off", hand_over, "parcels/s", "transition to delivered", delivered),
+        ("public tracking by number (limits, tally)", track, "look-ups/s", "waybill look-up by number", lookup),
+    ):
+        figure(name, value, unit, baseline=baseline, baseline_value=baseline_value, note=f"SQLite, {PARCELS} parcels")
 
 
 if __name__ == "__main__":

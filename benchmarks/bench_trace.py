@@ -22,6 +22,7 @@ from pathlib import Path
 from privacy_waybill.tracing.exposure import AuditWarehouse
 from privacy_waybill.tracing.matching import MaskedView, Masker
 from privacy_waybill.tracing.service import TraceService
+from report import figure
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
 PER_WAYBILL = 10
@@ -113,6 +114,15 @@ def main() -> None:
           f"(baseline GROUP BY actor, distinct waybills: {baseline:.1f} s; {traced / baseline:.1f}x)")  # fmt: skip
     print(f"  first: {first['kind']} {first['accessor']} saw {first['seen']:,}, {first['hits']:,} leaked, "
           f"log10 p {first['log10_p']}; top station {second['accessor']} (rank {second['rank']})")  # fmt: skip
+    figure(
+        f"leak tracing, {report['leak']['rows']:,}-row leak over {count:,} audit events",
+        traced,
+        "s",
+        baseline="DuckDB GROUP BY actor, distinct waybills, same events",
+        baseline_value=baseline,
+        higher_is_better=False,
+        note=f"first: {first['accessor']} ({first['hits']:,} of {first['seen']:,} seen leaked)",
+    )
     for entry in report["ranking"][:5]:
         who = f"{entry['kind']} {entry['accessor']}"
         print(f"  {entry['rank']}. {who}: saw {entry['seen']:,}, leaked {entry['hits']:,}, log10 p {entry['log10_p']}")
