@@ -27,10 +27,10 @@ from privacy_waybill.addresses.generate import generate_addresses
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError
 from privacy_waybill.masking import load_masking_policy
-from report import figure
+from report import figure, sized
 
-N_CORPUS = 6_000
-N_JIONLP = 500
+N_CORPUS = sized(6_000, 200)
+N_JIONLP = sized(500, 20)
 SEED = 12345
 
 
@@ -106,7 +106,7 @@ def _ours(corpus: list[MessyAddress]) -> None:
                 pass
 
     rate = len(texts) / _timed(parse_all, repeat=2)
-    clean = [a.text for a in generate_addresses(10_000, seed=SEED)]
+    clean = [a.text for a in generate_addresses(sized(10_000, 200), seed=SEED)]
     clean_rate = len(clean) / _timed(lambda: [parse_address(text) for text in clean], repeat=2)
     print(
         f"{'privacy-waybill':<18} accepted {score.acceptance:7.2%} of {score.determinable:,}"

@@ -26,10 +26,10 @@ from privacy_waybill.vault.keyring import KeyVersions
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.storage.audit_log import SqlAuditLog
 from privacy_waybill.storage.db import make_engine, migrate
-from report import figure
+from report import figure, sized
 
-SINGLE = 2_000
-BATCHED = 50_000
+SINGLE = sized(2_000, 50)
+BATCHED = sized(50_000, 1_000)
 BATCH = 500
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -35,7 +35,7 @@ from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.delivery.ordering import ParcelPlace, order_stops, revisits, route_order
 from privacy_waybill.delivery.points import DeliveryPointKeyer, normalised_parts
 from privacy_waybill.vault.keyring import KeyVersions
-from report import figure
+from report import figure, sized
 
 PARCELS, BUILDINGS, TOWN = 150, 40, "浙江省杭州市余杭区五常街道"
 ROADS = (
@@ -118,7 +118,7 @@ def simulate(seed: int = 7) -> None:
 
 # --- part 2: reveal latency ---------------------------------------------------------------
 
-COURIERS, REVEALS_EACH = 50, 10
+COURIERS, REVEALS_EACH = sized(50, 3), sized(10, 2)
 PASSWORD = "correct horse battery staple"
 
 

@@ -20,7 +20,7 @@ from faker import Faker
 
 from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text, load_vocabulary
 from privacy_waybill.masking.scrub import scrub_free_text
-from report import figure
+from report import figure, sized
 
 PLACES = (
     "西溪花园", "紫金港科技城", "银泰城", "万达广场", "龙湖天街", "星巴克", "菜市场门口的水果店", "老槐树下",
@@ -69,7 +69,7 @@ def rate(work: Callable[[], object], count: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--count", type=int, default=sized(2000, 100))
     args = parser.parse_args()
     sentences = labelled_sentences(args.count)
     vocabulary = load_vocabulary(DELIVERY_INSTRUCTIONS)

@@ -40,9 +40,10 @@ from bench_issuance import (
     sqlite_database,
     write_jsonl,
 )
-from report import figure
+from report import figure, sized
 
-FEWER, MORE = 1_000, 3_000
+# Two chunks (500 orders each) at the least, so that worker processes prepare them.
+FEWER, MORE = sized(1_000, 1_000), sized(3_000, 1_500)
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "privacy_waybill"
 _TOTAL = re.compile(r"^==(\d+)== I\s+refs:\s+([\d,]+)$", re.MULTILINE)
 

@@ -53,13 +53,13 @@ from privacy_waybill.storage.tenants import TenantStore
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.validation.names import parse_person_name
 from privacy_waybill.validation.phones import normalise_phone
-from report import figure, series
+from report import SMOKE, figure, series, sized
 
 RAW_CHUNK = 500
 PWB = Path(sys.executable).parent / "pwb"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-CHUNK_SIZES = (50, 200, 500, 2000, 5000)
-SWEEP_ORDERS = 10_000
+CHUNK_SIZES = (50, 200, 500, 2000, 5000) if not SMOKE else (50, 200)
+SWEEP_ORDERS = sized(10_000, 400)
 WAREHOUSES = 5
 # Columns the service writes; waybill_events.id is left to the database, as the service does.
 COPIED_TABLES: dict[str, str] = {
@@ -388,7 +388,7 @@ def in_process_runs(settings: Settings, folder: Path, orders: list[dict[str, obj
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=30_000, help="orders for `pwb issue` (default 30,000)")
+    parser.add_argument("--count", type=int, default=sized(30_000, 1_200), help="orders for `pwb issue` (default 30,000)")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL, or 'none' (default: local)")
     args = parser.parse_args()
     postgres = args.postgres if args.postgres != "none" and postgres_reachable(args.postgres) else None

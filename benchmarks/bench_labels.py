@@ -18,9 +18,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from privacy_waybill.labels import LabelContent, LabelFormat, LabelSize, MaskedParty, render_labels
 from privacy_waybill.labels.fonts import pdf_font
-from report import figure
+from report import figure, sized
 
-DEFAULT_LABELS_PER_CASE = 150
+DEFAULT_LABELS_PER_CASE = sized(150, 3)
 
 
 def sample_contents(count: int) -> list[LabelContent]:

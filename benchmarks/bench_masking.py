@@ -16,9 +16,9 @@ from faker import Faker
 
 from privacy_waybill.masking import get_rule, load_masking_policy, scrub_free_text
 from privacy_waybill.masking.free_text import display_text
-from report import figure
+from report import figure, sized
 
-RECORDS = 5_000
+RECORDS = sized(5_000, 100)
 ROADS = ["文一西路", "建国路", "科技园路", "文三路", "中山北路", "人民路"]
 BASES = [
     "浙江省杭州市余杭区五常街道",

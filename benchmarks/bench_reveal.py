@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 
 from load_support import API, running_server, seed, server_env
-from report import figure, series
+from report import SMOKE, figure, series, sized
 
-LEVELS = (1, 2, 4, 8, 16)
+LEVELS = (1, 2, 4, 8, 16) if not SMOKE else (1, 2)
 
 
 def measure(
@@ -66,7 +66,7 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
-    parser.add_argument("--requests", type=int, default=120, help="reveals per concurrency level (default 120)")
+    parser.add_argument("--requests", type=int, default=sized(120, 6), help="reveals per concurrency level (default 120)")
     args = parser.parse_args()
     couriers = max(4, (args.requests * len(LEVELS)) // 50 + 1)  # under 60 reveals per courier per hour
     with tempfile.TemporaryDirectory() as folder:

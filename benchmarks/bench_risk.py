@@ -23,8 +23,9 @@ from privacy_waybill.audit.model import Outcome
 from privacy_waybill.risk.engine import RiskEngine
 from privacy_waybill.risk.rules import load_risk_rules
 from privacy_waybill.risk.simulation import LOCAL, Month, run_month, simulate_month
-from report import figure
+from report import figure, sized
 
+COURIERS = sized(200, 50)
 FEATURES = ("reveals", "unfollowed", "denied", "devices", "night")
 
 
@@ -83,9 +84,9 @@ def day_of(key: tuple[str, int]) -> int:
 
 def main() -> None:
     started = time.perf_counter()
-    month = simulate_month(couriers=200, days=30, parcels_per_day=25)
+    month = simulate_month(couriers=COURIERS, days=30, parcels_per_day=25)
     took = time.perf_counter() - started
-    print(f"simulated {len(month.events):,} audit events of 200 couriers over 30 days in {took:.1f} s")
+    print(f"simulated {len(month.events):,} audit events of {COURIERS} couriers over 30 days in {took:.1f} s")
 
     started = time.perf_counter()
     counter: Counter[tuple[str, str]] = Counter()
@@ -109,7 +110,7 @@ def main() -> None:
               f"frozen after {freeze - began if freeze else 'never'}")  # fmt: skip
     photographer = "alerted" if month.photographer in outcome.first_alert else "no alert"
     print(f"  photographer {month.photographer}: {photographer} (no reveals: only leak tracing finds this one)")
-    print(f"  false alerts: {outcome.false_alerts_on_couriers} on {outcome.false_alerted_couriers} of 198 normal "
+    print(f"  false alerts: {outcome.false_alerts_on_couriers} on {outcome.false_alerted_couriers} of {COURIERS - 2} normal "
           f"couriers, {outcome.false_alerts_on_others} on clerks, sorters and terminals")  # fmt: skip
     print(f"  alerts by signal (insiders, including denials after their freeze): {outcome.alerts_by_signal}")
     assert all(outcome.first_freeze[i] - s < timedelta(hours=1) for i, s in starts.items())

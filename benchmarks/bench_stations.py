@@ -25,10 +25,10 @@ from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
 from privacy_waybill.stations.codes import parse_shelf
 from privacy_waybill.stations.model import StationKind
-from report import figure
+from report import figure, sized
 
-PARCELS = int(os.environ.get("PWB_BENCH_STATION_PARCELS", "300"))
-LOOKUPS = 3000
+PARCELS = int(os.environ.get("PWB_BENCH_STATION_PARCELS", sized(300, 20)))
+LOOKUPS = sized(3000, 100)
 STATION = "HZ10"
 CLERK = Subject(actor="user:bench-clerk", role=Role.STATION_CLERK, station=STATION)
 

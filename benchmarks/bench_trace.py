@@ -22,12 +22,12 @@ from pathlib import Path
 from privacy_waybill.tracing.exposure import AuditWarehouse
 from privacy_waybill.tracing.matching import MaskedView, Masker
 from privacy_waybill.tracing.service import TraceService
-from report import figure
+from report import figure, sized
 
-EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else sized(10_000_000, 200_000)
 PER_WAYBILL = 10
 STATIONS, COURIERS_PER_STATION = 50, 10
-LEAK, NOISE = 10_000, 500
+LEAK, NOISE = 10_000, sized(500, 20)
 PHOTOGRAPHER = "user:clerk-st07-0"
 # A waybill's courier: one of its station's couriers, independent of which clerk checked it in.
 COURIER = f"((w % {STATIONS}) * {COURIERS_PER_STATION} + hash('c' || w) % {COURIERS_PER_STATION})"

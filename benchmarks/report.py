@@ -4,6 +4,10 @@ Each bench_*.py keeps printing its own human-readable lines and also calls `figu
 every SPEC 12 number, with the baseline measured in the same run, and `series()` for curves
 worth plotting. When run by the runner, PWB_BENCH_FIGURES names a JSON Lines file the calls
 append to; run on its own, a benchmark reports nothing extra.
+
+With PWB_BENCH_SMOKE=1 (`benchmarks/run.py --smoke`, run by the test suite) each benchmark
+runs at a tiny size: its figures mean nothing then, but every benchmark still has to run
+through and report, so none rots unseen between two `make bench` runs.
 """
 
 from __future__ import annotations
@@ -14,6 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 FIGURES_ENV = "PWB_BENCH_FIGURES"
+SMOKE_ENV = "PWB_BENCH_SMOKE"
+SMOKE = os.environ.get(SMOKE_ENV) == "1"
+
+
+def sized(full: int, smoke: int) -> int:
+    """`full` in a real run, `smoke` in a smoke run."""
+    return smoke if SMOKE else full
 
 
 def _append(entry: dict[str, object]) -> None:

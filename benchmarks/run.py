@@ -5,7 +5,10 @@ Each benchmark runs in its own process (as `python benchmarks/bench_x.py`) with
 PWB_BENCH_FIGURES pointing at a scratch file its `report.figure()` calls append to; its own
 printout is kept in benchmarks/results/bench_x.txt. A benchmark that fails is reported as
 failed and the others still run; the exit code is then 1.
+`--smoke` runs every benchmark at a tiny size (report.sized) into a scratch folder, leaving
+benchmarks/results alone: the test suite does, so that no benchmark stops working unseen.
 Run: .venv/bin/python benchmarks/run.py [--only issuance reveal ...] [--timeout SECONDS]
+     [--smoke [--results FOLDER]]
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-FIGURES_ENV = "PWB_BENCH_FIGURES"
+sys.path.insert(0, str(HERE))
+from report import FIGURES_ENV, SMOKE_ENV  # noqa: E402  (benchmarks/ is not a package)
 
 
 def conditions() -> dict[str, Any]:
@@ -45,10 +49,10 @@ def conditions() -> dict[str, Any]:
     }
 
 
-def run_benchmark(script: Path, timeout: float) -> dict[str, Any]:
+def run_benchmark(script: Path, timeout: float, results: Path, smoke: bool = False) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as scratch:
         figures_file = Path(scratch.name)
-    env = {**os.environ, FIGURES_ENV: str(figures_file)}
+    env = {**os.environ, FIGURES_ENV: str(figures_file), SMOKE_ENV: "1" if smoke else "0"}
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     try:
@@ -59,7 +63,7 @@ def run_benchmark(script: Path, timeout: float) -> dict[str, Any]:
     except subprocess.TimeoutExpired as expired:
         exit_code, output = -1, f"{expired.stdout or ''}\ntimed out after {timeout:.0f} s"
     seconds = time.perf_counter() - started
-    (RESULTS / f"{script.stem}.txt").write_text(
+    (results / f"{script.stem}.txt").write_text(
         output if isinstance(output, str) else output.decode(), encoding="utf-8"
     )
     entries = [json.loads(line) for line in figures_file.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -112,7 +116,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict[str, dict[str, Any]]) -> list[Path]:
+def plot(results: dict[str, dict[str, Any]], folder: Path) -> list[Path]:
     try:
         import matplotlib
 
@@ -135,7 +139,7 @@ def plot(results: dict[str, dict[str, Any]]) -> list[Path]:
             if max(curve["x"]) / max(min(curve["x"]), 1e-9) >= 50:
                 axes.set_xscale("log")
             figure.tight_layout()
-            path = RESULTS / f"{_slug(curve['name'])}.png"
+            path = folder / f"{_slug(curve['name'])}.png"
             figure.savefig(path)
             plt.close(figure)
             written.append(path)
@@ -144,6 +148,11 @@ def plot(results: dict[str, dict[str, Any]]) -> list[Path]:
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-").replace("--", "-")
+
+
+def _shown(path: Path) -> str:
+    """A path as the repository names it (benchmarks/results/...), or in full outside it."""
+    return str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path)
 
 
 def merged_into_full_run(partial: dict[str, Any], latest: Path) -> dict[str, Any]:
@@ -162,19 +171,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="benchmark names without bench_ (e.g. issuance vault)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per benchmark")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, into a scratch folder: does every one run?")
+    parser.add_argument("--results", type=Path, help="with --smoke: the folder to write into (default: a new one)")
     args = parser.parse_args()
-    RESULTS.mkdir(exist_ok=True)
+    if args.results and not args.smoke:
+        parser.error("--results goes with --smoke: real figures are kept in benchmarks/results")
+    results = (args.results or Path(tempfile.mkdtemp(prefix="pwb-bench-smoke-"))) if args.smoke else RESULTS
+    results.mkdir(parents=True, exist_ok=True)
     scripts = sorted(HERE.glob("bench_*.py"))
     if args.only:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.only]
     report: dict[str, Any] = {"conditions": conditions(), "benchmarks": {}}
     for script in scripts:
         print(f"== {script.name}", file=sys.stderr, flush=True)
-        report["benchmarks"][script.stem] = run_benchmark(script, args.timeout)
+        report["benchmarks"][script.stem] = run_benchmark(script, args.timeout, results, args.smoke)
     report["conditions"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    report["plots"] = [str(p.relative_to(HERE.parent)) for p in plot(report["benchmarks"])]
-    latest = RESULTS / "latest.json"
-    saved = merged_into_full_run(report, latest) if args.only else report
+    report["plots"] = [_shown(p) for p in plot(report["benchmarks"], results)]
+    latest = results / "latest.json"
+    saved = merged_into_full_run(report, latest) if args.only and not args.smoke else report
     latest.write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     c = report["conditions"]
     print(
@@ -182,7 +196,7 @@ def main() -> None:
         f"load average {c['load_average_1_5_15'][0]} before / {c['load_average_after'][0]} after\n"
     )
     print(table(report["benchmarks"]))
-    print(f"\nwritten: benchmarks/results/latest.json, {', '.join(report['plots']) or 'no plots'}")
+    print(f"\nwritten: {_shown(latest)}, {', '.join(report['plots']) or 'no plots'}")
     if any(r["exit_code"] != 0 for r in report["benchmarks"].values()):
         raise SystemExit(1)
 
