@@ -49,6 +49,7 @@ audit: install
 	bash scripts/audit-dependencies.sh $(VENV)/bin/pip-audit requirements/dev.lock
 
 bench: install
+	bash scripts/install-system-packages.sh --bench
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bench.lock
 	$(PY) benchmarks/run.py
 

@@ -14,7 +14,7 @@ a. `pwb issue` of 1,000 and of 3,000 orders (no labels, SQLite, the worker proce
 b. Baseline: a plain DB-API insert of the very rows the 3,000-order run wrote (three tables,
    one transaction per 500 waybills, as bench_issuance's raw insert), counted the same way as
    a run that inserts minus a run that only reads the rows.
-Needs `valgrind` on the PATH (Debian: apt-get install valgrind); without it nothing is counted.
+Needs `valgrind` on the PATH (`make bench` installs it from Debian); without it nothing is counted.
 Run: .venv/bin/python benchmarks/bench_instructions.py
 """
 

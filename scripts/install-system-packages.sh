@@ -2,6 +2,7 @@
 # System packages installed from the distribution so that nothing is ever downloaded by the
 # running product or its tests: the CJK font embedded in labels, and Chromium, which the web
 # UI tests drive through Playwright (`playwright install` cannot download browsers here).
+# With --bench (`make bench`): Valgrind too, which counts the instructions of `pwb issue`.
 set -euo pipefail
 
 FONT=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
@@ -9,6 +10,7 @@ CHROMIUM=/usr/bin/chromium
 packages=()
 [[ -f $FONT || -n ${PWB_LABEL_FONT:-} ]] || packages+=(fonts-wqy-zenhei)
 [[ -x $CHROMIUM ]] || packages+=(chromium)
+[[ ${1:-} != --bench ]] || command -v valgrind >/dev/null 2>&1 || packages+=(valgrind)
 
 python3 - <<'PY' || { echo "privacy-waybill needs Python >= 3.11 as python3" >&2; exit 1; }
 import sys
