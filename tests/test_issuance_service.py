@@ -20,7 +20,7 @@ from privacy_waybill.sensitive import SENSITIVE_FIELDS
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
 from privacy_waybill.storage.waybills import WaybillStore
 from privacy_waybill.validation.phones import normalise_phone
-from privacy_waybill.vault import KeyShredded
+from privacy_waybill.vault import KeyNotRetirable, KeyShredded, UnknownKey, local_keys
 
 TENANT = "default"
 
@@ -183,6 +183,33 @@ def test_key_rotation_rewraps_every_data_key_and_records_still_open(rt: Runtime,
         assert rt.vault.open(TENANT, outcome.waybill.waybill_id, sealed, ["recipient_name"])
     after = rt.waybills.sealed_record(outcomes[0].waybill.waybill_id)
     assert after.ciphertexts == before.ciphertexts and after.wrapped_dek != before.wrapped_dek
+
+
+def test_retiring_an_old_kek_rewraps_what_is_still_under_it_then_destroys_it(
+    rt: Runtime, demo_order_dicts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes = issue(rt, demo_order_dicts[:12])
+    ids = [o.waybill.waybill_id for o in outcomes]
+    before = {waybill_id: rt.waybills.sealed_record(waybill_id) for waybill_id in ids}
+    old = before[ids[0]].kek
+    with pytest.raises(KeyNotRetirable, match="is the current key-encryption key"):
+        rt.retire_kek(TENANT, old.version, "cli:test")
+    rt.keys.rotate(TENANT)  # and no re-wrap: these data keys are all still under the old version
+    with pytest.raises(KeyNotRetirable, match="can be retired from"):
+        rt.retire_kek(TENANT, old.version, "cli:test")
+    monkeypatch.setattr(local_keys, "RETIRE_AFTER", timedelta(0))
+
+    assert rt.retire_kek(TENANT, old.version, "cli:test") == 12
+
+    assert rt.waybills.count_wrapped_under(TENANT, old.kek_id, old.version) == 0
+    for waybill_id in ids:
+        sealed = rt.waybills.sealed_record(waybill_id)
+        assert sealed.kek.version == old.version + 1
+        assert rt.vault.open(TENANT, waybill_id, sealed, ["recipient_name"])
+        with pytest.raises(UnknownKey, match="retired at"):  # a copy from an old backup stays shut
+            rt.vault.open(TENANT, waybill_id, before[waybill_id], ["recipient_name"])
+    [event] = [e.event() for e in rt.audit.events(waybill_id=None, action="key.retire", outcome=None)]
+    assert event.detail == {"tenant": TENANT, "version": str(old.version), "rewrapped": "12"}
 
 
 def test_no_plaintext_column_and_every_sensitive_field_sealed(rt: Runtime, demo_order_dicts) -> None:

@@ -436,3 +436,16 @@ def test_pwb_keys_rotate_an_unknown_purpose_is_one_line_naming_the_purposes(home
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--purpose: one of audit, qr-reference," in lines[0]
+
+
+def test_pwb_keys_retire_refuses_the_current_and_a_just_replaced_version_in_one_line(home: Path) -> None:
+    current = run_pwb(home, "keys", "retire", "--tenant", "default", "--version", "1")
+    assert current.returncode == 2
+    assert current.stderr.strip() == "error: tenant default: version 1 is the current key-encryption key"
+    assert run_pwb(home, "keys", "rotate", "--tenant", "default").returncode == 0
+    recent = run_pwb(home, "keys", "retire", "--tenant", "default", "--version", "1")
+    assert recent.returncode == 2
+    [line] = recent.stderr.strip().splitlines()
+    assert "version 1 stopped being current at" in line and "it can be retired from" in line
+    unknown = run_pwb(home, "keys", "retire", "--tenant", "nobody", "--version", "1")
+    assert (unknown.returncode, unknown.stderr.strip()) == (2, "error: unknown tenant 'nobody'")

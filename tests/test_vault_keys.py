@@ -8,6 +8,7 @@ import os
 import secrets
 import stat
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from privacy_waybill.vault import (
     InsecurePermissions,
     KekRef,
     KeyEncryptionKey,
+    KeyNotRetirable,
     KeyStoreError,
     KeyStoreExists,
     KeyStoreMissing,
@@ -31,7 +33,7 @@ from privacy_waybill.vault import (
     WrongMasterSecret,
     local_keys,
 )
-from privacy_waybill.vault.local_keys import STORE_FILE
+from privacy_waybill.vault.local_keys import RETIRE_AFTER, STORE_FILE
 
 FIELDS = {"recipient_name": "张三", "recipient_phone": "13800138000"}
 
@@ -237,6 +239,66 @@ def test_rotation_adds_versions_and_keeps_old_ones(folder: Path, secret: bytes) 
     reopened = LocalKeyManager.open(folder, secret)
     assert reopened.current_kek("tenant-a") == third
     assert reopened.unwrap_dek("tenant-a", first, wrapped, b"context") == dek
+
+
+def test_a_retired_version_is_gone_for_good_and_says_so(folder: Path, secret: bytes) -> None:
+    now = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
+    key_manager = LocalKeyManager.create(folder, secret, clock=lambda: now[0])
+    first = key_manager.current_kek("tenant-a")
+    wrapped = key_manager.wrap_dek("tenant-a", first, DataKey.generate(), b"context")
+    second = key_manager.rotate("tenant-a")
+
+    with pytest.raises(KeyNotRetirable, match="current"):
+        key_manager.retire("tenant-a", second)
+    now[0] += RETIRE_AFTER - timedelta(seconds=1)
+    with pytest.raises(KeyNotRetirable, match="can be retired from 2026-12-01T09:10:00"):
+        key_manager.retire("tenant-a", first)
+    assert key_manager.unwrap_dek("tenant-a", first, wrapped, b"context")  # refused: nothing changed
+
+    now[0] += timedelta(seconds=1)
+    key_manager.retire("tenant-a", first)
+
+    entry = store_document(folder)["tenants"]["tenant-a"]
+    assert list(entry["keks"]) == ["2"] and entry["retired"] == {"1": "2026-12-01T09:10:00+00:00"}
+    for manager in (key_manager, LocalKeyManager.open(folder, secret)):
+        with pytest.raises(UnknownKey, match="version 1 \\(retired at 2026-12-01T09:10:00\\+00:00"):
+            manager.unwrap_dek("tenant-a", first, wrapped, b"context")
+    with pytest.raises(UnknownKey):
+        key_manager.retire("tenant-a", first)
+    assert key_manager.current_kek("tenant-a") == second
+
+
+def test_a_version_rotated_past_before_rotations_were_dated_may_be_retired_at_once(
+    folder: Path, secret: bytes
+) -> None:
+    key_manager = LocalKeyManager.create(folder, secret)
+    first = key_manager.current_kek("tenant-a")
+    key_manager.rotate("tenant-a")
+    document = store_document(folder)
+    del document["tenants"]["tenant-a"]["superseded"]
+    write_document(folder, document)
+    os.chmod(folder / STORE_FILE, 0o600)
+
+    LocalKeyManager.open(folder, secret).retire("tenant-a", first)
+
+    assert list(store_document(folder)["tenants"]["tenant-a"]["keks"]) == ["2"]
+
+
+def test_a_version_retired_in_another_process_stops_unwrapping_here_at_the_next_reload(
+    folder: Path, secret: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = datetime.now(UTC) + RETIRE_AFTER + timedelta(minutes=1)
+    server = LocalKeyManager.create(folder, secret)
+    first = server.current_kek("tenant-a")
+    wrapped = server.wrap_dek("tenant-a", first, DataKey.generate(), b"")
+    server.rotate("tenant-a")
+    assert server.unwrap_dek("tenant-a", first, wrapped, b"")  # the server now holds v1's cipher
+
+    LocalKeyManager.open(folder, secret, clock=lambda: later).retire("tenant-a", first)
+
+    monkeypatch.setattr(local_keys, "RELOAD_INTERVAL_S", 0.0)
+    with pytest.raises(UnknownKey, match="retired at"):
+        server.unwrap_dek("tenant-a", first, wrapped, b"")
 
 
 def test_rotating_an_unknown_tenant_creates_it_first(folder: Path, secret: bytes) -> None:

@@ -59,6 +59,8 @@ from privacy_waybill.tracking.policy import TrackingPolicy, load_tracking_policy
 from privacy_waybill.storage.risk import CanaryStore, RestrictionStore, RiskAlertStore
 from privacy_waybill.storage.waybills import PurgeHook, WaybillStore
 from privacy_waybill.vault import (
+    KekRef,
+    KeyNotRetirable,
     KeyStoreExists,
     KeyStoreMissing,
     LocalKeyManager,
@@ -553,10 +555,13 @@ class Runtime:
 
     def rewrap_data_keys(self, tenant_ids: set[str], batch_size: int = 1000) -> int:
         """Re-wrap the data keys of these tenants under their current KEK; ciphertexts stay."""
+        return self._rewrap(lambda tenant_id, _sealed: tenant_id in tenant_ids, batch_size)
+
+    def _rewrap(self, chosen: Callable[[str, SealedRecord], bool], batch_size: int = 1000) -> int:
         batch: list[tuple[str, SealedRecord]] = []
         count = 0
         for waybill_id, tenant_id, sealed in self.waybills.iter_sealed(batch_size):
-            if tenant_id not in tenant_ids:
+            if not chosen(tenant_id, sealed):
                 continue
             batch.append((waybill_id, self.vault.rewrap(tenant_id, waybill_id, sealed)))
             if len(batch) >= batch_size:
@@ -565,6 +570,31 @@ class Runtime:
                 batch = []
         self.waybills.replace_wrapped_keys(batch)
         return count + len(batch)
+
+    def retire_kek(self, tenant_id: str, version: int, actor: str) -> int:
+        """Destroy version `version` of the tenant's KEK for good, audited as `key.retire`.
+
+        Data keys still wrapped under it (rotated past by a process's stale view, or never
+        re-wrapped) move to the current version first; returns how many did. Refused for the
+        current version and within `RETIRE_AFTER` of the rotation that replaced it.
+        """
+        old = KekRef(self.keys.current_kek(tenant_id).kek_id, version)
+        self.keys.retire(tenant_id, old, check_only=True)  # so that a refusal changes nothing
+        moved = self._rewrap(lambda owner, sealed: owner == tenant_id and sealed.kek == old)
+        left = self.waybills.count_wrapped_under(tenant_id, old.kek_id, version)
+        if left:
+            raise KeyNotRetirable(
+                f"tenant {tenant_id}: {left} data keys were wrapped under version {version} meanwhile; run it again"
+            )
+        self.keys.retire(tenant_id, old)
+        self.audit.record(
+            AuditEvent(
+                at=self.clock(), actor=actor, role=Role.PLATFORM_ADMIN.value, action="key.retire",
+                outcome=Outcome.ALLOWED, rule=f"kek:{tenant_id}",
+                detail={"tenant": tenant_id, "version": str(version), "rewrapped": str(moved)},
+            )
+        )  # fmt: skip
+        return moved
 
     @cached_property
     def retention(self) -> RetentionStore:

@@ -377,6 +377,29 @@ def keys_rotate(
     stderr.print(f"pwb keys rotate: re-wrapped {rewrapped} data keys", highlight=False)
 
 
+@keys_app.command("retire")
+def keys_retire(
+    tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant whose old key to destroy.")],
+    version: Annotated[int, typer.Option(min=1, help="The key-encryption key version to destroy.")],
+) -> None:
+    """Destroy an old key-encryption key version for good (after `pwb keys rotate`).
+
+    Data keys still wrapped under it are re-wrapped under the current version first. Refused
+    for the current version and in the ten minutes after the rotation that replaced it.
+    """
+    with runtime() as rt:
+        admin = operator(Role.PLATFORM_ADMIN)
+        allow(rt, admin, "key.manage", PLATFORM)
+        if not rt.tenants.exists(tenant):
+            raise fail(f"unknown tenant {tenant!r}")
+        moved = rt.retire_kek(tenant, version, admin.actor)
+    stderr.print(
+        f"pwb keys retire: tenant {tenant!r} key-encryption key v{version} destroyed"
+        f" ({moved} data keys re-wrapped under the current version first)",
+        highlight=False,
+    )
+
+
 @app.command()
 def purge() -> None:
     """Crypto-shred personal data the tenant's retention period (PWB_RETENTION_DAYS, default 30) after each

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -217,6 +217,22 @@ class WaybillStore:
             for row in rows:
                 yield row["waybill_id"], row["tenant_id"], sealed_from_row(row)
             last = rows[-1]["waybill_id"]
+
+    def count_wrapped_under(self, tenant_id: str, kek_id: str, kek_version: int) -> int:
+        """How many live data keys of `tenant_id` are wrapped under this KEK version."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(VAULT)
+                    .where(
+                        VAULT.c.tenant_id == tenant_id,
+                        VAULT.c.kek_id == kek_id,
+                        VAULT.c.kek_version == kek_version,
+                        VAULT.c.wrapped_dek.is_not(None),
+                    )
+                ).scalar_one()
+            )
 
     def replace_wrapped_keys(self, rewrapped: Sequence[tuple[str, SealedRecord]]) -> None:
         """Store re-wrapped data keys; the ciphertexts themselves never change on rotation."""

@@ -52,11 +52,16 @@ class FieldNotSealed(VaultError):
 class UnknownKey(VaultError):
     """A key manager has no key-encryption key with this id and version for the tenant."""
 
-    def __init__(self, tenant_id: str, kek_id: str, kek_version: int) -> None:
-        super().__init__(f"tenant {tenant_id}: no key-encryption key {kek_id} version {kek_version}")
+    def __init__(self, tenant_id: str, kek_id: str, kek_version: int, retired_at: str | None = None) -> None:
+        gone = f" (retired at {retired_at}: what it wrapped is shredded)" if retired_at else ""
+        super().__init__(f"tenant {tenant_id}: no key-encryption key {kek_id} version {kek_version}{gone}")
         self.tenant_id = tenant_id
         self.kek_id = kek_id
         self.kek_version = kek_version
+
+
+class KeyNotRetirable(VaultError):
+    """A KEK version that may not be destroyed (yet): the current one, or one superseded too recently."""
 
 
 class KeyUnwrapFailed(VaultError):

@@ -100,6 +100,15 @@ class KeyManager(Protocol):
         """Add a new KEK version and make it current; older versions still unwrap."""
         ...
 
+    def retire(self, tenant_id: str, kek: KekRef, check_only: bool = False) -> None:
+        """Destroy an old KEK version for good: nothing wrapped under it unwraps again.
+
+        Refuses (`KeyNotRetirable`) the current version, and one superseded too recently for
+        every process to have stopped wrapping under it; `check_only` refuses as retiring
+        would but destroys nothing. Callers re-wrap stored data keys in between.
+        """
+        ...
+
     def blind_index_key(self, tenant_id: str) -> BlindIndexKey:
         """The tenant's blind-index root key; created on first use, never rotated."""
         ...

@@ -9,6 +9,9 @@ That cost is paid once per process, when the store is opened, or earlier on a th
 Web workers and the CLI may share one store: changes (a tenant's first key, a rotation) run
 under a file lock on a fresh read of the file and replace it atomically; readers notice other
 processes' changes by reloading when the file changes.
+
+A rotation notes when each KEK version stopped being current, so that retiring it (destroying
+it for good) can wait until no process can still be wrapping data keys under it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +44,7 @@ from privacy_waybill.vault.aead import (
     unseal,
 )
 from privacy_waybill.vault.errors import (
+    KeyNotRetirable,
     KeyStoreError,
     KeyStoreExists,
     KeyStoreMissing,
@@ -62,6 +67,9 @@ SCRYPT_P = 1
 SALT_BYTES = 16
 # How stale a process's view of the store may get before it looks at the file again.
 RELOAD_INTERVAL_S = 1.0
+# How long after a KEK version stopped being current it may be destroyed: far beyond the
+# reload interval and the few chunks a batch seals ahead of storing them.
+RETIRE_AFTER = timedelta(minutes=10)
 
 _CHECK_AAD = frame(b"pwb/keystore-check", VERSION_BYTES)
 
@@ -72,8 +80,12 @@ T = TypeVar("T")
 class LocalKeyManager:
     """A `KeyManager` backed by ``<folder>/keystore.json``; build it with `create` or `open`."""
 
-    def __init__(self, folder: Path, master: AESGCM, document: Document) -> None:
+    def __init__(
+        self, folder: Path, master: AESGCM, document: Document, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self._folder = folder
+        # Only rotations and retirements read it.
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._path = folder / STORE_FILE
         self._master = master
         self._lock = threading.Lock()
@@ -85,7 +97,9 @@ class LocalKeyManager:
         self._install(document)
 
     @classmethod
-    def create(cls, folder: Path, master_secret: bytes) -> LocalKeyManager:
+    def create(
+        cls, folder: Path, master_secret: bytes, clock: Callable[[], datetime] | None = None
+    ) -> LocalKeyManager:
         """A new, empty key store in `folder`; refuses weak secrets and existing stores."""
         check_master_secret(master_secret)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -108,10 +122,10 @@ class LocalKeyManager:
                 "tenants": {},
             }
             _write_atomically(path, document)
-        return cls(folder, master, document)
+        return cls(folder, master, document, clock)
 
     @classmethod
-    def open(cls, folder: Path, master_secret: bytes) -> LocalKeyManager:
+    def open(cls, folder: Path, master_secret: bytes, clock: Callable[[], datetime] | None = None) -> LocalKeyManager:
         """The key store in `folder`; refuses loose permissions and a wrong master secret."""
         path = folder / STORE_FILE
         try:
@@ -124,7 +138,7 @@ class LocalKeyManager:
             unseal(master, _unb64(document["check"], path), _CHECK_AAD)
         except BrokenSeal:
             raise WrongMasterSecret(path) from None
-        return cls(folder, master, document)
+        return cls(folder, master, document, clock)
 
     def current_kek(self, tenant_id: str) -> KekRef:
         self._reload_if_changed()
@@ -153,10 +167,46 @@ class LocalKeyManager:
                 KeyEncryptionKey.generate().material,
                 _kek_aad(tenant_id, entry["kek_id"], version),
             )
+            entry.setdefault("superseded", {})[str(entry["current"])] = self._clock().isoformat()
             entry["current"] = version
             return KekRef(entry["kek_id"], version)
 
         return self._mutate(add_version)
+
+    def retire(self, tenant_id: str, kek: KekRef, check_only: bool = False) -> None:
+        """Destroy KEK version `kek` of `tenant_id` (see `KeyManager.retire`).
+
+        A version superseded by a rotation made before rotations noted the time counts as
+        superseded long ago.
+        """
+
+        def destroy(document: Document) -> None:
+            entry = document["tenants"].get(tenant_id)
+            if entry is None or entry["kek_id"] != kek.kek_id or str(kek.version) not in entry["keks"]:
+                raise UnknownKey(tenant_id, kek.kek_id, kek.version)
+            if kek.version == entry["current"]:
+                raise KeyNotRetirable(f"tenant {tenant_id}: version {kek.version} is the current key-encryption key")
+            superseded = entry.get("superseded", {}).get(str(kek.version))
+            if superseded is not None:
+                ended = datetime.fromisoformat(superseded)
+                allowed_from = ended + RETIRE_AFTER
+                if self._clock() < allowed_from:
+                    raise KeyNotRetirable(
+                        f"tenant {tenant_id}: version {kek.version} stopped being current at "
+                        f"{ended.isoformat(timespec='seconds')}; "
+                        f"it can be retired from {allowed_from.isoformat(timespec='seconds')} on, once no "
+                        "process can still be wrapping data keys under it"
+                    )
+            if check_only:
+                return
+            del entry["keks"][str(kek.version)]
+            entry.setdefault("retired", {})[str(kek.version)] = self._clock().isoformat()
+
+        if check_only:
+            self._reload()
+            destroy(self._document)
+        else:
+            self._mutate(destroy)
 
     def add_entry_once(self, decide: Callable[[Collection[str]], str | None]) -> None:
         """Add the entry `decide` names given the store's entries, deciding on a fresh read
@@ -206,6 +256,7 @@ class LocalKeyManager:
         }
 
     def _kek_cipher(self, tenant_id: str, kek: KekRef) -> AESGCM:
+        self._reload_if_changed()  # a version retired elsewhere stops unwrapping here too
         cache_key = (tenant_id, kek.kek_id, kek.version)
         cipher = self._kek_ciphers.get(cache_key)
         if cipher is None:
@@ -215,7 +266,9 @@ class LocalKeyManager:
                 self._reload()
                 sealed = self._find_kek(tenant_id, kek)
             if sealed is None:
-                raise UnknownKey(tenant_id, kek.kek_id, kek.version)
+                entry = self._document["tenants"].get(tenant_id) or {}
+                retired = entry.get("retired", {}).get(str(kek.version)) if entry.get("kek_id") == kek.kek_id else None
+                raise UnknownKey(tenant_id, kek.kek_id, kek.version, retired_at=retired)
             kek_key = KeyEncryptionKey(
                 self._unseal_entry(sealed, _kek_aad(tenant_id, kek.kek_id, kek.version), tenant_id)
             )
@@ -223,11 +276,7 @@ class LocalKeyManager:
         return cipher
 
     def _find_kek(self, tenant_id: str, kek: KekRef) -> str | None:
-        entry = self._document["tenants"].get(tenant_id)
-        if entry is None or entry["kek_id"] != kek.kek_id:
-            return None
-        sealed: str | None = entry["keks"].get(str(kek.version))
-        return sealed
+        return _sealed_kek(self._document, tenant_id, kek)
 
     def _seal_entry(self, material: bytes, associated_data: bytes) -> str:
         return _b64(seal(self._master, material, associated_data))
@@ -275,6 +324,17 @@ class LocalKeyManager:
         self._document = document
         self._stamp = _file_stamp(self._path)
         self._checked_at = time.monotonic()
+        for tenant_id, kek_id, version in list(self._kek_ciphers):
+            if _sealed_kek(document, tenant_id, KekRef(kek_id, version)) is None:  # retired
+                del self._kek_ciphers[(tenant_id, kek_id, version)]
+
+
+def _sealed_kek(document: Document, tenant_id: str, kek: KekRef) -> str | None:
+    entry = document["tenants"].get(tenant_id)
+    if entry is None or entry["kek_id"] != kek.kek_id:
+        return None
+    sealed: str | None = entry["keks"].get(str(kek.version))
+    return sealed
 
 
 def _kek_aad(tenant_id: str, kek_id: str, version: int) -> bytes:
