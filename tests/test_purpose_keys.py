@@ -36,6 +36,7 @@ from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.audit.verify import ProblemKind
 from privacy_waybill.identity.credentials import OneTimeCodes, TotpSecrets
 from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.recipients.challenges import OtpChallenges
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage import identity_tables
@@ -44,7 +45,7 @@ from privacy_waybill.storage.identity import IdentityStore
 from privacy_waybill.notifications.service import OutboxSeals
 from privacy_waybill.storage.key_rotation import SEALED_COLUMNS, ResealFailed
 from privacy_waybill.telephony.service import PhoneSeals
-from privacy_waybill.vault import LocalKeyManager
+from privacy_waybill.vault import KeyNotRetirable, LocalKeyManager, local_keys
 from privacy_waybill.vault.aead import BrokenSeal
 from privacy_waybill.vault.keyring import KeyVersions, VersionedSeal, sealed_version
 from privacy_waybill.vault.purpose_keys import (
@@ -333,6 +334,84 @@ def test_every_resealing_purpose_moves_its_rows_and_they_still_open(rt: Runtime)
     assert "123456" in OutboxSeals(rt.purpose_keys.ring("outbox")).open_body(message_id, bytes(body_sealed)).text
 
 
+# --- retiring old versions ---------------------------------------------------------------------
+
+
+def test_a_retired_version_is_no_key_at_all_and_short_lived_codes_stop_accepting_it(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ring = rt.purpose_keys.ring("otp")
+    first = rt.purpose_keys.key("otp", 1)
+    rt.rotate_purpose_key("otp", "cli:test")
+    with pytest.raises(KeyNotRetirable, match="the otp key version 1 stopped being current at .* it can be retired from"):
+        rt.retire_purpose_key("otp", 1, "cli:test")
+    assert [v for v, _ in ring.accepted()] == [2, 1]
+    monkeypatch.setattr(local_keys, "RETIRE_AFTER", timedelta(0))
+
+    assert rt.retire_purpose_key("otp", 1, "cli:test") is None
+
+    with pytest.raises(UnknownKeyVersion):
+        rt.purpose_keys.key("otp", 1)
+    assert [v for v, _ in ring.accepted()] == [2] and [v for v, _ in ring.all_versions()] == [2]
+    assert first not in [key for _, key in ring.all_versions()]
+    with pytest.raises(UnknownKeyVersion):
+        rt.retire_purpose_key("otp", 1, "cli:test")
+    with pytest.raises(KeyNotRetirable, match="version 2 is the current one"):
+        rt.retire_purpose_key("otp", 2, "cli:test")
+    assert rt.purpose_keys.rotate("otp") == 3  # versions go on counting
+    assert [v for v, _ in ring.accepted()] == [3, 2]
+    retired = rt.audit.events(action="key.retire")[-1].event()
+    assert dict(retired.detail) == {"purpose": "otp", "version": "1", "resealed": "0"}
+
+
+@pytest.mark.parametrize("purpose", ["audit", "device-id", "break-glass-reason"])
+def test_purposes_whose_versions_must_stay_refuse_to_retire_one(rt: Runtime, purpose: str) -> None:
+    rt.rotate_purpose_key(purpose, "cli:test")
+    with pytest.raises(KeyNotRetirable, match=f"{purpose} key versions are never retired"):
+        rt.retire_purpose_key(purpose, 1, "cli:test")
+    assert rt.purpose_keys.key(purpose, 1)
+
+
+def test_retiring_a_resealing_purpose_moves_what_is_left_then_deletes_the_version(
+    rt: Runtime, identity: IdentityService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = identity.add_user("shop.owner", PASSWORD, Role.MERCHANT, NOW, tenant_id="default")
+    rt.purpose_keys.rotate("totp")  # a new version, and nothing re-sealed yet
+    assert sealed_version(_totp_sealed(rt.engine, created.user.id)) == 1
+    monkeypatch.setattr(local_keys, "RETIRE_AFTER", timedelta(0))
+
+    assert rt.retire_purpose_key("totp", 1, "cli:test") == 1
+
+    assert sealed_version(_totp_sealed(rt.engine, created.user.id)) == 2
+    assert created.totp_uri is not None
+    assert identity.sign_in("shop.owner", PASSWORD, pyotp.parse_uri(created.totp_uri).at(NOW), None, NOW).token
+    assert not rt.keys.knows("_purpose-totp-v1")  # the version's own key is gone from the store
+
+
+def test_a_qr_version_is_kept_until_every_waybill_printed_under_it_is_done(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_keys, "RETIRE_AFTER", timedelta(0))
+    with TestClient(create_app(rt)) as api:
+        issued = api.post(f"{API}/orders", json=personal_order(), headers=bearer(add_merchant(rt))).json()
+        printed = issued["tracking_url"].rsplit("/t/", 1)[1]
+        rt.rotate_purpose_key("qr-reference", "cli:test")
+        with pytest.raises(KeyNotRetirable, match="1 waybills issued before qr-reference version 2 are neither final"):
+            rt.retire_purpose_key("qr-reference", 1, "cli:test")
+        assert api.get(f"{API}/tracking/{printed}").status_code == 200
+        waybill = rt.waybills.get_by_number(None, issued["waybill_no"])
+        assert waybill is not None
+        for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT,
+                       WaybillStatus.OUT_FOR_DELIVERY, WaybillStatus.DELIVERED):  # fmt: skip
+            waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
+
+        rt.retire_purpose_key("qr-reference", 1, "cli:test")
+
+        assert api.get(f"{API}/tracking/{printed}").status_code == 404  # the old label now resolves to nothing
+        reprinted = rt.tracking_url(waybill).rsplit("/t/", 1)[1]
+        assert api.get(f"{API}/tracking/{reprinted}").status_code == 200
+
+
 def _record(audit_log: SqlAuditLog, count: int, start: int) -> None:
     audit_log.record_many(
         [
@@ -441,7 +520,7 @@ def test_pwb_keys_rotate_an_unknown_purpose_is_one_line_naming_the_purposes(home
 def test_pwb_keys_retire_refuses_the_current_and_a_just_replaced_version_in_one_line(home: Path) -> None:
     current = run_pwb(home, "keys", "retire", "--tenant", "default", "--version", "1")
     assert current.returncode == 2
-    assert current.stderr.strip() == "error: tenant default: version 1 is the current key-encryption key"
+    assert current.stderr.strip() == "error: tenant default's key-encryption key version 1 is the current one"
     assert run_pwb(home, "keys", "rotate", "--tenant", "default").returncode == 0
     recent = run_pwb(home, "keys", "retire", "--tenant", "default", "--version", "1")
     assert recent.returncode == 2

@@ -647,6 +647,21 @@ class Runtime:
         )  # fmt: skip
         return rotated
 
+    def retire_purpose_key(self, purpose: str, version: int, actor: str) -> int | None:
+        """Delete an old version of one purpose's key once nothing needs it, audited as
+        `key.retire`; how many sealed values moved off it first (None: it seals nothing stored)."""
+        from privacy_waybill.storage.key_rotation import retire_purpose
+
+        moved = retire_purpose(self.engine, self.purpose_keys, purpose, version)
+        self.audit.record(
+            AuditEvent(
+                at=self.clock(), actor=actor, role=Role.PLATFORM_ADMIN.value, action="key.retire",
+                outcome=Outcome.ALLOWED, rule=f"purpose:{purpose}",
+                detail={"purpose": purpose, "version": str(version), "resealed": str(moved or 0)},
+            )
+        )  # fmt: skip
+        return moved
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -379,23 +379,37 @@ def keys_rotate(
 
 @keys_app.command("retire")
 def keys_retire(
-    tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant whose old key to destroy.")],
-    version: Annotated[int, typer.Option(min=1, help="The key-encryption key version to destroy.")],
+    version: Annotated[int, typer.Option(min=1, help="The old version to destroy.")],
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="A tenant's key-encryption key.")] = None,
+    purpose: Annotated[
+        str | None, typer.Option(help=f"One purpose's key instead: {', '.join(ROTATABLE_PURPOSES)}.")
+    ] = None,
 ) -> None:
-    """Destroy an old key-encryption key version for good (after `pwb keys rotate`).
+    """Destroy an old key version for good (after `pwb keys rotate`): a tenant's KEK or a purpose's key.
 
-    Data keys still wrapped under it are re-wrapped under the current version first. Refused
-    for the current version and in the ten minutes after the rotation that replaced it.
+    What it wrapped or sealed is moved to the current version first; waybills that depend on
+    a QR or delivery-point version must be final or purged. Refused for the current version,
+    in the ten minutes after the rotation that replaced it, and for purposes whose versions
+    must stay (audit, device-id, break-glass-reason).
     """
+    if (tenant is None) == (purpose is None):
+        raise fail("name one key: --tenant T for a tenant's key-encryption key, or --purpose NAME")
+    if purpose is not None and purpose not in ROTATABLE_PURPOSES:
+        raise fail(f"--purpose: one of {', '.join(ROTATABLE_PURPOSES)}")
     with runtime() as rt:
         admin = operator(Role.PLATFORM_ADMIN)
         allow(rt, admin, "key.manage", PLATFORM)
-        if not rt.tenants.exists(tenant):
+        if purpose is not None:
+            resealed = rt.retire_purpose_key(purpose, version, admin.actor)
+            moved = "" if resealed is None else f" ({resealed} sealed values moved to the current version first)"
+            stderr.print(f"pwb keys retire: {purpose} key v{version} destroyed{moved}", highlight=False)
+            return
+        if not rt.tenants.exists(tenant):  # type: ignore[arg-type]
             raise fail(f"unknown tenant {tenant!r}")
-        moved = rt.retire_kek(tenant, version, admin.actor)
+        rewrapped = rt.retire_kek(tenant, version, admin.actor)  # type: ignore[arg-type]
     stderr.print(
         f"pwb keys retire: tenant {tenant!r} key-encryption key v{version} destroyed"
-        f" ({moved} data keys re-wrapped under the current version first)",
+        f" ({rewrapped} data keys re-wrapped under the current version first)",
         highlight=False,
     )
 

@@ -1,4 +1,5 @@
-"""Rotating one purpose's key: a new version, then the data that must move to it.
+"""Rotating one purpose's key: a new version, then the data that must move to it; and
+retiring an old version once nothing needs it any more.
 
 For purposes that seal stored values (`Rotation.RESEAL`), every stored value sealed under an
 older version is opened and sealed again under the new one, in one transaction: either every
@@ -15,22 +16,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, Table, func, select, update
 
 from privacy_waybill.delivery.service import courier_line_context
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.identity.credentials import TotpSecrets
+from privacy_waybill.issuance.lifecycle import TERMINAL
 from privacy_waybill.notifications.service import OutboxSeals
 from privacy_waybill.stations.wiring import LEAK_REPORT_SEAL_DOMAIN, SESSION_SEAL_DOMAIN, ContextSeal
 from privacy_waybill.storage.delivery_tables import CourierLine
 from privacy_waybill.storage.identity_tables import User
-from privacy_waybill.storage.models import Base
+from privacy_waybill.storage.models import Base, Waybill
 from privacy_waybill.storage.notification_tables import NotificationOutbox
 from privacy_waybill.storage.station_tables import LeakReport, RecipientSession
 from privacy_waybill.storage.telephony_tables import Binding
 from privacy_waybill.telephony.service import PhoneSeals
 from privacy_waybill.vault.aead import BrokenSeal
-from privacy_waybill.vault.keyring import KeySource, VersionedSeal
+from privacy_waybill.vault.errors import KeyNotRetirable
+from privacy_waybill.vault.keyring import KeySource, VersionedSeal, sealed_version
 from privacy_waybill.vault.purpose_keys import PurposeKeys, Rotation
 
 # (row id, sealed blob) -> the blob under the current version, or None when it already is.
@@ -107,6 +110,11 @@ SEALED_COLUMNS: dict[str, Callable[[KeySource], list[SealedColumn]]] = {
 }
 
 
+# Purposes whose versions each waybill depends on until it is done with: its printed QR
+# reference, its delivery-point hashes.
+WAYBILL_BOUND = ("qr-reference", "delivery-point")
+
+
 def reseal(engine: Engine, columns: Sequence[SealedColumn]) -> int:
     """Re-seal every value of `columns` not under the current version, in one transaction; how many moved."""
     moved = 0
@@ -139,3 +147,55 @@ def rotate_purpose(engine: Engine, keys: PurposeKeys, purpose: str) -> Rotated:
     version = keys.rotate(purpose)
     moved = reseal(engine, SEALED_COLUMNS[purpose](keys.ring(purpose))) if rule.rotation is Rotation.RESEAL else None
     return Rotated(purpose, version, moved)
+
+
+def count_sealed_under(engine: Engine, columns: Sequence[SealedColumn], version: int) -> int:
+    """How many values of `columns` name key version `version`."""
+    with engine.connect() as conn:
+        return sum(
+            sealed_version(bytes(blob)) == version
+            for sealed in columns
+            for (blob,) in conn.execute(
+                select(sealed.table.c[sealed.column]).where(sealed.table.c[sealed.column].is_not(None))
+            )
+        )
+
+
+def open_waybills_from_before(engine: Engine, keys: PurposeKeys, purpose: str, version: int) -> int:
+    """Waybills neither final nor purged issued before the version after `version` was made
+    (every such waybill, when the store does not know when that was)."""
+    table = _table(Waybill)
+    query = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.status.not_in([s.value for s in TERMINAL]), table.c.purged_at.is_(None))
+    )
+    replaced = keys.superseded_at(purpose, version)
+    if replaced is not None:
+        query = query.where(table.c.created_at < replaced)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def retire_purpose(engine: Engine, keys: PurposeKeys, purpose: str, version: int) -> int | None:
+    """Delete `version` of `purpose`'s key once nothing needs it: values it sealed are moved
+    to the current version first (how many is returned; None for a purpose that seals
+    nothing stored), and waybills depending on it must be final or purged."""
+    rule = keys.purpose(purpose)
+    keys.retire(purpose, version, check_only=True)  # so that a refusal changes nothing
+    moved = None
+    if rule.rotation is Rotation.RESEAL:
+        columns = SEALED_COLUMNS[purpose](keys.ring(purpose))
+        moved = reseal(engine, columns)
+        left = count_sealed_under(engine, columns, version)
+        if left:
+            raise KeyNotRetirable(f"{left} values were sealed under {purpose} version {version} meanwhile; run it again")
+    elif purpose in WAYBILL_BOUND:
+        waiting = open_waybills_from_before(engine, keys, purpose, version)
+        if waiting:
+            raise KeyNotRetirable(
+                f"{waiting} waybills issued before {purpose} version {version + 1} are neither final nor purged; "
+                f"their {'labels' if purpose == 'qr-reference' else 'route stops'} still need version {version}"
+            )
+    keys.retire(purpose, version)
+    return moved

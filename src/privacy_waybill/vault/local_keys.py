@@ -173,40 +173,62 @@ class LocalKeyManager:
 
         return self._mutate(add_version)
 
-    def retire(self, tenant_id: str, kek: KekRef, check_only: bool = False) -> None:
-        """Destroy KEK version `kek` of `tenant_id` (see `KeyManager.retire`).
+    def retire(
+        self,
+        tenant_id: str,
+        kek: KekRef,
+        check_only: bool = False,
+        drop_entry: str | None = None,
+        named: str | None = None,
+    ) -> None:
+        """Destroy KEK version `kek` of `tenant_id` (see `KeyManager.retire`), and with it the
+        entry `drop_entry` names (a purpose version's own key) in the same change; refusals
+        call the key `named` (by default the tenant's key-encryption key).
 
         A version superseded by a rotation made before rotations noted the time counts as
         superseded long ago.
         """
+        named = named or f"tenant {tenant_id}'s key-encryption key"
 
         def destroy(document: Document) -> None:
             entry = document["tenants"].get(tenant_id)
             if entry is None or entry["kek_id"] != kek.kek_id or str(kek.version) not in entry["keks"]:
                 raise UnknownKey(tenant_id, kek.kek_id, kek.version)
             if kek.version == entry["current"]:
-                raise KeyNotRetirable(f"tenant {tenant_id}: version {kek.version} is the current key-encryption key")
+                raise KeyNotRetirable(f"{named} version {kek.version} is the current one")
             superseded = entry.get("superseded", {}).get(str(kek.version))
             if superseded is not None:
                 ended = datetime.fromisoformat(superseded)
                 allowed_from = ended + RETIRE_AFTER
                 if self._clock() < allowed_from:
                     raise KeyNotRetirable(
-                        f"tenant {tenant_id}: version {kek.version} stopped being current at "
-                        f"{ended.isoformat(timespec='seconds')}; "
-                        f"it can be retired from {allowed_from.isoformat(timespec='seconds')} on, once no "
-                        "process can still be wrapping data keys under it"
+                        f"{named} version {kek.version} stopped being current at "
+                        f"{ended.isoformat(timespec='seconds')}; it can be retired from "
+                        f"{allowed_from.isoformat(timespec='seconds')} on, once no process can still be using it"
                     )
             if check_only:
                 return
             del entry["keks"][str(kek.version)]
             entry.setdefault("retired", {})[str(kek.version)] = self._clock().isoformat()
+            if drop_entry is not None:
+                document["tenants"].pop(drop_entry, None)
 
         if check_only:
             self._reload()
             destroy(self._document)
         else:
             self._mutate(destroy)
+
+    def superseded_at(self, tenant_id: str, version: int) -> datetime | None:
+        """When KEK version `version` stopped being current (None: still current, or rotated
+        past before rotations noted the time)."""
+        self._reload_if_changed()
+        noted = self._document["tenants"].get(tenant_id, {}).get("superseded", {}).get(str(version))
+        return datetime.fromisoformat(noted) if noted else None
+
+    def is_retired(self, tenant_id: str, version: int) -> bool:
+        self._reload_if_changed()
+        return str(version) in self._document["tenants"].get(tenant_id, {}).get("retired", {})
 
     def add_entry_once(self, decide: Callable[[Collection[str]], str | None]) -> None:
         """Add the entry `decide` names given the store's entries, deciding on a fresh read
@@ -327,6 +349,8 @@ class LocalKeyManager:
         for tenant_id, kek_id, version in list(self._kek_ciphers):
             if _sealed_kek(document, tenant_id, KekRef(kek_id, version)) is None:  # retired
                 del self._kek_ciphers[(tenant_id, kek_id, version)]
+        for dropped in self._blind_index_keys.keys() - document["tenants"].keys():  # a retired purpose version
+            del self._blind_index_keys[dropped]
 
 
 def _sealed_kek(document: Document, tenant_id: str, kek: KekRef) -> str | None:

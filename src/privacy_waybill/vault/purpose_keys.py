@@ -16,19 +16,24 @@ a marker entry: the `_platform` entry alone cannot tell later, since blind index
 platform (recipient phones) create it on a new home as well.
 
 How a purpose rotates is declared in `PURPOSES` (data): what its old versions are kept for and
-when they may go.
+when they may go. A retired version (`pwb keys retire --purpose`) is gone: its key is deleted
+from the store (a derived version 1 is marked retired, its root serving others) and asking for
+it is asking for a version that does not exist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from privacy_waybill.vault.errors import KeyNotRetirable
 from privacy_waybill.vault.keyring import UnknownKeyVersion
+from privacy_waybill.vault.keys import KekRef
 from privacy_waybill.vault.local_keys import LocalKeyManager
 from privacy_waybill.vault.platform_keys import PLATFORM_KEY_TENANT
 
@@ -63,6 +68,8 @@ class Purpose:
     legacy_info: bytes | None
     # When an old version may be retired; nothing retires one automatically.
     retire_when: str
+    # False where old versions must stay as long as what they made is kept.
+    retirable: bool = True
 
 
 PURPOSES: tuple[Purpose, ...] = (
@@ -71,6 +78,7 @@ PURPOSES: tuple[Purpose, ...] = (
         Rotation.RECORDED,
         b"pwb audit-signing v1",
         "never: every entry and checkpoint of the log must stay verifiable for as long as the log is kept",
+        retirable=False,
     ),
     Purpose(
         "qr-reference",
@@ -106,12 +114,22 @@ PURPOSES: tuple[Purpose, ...] = (
     ),
     Purpose("tracking-client", Rotation.FRESH, b"pwb tracking-client v1", "at once: look-up counters are per minute"),
     Purpose("rate-limit", Rotation.FRESH, None, "at once: throttle counters are short-lived"),
-    Purpose("device-id", Rotation.NEW_ITEMS, None, "never: audit entries keep the tag of their version"),
-    Purpose("break-glass-reason", Rotation.RECORDED, None, "never: sealed reasons name their version"),
+    Purpose("device-id", Rotation.NEW_ITEMS, None, "never: audit entries keep the tag of their version", False),
+    Purpose("break-glass-reason", Rotation.RECORDED, None, "never: sealed reasons name their version", False),
 )
 PURPOSE_BY_NAME = {purpose.name: purpose for purpose in PURPOSES}
 # What `pwb keys rotate --purpose` takes: every purpose.
 ROTATABLE_PURPOSES = tuple(PURPOSE_BY_NAME)
+
+
+def _counter(name: str) -> str:
+    # The key-store entry whose KEK version is the purpose's version counter.
+    return f"_purpose-{name}"
+
+
+def _version_entry(name: str, version: int) -> str:
+    # The key-store entry holding one version's random key.
+    return f"_purpose-{name}-v{version}"
 
 
 def _version_one_mark(entries: Collection[str]) -> str | None:
@@ -141,19 +159,42 @@ class PurposeKeys:
 
     def version(self, name: str) -> int:
         self.purpose(name)
-        return self._keys.current_kek(f"_purpose-{name}").version
+        return self._keys.current_kek(_counter(name)).version
 
     def key(self, name: str, version: int) -> bytes:
-        """The key of `version`; UnknownKeyVersion for a version never made (so none is created)."""
+        """The key of `version`; UnknownKeyVersion for a version never made or retired (so
+        none is created)."""
         purpose = self.purpose(name)
-        if not 1 <= version <= self.version(name):
+        if not 1 <= version <= self.version(name) or self._keys.is_retired(_counter(name), version):
             raise UnknownKeyVersion(name, version)
         return self._material(purpose, version)
+
+    def live_versions(self, name: str) -> list[int]:
+        """Every version not retired, oldest first."""
+        return [v for v in range(1, self.version(name) + 1) if not self._keys.is_retired(_counter(name), v)]
+
+    def superseded_at(self, name: str, version: int) -> datetime | None:
+        """When the version after `version` was made (None: unknown, or `version` is current)."""
+        return self._keys.superseded_at(_counter(name), version)
+
+    def retire(self, name: str, version: int, check_only: bool = False) -> None:
+        """Delete `version` of a purpose's key; refused for purposes whose versions must stay,
+        for the current version and for one replaced too recently (`RETIRE_AFTER`). What the
+        version made must be moved or done with first: see `storage.key_rotation.retire_purpose`."""
+        purpose = self.purpose(name)
+        if not purpose.retirable:
+            raise KeyNotRetirable(f"{name} key versions are never retired: {purpose.retire_when.removeprefix('never: ')}")
+        if not 1 <= version <= self.version(name) or self._keys.is_retired(_counter(name), version):
+            raise UnknownKeyVersion(name, version)
+        kek = KekRef(self._keys.current_kek(_counter(name)).kek_id, version)
+        self._keys.retire(
+            _counter(name), kek, check_only, drop_entry=_version_entry(name, version), named=f"the {name} key"
+        )
 
     def _material(self, purpose: Purpose, version: int) -> bytes:
         if version == 1 and purpose.legacy_info is not None and self._version_one_derived:
             return self._legacy_key(purpose.legacy_info)
-        return self._keys.blind_index_key(f"_purpose-{purpose.name}-v{version}").material
+        return self._keys.blind_index_key(_version_entry(purpose.name, version)).material
 
     def _legacy_key(self, info: bytes) -> bytes:
         key = self._legacy.get(info.decode())
@@ -175,7 +216,7 @@ class PurposeKeys:
         make a different one for the same version.
         """
         self.purpose(name)
-        version = self._keys.rotate(f"_purpose-{name}").version
+        version = self._keys.rotate(_counter(name)).version
         self.key(name, version)
         return version
 
@@ -207,14 +248,14 @@ class PurposeKeyring:
         return self._keys.key(self.purpose, version)
 
     def accepted(self) -> list[tuple[int, bytes]]:
-        """The current version, then the previous one (for short-lived codes issued before a rotation)."""
+        """The current version, then the previous one unless retired (for short-lived codes
+        issued before a rotation)."""
         version, key = self.current()
         ring = [(version, key)]
-        if version > 1:
+        if version - 1 in self._keys.live_versions(self.purpose):
             ring.append((version - 1, self.key(version - 1)))
         return ring
 
     def all_versions(self) -> list[tuple[int, bytes]]:
-        """Every version up to the current one, oldest first."""
-        version = self._keys.version(self.purpose)
-        return [(v, self.key(v)) for v in range(1, version + 1)]
+        """Every version up to the current one not retired, oldest first."""
+        return [(v, self.key(v)) for v in self._keys.live_versions(self.purpose)]
