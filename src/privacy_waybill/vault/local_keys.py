@@ -226,8 +226,12 @@ class LocalKeyManager:
         noted = self._document["tenants"].get(tenant_id, {}).get("superseded", {}).get(str(version))
         return datetime.fromisoformat(noted) if noted else None
 
-    def is_retired(self, tenant_id: str, version: int) -> bool:
-        self._reload_if_changed()
+    def is_retired(self, tenant_id: str, version: int, fresh: bool = False) -> bool:
+        """Whether KEK version `version` was retired; `fresh` reads the file first."""
+        if fresh:
+            self._reload()
+        else:
+            self._reload_if_changed()
         return str(version) in self._document["tenants"].get(tenant_id, {}).get("retired", {})
 
     def add_entry_once(self, decide: Callable[[Collection[str]], str | None]) -> None:

@@ -165,9 +165,10 @@ class PurposeKeys:
         """The key of `version`; UnknownKeyVersion for a version never made or retired (so
         none is created)."""
         purpose = self.purpose(name)
-        if not 1 <= version <= self.version(name) or self._keys.is_retired(_counter(name), version):
+        current = self.version(name)
+        if not 1 <= version <= current or self._keys.is_retired(_counter(name), version):
             raise UnknownKeyVersion(name, version)
-        return self._material(purpose, version)
+        return self._material(purpose, version, may_create=version == current)
 
     def live_versions(self, name: str) -> list[int]:
         """Every version not retired, oldest first."""
@@ -191,10 +192,17 @@ class PurposeKeys:
             _counter(name), kek, check_only, drop_entry=_version_entry(name, version), named=f"the {name} key"
         )
 
-    def _material(self, purpose: Purpose, version: int) -> bytes:
+    def _material(self, purpose: Purpose, version: int, may_create: bool) -> bytes:
         if version == 1 and purpose.legacy_info is not None and self._version_one_derived:
             return self._legacy_key(purpose.legacy_info)
-        return self._keys.blind_index_key(_version_entry(purpose.name, version)).material
+        entry = _version_entry(purpose.name, version)
+        # An older version's key missing from the store was either never needed (keys are made
+        # on first use) or retired by another process a moment ago: asked afresh, so that a
+        # retired one does not come back as a new key.
+        counter = _counter(purpose.name)
+        if not may_create and not self._keys.knows(entry) and self._keys.is_retired(counter, version, fresh=True):
+            raise UnknownKeyVersion(purpose.name, version)
+        return self._keys.blind_index_key(entry).material
 
     def _legacy_key(self, info: bytes) -> bytes:
         key = self._legacy.get(info.decode())
@@ -207,7 +215,7 @@ class PurposeKeys:
     def current(self, name: str) -> tuple[int, bytes]:
         # No range check as in `key`: the current version exists.
         version = self.version(name)
-        return version, self._material(self.purpose(name), version)
+        return version, self._material(self.purpose(name), version, may_create=True)
 
     def rotate(self, name: str) -> int:
         """Start a new version with fresh random material; returns it.
