@@ -36,6 +36,7 @@ from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.audit.verify import ProblemKind
 from privacy_waybill.identity.credentials import OneTimeCodes, TotpSecrets
 from privacy_waybill.identity.service import IdentityService
+from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.recipients.challenges import OtpChallenges
 from privacy_waybill.runtime import Runtime
@@ -410,6 +411,27 @@ def test_a_qr_version_is_kept_until_every_waybill_printed_under_it_is_done(
         assert api.get(f"{API}/tracking/{printed}").status_code == 404  # the old label now resolves to nothing
         reprinted = rt.tracking_url(waybill).rsplit("/t/", 1)[1]
         assert api.get(f"{API}/tracking/{reprinted}").status_code == 200
+
+
+def test_a_delivery_point_version_is_kept_until_the_parcels_hashed_under_it_are_delivered(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_keys, "RETIRE_AFTER", timedelta(0))
+    [outcome] = rt.issuance().issue("default", records_from_objects([personal_order()]), actor="test")
+    waybill = outcome.waybill  # type: ignore[union-attr]
+    assert waybill.delivery_road is not None
+    rt.rotate_purpose_key("delivery-point", "cli:test")
+    assert len(rt.delivery_points.route_entry_keys("文一西路")) == 4  # as a road and a site, under both versions
+    with pytest.raises(KeyNotRetirable, match="their route stops still need version 1"):
+        rt.retire_purpose_key("delivery-point", 1, "cli:test")
+    for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT,
+                   WaybillStatus.OUT_FOR_DELIVERY, WaybillStatus.DELIVERED):  # fmt: skip
+        waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
+
+    rt.retire_purpose_key("delivery-point", 1, "cli:test")
+
+    assert [v for v, _ in rt.purpose_keys.ring("delivery-point").all_versions()] == [2]
+    assert len(rt.delivery_points.route_entry_keys("文一西路")) == 2
 
 
 def _record(audit_log: SqlAuditLog, count: int, start: int) -> None:
