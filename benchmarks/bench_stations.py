@@ -27,7 +27,7 @@ from privacy_waybill.stations.codes import parse_shelf
 from privacy_waybill.stations.model import StationKind
 from report import figure, sized
 
-PARCELS = int(os.environ.get("PWB_BENCH_STATION_PARCELS", sized(300, 20)))
+PARCELS = int(os.environ.get("PWB_BENCH_STATION_PARCELS", str(sized(300, 20))))
 LOOKUPS = sized(3000, 100)
 STATION = "HZ10"
 CLERK = Subject(actor="user:bench-clerk", role=Role.STATION_CLERK, station=STATION)

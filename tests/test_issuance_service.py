@@ -201,7 +201,7 @@ def test_retiring_an_old_kek_rewraps_what_is_still_under_it_then_destroys_it(
 
     assert rt.retire_kek(TENANT, old.version, "cli:test") == 12
 
-    assert rt.waybills.count_wrapped_under(TENANT, old.kek_id, old.version) == 0
+    assert rt.waybills.count_wrapped_under(TENANT, old) == 0
     for waybill_id in ids:
         sealed = rt.waybills.sealed_record(waybill_id)
         assert sealed.kek.version == old.version + 1

@@ -37,7 +37,7 @@ from privacy_waybill.audit.verify import ProblemKind
 from privacy_waybill.identity.credentials import OneTimeCodes, TotpSecrets
 from privacy_waybill.identity.service import IdentityService
 from privacy_waybill.issuance.intake import records_from_objects
-from privacy_waybill.issuance.model import WaybillStatus
+from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 from privacy_waybill.recipients.challenges import OtpChallenges
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage import identity_tables
@@ -389,6 +389,13 @@ def test_retiring_a_resealing_purpose_moves_what_is_left_then_deletes_the_versio
     assert not rt.keys.knows("_purpose-totp-v1")  # the version's own key is gone from the store
 
 
+def _delivered(rt: Runtime, waybill: IssuedWaybill) -> IssuedWaybill:
+    for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT,
+                   WaybillStatus.OUT_FOR_DELIVERY, WaybillStatus.DELIVERED):  # fmt: skip
+        waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
+    return waybill
+
+
 def test_a_qr_version_is_kept_until_every_waybill_printed_under_it_is_done(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -402,9 +409,7 @@ def test_a_qr_version_is_kept_until_every_waybill_printed_under_it_is_done(
         assert api.get(f"{API}/tracking/{printed}").status_code == 200
         waybill = rt.waybills.get_by_number(None, issued["waybill_no"])
         assert waybill is not None
-        for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT,
-                       WaybillStatus.OUT_FOR_DELIVERY, WaybillStatus.DELIVERED):  # fmt: skip
-            waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
+        waybill = _delivered(rt, waybill)
 
         rt.retire_purpose_key("qr-reference", 1, "cli:test")
 
@@ -424,9 +429,7 @@ def test_a_delivery_point_version_is_kept_until_the_parcels_hashed_under_it_are_
     assert len(rt.delivery_points.route_entry_keys("文一西路")) == 4  # as a road and a site, under both versions
     with pytest.raises(KeyNotRetirable, match="their route stops still need version 1"):
         rt.retire_purpose_key("delivery-point", 1, "cli:test")
-    for status in (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT,
-                   WaybillStatus.OUT_FOR_DELIVERY, WaybillStatus.DELIVERED):  # fmt: skip
-        waybill = rt.waybills.transition(waybill, status, "test", rt.clock())
+    _delivered(rt, waybill)
 
     rt.retire_purpose_key("delivery-point", 1, "cli:test")
 

@@ -555,14 +555,13 @@ class Runtime:
 
     def rewrap_data_keys(self, tenant_ids: set[str], batch_size: int = 1000) -> int:
         """Re-wrap the data keys of these tenants under their current KEK; ciphertexts stay."""
-        return self._rewrap(lambda tenant_id, _sealed: tenant_id in tenant_ids, batch_size)
+        return sum(self._rewrap(tenant_id, None, batch_size) for tenant_id in sorted(tenant_ids))
 
-    def _rewrap(self, chosen: Callable[[str, SealedRecord], bool], batch_size: int = 1000) -> int:
+    def _rewrap(self, tenant_id: str, kek: KekRef | None, batch_size: int = 1000) -> int:
+        """Re-wrap the tenant's data keys (those under `kek` only, if given); how many there were."""
         batch: list[tuple[str, SealedRecord]] = []
         count = 0
-        for waybill_id, tenant_id, sealed in self.waybills.iter_sealed(batch_size):
-            if not chosen(tenant_id, sealed):
-                continue
+        for waybill_id, sealed in self.waybills.iter_sealed(tenant_id, kek, batch_size):
             batch.append((waybill_id, self.vault.rewrap(tenant_id, waybill_id, sealed)))
             if len(batch) >= batch_size:
                 self.waybills.replace_wrapped_keys(batch)
@@ -580,20 +579,16 @@ class Runtime:
         """
         old = KekRef(self.keys.current_kek(tenant_id).kek_id, version)
         self.keys.retire(tenant_id, old, check_only=True)  # so that a refusal changes nothing
-        moved = self._rewrap(lambda owner, sealed: owner == tenant_id and sealed.kek == old)
-        left = self.waybills.count_wrapped_under(tenant_id, old.kek_id, version)
+        moved = self._rewrap(tenant_id, old)
+        left = self.waybills.count_wrapped_under(tenant_id, old)
         if left:
             raise KeyNotRetirable(
                 f"tenant {tenant_id}: {left} data keys were wrapped under version {version} meanwhile; run it again"
             )
         self.keys.retire(tenant_id, old)
-        self.audit.record(
-            AuditEvent(
-                at=self.clock(), actor=actor, role=Role.PLATFORM_ADMIN.value, action="key.retire",
-                outcome=Outcome.ALLOWED, rule=f"kek:{tenant_id}",
-                detail={"tenant": tenant_id, "version": str(version), "rewrapped": str(moved)},
-            )
-        )  # fmt: skip
+        self._audit_key_change(
+            "key.retire", actor, f"kek:{tenant_id}", {"tenant": tenant_id, "version": str(version), "rewrapped": str(moved)}
+        )
         return moved
 
     @cached_property
@@ -638,13 +633,8 @@ class Runtime:
         from privacy_waybill.storage.key_rotation import rotate_purpose
 
         rotated = rotate_purpose(self.engine, self.purpose_keys, purpose)
-        self.audit.record(
-            AuditEvent(
-                at=self.clock(), actor=actor, role=Role.PLATFORM_ADMIN.value, action="key.rotate",
-                outcome=Outcome.ALLOWED, rule=f"purpose:{purpose}",
-                detail={"purpose": purpose, "version": str(rotated.version), "resealed": str(rotated.resealed or 0)},
-            )
-        )  # fmt: skip
+        detail = {"purpose": purpose, "version": str(rotated.version), "resealed": str(rotated.resealed or 0)}
+        self._audit_key_change("key.rotate", actor, f"purpose:{purpose}", detail)
         return rotated
 
     def retire_purpose_key(self, purpose: str, version: int, actor: str) -> int | None:
@@ -653,14 +643,17 @@ class Runtime:
         from privacy_waybill.storage.key_rotation import retire_purpose
 
         moved = retire_purpose(self.engine, self.purpose_keys, purpose, version)
+        detail = {"purpose": purpose, "version": str(version), "resealed": str(moved or 0)}
+        self._audit_key_change("key.retire", actor, f"purpose:{purpose}", detail)
+        return moved
+
+    def _audit_key_change(self, action: str, actor: str, rule: str, detail: dict[str, str]) -> None:
         self.audit.record(
             AuditEvent(
-                at=self.clock(), actor=actor, role=Role.PLATFORM_ADMIN.value, action="key.retire",
-                outcome=Outcome.ALLOWED, rule=f"purpose:{purpose}",
-                detail={"purpose": purpose, "version": str(version), "resealed": str(moved or 0)},
+                at=self.clock(), actor=actor, role=Role.PLATFORM_ADMIN.value, action=action,
+                outcome=Outcome.ALLOWED, rule=rule, detail=detail,
             )
         )  # fmt: skip
-        return moved
 
     def close(self) -> None:
         self.engine.dispose()

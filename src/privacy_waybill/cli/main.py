@@ -399,19 +399,18 @@ def keys_retire(
     with runtime() as rt:
         admin = operator(Role.PLATFORM_ADMIN)
         allow(rt, admin, "key.manage", PLATFORM)
-        if purpose is not None:
+        if tenant is not None:
+            if not rt.tenants.exists(tenant):
+                raise fail(f"unknown tenant {tenant!r}")
+            rewrapped = rt.retire_kek(tenant, version, admin.actor)
+            done = f"tenant {tenant!r} key-encryption key v{version} destroyed"
+            done += f" ({rewrapped} data keys re-wrapped under the current version first)"
+        elif purpose is not None:
             resealed = rt.retire_purpose_key(purpose, version, admin.actor)
-            moved = "" if resealed is None else f" ({resealed} sealed values moved to the current version first)"
-            stderr.print(f"pwb keys retire: {purpose} key v{version} destroyed{moved}", highlight=False)
-            return
-        if not rt.tenants.exists(tenant):  # type: ignore[arg-type]
-            raise fail(f"unknown tenant {tenant!r}")
-        rewrapped = rt.retire_kek(tenant, version, admin.actor)  # type: ignore[arg-type]
-    stderr.print(
-        f"pwb keys retire: tenant {tenant!r} key-encryption key v{version} destroyed"
-        f" ({rewrapped} data keys re-wrapped under the current version first)",
-        highlight=False,
-    )
+            done = f"{purpose} key v{version} destroyed"
+            if resealed is not None:
+                done += f" ({resealed} sealed values moved to the current version first)"
+    stderr.print(f"pwb keys retire: {done}", highlight=False)
 
 
 @app.command()

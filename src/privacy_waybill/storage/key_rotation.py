@@ -110,9 +110,8 @@ SEALED_COLUMNS: dict[str, Callable[[KeySource], list[SealedColumn]]] = {
 }
 
 
-# Purposes whose versions each waybill depends on until it is done with: its printed QR
-# reference, its delivery-point hashes.
-WAYBILL_BOUND = ("qr-reference", "delivery-point")
+# Purposes whose versions each waybill depends on until it is done with, and for what.
+WAYBILL_BOUND = {"qr-reference": "labels", "delivery-point": "route stops"}
 
 
 def reseal(engine: Engine, columns: Sequence[SealedColumn]) -> int:
@@ -195,7 +194,7 @@ def retire_purpose(engine: Engine, keys: PurposeKeys, purpose: str, version: int
         if waiting:
             raise KeyNotRetirable(
                 f"{waiting} waybills issued before {purpose} version {version + 1} are neither final nor purged; "
-                f"their {'labels' if purpose == 'qr-reference' else 'route stops'} still need version {version}"
+                f"their {WAYBILL_BOUND[purpose]} still need version {version}"
             )
     keys.retire(purpose, version)
     return moved

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -17,7 +17,7 @@ from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
 from privacy_waybill.storage.bulk import bulk_insert
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
-from privacy_waybill.vault import SealedRecord
+from privacy_waybill.vault import KekRef, SealedRecord
 
 WAYBILLS = Waybill.__table__
 VAULT = VaultRecord.__table__
@@ -79,6 +79,14 @@ def _vault_values(waybill_id: str, tenant_id: str, sealed: SealedRecord) -> tupl
         sealed.wrapped_dek,
         *[ciphertexts.get(field) for field in SENSITIVE_FIELDS],
     )
+
+
+def _live_sealed(tenant_id: str, kek: KekRef | None) -> list[ColumnElement[bool]]:
+    # Shredded records keep their key ids (for audit) but no data key.
+    where = [VAULT.c.tenant_id == tenant_id, VAULT.c.wrapped_dek.is_not(None)]
+    if kek is not None:
+        where += [VAULT.c.kek_id == kek.kek_id, VAULT.c.kek_version == kek.version]
+    return where
 
 
 def waybill_from_row(row: RowMapping) -> IssuedWaybill:
@@ -197,15 +205,18 @@ class WaybillStore:
         with self.engine.connect() as conn:
             return [waybill_from_row(r) for r in conn.execute(stmt).mappings()]
 
-    def iter_sealed(self, batch_size: int = 1000) -> Iterable[tuple[str, str, SealedRecord]]:
-        """Every live sealed record as (waybill_id, tenant_id, record), for key rotation."""
+    def iter_sealed(
+        self, tenant_id: str, kek: KekRef | None = None, batch_size: int = 1000
+    ) -> Iterable[tuple[str, SealedRecord]]:
+        """The tenant's live sealed records (those under `kek` only, if given) as
+        (waybill_id, record), for key rotation."""
         last = ""
         while True:
             with self.engine.connect() as conn:
                 rows = (
                     conn.execute(
                         select(VAULT)
-                        .where(VAULT.c.waybill_id > last, VAULT.c.wrapped_dek.is_not(None))
+                        .where(VAULT.c.waybill_id > last, *_live_sealed(tenant_id, kek))
                         .order_by(VAULT.c.waybill_id)
                         .limit(batch_size)
                     )
@@ -215,23 +226,14 @@ class WaybillStore:
             if not rows:
                 return
             for row in rows:
-                yield row["waybill_id"], row["tenant_id"], sealed_from_row(row)
+                yield row["waybill_id"], sealed_from_row(row)
             last = rows[-1]["waybill_id"]
 
-    def count_wrapped_under(self, tenant_id: str, kek_id: str, kek_version: int) -> int:
-        """How many live data keys of `tenant_id` are wrapped under this KEK version."""
+    def count_wrapped_under(self, tenant_id: str, kek: KekRef) -> int:
+        """How many live data keys of `tenant_id` are wrapped under `kek`."""
         with self.engine.connect() as conn:
             return int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(VAULT)
-                    .where(
-                        VAULT.c.tenant_id == tenant_id,
-                        VAULT.c.kek_id == kek_id,
-                        VAULT.c.kek_version == kek_version,
-                        VAULT.c.wrapped_dek.is_not(None),
-                    )
-                ).scalar_one()
+                conn.execute(select(func.count()).select_from(VAULT).where(*_live_sealed(tenant_id, kek))).scalar_one()
             )
 
     def replace_wrapped_keys(self, rewrapped: Sequence[tuple[str, SealedRecord]]) -> None:

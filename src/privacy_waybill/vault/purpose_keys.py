@@ -66,10 +66,13 @@ class Purpose:
     rotation: Rotation
     # HKDF info of version 1 on homes from before per-purpose keys (None: always random).
     legacy_info: bytes | None
-    # When an old version may be retired; nothing retires one automatically.
+    # When an old version may be retired ("never: ..." where it must stay as long as what
+    # it made is kept); nothing retires one automatically.
     retire_when: str
-    # False where old versions must stay as long as what they made is kept.
-    retirable: bool = True
+
+    @property
+    def retirable(self) -> bool:
+        return not self.retire_when.startswith("never")
 
 
 PURPOSES: tuple[Purpose, ...] = (
@@ -78,7 +81,6 @@ PURPOSES: tuple[Purpose, ...] = (
         Rotation.RECORDED,
         b"pwb audit-signing v1",
         "never: every entry and checkpoint of the log must stay verifiable for as long as the log is kept",
-        retirable=False,
     ),
     Purpose(
         "qr-reference",
@@ -114,8 +116,8 @@ PURPOSES: tuple[Purpose, ...] = (
     ),
     Purpose("tracking-client", Rotation.FRESH, b"pwb tracking-client v1", "at once: look-up counters are per minute"),
     Purpose("rate-limit", Rotation.FRESH, None, "at once: throttle counters are short-lived"),
-    Purpose("device-id", Rotation.NEW_ITEMS, None, "never: audit entries keep the tag of their version", False),
-    Purpose("break-glass-reason", Rotation.RECORDED, None, "never: sealed reasons name their version", False),
+    Purpose("device-id", Rotation.NEW_ITEMS, None, "never: audit entries keep the tag of their version"),
+    Purpose("break-glass-reason", Rotation.RECORDED, None, "never: sealed reasons name their version"),
 )
 PURPOSE_BY_NAME = {purpose.name: purpose for purpose in PURPOSES}
 # What `pwb keys rotate --purpose` takes: every purpose.
@@ -165,14 +167,23 @@ class PurposeKeys:
         """The key of `version`; UnknownKeyVersion for a version never made or retired (so
         none is created)."""
         purpose = self.purpose(name)
-        current = self.version(name)
-        if not 1 <= version <= current or self._keys.is_retired(_counter(name), version):
-            raise UnknownKeyVersion(name, version)
+        current = self._require_live(name, version)
         return self._material(purpose, version, may_create=version == current)
+
+    def is_live(self, name: str, version: int) -> bool:
+        """Whether `version` was made and not retired."""
+        return 1 <= version <= self.version(name) and not self._keys.is_retired(_counter(name), version)
 
     def live_versions(self, name: str) -> list[int]:
         """Every version not retired, oldest first."""
-        return [v for v in range(1, self.version(name) + 1) if not self._keys.is_retired(_counter(name), v)]
+        return [v for v in range(1, self.version(name) + 1) if self.is_live(name, v)]
+
+    def _require_live(self, name: str, version: int) -> int:
+        """The current version; UnknownKeyVersion unless `version` is live."""
+        current = self.version(name)
+        if not 1 <= version <= current or self._keys.is_retired(_counter(name), version):
+            raise UnknownKeyVersion(name, version)
+        return current
 
     def superseded_at(self, name: str, version: int) -> datetime | None:
         """When the version after `version` was made (None: unknown, or `version` is current)."""
@@ -185,8 +196,7 @@ class PurposeKeys:
         purpose = self.purpose(name)
         if not purpose.retirable:
             raise KeyNotRetirable(f"{name} key versions are never retired: {purpose.retire_when.removeprefix('never: ')}")
-        if not 1 <= version <= self.version(name) or self._keys.is_retired(_counter(name), version):
-            raise UnknownKeyVersion(name, version)
+        self._require_live(name, version)
         kek = KekRef(self._keys.current_kek(_counter(name)).kek_id, version)
         self._keys.retire(
             _counter(name), kek, check_only, drop_entry=_version_entry(name, version), named=f"the {name} key"
@@ -260,7 +270,7 @@ class PurposeKeyring:
         issued before a rotation)."""
         version, key = self.current()
         ring = [(version, key)]
-        if version - 1 in self._keys.live_versions(self.purpose):
+        if self._keys.is_live(self.purpose, version - 1):
             ring.append((version - 1, self.key(version - 1)))
         return ring
 
