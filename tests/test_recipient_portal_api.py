@@ -108,12 +108,33 @@ def test_preferences_default_on_and_a_station_honours_them(client: TestClient, r
         "station_allowed": True,
         "locker_allowed": True,
     }
+    answer = client.put(f"{API}/recipient/preferences", json={"station_allowed": False}, headers=me)
     wanted = {"masked_label": True, "virtual_number": True, "station_allowed": False, "locker_allowed": True}
-    assert client.put(f"{API}/recipient/preferences", json=wanted, headers=me).json() == wanted
+    assert answer.json() == wanted
     assert client.get(f"{API}/recipient/preferences", headers=me).json() == wanted
+    # What a client read may be sent back as it is.
+    assert client.put(f"{API}/recipient/preferences", json=wanted, headers=me).json() == wanted
     clerk = staff(client, rt, Role.STATION_CLERK, station=STATION)
     refused = client.post(f"{API}/stations/check-ins", json={"waybill_no": parcel.waybill_no}, headers=clerk)
     assert "does not accept station delivery" in assert_problem(refused, 409)["detail"]
+
+
+@pytest.mark.parametrize("always_on", ["masked_label", "virtual_number"])
+def test_masked_labels_and_virtual_numbers_cannot_be_switched_off(
+    client: TestClient, rt: Runtime, always_on: str
+) -> None:
+    parcels_in_transit(rt, [27])
+    me = recipient_session(client, rt, 27)
+    before = client.get(f"{API}/recipient/preferences", headers=me).json()
+    refused = client.put(
+        f"{API}/recipient/preferences", json={always_on: False, "locker_allowed": False}, headers=me
+    )
+    problem = assert_problem(refused, 422)
+    assert problem["errors"] == [
+        {"field": always_on, "reason": "always on for every recipient; it cannot be switched off"}
+    ]
+    # Refused whole: the locker choice sent with it is not written either.
+    assert client.get(f"{API}/recipient/preferences", headers=me).json() == before
 
 
 def test_a_leak_report_is_sealed_names_own_waybills_and_opens_a_case(client: TestClient, rt: Runtime) -> None:

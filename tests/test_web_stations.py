@@ -215,6 +215,9 @@ def test_a_recipient_follows_the_label_qr_signs_in_and_uses_the_portal(browser: 
     expect(page.locator("#who-saw li .role")).to_have_text(["客服"])
     expect(page.locator("#who-saw li").first).to_contain_text("support_ticket")
 
+    # Masked labels and virtual numbers are stated, not offered as switches.
+    expect(page.locator("#always-on li")).to_have_text(["面单上的姓名、电话、地址始终打码", "快递员始终通过虚拟号联系我"])
+    expect(page.locator("#prefs-form input[type=checkbox]")).to_have_count(2)
     expect(page.locator("#pref-locker_allowed")).to_be_checked()
     page.uncheck("#pref-locker_allowed")
     page.click("#prefs-form button[type=submit]")

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from privacy_waybill.recipients.model import Disclosure, LeakReportRecord, Preferences
+from privacy_waybill.errors import FieldError
+from privacy_waybill.recipients.model import ALWAYS_ON, Disclosure, LeakReportRecord, Preferences
 from privacy_waybill.stations.model import HeldParcel
 from privacy_waybill.tracking.service import TrackingAnswer
 
@@ -194,29 +195,34 @@ class DisclosureEntryOut(BaseModel):
         )
 
 
-class PreferencesIo(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"masked_label": True, "virtual_number": True, "station_allowed": True, "locker_allowed": False}]
-        }
-    )
+_ALWAYS_ON_HELP = "Always true: every label prints masked data and every courier call goes through a virtual number"
 
-    masked_label: bool = True
-    virtual_number: bool = True
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"station_allowed": True, "locker_allowed": False}]})
+
     station_allowed: bool = True
     locker_allowed: bool = True
-
-    @classmethod
-    def of(cls, prefs: Preferences) -> PreferencesIo:
-        return cls(
-            masked_label=prefs.masked_label,
-            virtual_number=prefs.virtual_number,
-            station_allowed=prefs.station_allowed,
-            locker_allowed=prefs.locker_allowed,
-        )
+    # Accepted so that a client echoing what it read may send them back; only true is valid.
+    masked_label: bool | None = Field(default=None, description=_ALWAYS_ON_HELP)
+    virtual_number: bool | None = Field(default=None, description=_ALWAYS_ON_HELP)
 
     def preferences(self) -> Preferences:
-        return Preferences(self.masked_label, self.virtual_number, self.station_allowed, self.locker_allowed)
+        for name in ALWAYS_ON:
+            if getattr(self, name) is False:
+                raise FieldError(name, "always on for every recipient; it cannot be switched off")
+        return Preferences(self.station_allowed, self.locker_allowed)
+
+
+class PreferencesOut(BaseModel):
+    masked_label: Literal[True] = Field(default=True, description=_ALWAYS_ON_HELP)
+    virtual_number: Literal[True] = Field(default=True, description=_ALWAYS_ON_HELP)
+    station_allowed: bool
+    locker_allowed: bool
+
+    @classmethod
+    def of(cls, prefs: Preferences) -> PreferencesOut:
+        return cls(station_allowed=prefs.station_allowed, locker_allowed=prefs.locker_allowed)
 
 
 class IdentityCodeOut(BaseModel):

@@ -23,7 +23,8 @@ from privacy_waybill.api.station_schemas import (
     LeakReportOut,
     PickupIn,
     PickupOut,
-    PreferencesIo,
+    PreferencesIn,
+    PreferencesOut,
     RecipientOtpIn,
     RecipientOtpSentOut,
     RecipientParcelOut,
@@ -257,15 +258,17 @@ def recipient_router(rt: Runtime) -> APIRouter:
         """Every reveal, decrypt and break-glass of your parcels' data: role, purpose, time (no staff names)."""
         return [DisclosureEntryOut.of(d) for d in rt.recipients.who_saw(recipient)]
 
-    @router.get("/preferences", response_model=PreferencesIo)
-    def get_preferences(recipient: Recipient = me) -> PreferencesIo:
-        """Your privacy preferences (the defaults until you change them)."""
-        return PreferencesIo.of(rt.recipients.preferences(recipient))
+    @router.get("/preferences", response_model=PreferencesOut)
+    def get_preferences(recipient: Recipient = me) -> PreferencesOut:
+        """Where you accept parcels (station and locker allowed until you change them), beside
+        the protections that hold for everyone: masked labels and virtual numbers."""
+        return PreferencesOut.of(rt.recipients.preferences(recipient))
 
-    @router.put("/preferences", response_model=PreferencesIo)
-    def put_preferences(body: PreferencesIo, recipient: Recipient = me) -> PreferencesIo:
-        """Masked label and virtual number (default on); whether stations and lockers may hold your parcels."""
-        return PreferencesIo.of(rt.recipients.set_preferences(recipient, body.preferences()))
+    @router.put("/preferences", response_model=PreferencesOut)
+    def put_preferences(body: PreferencesIn, recipient: Recipient = me) -> PreferencesOut:
+        """Whether stations and lockers may hold your parcels. Masked labels and virtual numbers
+        are always on: sending either as false is refused (422) and changes nothing."""
+        return PreferencesOut.of(rt.recipients.set_preferences(recipient, body.preferences()))
 
     @router.post("/identity-code", response_model=IdentityCodeOut)
     def identity_code(recipient: Recipient = me) -> IdentityCodeOut:

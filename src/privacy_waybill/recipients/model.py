@@ -23,15 +23,20 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Preferences:
-    """Defaults follow SPEC 8: masked label and virtual number on; station and locker allowed."""
+    """Where a recipient accepts parcels (both allowed until they say otherwise).
 
-    masked_label: bool = True
-    virtual_number: bool = True
+    Masked labels and virtual numbers are not among them: they hold for every recipient and
+    cannot be switched off (`ALWAYS_ON`), since a privacy label that is opt-in is what failed.
+    """
+
     station_allowed: bool = True
     locker_allowed: bool = True
 
 
 DEFAULT_PREFERENCES = Preferences()
+# Protections the portal shows beside the preferences, always true: every label prints masked
+# data and every courier call goes through a virtual number.
+ALWAYS_ON = ("masked_label", "virtual_number")
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,9 +288,4 @@ class RecipientService:
 
 
 def _as_dict(prefs: Preferences) -> dict[str, bool]:
-    return {
-        "masked_label": prefs.masked_label,
-        "virtual_number": prefs.virtual_number,
-        "station_allowed": prefs.station_allowed,
-        "locker_allowed": prefs.locker_allowed,
-    }
+    return {"station_allowed": prefs.station_allowed, "locker_allowed": prefs.locker_allowed}

@@ -87,8 +87,6 @@ class RecipientStore:
     def set_preferences(self, pairs: Sequence[tuple[str, bytes]], prefs: Preferences, now: datetime) -> None:
         """Write the same preferences under every pair, replacing earlier ones, in one transaction."""
         values = {
-            "masked_label": prefs.masked_label,
-            "virtual_number": prefs.virtual_number,
             "station_allowed": prefs.station_allowed,
             "locker_allowed": prefs.locker_allowed,
             "updated_at": now,
@@ -161,8 +159,6 @@ class RecipientStore:
 def _preferences(row: object) -> Preferences:
     mapping = cast(dict[str, object], row)
     return Preferences(
-        masked_label=bool(mapping["masked_label"]),
-        virtual_number=bool(mapping["virtual_number"]),
         station_allowed=bool(mapping["station_allowed"]),
         locker_allowed=bool(mapping["locker_allowed"]),
     )

@@ -69,15 +69,13 @@ class RecipientSession(Base):
 
 
 class RecipientPreference(Base):
-    """A recipient's privacy preferences under one tenant's phone index (the index waybills
-    carry), written for every tenant at once so issuance and stations read them without a phone."""
+    """A recipient's delivery choices under one tenant's phone index (the index waybills
+    carry), written for every tenant at once so stations read them without a phone."""
 
     __tablename__ = "recipient_preferences"
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     phone_index: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
-    masked_label: Mapped[bool] = mapped_column(Boolean)
-    virtual_number: Mapped[bool] = mapped_column(Boolean)
     station_allowed: Mapped[bool] = mapped_column(Boolean)
     locker_allowed: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(TIMESTAMP)

@@ -7,7 +7,8 @@ const api = (path, options = {}) => fetch(`/api/v1${path}`, {
   headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
 });
 const when = (iso) => new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN");
-const PREFS = ["masked_label", "virtual_number", "station_allowed", "locker_allowed"];
+// Masked labels and virtual numbers are not settings: they hold for everyone (shown as text).
+const PREFS = ["station_allowed", "locker_allowed"];
 
 document.getElementById("track-form").addEventListener("submit", async (event) => {
   event.preventDefault();
