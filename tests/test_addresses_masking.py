@@ -13,6 +13,7 @@ from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError
 from privacy_waybill.masking import FULLY_HIDDEN, get_rule, load_masking_policy
+from privacy_waybill.validation.names import parse_person_name
 
 LABEL_LEVELS = {"levels": ["province", "city", "district", "town", "road"]}
 
@@ -86,6 +87,38 @@ def test_text_before_the_road_never_reaches_a_label(name: str, word: str, road: 
     assert before_road not in shown
     assert shown == "浙江省杭州市西湖区" + road + FULLY_HIDDEN
     assert label(shown) == shown
+
+
+def party_label(name: str, written: str) -> str:
+    policy = load_masking_policy()
+    return policy.mask_party("standard", "label", parse_person_name(name), "13800001111", parse_address(written)).address
+
+
+@pytest.mark.parametrize(
+    ("name", "written", "shown"),
+    [
+        # The party's own name typed before the road: the road goes with it.
+        ("王伟", "北京市朝阳区王伟建国路88号", "北京市朝阳区****"),
+        ("张建国", "浙江省杭州市西湖区张建国文三路100号", "浙江省杭州市西湖区****"),
+        ("欧阳娜娜", "上海市浦东新区欧阳娜娜张江路88号", "上海市浦东新区****"),
+        # The road keeps its name when the name is not in it, wherever else it was written.
+        ("王伟", "北京市朝阳区建国路88号", "北京市朝阳区建国路****"),
+        ("张建国", "浙江省杭州市西湖区文三路100号张建国收", "浙江省杭州市西湖区文三路****"),
+        # A given name that is part of a road only (建国路 for 张建国) does not hide it.
+        ("张建国", "北京市朝阳区建国路88号", "北京市朝阳区建国路****"),
+    ],
+)
+def test_a_partys_own_name_in_the_road_hides_the_road(name: str, written: str, shown: str) -> None:
+    assert party_label(name, written) == shown
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["王", "李", "张", "刘", "陈", "欧阳", "司马"]), st.text(NAME_CHARACTERS, min_size=1, max_size=2), ROADS)
+def test_a_name_typed_before_the_road_never_reaches_its_label(surname: str, given: str, road: str) -> None:
+    name = surname + given
+    shown = party_label(name, f"浙江省杭州市西湖区{name}{road}8号")
+    assert name not in shown
+    assert shown.startswith("浙江省杭州市西湖区") and shown.endswith(FULLY_HIDDEN)
 
 
 def test_a_county_that_became_its_city_keeps_the_city() -> None:

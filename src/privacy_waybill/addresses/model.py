@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from itertools import compress
 from operator import attrgetter
@@ -68,6 +68,11 @@ class ParsedAddress:
 
     def present_levels(self) -> tuple[str, ...]:
         return tuple(compress(ADDRESS_LEVELS, _level_values(self)))
+
+    def with_road_hidden(self) -> ParsedAddress:
+        """The same address with its road counted as text before the road, which no label
+        shows (the detail still joins back to what was written)."""
+        return replace(self, before_road=(self.before_road or "") + (self.road or ""), road=None)
 
     def __repr__(self) -> str:
         # Addresses are personal data: show which levels are present and the district, no text.

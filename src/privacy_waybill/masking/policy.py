@@ -94,8 +94,23 @@ class MaskingPolicy:
         return MaskedParty(
             name=name_masking.rule.apply(name, name_masking.params),
             phone=phone_masking.rule.apply(phone, phone_masking.params),
-            address=address_masking.rule.apply(address, address_masking.params),
+            address=address_masking.rule.apply(_without_own_name(address, name), address_masking.params),
         )
+
+
+def _without_own_name(address: str | ParsedAddress, name: str | PersonName) -> str | ParsedAddress:
+    """The address with its road hidden when the party's own name is written in it.
+
+    People type their name into the address (北京市朝阳区王伟建国路88号): the detail reader
+    cannot tell a name glued to a road from a longer road name, but the order says what the
+    name is, and a label that shows the road would print it next to the masked name.
+    """
+    if not isinstance(address, ParsedAddress) or not address.road:
+        return address
+    written = name.written if isinstance(name, PersonName) else name.strip()
+    if len(written) >= 2 and written in address.road:
+        return address.with_road_hidden()
+    return address
 
 
 def _field_masking(spec: object, where: str) -> FieldMasking:
