@@ -5,6 +5,7 @@ exactly across worker processes."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -148,6 +149,44 @@ def test_two_workers_never_give_one_courier_or_one_recipient_two_live_bindings_o
         for x in pool:
             for key in direct.scan_iter(f"pwb:axb:{{{x}}}:*"):
                 direct.delete(key)
+        direct.close()
+
+
+def test_two_workers_feed_one_risk_engine(rt: Runtime, engine: Engine, pwb_home: Path) -> None:
+    for client, _prefix in redis_client():  # skips (or fails under CI) without a Redis
+        client.close()
+    direct = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    stream = f"pwb-test-{uuid.uuid4().hex[:10]}:audit"
+    threshold = int(next(s.threshold for s in rt.risk_rules.signals if s.id == "denied_attempts"))
+    extra_env = {"PWB_REDIS_URL": REDIS_URL, "PWB_RISK_STREAM": stream}
+    try:
+        with running_server(pwb_home, database_url(engine), workers=2, extra_env=extra_env) as (base, server):
+            assert len(worker_pids(server.pid)) == 2
+            courier, waybill_no = courier_with_parcel(base, rt)
+
+            def refused(_: int) -> int:
+                # A purpose couriers never have: refused and audited as a denial, by either worker.
+                with httpx.Client(timeout=60) as http:
+                    response = http.post(
+                        f"{base}{API}/waybills/{waybill_no}/reveal", json={"purpose": "support_ticket"}, headers=courier
+                    )
+                return response.status_code
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                assert set(pool.map(refused, range(threshold))) == {403}
+            # Engines in each worker would each count a share and stay under the threshold.
+            deadline = time.monotonic() + 20
+            while "step_up" not in rt.restrictions.kinds(courier["X-Actor"]) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "step_up" in rt.restrictions.kinds(courier["X-Actor"])
+            assert refused(0) == 403
+        denials = rt.audit.events(action="waybill.reveal", limit=10 * threshold)
+        assert sum(e.outcome == Outcome.DENIED for e in denials) >= threshold
+        # Every worker's entries went through the stream and were acknowledged by the engine.
+        assert direct.xlen(stream) >= threshold
+        assert direct.xpending(stream, "risk")["pending"] == 0
+    finally:
+        direct.delete(stream)
         direct.close()
 
 

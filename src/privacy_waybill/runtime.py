@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     from privacy_waybill.storage.recipients import RecipientStore
     from privacy_waybill.storage.retention import RetentionStore
     from privacy_waybill.storage.risk import TraceCaseStore
+    from privacy_waybill.storage.risk_stream import RedisRiskConsumer
     from privacy_waybill.storage.stations import StationStore
     from privacy_waybill.telephony import CallbackSigner, TelephonyService
     from privacy_waybill.delivery.service import DeliveryService
@@ -348,7 +349,9 @@ class Runtime:
         if self.settings.risk_transport == "redis":
             from privacy_waybill.storage.risk_stream import RedisAuditPublisher
 
-            self.audit.subscribe(RedisAuditPublisher.connect(self.settings.require_redis_url()))
+            self.audit.subscribe(
+                RedisAuditPublisher.connect(self.settings.require_redis_url(), self.settings.risk_stream)
+            )
         else:
             self.audit.subscribe(consumer)
         return consumer
@@ -450,19 +453,43 @@ class Runtime:
         # One DuckDB connection per process; cases run one at a time.
         return threading.Lock()
 
-    def warm_up_risk(self, page: int = 5000) -> int:
+    def warm_up_risk(self, page: int = 5000, before_seq: int | None = None) -> int:
         """Feed the risk engine the audit entries of its longest look-back (the baselines' days),
-        so a restarted server keeps each account's baseline; returns how many were replayed."""
+        so a restarted server keeps each account's baseline; returns how many were replayed.
+
+        `before_seq` stops the replay where a stream will deliver the rest, to be acted on.
+        """
         days = max((s.baseline_days for s in self.risk_rules.signals), default=1)
         since = self.clock() - timedelta(days=days)
 
         def entries() -> Iterator[tuple[int, AuditEvent]]:
             after = 0
             while batch := self.audit.events(since=since, after_seq=after, limit=page):
-                yield from ((entry.seq, entry.event()) for entry in batch)
+                for entry in batch:
+                    if before_seq is not None and entry.seq >= before_seq:
+                        return
+                    yield entry.seq, entry.event()
                 after = batch[-1].seq
 
         return self.risk.warm_up(entries())
+
+    def risk_from_stream(self, consumer: str) -> tuple[RedisRiskConsumer, int]:
+        """A reader of the audit stream that feeds this process's risk engine, after replaying
+        the log up to the first entry the stream will still hand it (each entry seen once, and
+        every entry the stream delivers acted on); with how many entries were replayed."""
+        import redis
+
+        from privacy_waybill.storage.risk_stream import RedisRiskConsumer
+
+        reader = RedisRiskConsumer(
+            redis.Redis.from_url(self.settings.require_redis_url(), decode_responses=True),
+            # Through the consumer's queue, not straight to the engine: the risk clock's tick
+            # runs on another thread and the engine must never be entered twice.
+            lambda seq, event: self.risk([(seq, event)]),
+            consumer,
+            self.settings.risk_stream,
+        )
+        return reader, self.warm_up_risk(before_seq=reader.first_seq_to_deliver())
 
     def _end_sessions(self, actor: str, now: datetime) -> None:
         if actor.startswith("user:"):

@@ -39,7 +39,17 @@ class Settings(BaseSettings):
     )
     risk_transport: Literal["inprocess", "redis"] = Field(
         default="inprocess",
-        description="How the risk engine receives audit events: in the API process, or a Redis stream.",
+        description=(
+            "How the risk engine receives audit events: in the API process, or a Redis stream read by"
+            " `pwb risk consume`. `pwb serve --workers N` (N > 1) in-process runs the one engine in its"
+            " own process and has its workers publish to the stream."
+        ),
+    )
+    risk_stream: str = Field(
+        default="pwb:audit",
+        min_length=1,
+        max_length=200,
+        description="The Redis stream of audit entries for the risk engine (one per platform sharing a Redis).",
     )
     purge_interval_minutes: int = Field(default=60, ge=1, le=10_080, description="How often `pwb serve` purges.")
 

@@ -36,7 +36,15 @@ from privacy_waybill.cli.common import (
 from privacy_waybill.cli.outbox import outbox, start_outbox_relay
 from privacy_waybill.cli.stations import seed_demo_stations, stations_app
 from privacy_waybill.cli.telephony import telephony_app
-from privacy_waybill.cli.risk import accounts_app, canaries_app, retention_app, risk_app, trace
+from privacy_waybill.cli.risk import (
+    accounts_app,
+    canaries_app,
+    retention_app,
+    risk_app,
+    risk_clock,
+    start_risk_stream,
+    trace,
+)
 from privacy_waybill.cli.terminals import terminals_app
 from privacy_waybill.cli.tickets import tickets_app
 from privacy_waybill.cli.users import users_app
@@ -118,7 +126,6 @@ def _derive_master_key_ahead() -> None:
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
 DEMO_X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 101))
 # Reveals whose follow-up never came are noticed this often when no other event arrives.
-RISK_TICK_S = 60
 
 
 @app.command()
@@ -444,17 +451,25 @@ def serve(
         if workers > 1 and not rt.settings.redis_url:
             # In-process rate-limit counters would let each worker grant the whole limit.
             raise fail("--workers above 1 needs PWB_REDIS_URL: rate limits must be counted in one place")
-        replayed = rt.warm_up_risk()
-        stderr.print(f"pwb serve: risk engine warmed up on {replayed} audit entries", highlight=False)
+        scheduled = [Job("purge", rt.settings.purge_interval_minutes * 60, rt.purge_expired)]
+        stop_risk_stream = None
+        if rt.settings.risk_transport == "redis":
+            stderr.print("pwb serve: audit entries go to the risk engine of `pwb risk consume`", highlight=False)
+        else:
+            if workers == 1:
+                replayed = rt.warm_up_risk()
+            else:
+                # Engines in each worker would each see a share of the requests (a harvester
+                # spread over workers stays under every threshold): the workers publish their
+                # audit entries to the stream and this process runs the one engine on them.
+                os.environ["PWB_RISK_TRANSPORT"] = "redis"
+                stop_risk_stream, replayed = start_risk_stream(rt)
+            stderr.print(f"pwb serve: risk engine warmed up on {replayed} audit entries", highlight=False)
+            scheduled.append(risk_clock(rt))
         if rt.settings.redis_url:
             resynced = rt.resync_redis_bindings()
             stderr.print(f"pwb serve: {resynced} virtual-number bindings written to Redis", highlight=False)
-        jobs = PeriodicJobs(
-            [
-                Job("purge", rt.settings.purge_interval_minutes * 60, rt.purge_expired),
-                Job("risk-clock", RISK_TICK_S, lambda: rt.risk.tick(rt.clock())),
-            ]
-        )
+        jobs = PeriodicJobs(scheduled)
         jobs.start()
         stderr.print(f"pwb serve: http://{host}:{port}  (API docs at /docs, {workers} worker(s))", highlight=False)
         stop = start_outbox_relay(rt)  # one relay and one set of periodic jobs per server
@@ -476,6 +491,8 @@ def serve(
         finally:
             jobs.stop()
             stop.set()
+            if stop_risk_stream is not None:
+                stop_risk_stream.set()
             # Anonymous noise of the last minute is still only counted in memory: write it down.
             rt.noise.flush()
 

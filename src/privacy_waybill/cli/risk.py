@@ -10,7 +10,7 @@ import socket
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,7 +18,11 @@ from privacy_waybill.access.model import Resource, Role
 from privacy_waybill.cli.common import PLATFORM, TenantArgument, TenantOption, allow, fail, operator, runtime, stderr
 from privacy_waybill.risk.canaries import SCOPE_KINDS
 from privacy_waybill.risk.service import FREEZE, STEP_UP
+from privacy_waybill.scheduler import Job, PeriodicJobs
 from privacy_waybill.tracing.report import report_html
+
+if TYPE_CHECKING:
+    from privacy_waybill.runtime import Runtime
 
 accounts_app = typer.Typer(help="Frozen and step-up accounts.", no_args_is_help=True)
 canaries_app = typer.Typer(help="Canary waybills.", no_args_is_help=True)
@@ -139,27 +143,50 @@ def retention_set(
     stderr.print(f"pwb retention set: tenant {tenant!r} keeps personal data {effective} days", highlight=False)
 
 
+# How often the risk engine is told that time passed without events (reveals never followed).
+RISK_TICK_S = 60
+
+
+def risk_clock(rt: Runtime) -> Job:
+    return Job("risk-clock", RISK_TICK_S, lambda: rt.risk.tick(rt.clock()))
+
+
+def stream_consumer_name() -> str:
+    # Stable across restarts: a restarted reader is handed back what it read and never acknowledged.
+    return f"risk-{socket.gethostname()}"
+
+
+def start_risk_stream(rt: Runtime) -> tuple[threading.Event, int]:
+    """This process's risk engine fed from the audit stream on a thread; the event stops it.
+    Returns it with how many past entries were replayed first."""
+    reader, replayed = rt.risk_from_stream(stream_consumer_name())
+    stop = threading.Event()
+    threading.Thread(target=reader.run, args=(stop,), name="risk-stream", daemon=True).start()
+    return stop, replayed
+
+
 @risk_app.command("consume")
 def risk_consume() -> None:
     """Run the risk engine on the Redis stream of audit entries (PWB_RISK_TRANSPORT=redis), until Ctrl-C."""
-    from privacy_waybill.storage.risk_stream import RedisRiskConsumer
-
     with runtime() as rt:
         try:
-            url = rt.settings.require_redis_url()
+            rt.settings.require_redis_url()
         except ValueError as error:
             raise fail(str(error)) from None
-        import redis
-
-        consumer = RedisRiskConsumer(
-            redis.Redis.from_url(url, decode_responses=True), rt.risk.handle, f"risk-{socket.gethostname()}"
+        reader, replayed = rt.risk_from_stream(stream_consumer_name())
+        stderr.print(
+            f"pwb risk consume: warmed up on {replayed} audit entries; reading {rt.settings.risk_stream} as group risk",
+            highlight=False,
         )
-        stderr.print("pwb risk consume: reading pwb:audit as group risk", highlight=False)
+        jobs = PeriodicJobs([risk_clock(rt)])
+        jobs.start()
         stop = threading.Event()
         try:
-            consumer.run(stop)
+            reader.run(stop)
         except KeyboardInterrupt:
             stop.set()
+        finally:
+            jobs.stop()
 
 
 @risk_app.command("simulate")

@@ -128,3 +128,21 @@ class RedisRiskConsumer:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.run_once()
+
+    def first_seq_to_deliver(self) -> int | None:
+        """The audit sequence number of the first entry this consumer will still be handed
+        (its oldest read but unacknowledged one, else the first after the group's last read),
+        or None when the stream holds nothing more. Replaying the log up to there and taking
+        the rest from the stream sees every entry once."""
+        mine = cast(
+            list[dict[str, Any]],
+            self._client.xpending_range(self._stream, self._group, "-", "+", 1, consumername=self._consumer),
+        )
+        if mine:
+            start = str(mine[0]["message_id"])
+        else:
+            groups = cast(list[dict[str, Any]], self._client.xinfo_groups(self._stream))
+            last = next(g["last-delivered-id"] for g in groups if g["name"] == self._group)
+            start = f"({last}"
+        first = cast(list[tuple[str, dict[str, str]]], self._client.xrange(self._stream, min=start, count=1))
+        return int(first[0][1]["seq"]) if first else None
