@@ -5,11 +5,13 @@ dies at the end of the day."""
 from __future__ import annotations
 
 import pytest
+import segno
 from fastapi.testclient import TestClient
 
 from delivery_support import API, ROUTE, STATION, X_NUMBERS, Clock, issue_route, route_call, sign_in_staff
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
+from privacy_waybill.identity.model import UserStatus
 from privacy_waybill.issuance.model import WaybillStatus
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.waybills import WAYBILLS
@@ -66,6 +68,9 @@ def test_a_crowd_courier_works_one_route_for_one_day(client: TestClient, rt: Run
     assert (
         crowd_pass["sign_in_url"].endswith(f"/courier/?pass={crowd_pass['pass_id']}") and CROWD_PHONE not in issued.text
     )
+    # The QR a crowd courier scans encodes the sign-in link and nothing else (the browser
+    # journey of the desk reads it back with zxing-cpp from the rendered page).
+    assert crowd_pass["qr_svg"] == segno.make(crowd_pass["sign_in_url"], error="M").svg_inline(scale=4)
 
     # Dispatch accepts the pass's subject, but only for its route.
     wrong_route = client.post(
@@ -110,3 +115,21 @@ def test_a_crowd_courier_works_one_route_for_one_day(client: TestClient, rt: Run
     assert client.get(f"{API}/delivery/manifest", headers=late).status_code == 401
     assert client.post(f"{API}/delivery/scan", json={"code": parcels[1].no}, headers=late).status_code == 401
     assert rt.waybills.get_by_number(None, first.no).status is WaybillStatus.OUT_FOR_DELIVERY  # type: ignore[union-attr]
+
+
+def test_a_clerk_lists_the_active_couriers_of_their_own_station_only(
+    client: TestClient, rt: Runtime, clock: Clock
+) -> None:
+    here = rt.identity.add_user("courier.here", "correct horse battery staple", Role.COURIER, clock(), station=STATION)
+    rt.identity.add_user("courier.away", "correct horse battery staple", Role.COURIER, clock(), station="HZ11")
+    rt.identity.add_user("courier.gone", "correct horse battery staple", Role.COURIER, clock(), station=STATION)
+    rt.identity.set_status("courier.gone", UserStatus.LOCKED, clock())
+    clerk = sign_in_staff(client, rt, Role.STATION_CLERK, station=STATION)
+    listed = client.get(f"{API}/delivery/couriers", headers=clerk)
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == [{"courier": f"user:{here.user.id}", "username": "courier.here"}]
+    [audited] = rt.audit.events(action="station.manage", actor=clerk["X-Actor"])
+    assert audited.event().detail == {"list": "couriers"}
+    # Couriers do not learn who their colleagues are.
+    courier = sign_in_staff(client, rt, Role.COURIER, device="device-list-01", station=STATION)
+    assert client.get(f"{API}/delivery/couriers", headers=courier).status_code == 403

@@ -15,6 +15,7 @@ import numpy as np
 import pyotp
 import pytest
 import segno
+import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
@@ -116,6 +117,12 @@ def check_in(page: Page, waybill_no: str) -> None:
     expect(page.locator(f"#checkin-result li[data-waybill='{waybill_no}']")).to_be_visible()
 
 
+def decode_qr(png: bytes) -> str | None:
+    """What an independent reader (zxing-cpp) finds in a screenshot of a QR code."""
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
+    return found[0].text if found else None
+
+
 def assert_fits(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
 
@@ -177,6 +184,61 @@ def test_a_clerk_checks_parcels_in_and_hands_them_over(browser: Browser, site: S
 
     desktop.click("#lang")
     expect(desktop.locator("h1")).to_have_text("Station desk")
+
+
+def test_a_clerk_dispatches_parcels_takes_one_back_and_issues_a_crowd_pass(browser: Browser, site: Site) -> None:
+    rt = site.rt
+    first, second = parcels_in_transit(rt, [70, 71])
+    courier = rt.identity.add_user(f"courier.{uuid.uuid4().hex[:6]}", PASSWORD, Role.COURIER, rt.clock(), station=STATION)
+    page = new_page(browser, PHONE)
+    sign_in_clerk(page, site)
+
+    expect(page.locator(f"#dispatch-courier option[value='user:{courier.user.id}']")).to_have_text(courier.user.username)
+    page.select_option("#dispatch-courier", f"user:{courier.user.id}")
+    for waybill in (first, second, first):  # a parcel scanned twice is listed once
+        page.fill("#dispatch-waybill", waybill.waybill_no)
+        page.press("#dispatch-waybill", "Enter")
+    expect(page.locator("#dispatch-list li")).to_have_count(2)
+    page.click("#dispatch-button")
+    expect(page.locator("#dispatch-result li")).to_have_count(2)
+    expect(page.locator(f"#dispatch-result li[data-waybill='{first.waybill_no}']")).to_contain_text("已派件")
+    # Out for delivery only once the courier scans it out; the card says which route it joined.
+    expect(page.locator(f"#dispatch-result li[data-waybill='{first.waybill_no}']")).to_contain_text("运输中")
+    route = first.sort_code.split("-")[2]
+    expect(page.locator(f"#dispatch-result li[data-waybill='{first.waybill_no}']")).to_contain_text(f"路线 {route}")
+    expect(page.locator("#dispatch-list li")).to_have_count(0)
+    for waybill in (first, second):
+        stored = rt.waybills.get_by_number(None, waybill.waybill_no)
+        assert stored is not None and stored.assigned_courier == f"user:{courier.user.id}"
+
+    page.fill("#withdraw-waybill", second.waybill_no)
+    page.press("#withdraw-waybill", "Enter")
+    expect(page.locator(f"#withdraw-result li[data-waybill='{second.waybill_no}']")).to_contain_text("已撤回")
+    taken_back = rt.waybills.get_by_number(None, second.waybill_no)
+    assert taken_back is not None and taken_back.assigned_courier is None
+
+    # An unknown parcel is refused with the reason, and nothing is dispatched.
+    page.fill("#dispatch-waybill", "PW000000000000000")
+    page.press("#dispatch-waybill", "Enter")
+    page.click("#dispatch-button")
+    expect(page.locator("#dispatch-result .error")).to_contain_text("no such waybill")
+
+    page.fill("#pass-phone", "13912340099")
+    page.fill("#pass-route", route)
+    page.click("#pass-form button[type=submit]")
+    expect(page.locator("#pass-result svg")).to_be_visible()
+    link = page.locator("#pass-result a")
+    expect(link).to_contain_text("/courier/?pass=")
+    pass_id = (link.text_content() or "").split("pass=")[1]
+    # The pass is offered for dispatch at once; its sign-in link is what the QR holds.
+    expect(page.locator(f"#dispatch-courier option[value='pass:{pass_id}']")).to_contain_text(route)
+    qr_png = page.locator("#pass-result svg").screenshot()
+    assert decode_qr(qr_png) == link.text_content()
+    html = page.content()
+    assert "13912340099" not in html
+    assert_clerk_page_safe(html)
+    page.screenshot(path=str(SCREENSHOTS / "station-dispatch.png"), full_page=True)
+    assert_fits(page)
 
 
 def test_a_recipient_follows_the_label_qr_signs_in_and_uses_the_portal(browser: Browser, site: Site) -> None:

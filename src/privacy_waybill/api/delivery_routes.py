@@ -9,6 +9,7 @@ import binascii
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+import segno
 from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import BaseModel, Field
 
@@ -54,6 +55,11 @@ class AssignedOut(BaseModel):
         )
 
 
+class CourierOut(BaseModel):
+    courier: str = Field(description="What to assign parcels to: user:<id>")
+    username: str
+
+
 class RouteIn(BaseModel):
     sequence: list[Annotated[str, Field(max_length=64)]] = Field(
         min_length=1, max_length=500, description="Roads and compounds in walking order"
@@ -81,6 +87,7 @@ class PassOut(BaseModel):
     route: str
     day: date
     sign_in_url: str
+    qr_svg: str = Field(description="The sign-in link as an SVG QR image, for the crowd courier's phone camera")
 
 
 class CardOut(BaseModel):
@@ -211,11 +218,17 @@ def delivery_router(rt: Runtime) -> APIRouter:
             subject, "station.manage", _station(subject), context, detail={"route": body.route, "pass": "issue"}
         )
         crowd_pass = rt.identity.create_pass(body.phone, body.route, body.day, subject.actor, context.now)
-        base = rt.settings.public_base_url.rstrip("/")
+        sign_in_url = f"{rt.settings.public_base_url.rstrip('/')}/courier/?pass={crowd_pass.id}"
         return PassOut(
             pass_id=crowd_pass.id, courier=f"pass:{crowd_pass.id}", route=crowd_pass.route, day=crowd_pass.day,
-            sign_in_url=f"{base}/courier/?pass={crowd_pass.id}",
+            sign_in_url=sign_in_url, qr_svg=segno.make(sign_in_url, error="M").svg_inline(scale=4),
         )  # fmt: skip
+
+    @router.get("/delivery/couriers", response_model=list[CourierOut])
+    def couriers(subject: Subject = who) -> list[CourierOut]:
+        """Station: the station's active courier accounts, to assign parcels to."""
+        users = rt.delivery.couriers(subject, rt.access.context())
+        return [CourierOut(courier=f"user:{user.id}", username=user.username) for user in users]
 
     @router.get("/delivery/manifest", response_model=ManifestOut)
     def manifest(subject: Subject = who) -> ManifestOut:

@@ -92,6 +92,7 @@ class CourierDirectory(Protocol):
 
     def user_by_id(self, user_id: str) -> User | None: ...
     def pass_by_id(self, pass_id: str) -> CrowdPass | None: ...
+    def active_users(self, role: Role, station: str) -> list[User]: ...
 
 
 def work_day(now: datetime) -> date:
@@ -252,6 +253,13 @@ class DeliveryService:
         )  # fmt: skip
         self._store.put_route_definition(definition)
         return definition
+
+    def couriers(self, clerk: Subject, context: Context) -> list[User]:
+        """The active courier accounts of the clerk's station: whom parcels may be assigned to
+        (crowd passes are named by the pass the clerk issued)."""
+        station = clerk.station or ""
+        self._access.permit(clerk, "station.manage", _station(station), context, detail={"list": "couriers"})
+        return self._couriers.active_users(Role.COURIER, station)
 
     def route(self, clerk: Subject, route: str, context: Context) -> RouteDefinition | None:
         self._access.permit(

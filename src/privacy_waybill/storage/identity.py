@@ -68,6 +68,15 @@ class IdentityStore:
     def user_by_id(self, user_id: str) -> User | None:
         return self._one_user(USERS.c.id == user_id)
 
+    def active_users(self, role: Role, station: str) -> list[User]:
+        stmt = (
+            select(USERS)
+            .where(USERS.c.role == role.value, USERS.c.station == station, USERS.c.status == UserStatus.ACTIVE.value)
+            .order_by(USERS.c.username)
+        )
+        with self.engine.connect() as conn:
+            return [_user(row) for row in conn.execute(stmt).mappings()]
+
     def count_failure(self, user_id: str) -> int:
         with self.engine.begin() as conn:
             return conn.execute(

@@ -25,6 +25,12 @@ Object.assign(MESSAGES.en, {
   portalPrivacy: "Your phone is never shown to couriers or clerks; this page lists every time your data was opened.",
   verified: "Verified", station: "Station", cameraScan: "Scan with the camera",
   cameraIdentity: "Scan the identity code with the camera", cameraOff: "No camera: type or use the scanner.",
+  dispatchTitle: "Dispatch", dispatchTo: "To", addParcel: "Add", dispatchButton: "Dispatch",
+  withdrawWaybill: "Take back a wrongly dispatched parcel: waybill number", withdraw: "Take back",
+  passTitle: "Crowd courier pass", passPhone: "Crowd courier's mobile number", passRoute: "Route", passDay: "Day",
+  passButton: "Issue pass", dispatched: "Dispatched", withdrawn: "Taken back", noCourier: "No courier account at this station",
+  passFor: "Pass for route", passHint: "The crowd courier scans this code with their phone and signs in with a text-message code.",
+  noParcels: "Scan the parcels first.", remove: "Remove",
 });
 Object.assign(ZH, {
   shelfCode: "货架", stickerPdf: "贴纸 PDF", stickerZpl: "贴纸 ZPL", handedOver: "已交付", handOverAll: "全部交付",
@@ -32,6 +38,8 @@ Object.assign(ZH, {
   otpSent: "验证码已发送给收件人。", saved: "已保存。", leakSent: "已收到举报", nobodySaw: "还没有人查看过您的信息。",
   kindCalls: "骚扰电话", kindSms: "骚扰短信", kindOpened: "包裹被拆", kindSold: "信息被出售", kindOther: "其他",
   codeSent: "如果该号码有包裹，验证码已发送。", verified: "已验证", station: "驿站",
+  dispatched: "已派件", withdrawn: "已撤回", passRoute: "路线", noCourier: "本站还没有快递员账号", passFor: "通行证 · 路线",
+  passHint: "众包快递员用手机扫码，凭短信验证码登录。", noParcels: "请先扫描要派的包裹。", remove: "移除",
   timeline: "物流轨迹", handOver: "交付", cameraOff: "无法使用摄像头，请输入或用扫码枪。", identityHint: "请在驿站柜台出示，两分钟内有效。",
 });
 function applyPlaceholders() {
@@ -48,8 +56,13 @@ function el(tag, className, text) {
   if (text !== undefined && text !== null) node.textContent = text;
   return node;
 }
+// A problem body's field errors say what and where ("waybills[1]: no such waybill"); else its detail.
 async function problemText(response) {
-  try { const body = await response.json(); return body.detail || body.title; } catch { return response.statusText; }
+  try {
+    const body = await response.json();
+    const fields = (body.errors || []).map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; ");
+    return fields || body.detail || body.title;
+  } catch { return response.statusText; }
 }
 const ROLE_ZH = { courier: "快递员", crowd_courier: "众包快递员", merchant: "商家", customer_service: "客服",
   station_clerk: "驿站店员", sorting_operator: "分拣员" };

@@ -1,5 +1,6 @@
 // The station desk: clerk sign-in, check-in scan, sticker, pickup by code or identity code,
-// search by the phone's last 4 digits. The session token lives in this page's memory only.
+// search by the phone's last 4 digits, dispatch to couriers and take-back, crowd-courier
+// passes. The session token lives in this page's memory only.
 let session = null;
 const api = (path, options = {}) => fetch(`/api/v1${path}`, {
   ...options,
@@ -65,7 +66,9 @@ document.getElementById("signin-form").addEventListener("submit", async (event) 
   document.getElementById("signin").hidden = true;
   document.getElementById("desk").hidden = false;
   document.getElementById("checkin-waybill").focus();
+  document.getElementById("pass-day").value = chinaToday();
   refreshHeld();
+  loadCouriers();
 });
 
 // A barcode scanner types the number and presses Enter: the form submits by itself.
@@ -146,6 +149,100 @@ document.getElementById("search-form").addEventListener("submit", async (event) 
 
 document.getElementById("refresh-held").addEventListener("click", refreshHeld);
 
+// --- dispatch: parcels scanned into a list, then assigned to one courier or crowd pass --------
+
+const toDispatch = [];
+
+function chinaToday() {
+  // Passes and manifests are per day in China Standard Time, wherever the desk's clock is set.
+  return new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+function courierOption(value, label) {
+  const option = el("option", "", label); option.value = value;
+  return option;
+}
+
+async function loadCouriers() {
+  const select = document.getElementById("dispatch-courier");
+  const response = await api("/delivery/couriers");
+  if (!response.ok) { message(document.getElementById("dispatch-result"), await problemText(response), "error"); return; }
+  const couriers = await response.json();
+  const passes = [...select.querySelectorAll("option[data-pass]")];
+  select.replaceChildren(...couriers.map((c) => courierOption(c.courier, c.username)), ...passes);
+  if (!select.options.length) message(document.getElementById("dispatch-result"), t("noCourier"));
+}
+
+function showDispatchList() {
+  document.getElementById("dispatch-list").replaceChildren(...toDispatch.map((code, index) => {
+    const item = el("li", "card");
+    item.append(el("span", "wide", code));
+    const remove = el("button", "secondary", t("remove")); remove.type = "button";
+    remove.addEventListener("click", () => { toDispatch.splice(index, 1); showDispatchList(); });
+    item.append(remove);
+    return item;
+  }));
+}
+
+// A scanner types the code and presses Enter: each scan adds one parcel to the list.
+document.getElementById("dispatch-scan-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = document.getElementById("dispatch-waybill");
+  const code = input.value.trim();
+  if (code && !toDispatch.includes(code)) toDispatch.push(code);
+  input.value = ""; input.focus();
+  showDispatchList();
+});
+
+function assignedCard(parcel, note) {
+  const card = el("li", "card");
+  card.dataset.waybill = parcel.waybill_no;
+  card.append(el("span", "wide", parcel.waybill_no), el("span", "ok", note));
+  card.append(el("span", "muted", `${statusText(parcel.status)} · ${t("passRoute")} ${parcel.route}`));
+  return card;
+}
+
+document.getElementById("dispatch-button").addEventListener("click", async () => {
+  const box = document.getElementById("dispatch-result");
+  if (!toDispatch.length) { message(box, t("noParcels"), "error"); return; }
+  const courier = document.getElementById("dispatch-courier").value;
+  const response = await api("/delivery/assignments", { method: "POST", body: JSON.stringify({ waybills: toDispatch, courier }) });
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  const list = el("ul", "cards");
+  list.append(...(await response.json()).map((p) => assignedCard(p, t("dispatched"))));
+  box.replaceChildren(list);
+  toDispatch.length = 0;
+  showDispatchList();
+});
+
+document.getElementById("withdraw-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = document.getElementById("withdraw-waybill");
+  const box = document.getElementById("withdraw-result");
+  const response = await api("/delivery/assignments/withdraw", { method: "POST", body: JSON.stringify({ waybill: input.value.trim() }) });
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  const list = el("ul", "cards"); list.append(assignedCard(await response.json(), t("withdrawn")));
+  box.replaceChildren(list);
+  input.value = "";
+});
+
+document.getElementById("pass-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = document.getElementById("pass-result");
+  const body = { phone: document.getElementById("pass-phone").value.trim(), route: document.getElementById("pass-route").value.trim(), day: document.getElementById("pass-day").value };
+  const response = await api("/delivery/passes", { method: "POST", body: JSON.stringify(body) });
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  const issued = await response.json();
+  document.getElementById("pass-phone").value = "";
+  // The pass may be dispatched to at once (its route's parcels only).
+  const option = courierOption(issued.courier, `${t("passFor")} ${issued.route} · ${issued.day}`);
+  option.dataset.pass = issued.pass_id;
+  document.getElementById("dispatch-courier").append(option);
+  const qr = el("div", "qr"); qr.innerHTML = issued.qr_svg;  // SVG made by the server (segno), no user text
+  const link = el("a", "wide", issued.sign_in_url); link.href = issued.sign_in_url;
+  box.replaceChildren(el("p", "ok", `${t("passFor")} ${issued.route} · ${issued.day}`), qr, link, el("p", "hint", t("passHint")));
+});
+
 // The phone's camera as the scanner (zxing-wasm, vendored from the locked npm package): the
 // waybill's Code 128 for check-in, the recipient's QR for the identity code. A found code is
 // typed into its field and the form submitted, exactly as a handheld scanner would.
@@ -193,3 +290,4 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 document.getElementById("camera-checkin").addEventListener("click", () => scanWithCamera(["Code128"], "checkin-waybill", "checkin-form"));
 document.getElementById("camera-identity").addEventListener("click", () => scanWithCamera(["QRCode"], "identity-code", "identity-form"));
+document.getElementById("camera-dispatch").addEventListener("click", () => scanWithCamera(["Code128", "QRCode"], "dispatch-waybill", "dispatch-scan-form"));
