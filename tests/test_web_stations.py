@@ -186,7 +186,7 @@ def test_a_clerk_checks_parcels_in_and_hands_them_over(browser: Browser, site: S
     expect(desktop.locator("h1")).to_have_text("Station desk")
 
 
-def test_a_clerk_dispatches_parcels_takes_one_back_and_issues_a_crowd_pass(browser: Browser, site: Site) -> None:
+def test_a_clerk_dispatches_parcels_takes_one_back_orders_a_route_and_issues_a_crowd_pass(browser: Browser, site: Site) -> None:
     rt = site.rt
     first, second = parcels_in_transit(rt, [70, 71])
     courier = rt.identity.add_user(f"courier.{uuid.uuid4().hex[:6]}", PASSWORD, Role.COURIER, rt.clock(), station=STATION)
@@ -222,6 +222,22 @@ def test_a_clerk_dispatches_parcels_takes_one_back_and_issues_a_crowd_pass(brows
     page.press("#dispatch-waybill", "Enter")
     page.click("#dispatch-button")
     expect(page.locator("#dispatch-result .error")).to_contain_text("no such waybill")
+
+    # The route's walking order: written once, read back, and what the manifests follow.
+    page.fill("#route-id", route)
+    page.press("#route-id", "Enter")
+    expect(page.locator("#route-result")).to_contain_text("还没有保存顺序")
+    page.fill("#route-sequence", "海创园\n西溪园区\n\n 未来科技城 ")
+    page.select_option("#route-start", "西溪园区")
+    page.click("#route-form button[type=submit]")
+    expect(page.locator("#route-result .ok")).to_be_visible()
+    clerk = Subject(actor="user:ui-clerk", role=Role.STATION_CLERK, station=STATION)
+    saved = rt.delivery.route(clerk, route, rt.access.context())
+    assert saved is not None and (saved.sequence, saved.start) == (("海创园", "西溪园区", "未来科技城"), "西溪园区")
+    page.fill("#route-sequence", "")
+    page.press("#route-id", "Enter")
+    expect(page.locator("#route-sequence")).to_have_value("海创园\n西溪园区\n未来科技城")
+    expect(page.locator("#route-start")).to_have_value("西溪园区")
 
     page.fill("#pass-phone", "13912340099")
     page.fill("#pass-route", route)

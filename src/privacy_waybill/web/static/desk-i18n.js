@@ -31,6 +31,9 @@ Object.assign(MESSAGES.en, {
   passButton: "Issue pass", dispatched: "Dispatched", withdrawn: "Taken back", noCourier: "No courier account at this station",
   passFor: "Pass for route", passHint: "The crowd courier scans this code with their phone and signs in with a text-message code.",
   noParcels: "Scan the parcels first.", remove: "Remove",
+  routeTitle: "Route order", routeId: "Route number", routeLoad: "Load",
+  routeSequence: "Roads and compounds, one per line, in walking order", routeStart: "Start from",
+  routeNew: "No order saved for this route yet: write one.", routeSaved: "Saved; couriers' manifests follow this order.",
 });
 Object.assign(ZH, {
   shelfCode: "货架", stickerPdf: "贴纸 PDF", stickerZpl: "贴纸 ZPL", handedOver: "已交付", handOverAll: "全部交付",
@@ -40,6 +43,7 @@ Object.assign(ZH, {
   codeSent: "如果该号码有包裹，验证码已发送。", verified: "已验证", station: "驿站",
   dispatched: "已派件", withdrawn: "已撤回", passRoute: "路线", noCourier: "本站还没有快递员账号", passFor: "通行证 · 路线",
   passHint: "众包快递员用手机扫码，凭短信验证码登录。", noParcels: "请先扫描要派的包裹。", remove: "移除",
+  routeNew: "这条路线还没有保存顺序，请填写。", routeSaved: "已保存，快递员的派件清单按此顺序排列。",
   timeline: "物流轨迹", handOver: "交付", cameraOff: "无法使用摄像头，请输入或用扫码枪。", identityHint: "请在驿站柜台出示，两分钟内有效。",
 });
 function applyPlaceholders() {

@@ -226,6 +226,47 @@ document.getElementById("withdraw-form").addEventListener("submit", async (event
   input.value = "";
 });
 
+// --- a route's walking order: roads and compounds by name (public geography) --------------
+
+function routeEntries() {
+  return document.getElementById("route-sequence").value.split("\n").map((line) => line.trim()).filter(Boolean);
+}
+
+function offerStarts(chosen) {
+  const select = document.getElementById("route-start");
+  select.replaceChildren(courierOption("", "—"), ...routeEntries().map((entry) => courierOption(entry, entry)));
+  select.value = routeEntries().includes(chosen) ? chosen : "";
+}
+
+document.getElementById("route-sequence").addEventListener("input", () => offerStarts(document.getElementById("route-start").value));
+
+document.getElementById("route-load-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = document.getElementById("route-result");
+  const response = await api(`/delivery/routes/${encodeURIComponent(document.getElementById("route-id").value.trim())}`);
+  if (response.status === 404) {
+    document.getElementById("route-sequence").value = "";
+    offerStarts("");
+    message(box, t("routeNew"));
+    return;
+  }
+  if (!response.ok) { message(box, await problemText(response), "error"); return; }
+  const route = await response.json();
+  document.getElementById("route-sequence").value = route.sequence.join("\n");
+  offerStarts(route.start);
+  box.replaceChildren();
+});
+
+document.getElementById("route-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = document.getElementById("route-result");
+  const route = document.getElementById("route-id").value.trim();
+  if (!route) { document.getElementById("route-id").focus(); return; }
+  const start = document.getElementById("route-start").value || null;
+  const response = await api(`/delivery/routes/${encodeURIComponent(route)}`, { method: "PUT", body: JSON.stringify({ sequence: routeEntries(), start }) });
+  message(box, response.ok ? t("routeSaved") : await problemText(response), response.ok ? "ok" : "error");
+});
+
 document.getElementById("pass-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const box = document.getElementById("pass-result");
