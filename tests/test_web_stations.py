@@ -186,14 +186,17 @@ def test_a_clerk_checks_parcels_in_and_hands_them_over(browser: Browser, site: S
     expect(desktop.locator("h1")).to_have_text("Station desk")
 
 
-def test_a_clerk_dispatches_parcels_takes_one_back_orders_a_route_and_issues_a_crowd_pass(browser: Browser, site: Site) -> None:
+def test_a_clerk_dispatches_parcels_takes_one_back_orders_a_route_and_issues_a_crowd_pass(
+    browser: Browser, site: Site
+) -> None:
     rt = site.rt
     first, second = parcels_in_transit(rt, [70, 71])
-    courier = rt.identity.add_user(f"courier.{uuid.uuid4().hex[:6]}", PASSWORD, Role.COURIER, rt.clock(), station=STATION)
+    username = f"courier.{uuid.uuid4().hex[:6]}"
+    courier = rt.identity.add_user(username, PASSWORD, Role.COURIER, rt.clock(), station=STATION)
     page = new_page(browser, PHONE)
     sign_in_clerk(page, site)
 
-    expect(page.locator(f"#dispatch-courier option[value='user:{courier.user.id}']")).to_have_text(courier.user.username)
+    expect(page.locator(f"#dispatch-courier option[value='user:{courier.user.id}']")).to_have_text(username)
     page.select_option("#dispatch-courier", f"user:{courier.user.id}")
     for waybill in (first, second, first):  # a parcel scanned twice is listed once
         page.fill("#dispatch-waybill", waybill.waybill_no)

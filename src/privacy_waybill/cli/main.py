@@ -34,7 +34,8 @@ from privacy_waybill.cli.common import (
     stderr,
 )
 from privacy_waybill.cli.outbox import outbox, start_outbox_relay
-from privacy_waybill.cli.stations import seed_demo_stations, stations_app
+from privacy_waybill.cli.demo import demo_app
+from privacy_waybill.cli.stations import stations_app
 from privacy_waybill.cli.telephony import telephony_app
 from privacy_waybill.cli.risk import (
     accounts_app,
@@ -86,6 +87,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(canaries_app, name="canaries")
 app.add_typer(retention_app, name="retention")
 app.add_typer(risk_app, name="risk")
+app.add_typer(demo_app, name="demo")
 app.command()(trace)
 
 log = logging.getLogger("privacy_waybill.cli")
@@ -124,8 +126,6 @@ def _derive_master_key_ahead() -> None:
 
 
 EXIT_ALL_ISSUED, EXIT_SOME_REJECTED = 0, 1
-DEMO_X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 101))
-# Reveals whose follow-up never came are noticed this often when no other event arrives.
 
 
 @app.command()
@@ -297,43 +297,6 @@ def label(
         except OSError as error:
             raise fail(file_problem("cannot write", output, error)) from None
     stderr.print(f"pwb label: wrote {output}", highlight=False)
-
-
-@app.command()
-def demo(
-    orders: Annotated[int, typer.Option(min=1, max=100_000, help="How many demo orders to seed.")] = 300,
-) -> None:
-    """Seed a demo merchant with realistic orders (idempotent) and print its API key once."""
-    from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
-    from privacy_waybill.demo import demo_orders
-    from privacy_waybill.issuance.intake import records_from_objects
-    from privacy_waybill.issuance.service import Issued, Rejected
-
-    with runtime() as rt:
-        allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage", PLATFORM)
-        merchant = operator(Role.MERCHANT, "demo")
-        now = rt.clock()
-        key_file = rt.settings.home / "demo-api-key"
-        if rt.tenants.ensure("demo", "Demo merchant", now) or not key_file.exists():
-            key = new_api_key()
-            rt.tenants.add_api_key("demo", key, MERCHANT_SCOPES, "demo", now)
-            key_file.write_text(key.token + "\n")
-            key_file.chmod(0o600)
-        allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id="demo"))
-        # A small pool of virtual numbers, so couriers' calls work in the demo.
-        rt.telephony.add_numbers(DEMO_X_NUMBERS, 200, "demo", now)
-        records = records_from_objects(demo_orders(orders))
-        outcomes = list(rt.issuance().issue("demo", records, actor=merchant.actor))
-        issued = sum(isinstance(o, Issued) and not o.replayed for o in outcomes)
-        replayed = sum(isinstance(o, Issued) and o.replayed for o in outcomes)
-        rejected = sum(isinstance(o, Rejected) for o in outcomes)
-        allow(rt, operator(Role.PLATFORM_ADMIN), "station.register")
-        stations = seed_demo_stations(rt, (o.waybill.sort_code for o in outcomes if isinstance(o, Issued)))
-    stderr.print(
-        f"pwb demo: tenant 'demo': {issued} new waybills, {replayed} already there, {rejected} rejected; "
-        f"{stations} demo stations registered; API key in {key_file}",
-        highlight=False,
-    )
 
 
 @merchants_app.command("add")
