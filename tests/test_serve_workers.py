@@ -50,6 +50,12 @@ def sign_in(base: str, rt: Runtime, role: Role, **scope: str) -> dict[str, str]:
     return {**headers, "Authorization": f"Bearer {response.json()['token']}", "X-Actor": response.json()["actor"]}
 
 
+def reveal(base: str, courier: dict[str, str], waybill_no: str, purpose: str) -> int:
+    with httpx.Client(timeout=60) as client:
+        response = client.post(f"{base}{API}/waybills/{waybill_no}/reveal", json={"purpose": purpose}, headers=courier)
+    return response.status_code
+
+
 def courier_with_parcel(base: str, rt: Runtime) -> tuple[dict[str, str], str]:
     """A courier of the parcel's destination station, signed in, and the parcel dispatched to them."""
     courier, numbers = courier_with_parcels(base, rt, 1)
@@ -81,15 +87,8 @@ def test_two_workers_grant_exactly_the_quota_and_keep_one_audit_chain(
         # denied-attempts threshold (15 an hour), whose step-up would answer 403 instead.
         attempts = limit + 10
 
-        def reveal(_: int) -> int:
-            with httpx.Client(timeout=60) as client:
-                response = client.post(
-                    f"{base}{API}/waybills/{waybill_no}/reveal", json={"purpose": "deliver"}, headers=courier
-                )
-            return response.status_code
-
         with ThreadPoolExecutor(max_workers=16) as pool:
-            statuses = list(pool.map(reveal, range(attempts)))
+            statuses = list(pool.map(lambda _: reveal(base, courier, waybill_no, "deliver"), range(attempts)))
 
     assert sorted(set(statuses)) == [200, 429]
     assert statuses.count(200) == limit
@@ -164,22 +163,16 @@ def test_two_workers_feed_one_risk_engine(rt: Runtime, engine: Engine, pwb_home:
             assert len(worker_pids(server.pid)) == 2
             courier, waybill_no = courier_with_parcel(base, rt)
 
-            def refused(_: int) -> int:
-                # A purpose couriers never have: refused and audited as a denial, by either worker.
-                with httpx.Client(timeout=60) as http:
-                    response = http.post(
-                        f"{base}{API}/waybills/{waybill_no}/reveal", json={"purpose": "support_ticket"}, headers=courier
-                    )
-                return response.status_code
-
+            # A purpose couriers never have: refused and audited as a denial, by either worker.
             with ThreadPoolExecutor(max_workers=8) as pool:
-                assert set(pool.map(refused, range(threshold))) == {403}
+                refused = set(pool.map(lambda _: reveal(base, courier, waybill_no, "support_ticket"), range(threshold)))
+            assert refused == {403}
             # Engines in each worker would each count a share and stay under the threshold.
             deadline = time.monotonic() + 20
             while "step_up" not in rt.restrictions.kinds(courier["X-Actor"]) and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert "step_up" in rt.restrictions.kinds(courier["X-Actor"])
-            assert refused(0) == 403
+            assert reveal(base, courier, waybill_no, "deliver") == 403
         denials = rt.audit.events(action="waybill.reveal", limit=10 * threshold)
         assert sum(e.outcome == Outcome.DENIED for e in denials) >= threshold
         # Every worker's entries went through the stream and were acknowledged by the engine.
