@@ -117,6 +117,22 @@ def test_reveals_without_deliveries_freeze_the_account_with_evidence_and_an_admi
     )
 
 
+def test_what_the_responder_audits_while_the_clock_runs_the_engine_reaches_the_engine_too(
+    rt: Runtime, clock: Clock
+) -> None:
+    courier = courier_subject(rt)
+    for waybill in parcels(rt, courier.actor, 12):
+        reveal(rt, courier, waybill)
+    seen, last = rt.risk.engine.events_seen, rt.audit.verify().entries
+    clock.now += timedelta(minutes=31)
+    assert rt.risk.tick(clock.now)
+    written = rt.audit.events(after_seq=last, limit=50)
+    assert [e.action for e in written] == ["account.freeze"]
+    # The freeze's own entry was queued while the tick held the engine; it is not left waiting
+    # for the next request.
+    assert rt.risk.engine.events_seen == seen + len(written)
+
+
 def staff(client: TestClient, rt: Runtime, role: Role) -> tuple[str, dict[str, str], str, str | None]:
     """A signed-in user of `role`: (username, session headers, actor, TOTP URI)."""
     username = f"{role.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"

@@ -148,7 +148,10 @@ class InProcessRiskConsumer:
     def tick(self, now: datetime) -> list[int]:
         """Let time pass without events (the scheduler calls this); returns new alert ids."""
         with self._draining:
-            return [self.responder.apply(alert) for alert in self.engine.advance(now)]
+            alert_ids = [self.responder.apply(alert) for alert in self.engine.advance(now)]
+        # What the responder audited meanwhile (a freeze) was queued, the engine being held.
+        self(())
+        return alert_ids
 
     def _drain(self) -> None:
         while True:
