@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from cli_support import run_pwb, use_test_database
 from privacy_waybill.api.app import create_app
+from privacy_waybill.delivery.service import CHINA_STANDARD_TIME as CHINA
 from privacy_waybill.demo import DEMO_STATION, route_phone
 from privacy_waybill.runtime import Runtime, open_runtime
 from privacy_waybill.settings import Settings
@@ -60,6 +61,7 @@ def test_the_accounts_file_is_owner_only_and_seeding_twice_keeps_the_accounts(ho
     assert {name: a["role"] for name, a in accounts(home).items()} == {
         "demo.clerk": "station_clerk",
         "demo.courier": "courier",
+        "demo.support": "customer_service",
         "demo.auditor": "security_auditor",
         "demo.admin": "platform_admin",
     }
@@ -90,6 +92,15 @@ def test_a_visitor_works_the_station_and_the_courier_route(home: Path, rt: Runti
     assert {w.sort_code.split("-")[1] for w in waiting} == {DEMO_STATION}
     checked_in = client.post(f"{API}/stations/check-ins", json={"waybill_no": listed[0]}, headers=clerk)
     assert checked_in.status_code == 201, checked_in.text
+
+    # The day's demo ticket names them: customer service opens one with a reason.
+    support = sign_in(client, home, "demo.support")
+    ticket = f"T-{rt.clock().astimezone(CHINA).strftime('%Y%m%d')}-0001"
+    opened = client.post(
+        f"{API}/waybills/{listed[1]}/break-glass", json={"ticket": ticket, "reason": "改约送货时间"}, headers=support
+    )
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["recipient"]["phone"].startswith("+86139001300")
 
     # Their recipients are the documented demo numbers: the portal's code goes to the outbox.
     assert client.post(f"{API}/recipient/otp/request", json={"phone": route_phone(13)}).status_code == 202

@@ -118,6 +118,10 @@ def _public_router(rt: Runtime) -> APIRouter:
         # The page reads its token from the URL and asks /api/v1/tracking: status only.
         return FileResponse(WEB_DIR / "track.html")
 
+    @router.get("/support", response_class=HTMLResponse)
+    def support_desk() -> FileResponse:
+        return FileResponse(WEB_DIR / "support" / "index.html")
+
     @router.get("/courier/", response_class=HTMLResponse)
     def courier_page() -> FileResponse:
         return FileResponse(WEB_DIR / "courier" / "index.html")

@@ -1,8 +1,9 @@
 """`pwb demo`: a demo merchant with realistic orders, and one station to try every role on.
 
 The walkthrough station (HZ10, route 13) gets parcels to three compounds, half of them
-dispatched to a demo courier and half waiting for check-in at the desk, and demo accounts for
-a clerk, a courier, a security auditor and a platform administrator. Their passwords and TOTP
+dispatched to a demo courier and half waiting for check-in at the desk (named by the day's
+demo support ticket), and demo accounts for a clerk, a courier, customer service, a security
+auditor and a platform administrator. Their passwords and TOTP
 secrets go to PWB_HOME/demo-accounts.json (owner-only), and `pwb demo code NAME` prints an
 account's current sign-in code in place of an authenticator app. Nothing here is created
 outside `pwb demo`: a platform that never ran it has no such accounts.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,6 +34,7 @@ ACCOUNTS_FILE = "demo-accounts.json"
 DEMO_ACCOUNTS = (
     ("demo.clerk", Role.STATION_CLERK),
     ("demo.courier", Role.COURIER),
+    ("demo.support", Role.CUSTOMER_SERVICE),
     ("demo.auditor", Role.SECURITY_AUDITOR),
     ("demo.admin", Role.PLATFORM_ADMIN),
 )
@@ -90,6 +93,7 @@ def demo(
         waiting = [w.waybill_no for w in at_the_station[DISPATCHED:]]
         courier = _ensure_accounts(rt, accounts_file, DEMO_STATION, waiting)
         dispatched = _dispatch(rt, at_the_station[:DISPATCHED], courier, DEMO_STATION)
+        ticket = _open_ticket(rt, at_the_station[DISPATCHED:])
     stderr.print(
         f"pwb demo: tenant 'demo': {issued} new waybills, {replayed} already there, {rejected} rejected; "
         f"{stations} demo stations registered; API key in {key_file}",
@@ -97,8 +101,8 @@ def demo(
     )
     stderr.print(
         f"pwb demo: station {DEMO_STATION}: {dispatched} parcels dispatched to demo.courier, "
-        f"{ROUTE_PARCELS - DISPATCHED} waiting for check-in; accounts in {accounts_file} "
-        "(sign-in codes: pwb demo code demo.clerk)",
+        f"{ROUTE_PARCELS - DISPATCHED} waiting for check-in (support ticket {ticket} names them); "
+        f"accounts in {accounts_file} (sign-in codes: pwb demo code demo.clerk)",
         highlight=False,
     )
 
@@ -138,6 +142,22 @@ def _dispatch(rt: Runtime, waybills: list[IssuedWaybill], courier: str | None, s
         return 0
     clerk = Subject(actor=operator(Role.STATION_CLERK).actor, role=Role.STATION_CLERK, station=station)
     return len(rt.delivery.assign(clerk, waiting, courier, rt.access.context()))
+
+
+def _open_ticket(rt: Runtime, waybills: list[IssuedWaybill]) -> str:
+    """Today's demo support ticket (opened once a day, for 12 hours), naming `waybills`, so
+    demo.support can try break-glass on them."""
+    from privacy_waybill.delivery.service import work_day
+    from privacy_waybill.storage.tickets import SqlTicketSystem
+    from privacy_waybill.tickets import Ticket
+
+    tickets = SqlTicketSystem(rt.engine)
+    now = rt.clock()
+    ticket_id = f"T-{work_day(now):%Y%m%d}-0001"
+    if tickets.ticket(ticket_id) is None:
+        ids = frozenset(w.waybill_id for w in waybills)
+        tickets.open(Ticket(ticket_id, "demo", ids, "system:demo", now, now + timedelta(hours=12)))
+    return ticket_id
 
 
 def _read_accounts(path: Path) -> dict[str, dict[str, str | None]]:

@@ -31,6 +31,13 @@ Object.assign(MESSAGES.en, {
   passButton: "Issue pass", dispatched: "Dispatched", withdrawn: "Taken back", noCourier: "No courier account at this station",
   passFor: "Pass for route", passHint: "The crowd courier scans this code with their phone and signs in with a text-message code.",
   noParcels: "Scan the parcels first.", remove: "Remove",
+  supportTitle: "Customer service desk", supportSignIn: "Customer service sign-in", lookUpWaybill: "Look up a waybill",
+  waybillNo: "Waybill number", breakGlassTitle: "Break-glass: the full record",
+  breakGlassHint: "Only when a ticket needs it: a ticket id and a reason, counted against your quota, audited, and shown to the recipient.",
+  ticket: "Ticket", reason: "Reason", breakGlassButton: "Open the full record",
+  supportPrivacy: "Customer service sees masked data; the full record shows for one minute after a break-glass and is not kept by this page.",
+  recipientLabel: "Recipient", senderLabel: "Sender", remarkLabel: "Remark", contentsLabel: "Contents",
+  disclosedNote: "Audited; the recipient sees this access. Hidden again in", seconds: "s", hiddenAgain: "Hidden again.",
   routeTitle: "Route order", routeId: "Route number", routeLoad: "Load",
   routeSequence: "Roads and compounds, one per line, in walking order", routeStart: "Start from",
   routeNew: "No order saved for this route yet: write one.", routeSaved: "Saved; couriers' manifests follow this order.",
@@ -43,6 +50,8 @@ Object.assign(ZH, {
   codeSent: "如果该号码有包裹，验证码已发送。", verified: "已验证", station: "驿站",
   dispatched: "已派件", withdrawn: "已撤回", passRoute: "路线", noCourier: "本站还没有快递员账号", passFor: "通行证 · 路线",
   passHint: "众包快递员用手机扫码，凭短信验证码登录。", noParcels: "请先扫描要派的包裹。", remove: "移除",
+  recipientLabel: "收件人", senderLabel: "寄件人", remarkLabel: "备注", contentsLabel: "物品",
+  disclosedNote: "已记入审计，收件人可以看到这次调阅。隐藏倒计时", seconds: "秒", hiddenAgain: "已重新隐藏。",
   routeNew: "这条路线还没有保存顺序，请填写。", routeSaved: "已保存，快递员的派件清单按此顺序排列。",
   timeline: "物流轨迹", handOver: "交付", cameraOff: "无法使用摄像头，请输入或用扫码枪。", identityHint: "请在驿站柜台出示，两分钟内有效。",
 });
@@ -60,6 +69,27 @@ function el(tag, className, text) {
   if (text !== undefined && text !== null) node.textContent = text;
   return node;
 }
+function message(box, text, className = "hint") { box.replaceChildren(el("p", className, text)); }
+
+// Staff sign-in (password and TOTP) shared by the desk pages: on success the form goes away,
+// the page's #desk shows, and `signedIn` gets the session token (kept in page memory only).
+function onStaffSignIn(signedIn) {
+  document.getElementById("signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const [username, password, totp] = ["username", "password", "totp"].map((id) => document.getElementById(id));
+    const status = document.getElementById("signin-status");
+    const response = await fetch("/api/v1/auth/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: username.value, password: password.value, totp: totp.value }),
+    });
+    if (!response.ok) { status.className = "error"; status.textContent = await problemText(response); return; }
+    password.value = ""; totp.value = "";
+    document.getElementById("signin").hidden = true;
+    document.getElementById("desk").hidden = false;
+    signedIn((await response.json()).token);
+  });
+}
+
 // A problem body's field errors say what and where ("waybills[1]: no such waybill"); else its detail.
 async function problemText(response) {
   try {

@@ -17,8 +17,6 @@ function parcelCard(parcel, extra) {
   return card;
 }
 
-function message(box, text, className = "hint") { box.replaceChildren(el("p", className, text)); }
-
 async function stickerDownload(waybill, format) {
   const response = await api(`/stations/parcels/${encodeURIComponent(waybill)}/sticker?format=${format}`);
   if (!response.ok) return;
@@ -53,18 +51,8 @@ function handedList(box, handed) {
   refreshHeld();
 }
 
-document.getElementById("signin-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const status = document.getElementById("signin-status");
-  const response = await fetch("/api/v1/auth/login", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: username.value, password: password.value, totp: totp.value }),
-  });
-  if (!response.ok) { status.className = "error"; status.textContent = await problemText(response); return; }
-  session = (await response.json()).token;
-  password.value = ""; totp.value = "";
-  document.getElementById("signin").hidden = true;
-  document.getElementById("desk").hidden = false;
+onStaffSignIn((token) => {
+  session = token;
   document.getElementById("checkin-waybill").focus();
   document.getElementById("pass-day").value = chinaToday();
   refreshHeld();
