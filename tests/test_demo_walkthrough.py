@@ -29,6 +29,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     first, second = run_pwb(home, "demo", "--orders", "5"), run_pwb(home, "demo", "--orders", "5")
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert "12 parcels dispatched to demo.courier, 12 waiting for check-in" in second.stderr
+    assert "6 for the hub" in second.stderr
     return home
 
 
@@ -59,6 +60,7 @@ def sign_in(client: TestClient, home: Path, username: str, headers: dict[str, st
 def test_the_accounts_file_is_owner_only_and_seeding_twice_keeps_the_accounts(home: Path) -> None:
     assert (home / "demo-accounts.json").stat().st_mode & 0o077 == 0
     assert {name: a["role"] for name, a in accounts(home).items()} == {
+        "demo.sorter": "sorting_operator",
         "demo.clerk": "station_clerk",
         "demo.courier": "courier",
         "demo.support": "customer_service",
@@ -101,6 +103,13 @@ def test_a_visitor_works_the_station_and_the_courier_route(home: Path, rt: Runti
     )
     assert opened.status_code == 200, opened.text
     assert opened.json()["recipient"]["phone"].startswith("+86139001300")
+
+    # The last six wait at the hub, printed: the sorter's scan sorts them on to the station.
+    at_the_hub = json.loads((home / "demo-accounts.json").read_text(encoding="utf-8"))["waiting_at_the_hub"]
+    sorter = sign_in(client, home, "demo.sorter")
+    for status in ("collected", "in_transit"):
+        moved = client.post(f"{API}/waybills/{at_the_hub[0]}/events", json={"status": status}, headers=sorter)
+        assert moved.status_code == 200, moved.text
 
     # Their recipients are the documented demo numbers: the portal's code goes to the outbox.
     assert client.post(f"{API}/recipient/otp/request", json={"phone": route_phone(13)}).status_code == 202

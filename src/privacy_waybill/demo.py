@@ -50,8 +50,9 @@ def demo_orders(count: int, seed: int = 2024, prefix: str = "DEMO") -> Iterator[
         yield order
 
 
-# The demo's walkthrough station: route 13 of station HZ10 (文一西路, 余杭区) in the shipped
-# routing table, three compounds along it.
+# The demo's walkthrough station: route 13 of station HZ10 (文一西路, 余杭区) under hub 571 in
+# the shipped routing table, three compounds along it.
+DEMO_HUB = "571"
 DEMO_STATION = "HZ10"
 DEMO_ROUTE = "13"
 _COMPOUNDS = (("969号", "西溪园区"), ("998号", "海创园"), ("1818号", "未来科技城"))
@@ -66,7 +67,7 @@ def route_phone(n: int) -> str:
     return str(ROUTE_PHONE_BASE + n)
 
 
-def route_orders(count: int = 24) -> Iterator[dict[str, object]]:
+def route_orders(count: int) -> Iterator[dict[str, object]]:
     """`count` orders to buildings on one courier route (2 parcels a building, each building
     written several ways), deterministic, so seeding them twice replays the same orders."""
     fake = Faker("zh_CN")

@@ -118,6 +118,10 @@ def _public_router(rt: Runtime) -> APIRouter:
         # The page reads its token from the URL and asks /api/v1/tracking: status only.
         return FileResponse(WEB_DIR / "track.html")
 
+    @router.get("/hub", response_class=HTMLResponse)
+    def hub_sorting() -> FileResponse:
+        return FileResponse(WEB_DIR / "hub" / "index.html")
+
     @router.get("/support", response_class=HTMLResponse)
     def support_desk() -> FileResponse:
         return FileResponse(WEB_DIR / "support" / "index.html")

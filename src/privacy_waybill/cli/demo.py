@@ -23,6 +23,7 @@ import typer
 from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.cli.common import allow, fail, file_problem, operator, runtime, settings, stderr
 from privacy_waybill.cli.stations import seed_demo_stations
+from privacy_waybill.identity.rules import OPTIONAL_SCOPE_ATTRIBUTE, SCOPE_ATTRIBUTE
 from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
 
 if TYPE_CHECKING:
@@ -30,18 +31,19 @@ if TYPE_CHECKING:
 
 DEMO_X_NUMBERS = tuple(f"+861710000{n:04d}" for n in range(1, 101))
 ACCOUNTS_FILE = "demo-accounts.json"
-# (username, role): station roles work at the walkthrough station.
+# (username, role): each works at the walkthrough station or its hub, as its role is scoped.
 DEMO_ACCOUNTS = (
+    ("demo.sorter", Role.SORTING_OPERATOR),
     ("demo.clerk", Role.STATION_CLERK),
     ("demo.courier", Role.COURIER),
     ("demo.support", Role.CUSTOMER_SERVICE),
     ("demo.auditor", Role.SECURITY_AUDITOR),
     ("demo.admin", Role.PLATFORM_ADMIN),
 )
-_STATION_ROLES = frozenset({Role.STATION_CLERK, Role.COURIER})
-ROUTE_PARCELS = 24
-# The first half of the route's parcels go out with the demo courier; the rest wait for the desk.
-DISPATCHED = ROUTE_PARCELS // 2
+# The route's parcels: the first go out with the demo courier, the next wait for the desk, the
+# last are printed and wait for the hub's sorting scan.
+DISPATCHED, AT_THE_DESK, AT_THE_HUB = 12, 12, 6
+ROUTE_PARCELS = DISPATCHED + AT_THE_DESK + AT_THE_HUB
 _TO_THE_STATION = (WaybillStatus.PRINTED, WaybillStatus.COLLECTED, WaybillStatus.IN_TRANSIT)
 
 demo_app = typer.Typer(
@@ -59,7 +61,7 @@ def demo(
     if ctx.invoked_subcommand is not None:
         return
     from privacy_waybill.access.api_keys import MERCHANT_SCOPES, new_api_key
-    from privacy_waybill.demo import DEMO_STATION, demo_orders, route_orders
+    from privacy_waybill.demo import DEMO_HUB, DEMO_STATION, demo_orders, route_orders
     from privacy_waybill.issuance.intake import records_from_objects
     from privacy_waybill.issuance.service import Issued, Rejected
 
@@ -88,10 +90,15 @@ def demo(
         allow(rt, operator(Role.PLATFORM_ADMIN), "station.register")
         sort_codes = [o.waybill.sort_code for o in (*outcomes, *route) if isinstance(o, Issued)]
         stations = seed_demo_stations(rt, sort_codes)
-        at_the_station = [_bring_to_station(rt, w) for w in route_waybills]
+        hub_count = len(route_waybills) - AT_THE_HUB
+        at_the_station = [_move_along(rt, w, _TO_THE_STATION) for w in route_waybills[:hub_count]]
+        at_the_hub = [_move_along(rt, w, _TO_THE_STATION[:1]) for w in route_waybills[hub_count:]]
         accounts_file = rt.settings.home / ACCOUNTS_FILE
-        waiting = [w.waybill_no for w in at_the_station[DISPATCHED:]]
-        courier = _ensure_accounts(rt, accounts_file, DEMO_STATION, waiting)
+        waiting = {
+            "waiting_for_check_in": [w.waybill_no for w in at_the_station[DISPATCHED:]],
+            "waiting_at_the_hub": [w.waybill_no for w in at_the_hub],
+        }
+        courier = _ensure_accounts(rt, accounts_file, {"station": DEMO_STATION, "hub": DEMO_HUB}, waiting)
         dispatched = _dispatch(rt, at_the_station[:DISPATCHED], courier, DEMO_STATION)
         ticket = _open_ticket(rt, at_the_station[DISPATCHED:])
     stderr.print(
@@ -101,22 +108,24 @@ def demo(
     )
     stderr.print(
         f"pwb demo: station {DEMO_STATION}: {dispatched} parcels dispatched to demo.courier, "
-        f"{ROUTE_PARCELS - DISPATCHED} waiting for check-in (support ticket {ticket} names them); "
+        f"{AT_THE_DESK} waiting for check-in (support ticket {ticket} names them), {AT_THE_HUB} for the hub; "
         f"accounts in {accounts_file} (sign-in codes: pwb demo code demo.clerk)",
         highlight=False,
     )
 
 
-def _bring_to_station(rt: Runtime, waybill: IssuedWaybill) -> IssuedWaybill:
-    """A newly issued route parcel moved along to the station, as printing and sorting would."""
+def _move_along(rt: Runtime, waybill: IssuedWaybill, steps: tuple[WaybillStatus, ...]) -> IssuedWaybill:
+    """A newly issued route parcel moved through `steps`, as printing and sorting would."""
     if waybill.status is not WaybillStatus.CREATED:
         return waybill
-    for status in _TO_THE_STATION:
+    for status in steps:
         waybill = rt.waybills.transition(waybill, status, "system:demo", rt.clock())
     return waybill
 
 
-def _ensure_accounts(rt: Runtime, accounts_file: Path, station: str, waiting: list[str]) -> str | None:
+def _ensure_accounts(
+    rt: Runtime, accounts_file: Path, places: dict[str, str], waiting: dict[str, list[str]]
+) -> str | None:
     """Create the demo accounts that do not exist yet and record their credentials, with the
     waybill numbers waiting for the desk; returns the demo courier's actor id (None when the
     account exists but is not this demo's)."""
@@ -126,11 +135,12 @@ def _ensure_accounts(rt: Runtime, accounts_file: Path, station: str, waiting: li
         if rt.identity.store.user_by_username(username) is not None:
             continue
         password = secrets.token_urlsafe(12)
-        scope = {"station": station} if role in _STATION_ROLES else {}
+        attribute = SCOPE_ATTRIBUTE.get(role) or OPTIONAL_SCOPE_ATTRIBUTE.get(role)
+        scope = {attribute: places[attribute]} if attribute else {}
         created = rt.identity.add_user(username, password, role, rt.clock(), **scope)
         secret = pyotp.parse_uri(created.totp_uri).secret if created.totp_uri else None
         known[username] = {"role": role.value, "password": password, "totp_secret": secret}
-    _write_accounts(accounts_file, station, known, waiting)
+    _write_accounts(accounts_file, places["station"], known, waiting)
     courier = rt.identity.store.user_by_username("demo.courier")
     return f"user:{courier.id}" if courier is not None and courier.role is Role.COURIER else None
 
@@ -169,12 +179,14 @@ def _read_accounts(path: Path) -> dict[str, dict[str, str | None]]:
         raise fail(f"{path}: not a demo accounts file; move it away and run `pwb demo` again") from None
 
 
-def _write_accounts(path: Path, station: str, accounts: dict[str, dict[str, str | None]], waiting: list[str]) -> None:
+def _write_accounts(
+    path: Path, station: str, accounts: dict[str, dict[str, str | None]], waiting: dict[str, list[str]]
+) -> None:
     body = {
         "note": "Demo accounts made by `pwb demo`; `pwb demo code NAME` prints a current sign-in code.",
         "station": station,
         "accounts": accounts,
-        "waiting_for_check_in": waiting,
+        **waiting,
     }
     try:
         path.touch(mode=0o600)

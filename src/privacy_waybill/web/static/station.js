@@ -272,51 +272,8 @@ document.getElementById("pass-form").addEventListener("submit", async (event) =>
   box.replaceChildren(el("p", "ok", `${t("passFor")} ${issued.route} · ${issued.day}`), qr, link, el("p", "hint", t("passHint")));
 });
 
-// The phone's camera as the scanner (zxing-wasm, vendored from the locked npm package): the
-// waybill's Code 128 for check-in, the recipient's QR for the identity code. A found code is
-// typed into its field and the form submitted, exactly as a handheld scanner would.
-let scanning = false;
-async function scanWithCamera(formats, field, form) {
-  const video = document.getElementById("camera");
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch {
-    message(document.getElementById("checkin-result"), t("cameraOff"), "error");
-    return;
-  }
-  video.srcObject = stream; video.hidden = false;
-  await video.play();
-  scanning = true;
-  const canvas = document.createElement("canvas");
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  while (scanning) {
-    if (video.videoWidth) {
-      canvas.width = video.videoWidth; canvas.height = video.videoHeight;
-      context.drawImage(video, 0, 0);
-      const frame = context.getImageData(0, 0, canvas.width, canvas.height);
-      const [found] = await ZXingWASM.readBarcodes(frame, { formats, tryHarder: true, maxNumberOfSymbols: 1 });
-      if (found?.isValid) {
-        stopCamera();
-        document.getElementById(field).value = found.text;
-        document.getElementById(form).requestSubmit();
-        return;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-function stopCamera() {
-  scanning = false;
-  const video = document.getElementById("camera");
-  video.srcObject?.getTracks().forEach((track) => track.stop());
-  video.srcObject = null; video.hidden = true;
-}
-document.addEventListener("DOMContentLoaded", () => {
-  ZXingWASM.prepareZXingModule({
-    overrides: { locateFile: (path, prefix) => (path.endsWith(".wasm") ? "/static/vendor/zxing-wasm/zxing_reader.wasm" : prefix + path) },
-  });
-});
-document.getElementById("camera-checkin").addEventListener("click", () => scanWithCamera(["Code128"], "checkin-waybill", "checkin-form"));
-document.getElementById("camera-identity").addEventListener("click", () => scanWithCamera(["QRCode"], "identity-code", "identity-form"));
-document.getElementById("camera-dispatch").addEventListener("click", () => scanWithCamera(["Code128", "QRCode"], "dispatch-waybill", "dispatch-scan-form"));
+// The phone's camera as the scanner (desk-camera.js): the waybill's Code 128 for check-in and
+// dispatch (or its QR), the recipient's QR for the identity code.
+document.getElementById("camera-checkin").addEventListener("click", () => scanWithCamera(["Code128"], "checkin-waybill", "checkin-form", "checkin-result"));
+document.getElementById("camera-identity").addEventListener("click", () => scanWithCamera(["QRCode"], "identity-code", "identity-form", "pickup-result"));
+document.getElementById("camera-dispatch").addEventListener("click", () => scanWithCamera(["Code128", "QRCode"], "dispatch-waybill", "dispatch-scan-form", "dispatch-result"));

@@ -1,7 +1,9 @@
-"""Browser journey of the customer service desk (/support): the real app under uvicorn,
-Playwright in Debian's Chromium. A waybill is looked up masked; break-glass needs a ticket that
-names it and a reason, shows the full record for a minute, then removes it from the page; the
-recipient's portal lists the access. Screenshots go to docs/screenshots/."""
+"""Browser journeys of the customer service desk (/support) and the hub's sorting scan (/hub):
+the real app under uvicorn, Playwright in Debian's Chromium. Customer service looks a waybill
+up masked; break-glass needs a ticket that names it and a reason, shows the full record for a
+minute, then removes it from the page; the recipient's portal lists the access. A sorter's one
+scan per parcel records it as sorted and shows its sort code, never more than the masked label.
+Screenshots go to docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from privacy_waybill.api.app import create_app
 from privacy_waybill.recipients.model import Recipient
 from privacy_waybill.runtime import Runtime, initialise, open_runtime
 from privacy_waybill.settings import Settings
+from privacy_waybill.storage.waybills import WAYBILLS
 from station_support import PASSWORD, parcels_in_transit, phone, recipient_name
 
 SKIP_REASON = browser_skip_reason()
@@ -56,15 +59,16 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def signed_in(browser: Browser, base_url: str, rt: Runtime, viewport: ViewportSize) -> Page:
+def signed_in(
+    browser: Browser, base_url: str, rt: Runtime, viewport: ViewportSize, role: Role = Role.CUSTOMER_SERVICE, **scope: str
+) -> Page:
     context = browser.new_context(viewport=viewport, locale="zh-CN")
     context.set_default_timeout(8_000)
     page = context.new_page()
     page.clock.install()
-    page.goto(base_url + "/support")
-    expect(page.locator("h1")).to_have_text("客服工作台")
-    username = f"support.{uuid.uuid4().hex[:8]}"
-    created = rt.identity.add_user(username, PASSWORD, Role.CUSTOMER_SERVICE, rt.clock())
+    page.goto(base_url + ("/hub" if role is Role.SORTING_OPERATOR else "/support"))
+    username = f"{role.value.replace('_', '-')}.{uuid.uuid4().hex[:8]}"
+    created = rt.identity.add_user(username, PASSWORD, role, rt.clock(), **scope)
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.fill("#totp", pyotp.parse_uri(created.totp_uri).now())  # type: ignore[union-attr]
@@ -81,6 +85,7 @@ def test_customer_service_sees_masked_data_and_opens_the_full_record_only_with_a
     open_ticket(rt, TICKET, parcel)
     full_name, number = recipient_name(80), phone(80)
     page = signed_in(browser, base_url, rt, DESKTOP)
+    expect(page.locator("h1")).to_have_text("客服工作台")
 
     page.fill("#lookup-waybill", parcel.waybill_no)
     page.press("#lookup-waybill", "Enter")
@@ -123,3 +128,42 @@ def test_customer_service_sees_masked_data_and_opens_the_full_record_only_with_a
     phone_page.screenshot(path=str(SCREENSHOTS / "support-lookup.png"), full_page=True)
     phone_page.click("#lang")
     expect(phone_page.locator("h1")).to_have_text("Customer service desk")
+
+
+def test_one_sorting_scan_records_the_parcel_as_sorted_and_shows_its_sort_code(
+    browser: Browser, site: tuple[str, Runtime]
+) -> None:
+    base_url, rt = site
+    printed, other_hub = parcels_in_transit(rt, [82, 83])
+    with rt.engine.begin() as conn:  # one arrives straight from printing, one belongs to another hub
+        conn.execute(WAYBILLS.update().where(WAYBILLS.c.id == printed.waybill_id).values(status="printed"))
+        conn.execute(WAYBILLS.update().where(WAYBILLS.c.id == other_hub.waybill_id).values(sort_code="010-BJ05-02"))
+    hub, station, route = printed.sort_code.split("-")
+    page = signed_in(browser, base_url, rt, PHONE, Role.SORTING_OPERATOR, hub=hub)
+    expect(page.locator("h1")).to_have_text("分拣扫描")
+
+    page.fill("#sort-waybill", printed.waybill_no)
+    page.press("#sort-waybill", "Enter")
+    card = page.locator(f"#sort-result li[data-waybill='{printed.waybill_no}']")
+    expect(card.locator(".sort-code strong")).to_have_text(station)
+    expect(card.locator(".sort-code")).to_contain_text(route)
+    expect(card).to_contain_text("已分拣：运输中")
+    expect(page.locator("#sorted-count")).to_have_text("(1)")
+    stored = rt.waybills.get_by_number(None, printed.waybill_no)
+    assert stored is not None and stored.status.value == "in_transit"
+    assert [e["status"] for e in rt.waybills.events(stored.waybill_id)][-2:] == ["collected", "in_transit"]
+    html = page.content()
+    assert recipient_name(82) not in html and phone(82) not in html
+    page.screenshot(path=str(SCREENSHOTS / "hub-sorting.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+    # Scanned again: shown, not moved, not counted twice.
+    page.fill("#sort-waybill", printed.waybill_no)
+    page.press("#sort-waybill", "Enter")
+    expect(card).to_contain_text("已分拣过")
+    expect(page.locator("#sorted-count")).to_have_text("(1)")
+    # Another hub's parcel is not this sorter's: refused like a missing one, nothing shown.
+    page.fill("#sort-waybill", other_hub.waybill_no)
+    page.press("#sort-waybill", "Enter")
+    expect(page.locator("#sort-result .error")).to_be_visible()
+    assert recipient_name(83)[:1] + "*" not in page.locator("#sort-result").inner_text()
