@@ -214,6 +214,32 @@ def test_pdf_button_downloads_a_label(page: Page, site: Site) -> None:
         assert label.read(5) == b"%PDF-"
 
 
+def test_a_merchant_opens_one_recipient_in_full_for_a_purpose_for_one_minute(browser: Browser, site: Site) -> None:
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    context.set_default_timeout(5_000)
+    page = context.new_page()
+    page.clock.install()
+    upload_csv(page, site, CSV_HEADER + CSV_ROWS)
+    row = page.locator("#waybills tbody tr", has_text="欧阳**")
+    waybill_no = row.get_attribute("data-waybill")
+    row.locator("button.decrypt").click()
+    expect(page.locator("#decrypt-waybill")).to_have_text(waybill_no or "")
+    page.select_option("#decrypt-purpose", "return")
+    page.click("#decrypt-form button[type=submit]")
+    expect(page.locator("#decrypted .full-record")).to_contain_text("欧阳震华")
+    expect(page.locator("#decrypted .full-record")).to_contain_text("13812345678")
+    expect(page.locator("#decrypted .full-record")).to_contain_text("969号西溪园区5号楼1201室")
+    expect(page.locator("#decrypt-countdown")).to_contain_text("60")
+    decrypted = site.rt.audit.events(action="waybill.decrypt", limit=100)
+    assert decrypted[-1].purpose == "return" and decrypted[-1].outcome == "allowed"
+
+    page.clock.run_for(61_000)
+    expect(page.locator("#decrypted")).to_have_text("已从页面移除。")
+    assert_no_personal_values(page.content())
+    assert_fits_phone_width(page)
+    context.close()
+
+
 def test_tracking_page_shows_status_in_chinese_only(page: Page, site: Site) -> None:
     page.goto(site.base_url + site.tracking_path(TRACKED_ORDER))
     expect(page.locator("#tracking .status")).to_have_text("已下单")

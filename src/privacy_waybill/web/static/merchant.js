@@ -1,5 +1,6 @@
 // Merchant console: upload an order file with progress, see each rejected row (rejections.js),
-// list masked waybills, download labels.
+// list masked waybills, download labels, and open one recipient in full for a stated purpose
+// (shown for a minute, then removed from the page).
 const keyInput = document.getElementById("api-key");
 const summary = document.getElementById("summary");
 const progress = document.getElementById("progress");
@@ -34,6 +35,11 @@ async function refresh() {
     button.type = "button"; button.textContent = "PDF"; button.className = "label-download";
     button.addEventListener("click", () => downloadLabel(w.waybill_no));
     labelCell.append(button); tr.append(labelCell);
+    const fullCell = document.createElement("td");
+    const full = document.createElement("button");
+    full.type = "button"; full.textContent = t("full"); full.className = "decrypt";
+    full.addEventListener("click", () => chooseForDecrypt(w.waybill_no));
+    fullCell.append(full); tr.append(fullCell);
     return tr;
   }));
 }
@@ -61,6 +67,51 @@ document.getElementById("upload-form").addEventListener("submit", (event) => {
   request.send(data);
 });
 document.getElementById("refresh").addEventListener("click", refresh);
+
+const SHOWN_SECONDS = 60;
+let decryptFor = null;
+let countdown = null;
+
+function removeDecrypted(text) {
+  clearInterval(countdown); countdown = null;
+  const box = document.getElementById("decrypted");
+  box.replaceChildren();
+  if (text) { const note = document.createElement("p"); note.className = "hint"; note.textContent = text; box.append(note); }
+}
+
+function chooseForDecrypt(waybillNo) {
+  decryptFor = waybillNo;
+  removeDecrypted();
+  document.getElementById("decrypt").hidden = false;
+  document.getElementById("decrypt-waybill").textContent = waybillNo;
+  document.getElementById("decrypt").scrollIntoView();
+}
+
+document.getElementById("decrypt-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!decryptFor) return;
+  const purpose = document.getElementById("decrypt-purpose").value;
+  const response = await fetch(`/api/v1/waybills/${encodeURIComponent(decryptFor)}/decrypt`, {
+    method: "POST", headers: { ...authHeaders(), "Content-Type": "application/json" }, body: JSON.stringify({ purpose }),
+  });
+  const body = await response.json();
+  if (!response.ok) { removeDecrypted(body.detail || body.title); return; }
+  const box = document.getElementById("decrypted");
+  const lines = [body.recipient.name, body.recipient.phone, body.recipient.address, body.remark].filter(Boolean);
+  const list = document.createElement("ul");
+  list.className = "full-record";
+  list.replaceChildren(...lines.map((line) => { const li = document.createElement("li"); li.textContent = line; return li; }));
+  let left = SHOWN_SECONDS;
+  const note = document.createElement("p"); note.className = "hint"; note.id = "decrypt-countdown";
+  note.textContent = `${t("shownFor")} ${left}${t("seconds")}`;
+  box.replaceChildren(list, note);
+  clearInterval(countdown);
+  countdown = setInterval(() => {
+    left -= 1;
+    note.textContent = `${t("shownFor")} ${left}${t("seconds")}`;
+    if (left <= 0) removeDecrypted(t("removed"));
+  }, 1000);
+});
 document.addEventListener("pwb-language", () => {
   showRejections(lastResults);
   if (keyInput.value.trim()) refresh();
