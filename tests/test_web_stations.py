@@ -224,7 +224,7 @@ def test_a_clerk_dispatches_parcels_takes_one_back_orders_a_route_and_issues_a_c
     page.fill("#dispatch-waybill", "PW000000000000000")
     page.press("#dispatch-waybill", "Enter")
     page.click("#dispatch-button")
-    expect(page.locator("#dispatch-result .error")).to_contain_text("no such waybill")
+    expect(page.locator("#dispatch-result .error")).to_contain_text("waybills[0]: 没有这个运单")
 
     # The route's walking order: written once, read back, and what the manifests follow.
     page.fill("#route-id", route)

@@ -45,7 +45,7 @@ async function api(path, options = {}) {
   if (response.status === 401 && path.startsWith("/delivery")) signedOut();
   if (!response.ok) {
     const reason = body?.errors?.map((e) => `${e.field}: ${e.reason}`).join("; ") || body?.detail || body?.title;
-    throw new Error(reason || `HTTP ${response.status}`);
+    throw new Error(problemZh(reason) || `HTTP ${response.status}`);
   }
   return body;
 }

@@ -99,7 +99,7 @@ async function problemText(response) {
   try {
     const body = await response.json();
     const fields = (body.errors || []).map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; ");
-    return fields || body.detail || body.title;
+    return problemZh(fields || body.detail || body.title);
   } catch { return response.statusText; }
 }
 const ROLE_ZH = { courier: "快递员", crowd_courier: "众包快递员", merchant: "商家", customer_service: "客服",
