@@ -32,6 +32,7 @@ from privacy_waybill.api.stations import (
 )
 from privacy_waybill.api.security import security_router
 from privacy_waybill.api.tracking import tracking_router
+from privacy_waybill.api.users_routes import users_router
 from privacy_waybill.api.waybills import waybills_router
 from privacy_waybill.runtime import Runtime
 
@@ -59,7 +60,7 @@ def create_app(rt: Runtime) -> FastAPI:
     )
     for router in (orders_router(rt), waybills_router(rt), printing, tracking_router(rt), oversight_router(rt)):
         app.include_router(router, prefix="/api/v1")
-    for router in (outbox_router(rt), delivery_router(rt), keys_router(rt)):
+    for router in (outbox_router(rt), delivery_router(rt), keys_router(rt), users_router(rt)):
         app.include_router(router, prefix="/api/v1")
     install_station_problems(app)
     for router in (station_router(rt), tracking_by_number_router(rt), recipient_router(rt)):

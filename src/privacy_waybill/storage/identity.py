@@ -68,6 +68,11 @@ class IdentityStore:
     def user_by_id(self, user_id: str) -> User | None:
         return self._one_user(USERS.c.id == user_id)
 
+    def all_users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(USERS).order_by(USERS.c.role, USERS.c.username)).mappings()
+            return [_user(row) for row in rows]
+
     def active_users(self, role: Role, station: str) -> list[User]:
         stmt = (
             select(USERS)
