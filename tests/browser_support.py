@@ -6,6 +6,7 @@ Playwright cannot download its own browsers here, so it drives the distribution'
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import threading
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+import zxingcpp
 from fastapi import FastAPI
+from PIL import Image
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without --disable-background-networking Chromium keeps trying to reach Google services.
@@ -65,3 +68,9 @@ def serve(app: FastAPI, port: int, **config: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=STARTUP_TIMEOUT_S)
+
+
+def decode_qr(png: bytes) -> str | None:
+    """What an independent reader (zxing-cpp) finds in a screenshot of a QR code."""
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
+    return found[0].text if found else None

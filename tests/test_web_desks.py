@@ -1,4 +1,5 @@
-"""Browser journeys of the customer service desk (/support) and the hub's sorting scan (/hub):
+"""Browser journeys of the customer service desk (/support), the hub's sorting scan (/hub) and
+the administrators' accounts page (/operator/users):
 the real app under uvicorn, Playwright in Debian's Chromium. Customer service looks a waybill
 up masked; break-glass needs a ticket that names it and a reason, shows the full record for a
 minute, then removes it from the page; the recipient's portal lists the access. A sorter's one
@@ -16,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from api_support import open_ticket
-from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, free_port, serve
+from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, decode_qr, free_port, serve
 from privacy_waybill.access.model import Role
 from privacy_waybill.api.app import create_app
 from privacy_waybill.recipients.model import Recipient
@@ -32,6 +33,7 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 TICKET = "T-20261202-0007"
+PAGES = {Role.CUSTOMER_SERVICE: "/support", Role.SORTING_OPERATOR: "/hub", Role.PLATFORM_ADMIN: "/operator/users"}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def signed_in(
     context.set_default_timeout(8_000)
     page = context.new_page()
     page.clock.install()
-    page.goto(base_url + ("/hub" if role is Role.SORTING_OPERATOR else "/support"))
+    page.goto(base_url + PAGES[role])
     username = f"{role.value.replace('_', '-')}.{uuid.uuid4().hex[:8]}"
     created = rt.identity.add_user(username, PASSWORD, role, rt.clock(), **scope)
     page.fill("#username", username)
@@ -167,3 +169,45 @@ def test_one_sorting_scan_records_the_parcel_as_sorted_and_shows_its_sort_code(
     page.press("#sort-waybill", "Enter")
     expect(page.locator("#sort-result .error")).to_be_visible()
     assert recipient_name(83)[:1] + "*" not in page.locator("#sort-result").inner_text()
+
+
+def test_an_admin_creates_an_account_shows_its_totp_once_binds_a_courier_and_locks_it(
+    browser: Browser, site: tuple[str, Runtime]
+) -> None:
+    base_url, rt = site
+    page = signed_in(browser, base_url, rt, PHONE, Role.PLATFORM_ADMIN)
+    expect(page.locator("h1")).to_have_text("账号管理")
+    expect(page.locator("#accounts li").first).to_be_visible()
+
+    page.fill("#new-username", "liu.courier")
+    page.fill("#new-password", "a long enough passphrase")
+    page.select_option("#new-role", "courier")
+    page.fill("#new-scope", "HZ10")
+    page.click("#add-form button[type=submit]")
+    expect(page.locator("#add-result .ok")).to_contain_text("liu.courier")
+    uri = page.locator("#add-result .totp-uri").text_content() or ""
+    assert uri.startswith("otpauth://totp/")
+    qr = page.locator("#add-result svg").screenshot()
+    assert decode_qr(qr) == uri
+    page.screenshot(path=str(SCREENSHOTS / "operator-users.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+    page.select_option("#bind-username", "liu.courier")
+    page.fill("#bind-device", "web-1234567890")
+    page.click("#bind-form button[type=submit]")
+    expect(page.locator("#bind-result .ok")).to_contain_text("liu.courier")
+    card = page.locator("#accounts li[data-username='liu.courier']")
+    expect(card).to_contain_text("已绑定手机")
+    card.locator("button").click()
+    expect(card).to_contain_text("已锁定")
+    user = rt.identity.store.user_by_username("liu.courier")
+    assert user is not None and (user.status.value, user.device_id, user.station) == ("locked", "web-1234567890", "HZ10")
+
+    # A clerk without a station is refused by field, in Chinese.
+    page.fill("#new-username", "zhou.clerk")
+    page.fill("#new-password", "a long enough passphrase")
+    page.select_option("#new-role", "station_clerk")
+    page.fill("#new-scope", "")
+    page.click("#add-form button[type=submit]")
+    expect(page.locator("#add-result .error")).to_contain_text("station")
+    assert rt.identity.store.user_by_username("zhou.clerk") is None

@@ -15,12 +15,11 @@ import numpy as np
 import pyotp
 import pytest
 import segno
-import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from api_support import open_ticket
-from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, free_port, serve
+from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, decode_qr, free_port, serve
 from privacy_waybill.access.model import Role, Subject
 from privacy_waybill.api.app import create_app
 from privacy_waybill.recipients.model import Recipient
@@ -115,12 +114,6 @@ def check_in(page: Page, waybill_no: str) -> None:
     page.fill("#checkin-waybill", waybill_no)
     page.press("#checkin-waybill", "Enter")
     expect(page.locator(f"#checkin-result li[data-waybill='{waybill_no}']")).to_be_visible()
-
-
-def decode_qr(png: bytes) -> str | None:
-    """What an independent reader (zxing-cpp) finds in a screenshot of a QR code."""
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
-    return found[0].text if found else None
 
 
 def assert_fits(page: Page) -> None:

@@ -131,6 +131,10 @@ def _public_router(rt: Runtime) -> APIRouter:
     def courier_page() -> FileResponse:
         return FileResponse(WEB_DIR / "courier" / "index.html")
 
+    @router.get("/operator/users", response_class=HTMLResponse)
+    def operator_users_page() -> FileResponse:
+        return FileResponse(WEB_DIR / "operator" / "users.html")
+
     @router.get("/operator/outbox", response_class=HTMLResponse)
     def operator_outbox_page() -> FileResponse:
         return FileResponse(WEB_DIR / "operator" / "outbox.html")

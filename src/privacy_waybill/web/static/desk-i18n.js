@@ -31,6 +31,15 @@ Object.assign(MESSAGES.en, {
   passButton: "Issue pass", dispatched: "Dispatched", withdrawn: "Taken back", noCourier: "No courier account at this station",
   passFor: "Pass for route", passHint: "The crowd courier scans this code with their phone and signs in with a text-message code.",
   noParcels: "Scan the parcels first.", remove: "Remove",
+  usersTitle: "Accounts", adminSignIn: "Administrator sign-in", accounts: "Accounts", addAccount: "New account",
+  roleLabel: "Role", roleCourier: "Courier", roleClerk: "Station clerk", roleSorter: "Sorter", roleSupport: "Customer service",
+  roleMerchant: "Merchant", roleAuditor: "Security auditor", roleAdmin: "Platform admin", create: "Create",
+  bindTitle: "Bind a courier's phone", courierLabel: "Courier", deviceLabel: "Device id (shown on the courier's page)",
+  bind: "Bind", usersPrivacy: "A TOTP secret is shown once, when the account is made; the audit log names accounts by id, never by username or password.",
+  scope_station: "Station (couriers: optional)", scope_hub: "Hub", scope_tenant_id: "Merchant tenant",
+  status_active: "active", status_locked: "locked", status_disabled: "disabled", deviceBound: "device bound",
+  lock: "Lock", activate: "Reactivate", created: "Created", bound: "Bound",
+  totpOnce: "Scan this into the user's authenticator app now: it is not shown again.",
   hubTitle: "Sorting scan", hubSignIn: "Sorter sign-in", sortScan: "Scan to sort", sortButton: "Sort",
   sortedHere: "Sorted in this session", sortedNow: "Sorted: in transit", alreadySorted: "Already sorted",
   hubPrivacy: "Sorters see the sort code and the label's masked data only.",
@@ -53,6 +62,9 @@ Object.assign(ZH, {
   codeSent: "如果该号码有包裹，验证码已发送。", verified: "已验证", station: "驿站",
   dispatched: "已派件", withdrawn: "已撤回", passRoute: "路线", noCourier: "本站还没有快递员账号", passFor: "通行证 · 路线",
   passHint: "众包快递员用手机扫码，凭短信验证码登录。", noParcels: "请先扫描要派的包裹。", remove: "移除",
+  scope_station: "驿站（快递员可不填）", scope_hub: "分拣中心", scope_tenant_id: "商家编号",
+  status_active: "正常", status_locked: "已锁定", status_disabled: "已停用", deviceBound: "已绑定手机",
+  lock: "锁定", activate: "恢复", created: "已创建", bound: "已绑定", totpOnce: "请现在用验证器 App 扫码：只显示这一次。",
   sortedNow: "已分拣：运输中", alreadySorted: "已分拣过",
   recipientLabel: "收件人", senderLabel: "寄件人", remarkLabel: "备注", contentsLabel: "物品",
   disclosedNote: "已记入审计，收件人可以看到这次调阅。隐藏倒计时", seconds: "秒", hiddenAgain: "已重新隐藏。",
@@ -103,7 +115,7 @@ async function problemText(response) {
   } catch { return response.statusText; }
 }
 const ROLE_ZH = { courier: "快递员", crowd_courier: "众包快递员", merchant: "商家", customer_service: "客服",
-  station_clerk: "驿站店员", sorting_operator: "分拣员" };
+  station_clerk: "驿站店员", sorting_operator: "分拣员", security_auditor: "安全审计", platform_admin: "平台管理员" };
 const ACTION_ZH = { "waybill.reveal": "查看地址", "waybill.decrypt": "解密", "waybill.break_glass": "紧急调阅" };
 function roleText(role) { return lang === "en" ? role.replaceAll("_", " ") : (ROLE_ZH[role] || role); }
 function actionText(action) { return lang === "en" ? action.replace("waybill.", "").replaceAll("_", "-") : (ACTION_ZH[action] || action); }
