@@ -16,10 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 import zxingcpp
 from fastapi import FastAPI
 from PIL import Image
+
+from privacy_waybill.api.app import create_app
+from privacy_waybill.runtime import Runtime, initialise, open_runtime
+from privacy_waybill.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without --disable-background-networking Chromium keeps trying to reach Google services.
@@ -74,3 +79,23 @@ def decode_qr(png: bytes) -> str | None:
     """What an independent reader (zxing-cpp) finds in a screenshot of a QR code."""
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
     return found[0].text if found else None
+
+
+@contextmanager
+def served_runtime(home: Path) -> Iterator[tuple[str, Runtime]]:
+    """A fresh platform in `home` (SQLite), its app served on a free loopback port: (base URL,
+    runtime). Label and pass links point at that port."""
+    port = free_port()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PWB_HOME", str(home))
+        env.setenv("PWB_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+        env.delenv("PWB_MASTER_SECRET", raising=False)
+        env.delenv("PWB_DATABASE_URL", raising=False)
+        settings = Settings()
+        initialise(settings)
+        rt = open_runtime(settings)
+    try:
+        with serve(create_app(rt), port) as base_url:
+            yield base_url, rt
+    finally:
+        rt.close()

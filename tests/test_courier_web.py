@@ -15,15 +15,13 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, free_port, serve
+from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, served_runtime
 from delivery_support import PASSWORD, STATION, X_NUMBERS, Parcel, issue_route
 from privacy_waybill.access.model import Role, Subject
-from privacy_waybill.api.app import create_app
 from privacy_waybill.delivery.service import work_day
 from privacy_waybill.labels import render_label
 from privacy_waybill.labels.model import LabelFormat, LabelSize
-from privacy_waybill.runtime import Runtime, initialise, open_runtime
-from privacy_waybill.settings import Settings
+from privacy_waybill.runtime import Runtime
 
 SKIP_REASON = browser_skip_reason()
 pytestmark = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")
@@ -67,15 +65,12 @@ def secret_of(uri: str | None) -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    port = free_port()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PWB_HOME", str(tmp_path_factory.mktemp("courier-home")))
-        env.setenv("PWB_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-        env.delenv("PWB_MASTER_SECRET", raising=False)
-        env.delenv("PWB_DATABASE_URL", raising=False)
-        settings = Settings()
-        initialise(settings)
-        rt = open_runtime(settings)
+    with served_runtime(tmp_path_factory.mktemp("courier-home")) as (base_url, rt):
+        yield courier_site(base_url, rt)
+
+
+def courier_site(base_url: str, rt: Runtime) -> Site:
+    """Parcels on a route, a courier, a clerk, an admin and a crowd pass, as the journeys need."""
     now = rt.clock()
     rt.telephony.add_numbers(X_NUMBERS[:10], capacity=200, pool="demo", now=now)
     parcels = issue_route(rt, buildings_per_compound=2, parcels_per_building=2)
@@ -92,9 +87,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         name: secret_of(u.totp_uri)
         for name, u in (("li.courier", courier), ("wang.clerk", clerk), ("ops.admin", admin))
     }
-    with serve(create_app(rt), port) as base_url:
-        yield Site(base_url, rt, parcels, users)
-    rt.close()
+    return Site(base_url, rt, parcels, users)
 
 
 @pytest.fixture(scope="module")

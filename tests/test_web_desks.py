@@ -17,12 +17,10 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from api_support import open_ticket
-from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, decode_qr, free_port, serve
+from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, decode_qr, served_runtime
 from privacy_waybill.access.model import Role
-from privacy_waybill.api.app import create_app
 from privacy_waybill.recipients.model import Recipient
-from privacy_waybill.runtime import Runtime, initialise, open_runtime
-from privacy_waybill.settings import Settings
+from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.waybills import WAYBILLS
 from station_support import PASSWORD, parcels_in_transit, phone, recipient_name
 
@@ -38,19 +36,9 @@ PAGES = {Role.CUSTOMER_SERVICE: "/support", Role.SORTING_OPERATOR: "/hub", Role.
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Runtime]]:
-    port = free_port()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PWB_HOME", str(tmp_path_factory.mktemp("support-ui-home")))
-        env.setenv("PWB_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-        env.delenv("PWB_MASTER_SECRET", raising=False)
-        env.delenv("PWB_DATABASE_URL", raising=False)
-        settings = Settings()
-        initialise(settings)
-        rt = open_runtime(settings)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with serve(create_app(rt), port) as base_url:
-        yield base_url, rt
-    rt.close()
+    with served_runtime(tmp_path_factory.mktemp("desks-ui-home")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,10 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from api_support import open_ticket
-from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, decode_qr, free_port, serve
+from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_skip_reason, decode_qr, served_runtime
 from privacy_waybill.access.model import Role, Subject
-from privacy_waybill.api.app import create_app
 from privacy_waybill.recipients.model import Recipient
-from privacy_waybill.runtime import Runtime, initialise, open_runtime
-from privacy_waybill.settings import Settings
+from privacy_waybill.runtime import Runtime
 from station_support import (
     GIVEN_NAMES,
     PASSWORD,
@@ -64,20 +62,10 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    port = free_port()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PWB_HOME", str(tmp_path_factory.mktemp("station-ui-home")))
-        env.setenv("PWB_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-        env.delenv("PWB_MASTER_SECRET", raising=False)
-        env.delenv("PWB_DATABASE_URL", raising=False)
-        settings = Settings()
-        initialise(settings)
-        rt = open_runtime(settings)
-    register_station(rt)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with serve(create_app(rt), port) as base_url:
+    with served_runtime(tmp_path_factory.mktemp("station-ui-home")) as (base_url, rt):
+        register_station(rt)
         yield Site(base_url, rt)
-    rt.close()
 
 
 @pytest.fixture(scope="module")

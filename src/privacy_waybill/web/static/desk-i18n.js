@@ -89,7 +89,28 @@ function message(box, text, className = "hint") { box.replaceChildren(el("p", cl
 
 // Staff sign-in (password and TOTP) shared by the desk pages: on success the form goes away,
 // the page's #desk shows, and `signedIn` gets the session token (kept in page memory only).
+function staffSignInForm() {
+  const form = el("form"); form.id = "signin-form";
+  const fields = [
+    ["username", "用户名", { autocomplete: "username" }],
+    ["password", "密码", { type: "password", autocomplete: "current-password" }],
+    ["totp", "动态码", { inputMode: "numeric", autocomplete: "one-time-code" }],
+  ];
+  for (const [id, zh, attributes] of fields) {
+    const label = el("label");
+    const caption = el("span", "", zh); caption.dataset.i18n = id;
+    const input = Object.assign(el("input"), { id, required: true }, attributes);
+    label.append(caption, input);
+    form.append(label);
+  }
+  const submit = el("button", "", "登录"); submit.type = "submit"; submit.dataset.i18n = "signInButton";
+  form.append(submit);
+  const status = el("p", "hint"); status.id = "signin-status"; status.setAttribute("aria-live", "polite");
+  return [form, status];
+}
+
 function onStaffSignIn(signedIn) {
+  document.getElementById("signin").append(...staffSignInForm());
   document.getElementById("signin-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const [username, password, totp] = ["username", "password", "totp"].map((id) => document.getElementById(id));
