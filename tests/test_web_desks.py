@@ -191,11 +191,11 @@ def test_an_admin_creates_an_account_shows_its_totp_once_binds_a_courier_and_loc
     user = rt.identity.store.user_by_username("liu.courier")
     assert user is not None and (user.status.value, user.device_id, user.station) == ("locked", "web-1234567890", "HZ10")
 
-    # A clerk without a station is refused by field, in Chinese.
-    page.fill("#new-username", "zhou.clerk")
+    # A merchant account for a tenant that does not exist is refused by field; nothing is made.
+    page.fill("#new-username", "zhou.shop")
     page.fill("#new-password", "a long enough passphrase")
-    page.select_option("#new-role", "station_clerk")
-    page.fill("#new-scope", "")
+    page.select_option("#new-role", "merchant")
+    page.fill("#new-scope", "no-such-shop")
     page.click("#add-form button[type=submit]")
-    expect(page.locator("#add-result .error")).to_contain_text("station")
-    assert rt.identity.store.user_by_username("zhou.clerk") is None
+    expect(page.locator("#add-result .error")).to_contain_text("tenant_id")
+    assert rt.identity.store.user_by_username("zhou.shop") is None

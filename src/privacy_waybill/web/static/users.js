@@ -6,14 +6,15 @@ const api = (path, options = {}) => fetch(`/api/v1${path}`, {
   ...options,
   headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
 });
-// Which scope each role is bound by (identity/rules.py), and the field it takes.
-const SCOPES = { courier: "station", station_clerk: "station", sorting_operator: "hub", merchant: "tenant_id" };
+// Which scope each role is bound by (identity/rules.py): the field it takes, and whether it
+// must be given (a courier without a station is a crowd-style courier of no station).
+const SCOPES = { courier: ["station", false], station_clerk: ["station", true], sorting_operator: ["hub", true], merchant: ["tenant_id", true] };
 
 function showScope() {
-  const scope = SCOPES[document.getElementById("new-role").value];
+  const [scope, required] = SCOPES[document.getElementById("new-role").value] || [];
   document.getElementById("scope-label").hidden = !scope;
-  document.getElementById("new-scope").required = Boolean(scope) && scope !== "station";
-  document.getElementById("scope-name").textContent = scope ? t(`scope_${scope}`) : "";
+  document.getElementById("new-scope").required = Boolean(required);
+  document.getElementById("scope-name").textContent = scope ? t(required ? `scope_${scope}` : "scope_station_optional") : "";
 }
 
 function accountCard(user) {
@@ -61,7 +62,7 @@ document.getElementById("add-form").addEventListener("submit", async (event) => 
   const role = document.getElementById("new-role").value;
   const body = { username: document.getElementById("new-username").value.trim(), password: document.getElementById("new-password").value, role };
   const scopeValue = document.getElementById("new-scope").value.trim();
-  if (SCOPES[role] && scopeValue) body[SCOPES[role]] = scopeValue;
+  if (SCOPES[role] && scopeValue) body[SCOPES[role][0]] = scopeValue;
   const response = await api("/users", { method: "POST", body: JSON.stringify(body) });
   if (!response.ok) { message(box, await problemText(response), "error"); return; }
   const created = await response.json();
