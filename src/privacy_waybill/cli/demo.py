@@ -1,12 +1,12 @@
 """`pwb demo`: a demo merchant with realistic orders, and one station to try every role on.
 
-The walkthrough station (HZ10, route 13) gets parcels to three compounds, half of them
-dispatched to a demo courier and half waiting for check-in at the desk (named by the day's
-demo support ticket), and demo accounts for a clerk, a courier, customer service, a security
-auditor and a platform administrator. Their passwords and TOTP
-secrets go to PWB_HOME/demo-accounts.json (owner-only), and `pwb demo code NAME` prints an
-account's current sign-in code in place of an authenticator app. Nothing here is created
-outside `pwb demo`: a platform that never ran it has no such accounts.
+The walkthrough station (HZ10, route 13, hub 571) gets parcels to three compounds: some
+dispatched to a demo courier, some waiting for check-in at the desk (named by the day's demo
+support ticket) and some printed and waiting at the hub; and one demo account per staff role.
+Their passwords and TOTP secrets go to PWB_HOME/demo-accounts.json (owner-only) with the
+waiting waybill numbers, and `pwb demo code NAME` prints an account's current sign-in code in
+place of an authenticator app. Nothing here is created outside `pwb demo`: a platform that
+never ran it has no such accounts.
 """
 
 from __future__ import annotations
@@ -127,8 +127,8 @@ def _ensure_accounts(
     rt: Runtime, accounts_file: Path, places: dict[str, str], waiting: dict[str, list[str]]
 ) -> str | None:
     """Create the demo accounts that do not exist yet and record their credentials, with the
-    waybill numbers waiting for the desk; returns the demo courier's actor id (None when the
-    account exists but is not this demo's)."""
+    waybill numbers waiting at the hub and the desk; returns the demo courier's actor id (None
+    when the account exists but is not this demo's)."""
     known = _read_accounts(accounts_file) if accounts_file.exists() else {}
     allow(rt, operator(Role.PLATFORM_ADMIN), "user.manage")
     for username, role in DEMO_ACCOUNTS:
