@@ -172,6 +172,8 @@ def test_two_workers_feed_one_risk_engine(rt: Runtime, engine: Engine, pwb_home:
             while "step_up" not in rt.restrictions.kinds(courier["X-Actor"]) and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert "step_up" in rt.restrictions.kinds(courier["X-Actor"])
+            # Each worker reads restrictions again within its refresh interval (1 s).
+            time.sleep(1.5)
             assert reveal(base, courier, waybill_no, "deliver") == 403
         denials = rt.audit.events(action="waybill.reveal", limit=10 * threshold)
         assert sum(e.outcome == Outcome.DENIED for e in denials) >= threshold
