@@ -6,11 +6,13 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import redis
 from sqlalchemy import Engine, text
 
 from cli_support import PWB
@@ -56,7 +58,10 @@ def running_server(
     """Start `pwb serve --workers N`, wait until /api/v1/health answers, stop it afterwards."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PWB_")}
-    env.update({"PWB_HOME": str(home), "PWB_DATABASE_URL": database, **(extra_env or {})})
+    # A stream of its own unless the test names one: the local Redis is shared by every run.
+    stream = f"pwb-test-{uuid.uuid4().hex[:10]}:audit"
+    env.update({"PWB_HOME": str(home), "PWB_DATABASE_URL": database, "PWB_RISK_STREAM": stream})
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [str(PWB), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -87,3 +92,6 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if env.get("PWB_REDIS_URL"):
+            with redis.Redis.from_url(env["PWB_REDIS_URL"]) as client:
+                client.delete(env["PWB_RISK_STREAM"])

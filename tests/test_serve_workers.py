@@ -175,13 +175,15 @@ def test_two_workers_feed_one_risk_engine(rt: Runtime, engine: Engine, pwb_home:
             # Each worker reads restrictions again within its refresh interval (1 s).
             time.sleep(1.5)
             assert reveal(base, courier, waybill_no, "deliver") == 403
+            # Every worker's entries went through the stream and the engine acknowledged them.
+            assert direct.xlen(stream) >= threshold
+            deadline = time.monotonic() + 10
+            while direct.xpending(stream, "risk")["pending"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert direct.xpending(stream, "risk")["pending"] == 0
         denials = rt.audit.events(action="waybill.reveal", limit=10 * threshold)
         assert sum(e.outcome == Outcome.DENIED for e in denials) >= threshold
-        # Every worker's entries went through the stream and were acknowledged by the engine.
-        assert direct.xlen(stream) >= threshold
-        assert direct.xpending(stream, "risk")["pending"] == 0
     finally:
-        direct.delete(stream)
         direct.close()
 
 
