@@ -87,8 +87,15 @@ function el(tag, className, text) {
 }
 function message(box, text, className = "hint") { box.replaceChildren(el("p", className, text)); }
 
+// The page's session token (kept in this page's memory only) and the API calls made with it.
+let session = null;
+const api = (path, options = {}) => fetch(`/api/v1${path}`, {
+  ...options,
+  headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
+});
+
 // Staff sign-in (password and TOTP) shared by the desk pages: on success the form goes away,
-// the page's #desk shows, and `signedIn` gets the session token (kept in page memory only).
+// the page's #desk shows, `session` holds the token, and `signedIn` runs.
 function staffSignInForm() {
   const form = el("form"); form.id = "signin-form";
   const fields = [
@@ -123,7 +130,8 @@ function onStaffSignIn(signedIn) {
     password.value = ""; totp.value = "";
     document.getElementById("signin").hidden = true;
     document.getElementById("desk").hidden = false;
-    signedIn((await response.json()).token);
+    session = (await response.json()).token;
+    signedIn();
   });
 }
 

@@ -1,17 +1,11 @@
 // The hub's sorting scan: one scan per parcel records it as sorted (collected first when it
 // arrives straight from printing) and shows its sort code in large type for the chute, beside
 // the label's masked data. The session token lives in this page's memory only.
-let session = null;
-const api = (path, options = {}) => fetch(`/api/v1${path}`, {
-  ...options,
-  headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
-});
 // What a scan moves a parcel through, from the status it arrives in, to sorted (in transit).
 const TO_SORTED = { printed: ["collected", "in_transit"], collected: ["in_transit"], in_transit: [] };
 let sortedCount = 0;
 
-onStaffSignIn((token) => {
-  session = token;
+onStaffSignIn(() => {
   document.getElementById("sort-waybill").focus();
 });
 

@@ -1,11 +1,6 @@
 // The recipient portal: tracking by number, phone-OTP sign-in, own parcels and their
 // timeline, who saw my data, preferences, identity code, leak reports.
-let session = null;
 let lastPhone = "";
-const api = (path, options = {}) => fetch(`/api/v1${path}`, {
-  ...options,
-  headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
-});
 const when = (iso) => new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN");
 // Masked labels and virtual numbers are not settings: they hold for everyone (shown as text).
 const PREFS = ["station_allowed", "locker_allowed"];

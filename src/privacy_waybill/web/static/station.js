@@ -1,11 +1,6 @@
 // The station desk: clerk sign-in, check-in scan, sticker, pickup by code or identity code,
 // search by the phone's last 4 digits, dispatch to couriers and take-back, crowd-courier
 // passes. The session token lives in this page's memory only.
-let session = null;
-const api = (path, options = {}) => fetch(`/api/v1${path}`, {
-  ...options,
-  headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
-});
 
 function parcelCard(parcel, extra) {
   const card = el("li", "card");
@@ -51,8 +46,7 @@ function handedList(box, handed) {
   refreshHeld();
 }
 
-onStaffSignIn((token) => {
-  session = token;
+onStaffSignIn(() => {
   document.getElementById("checkin-waybill").focus();
   document.getElementById("pass-day").value = chinaToday();
   refreshHeld();

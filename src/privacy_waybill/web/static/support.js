@@ -1,11 +1,6 @@
 // The customer service desk: sign-in, a waybill as customer service sees it (masked), and
 // break-glass with a ticket and a reason. The full record stays on screen for a minute and is
 // then removed from the page; nothing of it is stored in the browser.
-let session = null;
-const api = (path, options = {}) => fetch(`/api/v1${path}`, {
-  ...options,
-  headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
-});
 const SHOWN_SECONDS = 60;
 let current = null;
 let countdown = null;
@@ -22,8 +17,7 @@ function hideDisclosed(note) {
   document.getElementById("disclosed").replaceChildren(...(note ? [el("p", "hint", note)] : []));
 }
 
-onStaffSignIn((token) => {
-  session = token;
+onStaffSignIn(() => {
   document.getElementById("lookup-waybill").focus();
 });
 

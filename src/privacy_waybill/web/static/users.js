@@ -1,11 +1,6 @@
 // Staff accounts for platform administrators: list, create (the TOTP secret shown once, as a
 // QR for the authenticator app), bind a courier's handset, lock and reactivate. The session
 // token lives in this page's memory only.
-let session = null;
-const api = (path, options = {}) => fetch(`/api/v1${path}`, {
-  ...options,
-  headers: { "Content-Type": "application/json", ...(session ? { Authorization: `Bearer ${session}` } : {}), ...(options.headers || {}) },
-});
 // Which scope each role is bound by (identity/rules.py): the field it takes, and whether it
 // must be given (a courier without a station is a crowd-style courier of no station).
 const SCOPES = { courier: ["station", false], station_clerk: ["station", true], sorting_operator: ["hub", true], merchant: ["tenant_id", true] };
@@ -48,8 +43,7 @@ async function loadAccounts() {
   document.getElementById("bind-username").replaceChildren(...couriers);
 }
 
-onStaffSignIn((token) => {
-  session = token;
+onStaffSignIn(() => {
   showScope();
   loadAccounts();
 });
