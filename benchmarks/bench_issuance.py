@@ -6,8 +6,9 @@ a. `pwb issue` of 30,000 orders from a JSON Lines file, no labels, SQLite, as a 
    one merchant's 5 warehouses, as merchants' batches look, where senders repeat in a chunk.
 b. The baseline re-inserts the very rows that command wrote (waybills, vault_records,
    waybill_events, in the order they were written) into a fresh database of the same schema
-   with plain DB-API executemany, one transaction per 500 waybills, so the ratio a/b shows
-   what the Python work costs on top of the database.
+   with plain DB-API executemany, one transaction per 2,500 waybills as `pwb issue` commits
+   them (issuance.service.TRANSACTION_RECORDS), so the ratio a/b shows what the Python work
+   costs on top of the database.
 c. In-process issuance against chunk size, with and without worker processes (a plot), and
    the same on PostgreSQL (COPY) when a server answers.
 d. A per-stage profile timing each step alone over the same orders, in one process.
@@ -44,6 +45,7 @@ from privacy_waybill.issuance.service import (
     LABEL_AUDIENCE,
     ORDER_FINGERPRINT_KIND,
     PHONE_INDEX_KIND,
+    TRANSACTION_RECORDS,
     Issued,
 )
 from privacy_waybill.runtime import DEFAULT_TENANT, Runtime, initialise, open_runtime, utc_now
@@ -55,7 +57,7 @@ from privacy_waybill.validation.names import parse_person_name
 from privacy_waybill.validation.phones import normalise_phone
 from report import SMOKE, figure, series, sized
 
-RAW_CHUNK = 500
+RAW_CHUNK = TRANSACTION_RECORDS
 PWB = Path(sys.executable).parent / "pwb"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHUNK_SIZES = (50, 200, 500, 2000, 5000) if not SMOKE else (50, 200)

@@ -128,15 +128,19 @@ def test_lines_read_in_the_workers_give_what_lines_read_first_give(
     assert outcomes(defer_json=True, workers=1) == in_workers
 
 
+@pytest.mark.parametrize(("transaction_size", "stored_first"), [(7, 7), (20, 21)])
 def test_a_caller_that_stops_reading_gets_no_more_chunks_stored_behind_its_back(
-    rt: Runtime, demo_order_dicts: list[dict[str, object]]
+    rt: Runtime, demo_order_dicts: list[dict[str, object]], transaction_size: int, stored_first: int
 ) -> None:
     orders = [{**order, "order_id": f"STOP-{n}"} for n, order in enumerate(demo_order_dicts * 3)]
-    outcomes = rt.issuance(workers=2).issue(TENANT, records_from_objects(orders), actor="test", chunk_size=7)
+    outcomes = rt.issuance(workers=2).issue(
+        TENANT, records_from_objects(orders), actor="test", chunk_size=7, transaction_size=transaction_size
+    )
     first = next(outcomes)
     outcomes.close()
     assert isinstance(first, Issued) and first.waybill.order_id == "STOP-0"
     with rt.engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(Waybill)).scalar_one()
-    # Workers prepare chunks ahead, but only the chunk whose outcomes were handed out is stored.
-    assert stored == 7 < len(orders)
+    # Workers prepare chunks ahead, but only the transaction whose outcomes were handed out
+    # is stored: whole chunks up to at least `transaction_size` records.
+    assert stored == stored_first < len(orders)

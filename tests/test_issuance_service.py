@@ -95,6 +95,20 @@ def test_a_duplicate_order_id_inside_one_batch_is_a_replay(rt: Runtime, demo_ord
     assert count(rt, Waybill) == 1
 
 
+def test_chunks_of_one_transaction_see_each_others_orders(rt: Runtime, demo_order_dicts, monkeypatch) -> None:
+    """Chunks stored in one transaction are checked against the store together: an order id
+    repeated in a later chunk is a replay of the earlier one, not a conflict to redo one by one."""
+    orders = demo_order_dicts[:4] + [demo_order_dicts[1], demo_order_dicts[2]]
+    one_by_one = []
+    service = rt.issuance()
+    monkeypatch.setattr(service, "_issue_one_by_one", lambda *args: one_by_one.append(args) or [])
+    outcomes = list(service.issue(TENANT, records_from_objects(orders), actor="test", chunk_size=2, transaction_size=6))
+    assert [o.replayed for o in outcomes] == [False, False, False, False, True, True]
+    assert [o.waybill.order_id for o in outcomes[4:]] == [demo_order_dicts[1]["order_id"], demo_order_dicts[2]["order_id"]]
+    assert not one_by_one
+    assert count(rt, Waybill) == 4
+
+
 @pytest.mark.parametrize(
     ("path", "value", "field"),
     [

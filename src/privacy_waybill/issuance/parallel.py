@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from privacy_waybill.issuance.service import IssuanceService
 
 # Chunks handed out ahead of the one being stored, per worker: enough that a worker never
-# waits for the parent, few enough that memory stays bounded on a file of millions of rows.
-CHUNKS_AHEAD_PER_WORKER = 2
+# waits for the parent, which stores several chunks at once (a transaction of at least
+# TRANSACTION_RECORDS; with 2 ahead the workers sat idle meanwhile, measured), and few enough
+# that memory stays bounded on a file of millions of rows.
+CHUNKS_AHEAD_PER_WORKER = 6
 # Records prepared in the parent before forking, which builds every lazily loaded table
 # (address index, scrubber index, keyed hashes) once instead of once per worker.
 WARM_UP_RECORDS = 8

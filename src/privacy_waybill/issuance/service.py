@@ -40,6 +40,13 @@ from privacy_waybill.vault.envelope import RecordSealer
 LABEL_AUDIENCE = "label"
 PHONE_INDEX_KIND = "phone"
 ORDER_FINGERPRINT_KIND = "order"
+# Records stored per transaction, in whole chunks. SQLite rewrites every index page a
+# transaction touched; the random keys (waybill numbers, public references, blind indexes)
+# touch most pages of their indexes in any chunk, so 500 records per transaction cost half
+# as much again as 2,500 (30,000 waybills: 1.05 s against 0.78 s, measured).
+TRANSACTION_RECORDS = 2500
+# A chunk as given, its records as read, and their preparations.
+PreparedChunk = tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]
 
 
 class WaybillStorePort(Protocol):
@@ -103,24 +110,38 @@ class IssuanceService:
         self._workers = workers
 
     def issue(
-        self, tenant_id: str, records: Iterable[IntakeRecord | UnreadRecord], actor: str, chunk_size: int = 500
+        self,
+        tenant_id: str,
+        records: Iterable[IntakeRecord | UnreadRecord],
+        actor: str,
+        chunk_size: int = 500,
+        transaction_size: int = TRANSACTION_RECORDS,
     ) -> Iterator[Outcome]:
         """Issue every record, yielding one outcome per record in input order.
 
         Unread records are read (JSON parsed and validated) with the rest of the pure work,
-        in the worker processes when there are any.
+        in the worker processes when there are any. Records are prepared in chunks of
+        `chunk_size` and stored in transactions of whole chunks holding at least
+        `transaction_size` records (or what is left); a transaction's outcomes are yielded
+        once it has committed.
         """
         chunks = _chunks(records, chunk_size)
         if self._workers > 1:
             prepared_chunks = prepare_in_pool(self, tenant_id, chunks, self._workers)
         else:
             prepared_chunks = (self._read_and_prepare(tenant_id, chunk) for chunk in chunks)
-        for chunk, read, prepared in prepared_chunks:
-            yield from self._issue_chunk(tenant_id, chunk, read, prepared, actor)
+        group: list[PreparedChunk] = []
+        grouped = 0
+        for prepared_chunk in prepared_chunks:
+            group.append(prepared_chunk)
+            grouped += len(prepared_chunk[0])
+            if grouped >= transaction_size:
+                yield from self._issue_group(tenant_id, group, actor)
+                group, grouped = [], 0
+        if group:
+            yield from self._issue_group(tenant_id, group, actor)
 
-    def _read_and_prepare(
-        self, tenant_id: str, chunk: list[IntakeRecord | UnreadRecord]
-    ) -> tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]:
+    def _read_and_prepare(self, tenant_id: str, chunk: list[IntakeRecord | UnreadRecord]) -> PreparedChunk:
         read = [read_record(r) for r in chunk]
         return chunk, read, self.prepare_records(tenant_id, read)
 
@@ -150,48 +171,49 @@ class IssuanceService:
                 prepared.append(Prepared(fingerprint, error))
         return prepared
 
-    def _issue_chunk(
-        self,
-        tenant_id: str,
-        chunk: list[IntakeRecord | UnreadRecord],
-        read: list[IntakeRecord],
-        prepared: list[Prepared | None],
-        actor: str,
-    ) -> list[Outcome]:
-        """`read` holds each record of `chunk` as read; a record prepared in a worker comes
-        back without its order (only its id or its error), which is all storing needs."""
+    def _issue_group(self, tenant_id: str, group: list[PreparedChunk], actor: str) -> list[Outcome]:
+        """Store prepared chunks in one transaction. Each chunk comes with its records as read;
+        a record prepared in a worker comes back without its order (only its id or its
+        error), which is all storing needs."""
+        read = [record for _chunk, chunk_read, _prepared in group for record in chunk_read]
+        prepared = [ready for _chunk, _read, chunk_prepared in group for ready in chunk_prepared]
         try:
-            outcomes, new = self._resolve_chunk(tenant_id, read, prepared)
+            outcomes, new = self._resolve(tenant_id, read, prepared)
             self._store.add_all(new, actor)
             return outcomes
         except Conflict:
             # Another writer took an order id (or, astronomically rarely, a waybill number)
             # between our check and our insert: redo record by record, re-checking each.
-            return [o for record in chunk for o in self._issue_one_by_one(tenant_id, read_record(record), actor)]
+            return [
+                o
+                for chunk, _read, _prepared in group
+                for record in chunk
+                for o in self._issue_one_by_one(tenant_id, read_record(record), actor)
+            ]
 
     def _issue_one_by_one(self, tenant_id: str, record: IntakeRecord, actor: str) -> list[Outcome]:
-        outcomes, new = self._resolve_chunk(tenant_id, [record], self.prepare_records(tenant_id, [record]))
+        outcomes, new = self._resolve(tenant_id, [record], self.prepare_records(tenant_id, [record]))
         try:
             self._store.add_all(new, actor)
         except Conflict:
-            outcomes, new = self._resolve_chunk(tenant_id, [record], self.prepare_records(tenant_id, [record]))
+            outcomes, new = self._resolve(tenant_id, [record], self.prepare_records(tenant_id, [record]))
             self._store.add_all(new, actor)
         return outcomes
 
-    def _resolve_chunk(
-        self, tenant_id: str, chunk: list[IntakeRecord], prepared: list[Prepared | None]
+    def _resolve(
+        self, tenant_id: str, records: list[IntakeRecord], prepared: list[Prepared | None]
     ) -> tuple[list[Outcome], list[NewWaybill]]:
-        """Outcomes of a prepared chunk against the store: new, replayed or rejected.
+        """Outcomes of prepared records against the store: new, replayed or rejected.
 
         A record was read as an order exactly when it has a preparation; its `order_id` is
         then the order's.
         """
         known = self._store.find_by_order_ids(
-            tenant_id, (r.order_id for r, ready in zip(chunk, prepared, strict=True) if ready and r.order_id)
+            tenant_id, (r.order_id for r, ready in zip(records, prepared, strict=True) if ready and r.order_id)
         )
         outcomes: list[Outcome] = []
         new: list[NewWaybill] = []
-        for record, ready in zip(chunk, prepared, strict=True):
+        for record, ready in zip(records, prepared, strict=True):
             if ready is None or record.order_id is None:
                 error = record.error or FieldError("", "the record could not be read")
                 outcomes.append(Rejected(record.position, record.order_id, error))
