@@ -12,7 +12,7 @@ a. `pwb issue` of 1,000 and of 3,000 orders (no labels, SQLite, the worker proce
    workers (preparing); the parent's remainder is start-up. A forked worker's count begins
    with its parent's, which the difference cancels.
 b. Baseline: a plain DB-API insert of the very rows the 3,000-order run wrote (three tables,
-   one transaction per 500 waybills, as bench_issuance's raw insert), counted the same way as
+   one transaction per 2,500 waybills, as bench_issuance's raw insert), counted the same way as
    a run that inserts minus a run that only reads the rows.
 Needs `valgrind` on the PATH (`make bench` installs it from Debian); without it nothing is counted.
 Run: .venv/bin/python benchmarks/bench_instructions.py

@@ -1,8 +1,9 @@
 """Issuance: an order with real personal data in, a waybill with masked views and sealed data out.
 
 Per record: validate and normalise (names, phones, address, ID number), route to a sort code,
-mask for the label, seal the personal fields in the vault, compute the blind index; then a
-chunk of records is stored in one transaction, so a crash never leaves a half-written waybill.
+mask for the label, seal the personal fields in the vault, compute the blind index; then
+whole chunks of records are stored in one transaction, so a crash never leaves a half-written
+waybill.
 Bad records are rejected one by one with field and reason; the good ones go through.
 """
 
