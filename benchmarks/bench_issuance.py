@@ -287,7 +287,7 @@ def stage_profile(runtime: Runtime, orders: list[dict[str, object]], insert_db: 
 
     stages["blind index (order fingerprint + phone)"], fingerprints = timed(blind_indexes)
     service = runtime.issuance()
-    prepared = [service.prepare(tenant, o, f) for o, f in zip(parsed, fingerprints, strict=True)]
+    prepared = [service.preparation.prepare(tenant, o, f) for o, f in zip(parsed, fingerprints, strict=True)]
     store = WaybillStore(insert_db.engine)
     chunk = runtime.settings.batch_chunk_size
 

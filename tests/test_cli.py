@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,32 @@ def test_demo_is_idempotent(home: Path) -> None:
 def test_purge_leaves_waybills_inside_the_retention_period(home: Path) -> None:
     result = run_pwb(home, "purge")
     assert result.returncode == 0 and "of 0 waybills" in result.stderr
+
+
+def test_workers_started_before_the_database_give_what_one_process_gives(home: Path, tmp_path: Path) -> None:
+    """With two workers `pwb issue` forks them from the core before the database is open; the
+    lines (issued, replayed, rejected, in input order) are those one process writes."""
+    many = list(demo_orders(23, seed=12, prefix="AHEAD"))
+    many[9] = {**many[9], "items": []}
+    path = write_jsonl(tmp_path / "ahead.jsonl", many)
+    small_chunks = {"PWB_BATCH_CHUNK_SIZE": "5"}
+
+    def lines(*args: str) -> list[dict[str, object]]:
+        result = run_pwb(home, "issue", str(path), *args, env=small_chunks)
+        assert result.returncode == 1, result.stderr
+        return json_lines(result.stdout)
+
+    ahead = lines("--workers", "2")
+    assert [line["order_id"] for line in ahead] == [order["order_id"] for order in many]
+    assert ahead[9]["error"]["field"] == "items" and all("waybill_no" in line for line in ahead[:9] + ahead[10:])
+    assert lines("--workers", "1") == ahead  # the same waybills, now replayed
+    assert lines("--workers", "2") == ahead
+
+
+def test_an_unknown_tenant_gets_no_keys_from_a_batch_prepared_ahead(home: Path, orders, tmp_path: Path) -> None:
+    result = run_pwb(
+        home, "issue", str(write_jsonl(tmp_path / "o.jsonl", orders)), "--tenant", "ghost", env={"PWB_BATCH_CHUNK_SIZE": "3"}
+    )
+    assert result.returncode == 2 and "unknown tenant 'ghost'" in result.stderr
+    store = json.loads((home / "keys" / "keystore.json").read_text(encoding="utf-8"))
+    assert "ghost" not in store["tenants"]

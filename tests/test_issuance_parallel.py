@@ -144,3 +144,24 @@ def test_a_caller_that_stops_reading_gets_no_more_chunks_stored_behind_its_back(
     # Workers prepare chunks ahead, but only the transaction whose outcomes were handed out
     # is stored: whole chunks up to at least `transaction_size` records.
     assert stored == stored_first < len(orders)
+
+
+def test_workers_are_handed_their_first_chunks_when_the_preparation_is_made(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]]
+) -> None:
+    taken: list[int] = []
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for n in range(20):
+            taken.append(n)
+            yield records_from_objects([{**demo_order_dicts[n % len(demo_order_dicts)], "order_id": f"AHEAD-{n}"}])
+
+    with parallel.PreparedAhead(rt.issuance().preparation, TENANT, chunks(), workers=2) as ahead:
+        # Before anything is read: as many chunks as the workers are given ahead.
+        assert len(taken) == parallel.CHUNKS_AHEAD_PER_WORKER * 2
+        prepared = list(ahead)
+    assert len(taken) == 20
+    assert [read[0].order_id for _chunk, read, _ready in prepared] == [f"AHEAD-{n}" for n in range(20)]
+    assert all(isinstance(ready[0].result, service.NewWaybill) for _chunk, _read, ready in prepared)
+    with rt.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Waybill)).scalar_one() == 0  # preparing stores nothing

@@ -170,7 +170,7 @@ def test_an_order_taken_by_a_concurrent_writer_is_replayed_not_duplicated(
 
 def test_store_reports_a_taken_order_id_as_conflict_without_values(rt: Runtime, demo_order_dicts) -> None:
     [outcome] = issue(rt, demo_order_dicts[:1])
-    prepared = rt.issuance().prepare(TENANT, records_from_objects(demo_order_dicts[:1])[0].order, b"x" * 32)
+    prepared = rt.issuance().preparation.prepare(TENANT, records_from_objects(demo_order_dicts[:1])[0].order, b"x" * 32)
     with pytest.raises(Conflict) as caught:
         rt.waybills.add_all([prepared], actor="test")
     assert demo_order_dicts[0]["order_id"] not in str(caught.value)

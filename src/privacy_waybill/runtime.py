@@ -11,7 +11,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 import secrets
@@ -25,22 +25,22 @@ from sqlalchemy.engine import make_url
 from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.access.policy import AccessPolicy, load_access_policy
 from privacy_waybill.access.service import FROZEN, AccessService
-from privacy_waybill.addresses.divisions import load_divisions
 from privacy_waybill.audit.anchors import FileWitness
 from privacy_waybill.audit.checkpoints import AuditKeys
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.audit.model import AuditEvent, Outcome
 from privacy_waybill.audit.noise import NoiseAggregator
+from privacy_waybill.core import Core, master_secret, open_core, utc_now
 from privacy_waybill.identity.notify import Notifier
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError, Gone, PrivacyWaybillError
 from privacy_waybill.issuance.intake import records_from_objects
 from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.references import make_reference, reference_url
-from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
+from privacy_waybill.issuance.routing import RoutingTable
 from privacy_waybill.issuance.service import PHONE_INDEX_KIND, IssuanceService, Issued
 from privacy_waybill.labels.model import LabelContent, LabelFormat, LabelSize
-from privacy_waybill.masking.policy import MaskingPolicy, load_masking_policy
+from privacy_waybill.masking.policy import MaskingPolicy
 from privacy_waybill.notifications import Templates, load_templates
 from privacy_waybill.ratelimit import Limit, RateLimiter, Throttled, limiter_for
 from privacy_waybill.ratelimit.policy import load_rate_limits
@@ -62,11 +62,9 @@ from privacy_waybill.vault import (
     KekRef,
     KeyNotRetirable,
     KeyStoreExists,
-    KeyStoreMissing,
     LocalKeyManager,
     SealedRecord,
     Vault,
-    configured_master_secret,
     create_master_secret_file,
 )
 from privacy_waybill.vault.blind_index import BlindIndexer
@@ -104,28 +102,14 @@ TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DEFAULT_TENANT = "default"
 
 
-class NotInitialised(PrivacyWaybillError):
-    def __init__(self) -> None:
-        super().__init__("no key store found in PWB_HOME: run `pwb init` first")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Runtime:
     settings: Settings
     engine: Engine
-    keys: LocalKeyManager
-    vault: Vault
-    blind_index: BlindIndexer
-    masking: MaskingPolicy
-    routing: RoutingTable
+    # Keys, vault, blind indexes, masking and routing: what needs no database.
+    core: Core
     waybills: WaybillStore
     tenants: TenantStore
-    # One versioned key per purpose (`pwb keys rotate --purpose`); see vault/purpose_keys.py.
-    purpose_keys: PurposeKeys
     access_policy: AccessPolicy
     rate_limits: dict[str, Limit]
     audit: SqlAuditLog
@@ -139,10 +123,33 @@ class Runtime:
     tracking_policy: TrackingPolicy = field(default_factory=load_tracking_policy)
     clock: Callable[[], datetime] = utc_now
 
-    @cached_property
+    @property
+    def keys(self) -> LocalKeyManager:
+        return self.core.keys
+
+    @property
+    def purpose_keys(self) -> PurposeKeys:
+        return self.core.purpose_keys
+
+    @property
+    def vault(self) -> Vault:
+        return self.core.vault
+
+    @property
+    def blind_index(self) -> BlindIndexer:
+        return self.core.blind_index
+
+    @property
+    def masking(self) -> MaskingPolicy:
+        return self.core.masking
+
+    @property
+    def routing(self) -> RoutingTable:
+        return self.core.routing
+
+    @property
     def delivery_points(self) -> DeliveryPointKeyer:
-        """Keyed building / compound / road hashes, one platform key for every merchant."""
-        return DeliveryPointKeyer(self.purpose_keys.ring("delivery-point"))
+        return self.core.delivery_points
 
     @cached_property
     def telephony(self) -> TelephonyService:
@@ -549,16 +556,7 @@ class Runtime:
     def issuance(self, profile: str | None = None, workers: int = 1) -> IssuanceService:
         """The issuance service; `workers` > 1 forks preparing processes (batch commands only)."""
         return IssuanceService(
-            store=self.waybills,
-            vault=self.vault,
-            blind_index=self.blind_index,
-            masking=self.masking,
-            routing=self.routing,
-            clock=self.clock,
-            carrier_prefix=self.settings.carrier_prefix,
-            profile=profile or self.settings.masking_profile,
-            delivery_points=self.delivery_points,
-            workers=workers,
+            store=self.waybills, preparation=self.core.preparation(profile, self.clock), workers=workers
         )
 
     def tracking_url(self, waybill: IssuedWaybill) -> str:
@@ -701,10 +699,6 @@ def restrict_to_owner(settings: Settings) -> None:
             os.chmod(path, 0o700 if path.is_dir() else 0o600)
 
 
-def _master_secret(settings: Settings) -> bytes:
-    return configured_master_secret(settings.master_secret_file)
-
-
 def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
     """Create what is missing (data folder, master secret, key store, schema, default tenant).
 
@@ -715,7 +709,7 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
     if not os.environ.get("PWB_MASTER_SECRET") and not settings.master_secret_file.exists():
         create_master_secret_file(settings.master_secret_file)
         done.append(f"created master secret {settings.master_secret_file} (owner-only)")
-    secret = _master_secret(settings)
+    secret = master_secret(settings)
     try:
         LocalKeyManager.create(settings.keys_dir, secret)
         done.append(f"created key store in {settings.keys_dir}")
@@ -740,28 +734,18 @@ def _quota_store(settings: Settings, engine: Engine) -> QuotaStore | RedisQuotaS
     return RedisQuotaStore.from_url(settings.redis_url)
 
 
-def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
-    """Open keys, database and policies; `engine` overrides the settings' database (tests)."""
-    if not settings.master_secret_file.exists() and not os.environ.get("PWB_MASTER_SECRET"):
-        raise NotInitialised()
-    try:
-        keys = LocalKeyManager.open(settings.keys_dir, _master_secret(settings))
-    except KeyStoreMissing:
-        raise NotInitialised() from None
+def open_runtime(settings: Settings, engine: Engine | None = None, core: Core | None = None) -> Runtime:
+    """Open keys, database and policies; `engine` overrides the settings' database (tests),
+    `core` is the one already opened from the same settings (`pwb issue`)."""
+    core = core or open_core(settings)
     engine = engine or make_engine(settings.resolved_database_url)
-    # Built first: on a store's first open it settles what version 1 of each purpose is.
-    purpose_keys = PurposeKeys(keys)
+    purpose_keys = core.purpose_keys
     runtime = Runtime(
         settings=settings,
         engine=engine,
-        keys=keys,
-        vault=Vault(keys),
-        blind_index=BlindIndexer(keys),
-        masking=load_masking_policy(),
-        routing=RoutingTable.load(settings.routing_table or DEMO_TABLE),
+        core=core,
         waybills=WaybillStore(engine),
         tenants=TenantStore(engine),
-        purpose_keys=purpose_keys,
         access_policy=load_access_policy(),
         rate_limits=load_rate_limits(),
         audit=SqlAuditLog(
@@ -776,7 +760,6 @@ def open_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     )
     restrict_to_owner(settings)
     _ = runtime.risk  # subscribes the engine to the audit log before any request is served
-    load_divisions()
     # The division tables are ~100k long-lived objects; freezing them keeps every later
     # full garbage collection from rescanning them (+10-17% issuance throughput, measured).
     gc.freeze()

@@ -21,6 +21,7 @@ from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.errors import PrivacyWaybillError
 
 if TYPE_CHECKING:
+    from privacy_waybill.core import Core
     from privacy_waybill.runtime import Runtime
     from privacy_waybill.settings import Settings
 
@@ -55,12 +56,13 @@ def settings() -> Settings:
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
-    """The opened runtime; any domain error becomes one line and exit code 2."""
+def runtime(core: Core | None = None) -> Iterator[Runtime]:
+    """The opened runtime (on `core`, if already opened); any domain error becomes one line
+    and exit code 2."""
     from privacy_waybill.runtime import open_runtime
 
     try:
-        rt = open_runtime(settings())
+        rt = open_runtime(core.settings if core else settings(), core=core)
     except PrivacyWaybillError as error:
         raise fail(str(error)) from None
     try:

@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -59,7 +59,10 @@ from privacy_waybill.vault.purpose_keys import ROTATABLE_PURPOSES
 # that pull in the database, the vault, fonts or Faker are imported by the commands that use them.
 if TYPE_CHECKING:
     from privacy_waybill.cli.label_files import LabelFileWriter
+    from privacy_waybill.core import Core
+    from privacy_waybill.issuance.parallel import PreparedAhead
     from privacy_waybill.issuance.service import Outcome
+    from privacy_waybill.settings import Settings
 
 # Allocations between young-generation collections during `pwb issue`.
 BATCH_GC_THRESHOLD = 20_000
@@ -193,16 +196,21 @@ def issue(
     # every 700 allocations (the default) cost 10-20% of issuance, measured. The forked
     # workers inherit the setting.
     gc.set_threshold(BATCH_GC_THRESHOLD, *gc.get_threshold()[1:])
-    with runtime() as rt:
+    current = settings()
+    core, ahead = _prepare_ahead(current, file, tenant, profile, workers)
+    with ahead or nullcontext(), runtime(core) as rt:
         if not rt.tenants.exists(tenant):
             raise fail(f"unknown tenant {tenant!r}: create it with `pwb merchants add`")
         merchant = operator(Role.MERCHANT, tenant)
         allow(rt, merchant, "order.create", Resource(kind="tenant", tenant_id=tenant))
         try:
-            records = read_orders(file, max_bytes=rt.settings.max_upload_bytes, defer_json=True)
-            outcomes = rt.issuance(profile, workers).issue(
-                tenant, records, actor=f"cli:{tenant}", chunk_size=rt.settings.batch_chunk_size
-            )
+            service = rt.issuance(profile, workers)
+            actor = f"cli:{tenant}"
+            if ahead is not None:
+                outcomes = service.issue_prepared(tenant, ahead, actor)
+            else:
+                records = read_orders(file, max_bytes=current.max_upload_bytes, defer_json=True)
+                outcomes = service.issue(tenant, records, actor, chunk_size=current.batch_chunk_size)
             writer = _label_writer(labels, label_format, size, dpi)
             with _progress(file) as advance:
                 pending_labels = []
@@ -239,6 +247,39 @@ def issue(
     sys.stdout.flush()
     log.info("issue tenant=%s issued=%d rejected=%d", tenant, issued, rejected)
     raise typer.Exit(EXIT_SOME_REJECTED if rejected else EXIT_ALL_ISSUED)
+
+
+def _prepare_ahead(
+    current: Settings, file: Path, tenant: str, profile: str | None, workers: int
+) -> tuple[Core | None, PreparedAhead | None]:
+    """The core, and the first chunks of `file` handed to forked workers, before the storage
+    is imported and the database opened (see privacy_waybill.core).
+
+    Nothing is stored or printed before the tenant and the permission are checked, and a
+    tenant the key store does not know yet is left to that check, so that preparing never
+    creates keys. None for what is not worth starting ahead (one worker).
+    """
+    if workers < 2:
+        return None, None
+    from privacy_waybill.core import open_core
+    from privacy_waybill.issuance.intake import UnusableInput, read_orders
+    from privacy_waybill.issuance.parallel import PreparedAhead
+    from privacy_waybill.issuance.service import chunks_of
+
+    try:
+        core = open_core(current)
+        if not core.keys.knows(tenant):
+            return core, None
+        preparation = core.preparation(profile)
+    except PrivacyWaybillError as error:
+        raise fail(str(error)) from None
+    records = read_orders(file, max_bytes=current.max_upload_bytes, defer_json=True)
+    try:
+        return core, PreparedAhead(preparation, tenant, chunks_of(records, current.batch_chunk_size), workers)
+    except UnusableInput as error:
+        raise fail(f"{file}: {error}") from None
+    except OSError as error:
+        raise fail(file_problem("cannot read or write", file, error)) from None
 
 
 def _label_writer(folder: Path | None, fmt: LabelFormat, size: LabelSize, dpi: int) -> LabelFileWriter | None:

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 from collections import deque
+from itertools import islice
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
@@ -32,7 +33,10 @@ from privacy_waybill.vault import SealedRecord
 from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_record
 
 if TYPE_CHECKING:
-    from privacy_waybill.issuance.service import IssuanceService
+    from privacy_waybill.issuance.service import Preparation
+
+# A chunk as given, its records as read, and their preparations.
+PreparedChunk = tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]
 
 # Chunks handed out ahead of the one being stored, per worker: enough that a worker never
 # waits for the parent, which stores several chunks at once (a transaction of at least
@@ -43,12 +47,12 @@ CHUNKS_AHEAD_PER_WORKER = 6
 # (address index, scrubber index, keyed hashes) once instead of once per worker.
 WARM_UP_RECORDS = 8
 
-_worker_service: IssuanceService | None = None
+_worker_preparation: Preparation | None = None
 
 
-def _adopt(service: IssuanceService) -> None:
-    global _worker_service
-    _worker_service = service
+def _adopt(preparation: Preparation) -> None:
+    global _worker_preparation
+    _worker_preparation = preparation
     _die_with_parent()
 
 
@@ -112,8 +116,8 @@ Returned = tuple[tuple[str | None, FieldError | None] | None, Flat]
 
 
 def _prepare_in_worker(tenant_id: str, sent: Sequence[Sent]) -> list[Returned]:
-    if _worker_service is None:
-        raise RuntimeError("worker started without a service")
+    if _worker_preparation is None:
+        raise RuntimeError("worker started without a preparation")
     intake: list[tuple[str | None, FieldError | None] | None] = []
     orders: list[tuple[OrderIn, str] | None] = []
     for entry in sent:
@@ -127,13 +131,11 @@ def _prepare_in_worker(tenant_id: str, sent: Sequence[Sent]) -> list[Returned]:
         else:
             intake.append(None)
             orders.append((OrderIn.model_validate_json(entry[1]), entry[1]))
-    prepared = _worker_service.prepare_orders(tenant_id, orders)
+    prepared = _worker_preparation.prepare_orders(tenant_id, orders)
     return [(i, _flat(p)) for i, p in zip(intake, prepared, strict=True)]
 
 
-def _received(
-    chunk: list[IntakeRecord | UnreadRecord], returned: list[Returned]
-) -> tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]:
+def _received(chunk: list[IntakeRecord | UnreadRecord], returned: list[Returned]) -> PreparedChunk:
     read = [
         IntakeRecord(r.position, intake[0], None, intake[1]) if isinstance(r, UnreadRecord) and intake else r
         for r, (intake, _flat_prepared) in zip(chunk, returned, strict=True)
@@ -141,42 +143,72 @@ def _received(
     return chunk, read, [_unflat(f) for _intake, f in returned]  # type: ignore[misc]
 
 
-def prepare_in_pool(
-    service: IssuanceService, tenant_id: str, chunks: Iterator[list[IntakeRecord | UnreadRecord]], workers: int
-) -> Iterator[tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]]:
-    """(chunk, its records as read, prepared records) in input order, prepared by `workers`
-    forked processes. A record read in a worker comes back with its order id or error only.
+class PreparedAhead:
+    """Chunks prepared by `workers` forked processes, in input order: (chunk, its records as
+    read, prepared records). A record read in a worker comes back with its order id or error.
 
-    Input that fits in one chunk is prepared here: forking would cost more than it saves.
+    The workers fork and are handed their first chunks when this is made, not when it is
+    first read, so they can work while the caller opens the database. Input that fits in one
+    chunk is prepared here when read: forking would cost more than it saves. Read it once;
+    `close` (or leaving its `with`) drops the chunks not started yet and stops the workers.
     """
-    first = next(chunks, None)
-    if first is None:
-        return
-    second = next(chunks, None)
-    if second is None:
-        read = [read_record(r) for r in first]
-        yield first, read, service.prepare_records(tenant_id, read)
-        return
-    # Results dropped, nothing is stored: this builds the lazily loaded tables before forking.
-    service.prepare_records(tenant_id, [read_record(r) for r in first[:WARM_UP_RECORDS]])
-    # The tables just built are long-lived: frozen, a worker's collections never walk them,
-    # which would write to (and so copy) their shared pages.
-    gc.freeze()
-    # fork, not spawn: the children inherit the loaded data and keys without pickling them.
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(service,)) as pool:
-        pending: deque[tuple[list[IntakeRecord | UnreadRecord], Future[list[Returned]]]] = deque()
 
-        def submit(chunk: list[IntakeRecord | UnreadRecord]) -> None:
-            pending.append((chunk, pool.submit(_prepare_in_worker, tenant_id, _sent(chunk))))
+    def __init__(
+        self,
+        preparation: Preparation,
+        tenant_id: str,
+        chunks: Iterator[list[IntakeRecord | UnreadRecord]],
+        workers: int,
+    ) -> None:
+        self._preparation = preparation
+        self._tenant_id = tenant_id
+        self._chunks = chunks
+        self._pending: deque[tuple[list[IntakeRecord | UnreadRecord], Future[list[Returned]]]] = deque()
+        self._pool: ProcessPoolExecutor | None = None
+        first = next(chunks, None)
+        second = next(chunks, None) if first is not None else None
+        self._only_chunk = first if second is None else None
+        if first is None or second is None:
+            return
+        # Results dropped, nothing is stored: this builds the lazily loaded tables before forking.
+        preparation.prepare_records(tenant_id, [read_record(r) for r in first[:WARM_UP_RECORDS]])
+        # The tables just built are long-lived: frozen, a worker's collections never walk them,
+        # which would write to (and so copy) their shared pages.
+        gc.freeze()
+        # fork, not spawn: the children inherit the loaded data and keys without pickling them.
+        context = multiprocessing.get_context("fork")
+        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(preparation,))
+        self._submit(first)
+        self._submit(second)
+        for chunk in islice(chunks, CHUNKS_AHEAD_PER_WORKER * workers - 2):
+            self._submit(chunk)
 
-        submit(first)
-        submit(second)
-        for chunk in chunks:
-            if len(pending) >= CHUNKS_AHEAD_PER_WORKER * workers:
-                done, future = pending.popleft()
-                yield _received(done, future.result())
-            submit(chunk)
-        while pending:
-            done, future = pending.popleft()
-            yield _received(done, future.result())
+    def _submit(self, chunk: list[IntakeRecord | UnreadRecord]) -> None:
+        if self._pool is None:
+            raise RuntimeError("no worker pool")
+        self._pending.append((chunk, self._pool.submit(_prepare_in_worker, self._tenant_id, _sent(chunk))))
+
+    def __iter__(self) -> Iterator[PreparedChunk]:
+        if self._only_chunk is not None:
+            chunk, self._only_chunk = self._only_chunk, None
+            read = [read_record(r) for r in chunk]
+            yield chunk, read, self._preparation.prepare_records(self._tenant_id, read)
+        while self._pending:
+            done, future = self._pending.popleft()
+            returned = future.result()
+            following = next(self._chunks, None)
+            if following is not None:
+                self._submit(following)  # before handing this one out, so no worker waits on the caller
+            yield _received(done, returned)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._pending.clear()
+
+    def __enter__(self) -> PreparedAhead:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -26,7 +26,7 @@ from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_rec
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared, WaybillStatus
 from privacy_waybill.issuance.numbers import new_waybill_id, new_waybill_no
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
-from privacy_waybill.issuance.parallel import prepare_in_pool
+from privacy_waybill.issuance.parallel import PreparedAhead, PreparedChunk
 from privacy_waybill.issuance.routing import RoutingTable
 from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text
 from privacy_waybill.masking.policy import MaskingPolicy
@@ -46,8 +46,6 @@ ORDER_FINGERPRINT_KIND = "order"
 # touch most pages of their indexes in any chunk, so 500 records per transaction cost half
 # as much again as 2,500 (30,000 waybills: 1.05 s against 0.78 s, measured).
 TRANSACTION_RECORDS = 2500
-# A chunk as given, its records as read, and their preparations.
-PreparedChunk = tuple[list[IntakeRecord | UnreadRecord], list[IntakeRecord], list[Prepared | None]]
 
 
 class WaybillStorePort(Protocol):
@@ -83,11 +81,16 @@ class _Party:
     address_text: str = field(repr=False)
 
 
-class IssuanceService:
+class Preparation:
+    """The pure per-record work of issuance: validate, route, mask, seal, hash.
+
+    Touches no store, so it runs in forked worker processes, and can start before the
+    database is open (see privacy_waybill.core).
+    """
+
     def __init__(
         self,
         *,
-        store: WaybillStorePort,
         vault: Vault,
         blind_index: BlindIndexer,
         masking: MaskingPolicy,
@@ -96,10 +99,8 @@ class IssuanceService:
         carrier_prefix: str = "PW",
         profile: str = "standard",
         delivery_points: DeliveryPointKeyer | None = None,
-        workers: int = 1,
     ) -> None:
         masking.masking_for(profile, LABEL_AUDIENCE, "name")  # fails now, not mid-batch, on an unknown profile
-        self._store = store
         self._vault = vault
         self._blind_index = blind_index
         self._masking = masking
@@ -108,50 +109,14 @@ class IssuanceService:
         self._carrier_prefix = carrier_prefix
         self._profile = profile
         self._delivery_points = delivery_points
-        self._workers = workers
 
-    def issue(
-        self,
-        tenant_id: str,
-        records: Iterable[IntakeRecord | UnreadRecord],
-        actor: str,
-        chunk_size: int = 500,
-        transaction_size: int = TRANSACTION_RECORDS,
-    ) -> Iterator[Outcome]:
-        """Issue every record, yielding one outcome per record in input order.
-
-        Unread records are read (JSON parsed and validated) with the rest of the pure work,
-        in the worker processes when there are any. Records are prepared in chunks of
-        `chunk_size` and stored in transactions of whole chunks holding at least
-        `transaction_size` records (or what is left); a transaction's outcomes are yielded
-        once it has committed.
-        """
-        chunks = _chunks(records, chunk_size)
-        if self._workers > 1:
-            prepared_chunks = prepare_in_pool(self, tenant_id, chunks, self._workers)
-        else:
-            prepared_chunks = (self._read_and_prepare(tenant_id, chunk) for chunk in chunks)
-        group: list[PreparedChunk] = []
-        grouped = 0
-        for prepared_chunk in prepared_chunks:
-            group.append(prepared_chunk)
-            grouped += len(prepared_chunk[0])
-            if grouped >= transaction_size:
-                yield from self._issue_group(tenant_id, group, actor)
-                group, grouped = [], 0
-        if group:
-            yield from self._issue_group(tenant_id, group, actor)
-
-    def _read_and_prepare(self, tenant_id: str, chunk: list[IntakeRecord | UnreadRecord]) -> PreparedChunk:
+    def read_and_prepare(self, tenant_id: str, chunk: list[IntakeRecord | UnreadRecord]) -> PreparedChunk:
         read = [read_record(r) for r in chunk]
         return chunk, read, self.prepare_records(tenant_id, read)
 
     def prepare_records(self, tenant_id: str, chunk: Sequence[IntakeRecord]) -> list[Prepared | None]:
-        """The pure per-record work for a chunk (None for records that failed intake).
-
-        Touches no store, so it runs in worker processes; repeated senders and remarks in a
-        chunk are validated once.
-        """
+        """The work for a chunk (None for records that failed intake); repeated senders and
+        remarks in a chunk are validated once."""
         return self.prepare_orders(
             tenant_id, [(r.order, r.order.model_dump_json()) if r.order else None for r in chunk]
         )
@@ -171,72 +136,6 @@ class IssuanceService:
             except FieldError as error:
                 prepared.append(Prepared(fingerprint, error))
         return prepared
-
-    def _issue_group(self, tenant_id: str, group: list[PreparedChunk], actor: str) -> list[Outcome]:
-        """Store prepared chunks in one transaction. Each chunk comes with its records as read;
-        a record prepared in a worker comes back without its order (only its id or its
-        error), which is all storing needs."""
-        read = [record for _chunk, chunk_read, _prepared in group for record in chunk_read]
-        prepared = [ready for _chunk, _read, chunk_prepared in group for ready in chunk_prepared]
-        try:
-            outcomes, new = self._resolve(tenant_id, read, prepared)
-            self._store.add_all(new, actor)
-            return outcomes
-        except Conflict:
-            # Another writer took an order id (or, astronomically rarely, a waybill number)
-            # between our check and our insert: redo record by record, re-checking each.
-            return [
-                o
-                for chunk, _read, _prepared in group
-                for record in chunk
-                for o in self._issue_one_by_one(tenant_id, read_record(record), actor)
-            ]
-
-    def _issue_one_by_one(self, tenant_id: str, record: IntakeRecord, actor: str) -> list[Outcome]:
-        outcomes, new = self._resolve(tenant_id, [record], self.prepare_records(tenant_id, [record]))
-        try:
-            self._store.add_all(new, actor)
-        except Conflict:
-            outcomes, new = self._resolve(tenant_id, [record], self.prepare_records(tenant_id, [record]))
-            self._store.add_all(new, actor)
-        return outcomes
-
-    def _resolve(
-        self, tenant_id: str, records: list[IntakeRecord], prepared: list[Prepared | None]
-    ) -> tuple[list[Outcome], list[NewWaybill]]:
-        """Outcomes of prepared records against the store: new, replayed or rejected.
-
-        A record was read as an order exactly when it has a preparation; its `order_id` is
-        then the order's.
-        """
-        known = self._store.find_by_order_ids(
-            tenant_id, (r.order_id for r, ready in zip(records, prepared, strict=True) if ready and r.order_id)
-        )
-        outcomes: list[Outcome] = []
-        new: list[NewWaybill] = []
-        for record, ready in zip(records, prepared, strict=True):
-            if ready is None or record.order_id is None:
-                error = record.error or FieldError("", "the record could not be read")
-                outcomes.append(Rejected(record.position, record.order_id, error))
-                continue
-            order_id = record.order_id
-            previous = known.get(order_id)
-            if previous is not None:
-                outcomes.append(self._replay(record.position, previous, ready.fingerprint))
-                continue
-            if isinstance(ready.result, FieldError):
-                outcomes.append(Rejected(record.position, order_id, ready.result))
-                continue
-            known[order_id] = ready.result.waybill
-            new.append(ready.result)
-            outcomes.append(Issued(record.position, ready.result.waybill, replayed=False))
-        return outcomes, new
-
-    @staticmethod
-    def _replay(position: int, previous: IssuedWaybill, fingerprint: bytes) -> Outcome:
-        if previous.order_fingerprint != fingerprint:
-            return Rejected(position, previous.order_id, FieldError("order_id", "already used for a different order"))
-        return Issued(position, previous, replayed=True)
 
     def _chunk_memo(self, tenant_id: str) -> ChunkMemo:
         # The KEK and the delivery-point key version are read once per chunk: a rotation
@@ -302,6 +201,126 @@ class IssuanceService:
         return NewWaybill(waybill=waybill, sealed=sealed)
 
 
+class IssuanceService:
+    """Issuance of whole batches: records prepared (in worker processes when `workers` > 1),
+    then checked against the store and stored in input order."""
+
+    def __init__(self, *, store: WaybillStorePort, preparation: Preparation, workers: int = 1) -> None:
+        self._store = store
+        self.preparation = preparation
+        self._workers = workers
+
+    def issue(
+        self,
+        tenant_id: str,
+        records: Iterable[IntakeRecord | UnreadRecord],
+        actor: str,
+        chunk_size: int = 500,
+        transaction_size: int = TRANSACTION_RECORDS,
+    ) -> Iterator[Outcome]:
+        """Issue every record, yielding one outcome per record in input order.
+
+        Unread records are read (JSON parsed and validated) with the rest of the pure work,
+        in the worker processes when there are any. Records are prepared in chunks of
+        `chunk_size` and stored in transactions of whole chunks holding at least
+        `transaction_size` records (or what is left); a transaction's outcomes are yielded
+        once it has committed.
+        """
+        chunks = chunks_of(records, chunk_size)
+        if self._workers > 1:
+            with PreparedAhead(self.preparation, tenant_id, chunks, self._workers) as ahead:
+                yield from self.issue_prepared(tenant_id, ahead, actor, transaction_size)
+        else:
+            prepared = (self.preparation.read_and_prepare(tenant_id, chunk) for chunk in chunks)
+            yield from self.issue_prepared(tenant_id, prepared, actor, transaction_size)
+
+    def issue_prepared(
+        self,
+        tenant_id: str,
+        prepared_chunks: Iterable[PreparedChunk],
+        actor: str,
+        transaction_size: int = TRANSACTION_RECORDS,
+    ) -> Iterator[Outcome]:
+        """As `issue`, for chunks already prepared for `tenant_id` (by a `PreparedAhead`
+        started before the store was open, say)."""
+        group: list[PreparedChunk] = []
+        grouped = 0
+        for prepared_chunk in prepared_chunks:
+            group.append(prepared_chunk)
+            grouped += len(prepared_chunk[0])
+            if grouped >= transaction_size:
+                yield from self._issue_group(tenant_id, group, actor)
+                group, grouped = [], 0
+        if group:
+            yield from self._issue_group(tenant_id, group, actor)
+
+    def _issue_group(self, tenant_id: str, group: list[PreparedChunk], actor: str) -> list[Outcome]:
+        """Store prepared chunks in one transaction. Each chunk comes with its records as read;
+        a record prepared in a worker comes back without its order (only its id or its
+        error), which is all storing needs."""
+        read = [record for _chunk, chunk_read, _prepared in group for record in chunk_read]
+        prepared = [ready for _chunk, _read, chunk_prepared in group for ready in chunk_prepared]
+        try:
+            outcomes, new = self._resolve(tenant_id, read, prepared)
+            self._store.add_all(new, actor)
+            return outcomes
+        except Conflict:
+            # Another writer took an order id (or, astronomically rarely, a waybill number)
+            # between our check and our insert: redo record by record, re-checking each.
+            return [
+                o
+                for chunk, _read, _prepared in group
+                for record in chunk
+                for o in self._issue_one_by_one(tenant_id, read_record(record), actor)
+            ]
+
+    def _issue_one_by_one(self, tenant_id: str, record: IntakeRecord, actor: str) -> list[Outcome]:
+        outcomes, new = self._resolve(tenant_id, [record], self.preparation.prepare_records(tenant_id, [record]))
+        try:
+            self._store.add_all(new, actor)
+        except Conflict:
+            outcomes, new = self._resolve(tenant_id, [record], self.preparation.prepare_records(tenant_id, [record]))
+            self._store.add_all(new, actor)
+        return outcomes
+
+    def _resolve(
+        self, tenant_id: str, records: list[IntakeRecord], prepared: list[Prepared | None]
+    ) -> tuple[list[Outcome], list[NewWaybill]]:
+        """Outcomes of prepared records against the store: new, replayed or rejected.
+
+        A record was read as an order exactly when it has a preparation; its `order_id` is
+        then the order's.
+        """
+        known = self._store.find_by_order_ids(
+            tenant_id, (r.order_id for r, ready in zip(records, prepared, strict=True) if ready and r.order_id)
+        )
+        outcomes: list[Outcome] = []
+        new: list[NewWaybill] = []
+        for record, ready in zip(records, prepared, strict=True):
+            if ready is None or record.order_id is None:
+                error = record.error or FieldError("", "the record could not be read")
+                outcomes.append(Rejected(record.position, record.order_id, error))
+                continue
+            order_id = record.order_id
+            previous = known.get(order_id)
+            if previous is not None:
+                outcomes.append(self._replay(record.position, previous, ready.fingerprint))
+                continue
+            if isinstance(ready.result, FieldError):
+                outcomes.append(Rejected(record.position, order_id, ready.result))
+                continue
+            known[order_id] = ready.result.waybill
+            new.append(ready.result)
+            outcomes.append(Issued(record.position, ready.result.waybill, replayed=False))
+        return outcomes, new
+
+    @staticmethod
+    def _replay(position: int, previous: IssuedWaybill, fingerprint: bytes) -> Outcome:
+        if previous.order_fingerprint != fingerprint:
+            return Rejected(position, previous.order_id, FieldError("order_id", "already used for a different order"))
+        return Issued(position, previous, replayed=True)
+
+
 def _normalise_party(party: PartyIn, prefix: str) -> _Party:
     try:
         name = parse_person_name(party.name)
@@ -362,7 +381,7 @@ class ChunkMemo:
         return found
 
 
-def _chunks(records: Iterable[IntakeRecord | UnreadRecord], size: int) -> Iterator[list[IntakeRecord | UnreadRecord]]:
+def chunks_of(records: Iterable[IntakeRecord | UnreadRecord], size: int) -> Iterator[list[IntakeRecord | UnreadRecord]]:
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
         yield chunk
