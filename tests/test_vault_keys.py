@@ -105,6 +105,17 @@ def test_keys_persist_across_reopen(folder: Path, secret: bytes) -> None:
     assert BlindIndexer(reopened).index("tenant-a", "phone", "+8613800138000") == index
 
 
+def test_a_tenants_keys_are_made_once_when_it_is_ensured_and_never_by_asking(folder: Path, secret: bytes) -> None:
+    store = LocalKeyManager.create(folder, secret)
+    assert not store.knows("tenant-a")
+    store.ensure_tenant("tenant-a")
+    kek = store.current_kek("tenant-a")
+    store.ensure_tenant("tenant-a")
+    reopened = LocalKeyManager.open(folder, secret)
+    assert reopened.knows("tenant-a") and reopened.current_kek("tenant-a") == kek
+    assert not reopened.knows("tenant-b")
+
+
 def test_a_master_key_derived_ahead_opens_the_store_as_a_fresh_derivation_does(
     folder: Path, secret: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,7 @@ these machines).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ from privacy_waybill.settings import Settings
 from privacy_waybill.vault import KeyStoreMissing, LocalKeyManager, Vault, configured_master_secret
 from privacy_waybill.vault.blind_index import BlindIndexer
 from privacy_waybill.vault.purpose_keys import PurposeKeys
+
+
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
 class NotInitialised(PrivacyWaybillError):

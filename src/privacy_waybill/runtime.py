@@ -98,7 +98,6 @@ if TYPE_CHECKING:
     from privacy_waybill.tracking.service import TrackingService
 
 SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm", "-journal")
-TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DEFAULT_TENANT = "default"
 
 
@@ -711,15 +710,16 @@ def initialise(settings: Settings, engine: Engine | None = None) -> list[str]:
         done.append(f"created master secret {settings.master_secret_file} (owner-only)")
     secret = master_secret(settings)
     try:
-        LocalKeyManager.create(settings.keys_dir, secret)
+        keys = LocalKeyManager.create(settings.keys_dir, secret)
         done.append(f"created key store in {settings.keys_dir}")
     except KeyStoreExists:
-        LocalKeyManager.open(settings.keys_dir, secret)  # proves the secret still matches the store
+        keys = LocalKeyManager.open(settings.keys_dir, secret)  # proves the secret still matches the store
     engine = engine or make_engine(settings.resolved_database_url)
     try:
         migrate(engine)
         if TenantStore(engine).ensure(DEFAULT_TENANT, "Default merchant", utc_now()):
             done.append(f"created tenant {DEFAULT_TENANT!r}")
+        keys.ensure_tenant(DEFAULT_TENANT)
     finally:
         engine.dispose()
     restrict_to_owner(settings)

@@ -15,7 +15,8 @@ from privacy_waybill.access.api_keys import Scope
 from privacy_waybill.access.model import Resource, Role, Subject
 from privacy_waybill.api.deps import caller
 from privacy_waybill.errors import FieldError, NotFound
-from privacy_waybill.runtime import TENANT_ID_PATTERN, Runtime
+from privacy_waybill.core import TENANT_ID_PATTERN
+from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.tenants import ApiKeyInfo
 
 KEY_ID = Path(pattern=r"^[0-9a-f]{16}$", description="The key id (the 16 hex digits after pwb_)")

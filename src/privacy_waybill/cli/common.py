@@ -84,7 +84,8 @@ def allow(rt: Runtime, subject: Subject, action: str, resource: Resource = PLATF
 
 
 def _tenant_option(value: str) -> str:
-    from privacy_waybill.runtime import TENANT_ID_PATTERN
+    # The core's, not the runtime's: parsing an option must not import the storage.
+    from privacy_waybill.core import TENANT_ID_PATTERN
 
     if not TENANT_ID_PATTERN.match(value):
         raise typer.BadParameter("a tenant id is 1-64 lowercase letters, digits and dashes")

@@ -352,6 +352,7 @@ def merchants_add(
         allow(rt, operator(Role.PLATFORM_ADMIN), "tenant.manage", PLATFORM)
         now = rt.clock()
         rt.tenants.ensure(tenant_id, name or tenant_id, now)
+        rt.keys.ensure_tenant(tenant_id)
         key = new_api_key()
         rt.tenants.add_api_key(tenant_id, key, MERCHANT_SCOPES, "cli", now)
     typer.echo(key.token)

@@ -250,6 +250,12 @@ class LocalKeyManager:
         self._reload_if_changed()
         return tenant_id in self._document["tenants"]
 
+    def ensure_tenant(self, tenant_id: str) -> None:
+        """Create the keys of `tenant_id` unless the store holds them: a merchant gets them when
+        it is added, so that its first batch can be prepared before the database is open."""
+        self._reload_if_changed()
+        self._tenant_entry(tenant_id)
+
     def blind_index_key(self, tenant_id: str) -> BlindIndexKey:
         key = self._blind_index_keys.get(tenant_id)
         if key is None:
