@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -18,6 +19,7 @@ import typer
 from browser_support import free_port
 from cli_support import PWB, cli_database_url, json_lines, run_pwb, write_csv
 from privacy_waybill.cli import main as cli_main
+from privacy_waybill.demo import demo_orders
 from privacy_waybill.runtime import DEFAULT_TENANT
 
 SRC = Path(cli_main.__file__).resolve().parents[1]
@@ -225,3 +227,16 @@ def test_a_usage_mistake_is_one_line_too(home: Path, args: list[str], message: s
     result = run_pwb(home, *args)
     assert result.returncode == 2
     assert error_line(result) == message
+
+
+def test_a_file_found_unusable_chunks_in_stops_before_anything_is_issued(home: Path, tmp_path: Path) -> None:
+    """The workers are handed the first chunks before the database is open; a line that makes
+    the file unusable among them stops the command with one line, nothing issued."""
+    lines = [json.dumps(order, ensure_ascii=False) for order in demo_orders(30, seed=31, prefix="LONG")]
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join([*lines, "x" * (1024 * 1024 + 10)]) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    result = run_pwb(home, "issue", str(path), "--workers", "2", env={"PWB_BATCH_CHUNK_SIZE": "5"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert error_line(result) == f"error: {path}: line 31: line is longer than 1 MiB; this is not an order file"
+    assert time.monotonic() - started < 30

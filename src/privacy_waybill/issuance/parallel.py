@@ -178,10 +178,15 @@ class PreparedAhead:
         # fork, not spawn: the children inherit the loaded data and keys without pickling them.
         context = multiprocessing.get_context("fork")
         self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(preparation,))
-        self._submit(first)
-        self._submit(second)
-        for chunk in islice(chunks, CHUNKS_AHEAD_PER_WORKER * workers - 2):
-            self._submit(chunk)
+        try:
+            self._submit(first)
+            self._submit(second)
+            for chunk in islice(chunks, CHUNKS_AHEAD_PER_WORKER * workers - 2):
+                self._submit(chunk)
+        except BaseException:
+            # A file found unusable a few chunks in: no caller holds this yet to close it.
+            self.close()
+            raise
 
     def _submit(self, chunk: list[IntakeRecord | UnreadRecord]) -> None:
         if self._pool is None:
