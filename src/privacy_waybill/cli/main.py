@@ -60,6 +60,7 @@ from privacy_waybill.vault.purpose_keys import ROTATABLE_PURPOSES
 if TYPE_CHECKING:
     from privacy_waybill.cli.label_files import LabelFileWriter
     from privacy_waybill.core import Core
+    from privacy_waybill.issuance.intake import UnusableInput
     from privacy_waybill.issuance.parallel import PreparedAhead
     from privacy_waybill.issuance.service import Outcome
     from privacy_waybill.settings import Settings
@@ -238,12 +239,8 @@ def issue(
                     writer.submit(pending_labels)
                     written = writer.finish()
                     stderr.print(f"pwb issue: wrote {written} labels to {labels}", highlight=False)
-        except UnusableInput as error:
-            raise fail(f"{file}: {error}") from None
-        except OSError as error:
-            # A label written in the writer's worker fails without a file name: name its folder.
-            where = Path(error.filename) if error.filename else labels if labels is not None else file
-            raise fail(file_problem("cannot read or write", where, error)) from None
+        except (UnusableInput, OSError) as error:
+            raise _unusable(error, file, labels) from None
     sys.stdout.flush()
     log.info("issue tenant=%s issued=%d rejected=%d", tenant, issued, rejected)
     raise typer.Exit(EXIT_SOME_REJECTED if rejected else EXIT_ALL_ISSUED)
@@ -276,10 +273,17 @@ def _prepare_ahead(
     records = read_orders(file, max_bytes=current.max_upload_bytes, defer_json=True)
     try:
         return core, PreparedAhead(preparation, tenant, chunks_of(records, current.batch_chunk_size), workers)
-    except UnusableInput as error:
-        raise fail(f"{file}: {error}") from None
-    except OSError as error:
-        raise fail(file_problem("cannot read or write", file, error)) from None
+    except (UnusableInput, OSError) as error:
+        raise _unusable(error, file) from None
+
+
+def _unusable(error: UnusableInput | OSError, file: Path, labels: Path | None = None) -> typer.Exit:
+    """The one line for an order file that cannot be used, or a file that cannot be read or written."""
+    if not isinstance(error, OSError):
+        return fail(f"{file}: {error}")
+    # A label written in the writer's worker fails without a file name: name its folder.
+    where = Path(error.filename) if error.filename else labels if labels is not None else file
+    return fail(file_problem("cannot read or write", where, error))
 
 
 def _label_writer(folder: Path | None, fmt: LabelFormat, size: LabelSize, dpi: int) -> LabelFileWriter | None:
