@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
-from privacy_waybill.addresses.divisions import load_divisions
+from privacy_waybill.addresses.parser import load_address_index
 from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.routing import DEMO_TABLE, RoutingTable
@@ -78,20 +78,23 @@ def open_core(settings: Settings) -> Core:
     """Open the key store and load the policies and division tables; NotInitialised without a key store."""
     if not settings.master_secret_file.exists() and not os.environ.get("PWB_MASTER_SECRET"):
         raise NotInitialised()
+    # The tables first: the master key is being derived on a thread meanwhile (see
+    # `derive_ahead`), and opening the key store waits for it.
+    masking = load_masking_policy()
+    routing = RoutingTable.load(settings.routing_table or DEMO_TABLE)
+    load_address_index()
     try:
         keys = LocalKeyManager.open(settings.keys_dir, master_secret(settings))
     except KeyStoreMissing:
         raise NotInitialised() from None
     # Built first: on a store's first open it settles what version 1 of each purpose is.
     purpose_keys = PurposeKeys(keys)
-    core = Core(
+    return Core(
         settings=settings,
         keys=keys,
         purpose_keys=purpose_keys,
         vault=Vault(keys),
         blind_index=BlindIndexer(keys),
-        masking=load_masking_policy(),
-        routing=RoutingTable.load(settings.routing_table or DEMO_TABLE),
+        masking=masking,
+        routing=routing,
     )
-    load_divisions()
-    return core

@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from privacy_waybill.settings import Settings
 
 # Allocations between young-generation collections during `pwb issue`.
-BATCH_GC_THRESHOLD = 20_000
+BATCH_GC_THRESHOLD = 200_000
 
 # runtime.DEFAULT_TENANT, without importing the runtime (tests/test_cli_rough_edges.py checks they agree).
 DEFAULT_TENANT = "default"

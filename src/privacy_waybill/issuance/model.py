@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
@@ -60,14 +59,14 @@ class IssuedWaybill(NamedTuple):
     delivery_road: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NewWaybill:
+class NewWaybill(NamedTuple):
+    """A waybill and its sealed data, as issuance stores them (named tuples as `IssuedWaybill`)."""
+
     waybill: IssuedWaybill
     sealed: SealedRecord
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """One valid order after the pure stages: its fingerprint and its waybill or rejection."""
 
     fingerprint: bytes

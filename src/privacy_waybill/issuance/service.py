@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pydantic_core import to_json
 
@@ -71,14 +71,16 @@ class Rejected:
 Outcome = Issued | Rejected
 
 
-@dataclass(frozen=True, slots=True)
-class _Party:
-    """A party after validation; repr-free because every field is personal."""
+class _Party(NamedTuple):
+    """A party after validation (a named tuple: two are made per waybill)."""
 
-    name: PersonName = field(repr=False)
-    phone: Phone = field(repr=False)
-    address: ParsedAddress = field(repr=False)
-    address_text: str = field(repr=False)
+    name: PersonName
+    phone: Phone
+    address: ParsedAddress
+    address_text: str
+
+    def __repr__(self) -> str:
+        return "_Party(...)"  # every field is personal
 
 
 class Preparation:
@@ -329,12 +331,7 @@ def _normalise_party(party: PartyIn, prefix: str) -> _Party:
         address = _parse_party_address(party.address)
     except FieldError as error:
         raise error.under(prefix) from None
-    return _Party(
-        name=name,
-        phone=phone,
-        address=address,
-        address_text=address.text_of(address.present_levels()),
-    )
+    return _Party(name, phone, address, address.written())
 
 
 class ChunkMemo:
