@@ -14,10 +14,10 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import phonenumbers
 from phonenumbers import (
@@ -56,17 +56,20 @@ _ACCEPTED_TYPES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Phone:
+class Phone(NamedTuple):
     """A validated phone number.
 
     `number` is E.164 (``+8613800138000``) for mobiles and landlines and the bare digits
-    for 95xxx service numbers. The repr shows only the kind.
+    for 95xxx service numbers. The repr shows only the kind. (A named tuple, made twice per
+    waybill issued, as `PersonName`.)
     """
 
     kind: PhoneKind
-    number: str = field(repr=False)
-    extension: str | None = field(default=None, repr=False)
+    number: str
+    extension: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Phone(kind={self.kind!r})"
 
     @property
     def last4(self) -> str:
