@@ -42,6 +42,15 @@ def test_present_levels_and_text_of_follow_the_written_order() -> None:
     assert (parsed.text_of(["road"]), parsed.text_of(["room"]), parsed.text_of(["unknown"])) == ("文一西路", "", "")
 
 
+def test_written_joins_every_present_level_and_hides_the_text_from_the_repr() -> None:
+    parsed = parse_address(FULL)
+    assert parsed.written() == parsed.text_of(parsed.present_levels()) == FULL
+    assert ParsedAddress(province="浙江省", room="", remainder="东门").written() == "浙江省东门"
+    # A named tuple: its repr, str and formatting show the levels present, never their text.
+    for shown in (repr(parsed), str(parsed), f"{parsed}", repr([parsed])):
+        assert "余杭" not in shown and "969" not in shown and "330110" in shown
+
+
 def test_what_normalise_text_drops_is_never_printable_but_the_space() -> None:
     # normalise_text returns printable text without " " as it is, nothing to drop in it.
     characters = map(chr, range(sys.maxunicode + 1))

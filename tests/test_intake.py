@@ -12,6 +12,7 @@ import pytest
 from privacy_waybill.errors import PrivacyWaybillError
 from privacy_waybill.issuance.intake import (
     IntakeRecord,
+    UnreadRecord,
     UnusableInput,
     detect_format,
     parse_items_cell,
@@ -408,3 +409,11 @@ def test_a_record_without_an_order_id_is_named_by_its_line(tmp_path: Path) -> No
     without_id = {k: v for k, v in order_object().items() if k != "order_id"}
     jsonl = "\n".join(json.dumps(o, ensure_ascii=False) for o in (order_object("J1"), without_id)) + "\n"
     assert summary(records(write(tmp_path, "orders.jsonl", jsonl))) == [(1, "J1", None), (2, None, "order_id")]
+
+
+def test_a_record_read_later_shows_its_line_but_not_its_text() -> None:
+    line = json.dumps({"order_id": "A1", "recipient": {"name": "张伟"}}, ensure_ascii=False) + "\n"
+    [unread] = read_orders(io.BytesIO(line.encode()), "jsonl", defer_json=True)
+    assert isinstance(unread, UnreadRecord) and unread.position == 1
+    for shown in (repr(unread), str(unread), f"{unread}"):
+        assert shown == "UnreadRecord(position=1)"

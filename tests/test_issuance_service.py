@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import Conflict, Gone
 from privacy_waybill.issuance.intake import records_from_objects
-from privacy_waybill.issuance.service import Issued, Rejected
+from privacy_waybill.issuance.orders import PartyIn
+from privacy_waybill.issuance.service import Issued, Rejected, _normalise_party
 from privacy_waybill.masking.scrub import contents_category
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
@@ -58,6 +59,14 @@ def test_issued_waybills_hold_masked_views_and_sealed_originals(rt: Runtime, dem
     assert opened["recipient_address"] == parsed.text_of(parsed.present_levels())
     assert json.loads(opened["items"]) == order["items"]
 
+
+
+def test_a_validated_party_shows_nothing_of_itself() -> None:
+    written = "浙江省杭州市余杭区五常街道文一西路969号"
+    party = _normalise_party(PartyIn(name="张伟", phone="13800138000", address=written), "recipient")
+    assert party.address_text == party.address.written() == written
+    assert repr(party) == str(party) == f"{party}" == "_Party(...)"
+    assert repr([party]) == "[_Party(...)]"
 
 def test_each_waybill_of_a_chunk_gets_the_category_of_its_own_items(rt: Runtime, demo_order_dicts) -> None:
     """Categories are worked out once per set of item names in a chunk (merchants repeat their
