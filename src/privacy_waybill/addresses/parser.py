@@ -258,12 +258,6 @@ _HONG_KONG, _MACAO, _TAIWAN = "810000", "820000", "710000"
 REGION_CODES = frozenset({_HONG_KONG, _MACAO, _TAIWAN})
 
 
-def load_address_index() -> None:
-    """Load the division tables and build the parser's index now rather than at the first
-    address (about 0.15 s), while something else waits."""
-    _index()
-
-
 @cache
 def _index() -> _Index:
     data = load_divisions()
