@@ -240,3 +240,27 @@ def test_a_file_found_unusable_chunks_in_stops_before_anything_is_issued(home: P
     assert result.returncode == 2 and result.stdout == ""
     assert error_line(result) == f"error: {path}: line 31: line is longer than 1 MiB; this is not an order file"
     assert time.monotonic() - started < 30
+
+
+class _CountedWrites:
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+
+def test_result_lines_are_written_a_batch_at_a_time_and_the_rest_when_issuing_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With PYTHONUNBUFFERED set every write is a system call; the lines of stored waybills
+    still all come out when a later record stops the command."""
+    out = _CountedWrites()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(cli_main, "RESULT_LINES_PER_WRITE", 3)
+    with pytest.raises(OSError), cli_main._result_lines() as print_line:
+        for number in range(7):
+            print_line(f'{{"n": {number}}}')
+        raise OSError("a label folder went away")
+    assert out.writes == ['{"n": 0}\n{"n": 1}\n{"n": 2}\n', '{"n": 3}\n{"n": 4}\n{"n": 5}\n', '{"n": 6}\n']

@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 
 # Allocations between young-generation collections during `pwb issue`.
 BATCH_GC_THRESHOLD = 200_000
+# Result lines `pwb issue` writes at once: with PYTHONUNBUFFERED set (as on these machines)
+# every write is a system call, and one per waybill cost more than storing it in SQLite does.
+RESULT_LINES_PER_WRITE = 500
 
 # runtime.DEFAULT_TENANT, without importing the runtime (tests/test_cli_rough_edges.py checks they agree).
 DEFAULT_TENANT = "default"
@@ -213,10 +216,10 @@ def issue(
                 records = read_orders(file, max_bytes=current.max_upload_bytes, defer_json=True)
                 outcomes = service.issue(tenant, records, actor, chunk_size=current.batch_chunk_size)
             writer = _label_writer(labels, label_format, size, dpi)
-            with _progress(file) as advance:
+            with _progress(file) as advance, _result_lines() as print_line:
                 pending_labels = []
                 for outcome in outcomes:
-                    sys.stdout.write(to_json(_result_line(outcome)).decode() + "\n")
+                    print_line(to_json(_result_line(outcome)).decode())
                     if isinstance(outcome, Rejected):
                         rejected += 1
                         log.info(
@@ -295,6 +298,26 @@ def _label_writer(folder: Path | None, fmt: LabelFormat, size: LabelSize, dpi: i
         return LabelFileWriter(folder, fmt, size, dpi)
     except OSError as error:
         raise fail(file_problem("cannot write labels into", folder, error)) from None
+
+
+@contextmanager
+def _result_lines() -> Iterator[Callable[[str], None]]:
+    """A function printing one result line to stdout, RESULT_LINES_PER_WRITE at a time; the
+    lines held are printed on leaving, also when issuing stops on an error, since the waybills
+    they report are stored."""
+    held: list[str] = []
+
+    def print_line(line: str) -> None:
+        held.append(line)
+        if len(held) >= RESULT_LINES_PER_WRITE:
+            sys.stdout.write("\n".join(held) + "\n")
+            held.clear()
+
+    try:
+        yield print_line
+    finally:
+        if held:
+            sys.stdout.write("\n".join(held) + "\n")
 
 
 @contextmanager
