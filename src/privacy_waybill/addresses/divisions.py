@@ -30,6 +30,7 @@ from enum import IntEnum
 from functools import cache
 from importlib import resources
 from itertools import starmap
+from typing import NamedTuple
 
 _SUCCESSOR_TOKEN = re.compile(r"(\d{6})(\[\d{4}\])?")
 
@@ -52,12 +53,14 @@ class Division:
     level: Level
 
 
-@dataclass(frozen=True, slots=True)
-class Town:
+class Town(NamedTuple):
     """A town, township or street office.
 
     `district_code` is None when the town sits directly under a city: cities without
     counties (东莞市) and the bureau's statistical-only zones (development zones).
+    A named tuple rather than a frozen dataclass: every command that reads addresses makes
+    all ~41,000 of them at start, and a frozen dataclass sets each field through
+    `object.__setattr__`.
     """
 
     code: str
