@@ -422,6 +422,12 @@ class _Reading:
     town: Town | None = None
     kept_city: bool = False
 
+    def copy(self) -> _Reading:
+        # Positional: dataclasses.replace costs several times as much.
+        return _Reading(
+            self.level, self.scopes, self.province, self.city, self.district, self.renamed_from, self.town, self.kept_city
+        )
+
     def admits(self, code: str) -> bool:
         return code.startswith(self.scopes)
 
@@ -467,12 +473,11 @@ def _town_at(text: str, pos: int, reading: _Reading) -> tuple[int, Town] | None:
         return None
     in_city = reading.district is not None or reading.in_one_city()
     towns = index.towns
-    room = len(text) - pos
     for length in lengths:
-        if length > room:
-            continue
+        # Sliced even when the text is too short for it, so a reading watched for what it
+        # looks at (see _full_forms) sees this look past its end.
         name = text[pos : pos + length]
-        candidates = towns.get(name)
+        candidates = towns.get(name) if len(name) == length else None
         if not candidates:
             continue
         if not in_city and (length < 3 or not name.endswith(_TOWN_SUFFIXES)):
@@ -854,12 +859,111 @@ def parse_address(text: str) -> ParsedAddress:
     return _parse(text, city_is_enough=False)
 
 
+class _Watched(str):
+    """Text that records whether reading it looked past its end: at a character, a slice or a
+    comparison that the characters after it could decide."""
+
+    looked_past_end = False
+
+    def __getitem__(self, key: int | slice) -> str:  # type: ignore[override]
+        end = len(self)
+        if isinstance(key, slice):
+            if key.stop is None or key.stop > end:
+                self.looked_past_end = True
+        elif key >= end:
+            self.looked_past_end = True
+        return str.__getitem__(self, key)
+
+    def startswith(self, prefix: str | tuple[str, ...], start: int | None = 0, end: int | None = None) -> bool:  # type: ignore[override]
+        room = len(self) - (start or 0)
+        for word in (prefix,) if isinstance(prefix, str) else prefix:
+            # Longer than what is left, and agreeing with all of it: the rest would decide.
+            if len(word) > room and end is None and word.startswith(str.__getitem__(self, slice(start, None))):
+                self.looked_past_end = True
+        return str.startswith(self, prefix, start, end)
+
+
+def _full_form_of(district: str) -> str:
+    """The district written after its province and city in full (山东省潍坊市奎文区)."""
+    data = _index().divisions
+    city = data.cities.get(district[:4] + "00")
+    return data.provinces[district[:2] + "0000"].name + (city.name if city else "") + data.districts[district].name
+
+
+# Full forms by their first two characters (a province's): the readings they decide, and
+# their lengths, longest first. Filled one province at a time, on first use.
+_full_forms_by_start: dict[str, tuple[dict[str, _Reading], tuple[int, ...]]] = {}
+
+
+def _full_forms(start: str) -> tuple[dict[str, _Reading], tuple[int, ...]]:
+    """Districts of the province whose name starts with `start`, written in full after their
+    province and city as most order exports write them, read ahead of time: the reading of
+    such a form depends on nothing after it when reading it never looked past its end, nor
+    began a division where noise may start. About 1.6 ms a province, once per process;
+    reading the divisions of an address then takes a sixth less."""
+    found = _full_forms_by_start.get(start)
+    if found is not None:
+        return found
+    forms: dict[str, _Reading] = {}
+    data = _index().divisions
+    for code in _districts_by_province_start()[start]:
+        province = data.provinces[code[:2] + "0000"]
+        district = data.districts[code]
+        city = data.cities.get(code[:4] + "00")
+        names = [province.name, district.name] + ([city.name] if city else [])
+        if any(name[0] in _NOISE_STARTS for name in names):
+            continue
+        written = _Watched(_full_form_of(code))
+        reading = _Reading()
+        try:
+            read = _read_divisions(written, 0, reading)
+        except FieldError:
+            continue
+        if (
+            not written.looked_past_end
+            and read == len(written)
+            and reading.district == code
+            and reading.town is None
+            and reading.renamed_from is None
+            and not reading.kept_city
+        ):
+            forms[str(written)] = reading
+    found = forms, tuple(sorted({len(form) for form in forms}, reverse=True))
+    _full_forms_by_start[start] = found
+    return found
+
+
+@cache
+def _districts_by_province_start() -> dict[str, tuple[str, ...]]:
+    """District codes by the first two characters of their province's name."""
+    data = _index().divisions
+    by_start: dict[str, list[str]] = defaultdict(list)
+    for code in data.districts:
+        by_start[data.provinces[code[:2] + "0000"].name[:2]].append(code)
+    return {start: tuple(codes) for start, codes in by_start.items()}
+
+
+_NO_FORMS: tuple[dict[str, _Reading], tuple[int, ...]] = ({}, ())
+
+
+def _read_full_form(text: str) -> tuple[_Reading, int]:
+    """A fresh reading and where the divisions were read to: past the district written in
+    full at the start of `text`, as reading them one by one would leave it, or at 0."""
+    start = text[:2]
+    forms, lengths = _full_forms(start) if start in _districts_by_province_start() else _NO_FORMS
+    for length in lengths:
+        known = forms.get(text[:length])
+        if known is not None:
+            return known.copy(), length
+    return _Reading(), 0
+
+
 def _parse(text: str, city_is_enough: bool) -> ParsedAddress:
     normalised = _strip_leading_noise(normalise_text(text))
     if _taiwan_city_at(normalised):
         return _region_address(_TAIWAN, normalised, 0)
-    reading = _Reading()
-    pos = _read_divisions(normalised, 0, reading)
+    reading, pos = _read_full_form(normalised)
+    pos = _read_divisions(normalised, pos, reading)
     if reading.province in REGION_CODES:
         return _region_address(reading.province, normalised, pos)
     return _finish(reading, normalised[pos:], city_is_enough=city_is_enough)
