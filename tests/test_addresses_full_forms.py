@@ -120,6 +120,9 @@ def test_a_watched_text_tells_when_reading_it_looked_past_its_end() -> None:
         lambda text: text[2:],
         lambda text: text.startswith("杭州市西湖区", 3),
         lambda text: text.startswith(("江苏", "杭州市西湖区"), 3),
+        lambda text: text[-1],
+        lambda text: text[:-1],
+        lambda text: text[-3:5],
     ):
         watched = parser._Watched("浙江省杭州市")
         look(watched)

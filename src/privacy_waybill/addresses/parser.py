@@ -867,10 +867,11 @@ class _Watched(str):
 
     def __getitem__(self, key: int | slice) -> str:  # type: ignore[override]
         end = len(self)
+        # A negative index counts from the end, so it depends on what follows as well.
         if isinstance(key, slice):
-            if key.stop is None or key.stop > end:
+            if key.stop is None or not 0 <= key.stop <= end or (key.start or 0) < 0:
                 self.looked_past_end = True
-        elif key >= end:
+        elif not 0 <= key < end:
             self.looked_past_end = True
         return str.__getitem__(self, key)
 
