@@ -30,6 +30,11 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
+    # Taken by a new database only (and before WAL, which fixes it). A batch of 30,000
+    # waybills wrote its WAL in 48,807 system calls with SQLite's 4 KiB pages and in 11,520
+    # with 16 KiB pages (strace), while SQLite's own instructions for the same rows stayed
+    # the same (184,500 and 182,000 per waybill, cachegrind).
+    cursor.execute("PRAGMA page_size=16384")
     # WAL lets the API read while a batch import writes; NORMAL is durable at checkpoint
     # granularity, which WAL makes safe against corruption.
     cursor.execute("PRAGMA journal_mode=WAL")
