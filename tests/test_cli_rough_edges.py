@@ -143,7 +143,8 @@ def test_help_and_command_start_do_not_import_the_heavy_parts() -> None:
     probe = (
         "import sys, privacy_waybill.cli.main; "
         "print(sorted(m for m in ('sqlalchemy', 'reportlab', 'faker', 'PIL', 'pydantic_settings', 'fastapi', "
-        "'privacy_waybill.runtime', 'privacy_waybill.addresses.divisions') if m in sys.modules))"
+        "'privacy_waybill.runtime', 'privacy_waybill.addresses.divisions', 'privacy_waybill.audit.anchors', "
+        "'privacy_waybill.risk.service', 'privacy_waybill.tracing.report') if m in sys.modules))"
     )
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert imported.stdout.strip() == "[]"

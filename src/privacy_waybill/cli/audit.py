@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from privacy_waybill.access.model import Role
-from privacy_waybill.audit.anchors import AnchorFileDamaged
-from privacy_waybill.audit.merkle import inclusion_proof, leaf_hash
 from privacy_waybill.audit.model import AuditUnavailable
 from privacy_waybill.cli.common import allow, fail, operator, runtime
 
@@ -41,6 +39,8 @@ def verify() -> None:
     checkpoint deleted, re-signed...)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from privacy_waybill.audit.anchors import AnchorFileDamaged
+
     with _audit_log() as audit_log:
         try:
             result = audit_log.verify()
@@ -61,6 +61,8 @@ def verify() -> None:
 @audit_app.command("prove")
 def prove(seq: int = typer.Argument(..., min=1, help="The entry's sequence number")) -> None:
     """Print a signed RFC 6962 tree head and the inclusion proof of one entry (JSON), for an outside auditor."""
+    from privacy_waybill.audit.merkle import inclusion_proof, leaf_hash
+
     with _audit_log() as audit_log:
         entry_hashes = audit_log.entry_hashes()
         leaves = [leaf_hash(h) for h in entry_hashes]

@@ -17,9 +17,7 @@ import typer
 from privacy_waybill.access.model import Resource, Role
 from privacy_waybill.cli.common import PLATFORM, TenantArgument, TenantOption, allow, fail, operator, runtime, stderr
 from privacy_waybill.risk.canaries import SCOPE_KINDS
-from privacy_waybill.risk.service import FREEZE, STEP_UP
 from privacy_waybill.scheduler import Job, PeriodicJobs
-from privacy_waybill.tracing.report import report_html
 
 if TYPE_CHECKING:
     from privacy_waybill.runtime import Runtime
@@ -44,6 +42,8 @@ def trace(
         data = leakfile.read_bytes()
     except OSError as error:
         raise fail(f"cannot read {leakfile}: {error.strerror}") from None
+    from privacy_waybill.tracing.report import report_html
+
     with runtime() as rt:
         report = rt.trace_case(operator(Role.SECURITY_AUDITOR), data, since, until)
         folder = out or rt.settings.home / "traces"
@@ -70,6 +70,8 @@ def trace(
 @accounts_app.command("freeze")
 def accounts_freeze(actor: Annotated[str, typer.Argument(help="Account as audited, e.g. user:u_12ab.")]) -> None:
     """Freeze an account: every request refused and sessions ended until it is unfrozen."""
+    from privacy_waybill.risk.service import FREEZE
+
     with runtime() as rt:
         subject = operator(Role.SECURITY_AUDITOR)
         rt.access.require(subject, "account.freeze", PLATFORM, rt.access.context())  # the freeze audits itself
@@ -83,6 +85,8 @@ def accounts_unfreeze(
     step_up: Annotated[bool, typer.Option("--step-up", help="Lift a step-up instead (API keys, terminals).")] = False,
 ) -> None:
     """Lift a freeze, or with --step-up a step-up (an administrator's act, audited)."""
+    from privacy_waybill.risk.service import FREEZE, STEP_UP
+
     kind = STEP_UP if step_up else FREEZE
     with runtime() as rt:
         subject = operator(Role.PLATFORM_ADMIN)
