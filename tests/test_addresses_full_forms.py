@@ -82,7 +82,7 @@ def test_most_districts_have_a_full_form_read_ahead() -> None:
 
 def test_a_form_read_ahead_leaves_the_reading_one_by_one_leaves() -> None:
     for code in DISTRICTS:
-        written = parser._full_form_of(code)
+        written = parser._full_name(code)
         forms, _lengths = parser._full_forms(written[:2])
         if written not in forms:
             continue
@@ -94,14 +94,14 @@ def test_a_form_read_ahead_leaves_the_reading_one_by_one_leaves() -> None:
 @pytest.mark.parametrize("following", FOLLOWING)
 def test_every_district_in_full_then_anything_parses_as_one_by_one(following: str) -> None:
     for code in DISTRICTS:
-        ahead, one_by_one = _both_ways(parser._full_form_of(code) + following)
+        ahead, one_by_one = _both_ways(parser._full_name(code) + following)
         assert ahead == one_by_one, code
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(DISTRICTS), st.text(alphabet=FOLLOWING_CHARACTERS + "0123456789", max_size=12))
 def test_a_full_form_followed_by_any_text_parses_as_one_by_one(code: str, following: str) -> None:
-    ahead, one_by_one = _both_ways(parser._full_form_of(code) + following)
+    ahead, one_by_one = _both_ways(parser._full_name(code) + following)
     assert ahead == one_by_one
 
 

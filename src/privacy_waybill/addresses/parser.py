@@ -884,16 +884,10 @@ class _Watched(str):
         return str.startswith(self, prefix, start, end)
 
 
-def _full_form_of(district: str) -> str:
-    """The district written after its province and city in full (山东省潍坊市奎文区)."""
-    data = _index().divisions
-    city = data.cities.get(district[:4] + "00")
-    return data.provinces[district[:2] + "0000"].name + (city.name if city else "") + data.districts[district].name
-
-
 # Full forms by their first two characters (a province's): the readings they decide, and
 # their lengths, longest first. Filled one province at a time, on first use.
 _full_forms_by_start: dict[str, tuple[dict[str, _Reading], tuple[int, ...]]] = {}
+_NO_FORMS: tuple[dict[str, _Reading], tuple[int, ...]] = ({}, ())
 
 
 def _full_forms(start: str) -> tuple[dict[str, _Reading], tuple[int, ...]]:
@@ -905,16 +899,17 @@ def _full_forms(start: str) -> tuple[dict[str, _Reading], tuple[int, ...]]:
     found = _full_forms_by_start.get(start)
     if found is not None:
         return found
+    codes = _districts_by_province_start().get(start)
+    if codes is None:
+        return _NO_FORMS  # not kept: any text's first two characters come here
     forms: dict[str, _Reading] = {}
     data = _index().divisions
-    for code in _districts_by_province_start()[start]:
-        province = data.provinces[code[:2] + "0000"]
-        district = data.districts[code]
-        city = data.cities.get(code[:4] + "00")
-        names = [province.name, district.name] + ([city.name] if city else [])
-        if any(name[0] in _NOISE_STARTS for name in names):
+    for code in codes:
+        city = data.city_of(code)
+        divisions = (data.province_of(code), data.districts[code]) + ((city,) if city else ())
+        if any(division.name[0] in _NOISE_STARTS for division in divisions):
             continue
-        written = _Watched(_full_form_of(code))
+        written = _Watched(_full_name(code))
         reading = _Reading()
         try:
             read = _read_divisions(written, 0, reading)
@@ -944,14 +939,10 @@ def _districts_by_province_start() -> dict[str, tuple[str, ...]]:
     return {start: tuple(codes) for start, codes in by_start.items()}
 
 
-_NO_FORMS: tuple[dict[str, _Reading], tuple[int, ...]] = ({}, ())
-
-
 def _read_full_form(text: str) -> tuple[_Reading, int]:
     """A fresh reading and where the divisions were read to: past the district written in
     full at the start of `text`, as reading them one by one would leave it, or at 0."""
-    start = text[:2]
-    forms, lengths = _full_forms(start) if start in _districts_by_province_start() else _NO_FORMS
+    forms, lengths = _full_forms(text[:2])
     for length in lengths:
         known = forms.get(text[:length])
         if known is not None:

@@ -307,17 +307,20 @@ def _result_lines() -> Iterator[Callable[[str], None]]:
     they report are stored."""
     held: list[str] = []
 
+    def write_held() -> None:
+        if held:
+            sys.stdout.write("\n".join(held) + "\n")
+            held.clear()
+
     def print_line(line: str) -> None:
         held.append(line)
         if len(held) >= RESULT_LINES_PER_WRITE:
-            sys.stdout.write("\n".join(held) + "\n")
-            held.clear()
+            write_held()
 
     try:
         yield print_line
     finally:
-        if held:
-            sys.stdout.write("\n".join(held) + "\n")
+        write_held()
 
 
 @contextmanager
