@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from privacy_waybill.errors import FieldError
-from privacy_waybill.issuance.orders import AddressParts, OrderIn, field_error_from, order_errors
+from privacy_waybill.issuance.orders import (
+    AddressParts,
+    OrderIn,
+    field_error_from,
+    order_errors,
+    order_from_json,
+    order_json,
+)
 
 # Values a reader would recognise if they leaked into a message.
 NAME = "欧阳娜娜"
@@ -201,3 +209,25 @@ def test_field_error_from_drops_a_framework_location_prefix() -> None:
 def test_field_error_from_an_unknown_type_gives_a_generic_reason() -> None:
     error = {"type": "mystery", "loc": ("body", "x"), "msg": PHONE, "input": PHONE}
     assert str(field_error_from(error, drop_leading=("body",))) == "x: is not valid"
+
+
+def test_order_json_and_order_from_json_are_pydantics_own_for_demo_and_edge_orders() -> None:
+    # order_json is the fingerprint input: byte for byte what model_dump_json wrote before.
+    from privacy_waybill.demo import demo_orders
+
+    samples = [order(), order(remark="  放门口 ", id_number=ID_NUMBER, weight_g=1, service="economy")]
+    samples += [order(recipient={"name": NAME, "phone": PHONE, "address": {"province": "浙江", "detail": "x"}})]
+    samples += list(demo_orders(200, seed=7, prefix="JSON"))
+    for data in samples:
+        text = json.dumps(data, ensure_ascii=False)
+        read = order_from_json(text)
+        assert read == OrderIn.model_validate_json(text)
+        assert order_json(read) == read.model_dump_json()
+        assert order_from_json(order_json(read)) == read
+
+
+def test_order_from_json_refuses_as_pydantic_does() -> None:
+    with pytest.raises(ValidationError) as caught:
+        order_from_json(json.dumps(order(items=[])))
+    error = order_errors(caught.value)
+    assert (error.field, error.reason) == ("items", "must not be empty")

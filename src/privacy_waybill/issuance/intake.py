@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Literal, NamedTuple
 from pydantic import ValidationError
 
 from privacy_waybill.errors import FieldError, PrivacyWaybillError
-from privacy_waybill.issuance.orders import ORDER_ID_PATTERN, OrderIn, order_errors
+from privacy_waybill.issuance.orders import ORDER_ID_PATTERN, OrderIn, order_errors, order_from_json
 
 BatchFormat = Literal["csv", "jsonl"]
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -230,7 +230,7 @@ def read_record(record: IntakeRecord | UnreadRecord) -> IntakeRecord:
         # pydantic's own JSON parser validates a well-formed order in about two thirds of
         # the time of json.loads and then validating the objects; anything it refuses is
         # read again below, so every rejection keeps its field and reason.
-        order = OrderIn.model_validate_json(record.text)
+        order = order_from_json(record.text)
         return IntakeRecord(record.position, order.order_id, order, None)
     except ValidationError:
         pass

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from privacy_waybill.errors import FieldError
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared
-from privacy_waybill.issuance.orders import OrderIn
+from privacy_waybill.issuance.orders import OrderIn, order_from_json, order_json
 from privacy_waybill.vault import SealedRecord
 
 from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_record
@@ -81,7 +81,7 @@ _LINE, _ORDER = "line", "order"
 
 def _sent(chunk: Sequence[IntakeRecord | UnreadRecord]) -> list[Sent]:
     return [
-        (_LINE, r.text) if isinstance(r, UnreadRecord) else (_ORDER, r.order.model_dump_json()) if r.order else None
+        (_LINE, r.text) if isinstance(r, UnreadRecord) else (_ORDER, order_json(r.order)) if r.order else None
         for r in chunk
     ]
 
@@ -127,10 +127,10 @@ def _prepare_in_worker(tenant_id: str, sent: Sequence[Sent]) -> list[Returned]:
         elif entry[0] == _LINE:
             record = read_record(UnreadRecord(0, entry[1]))
             intake.append((record.order_id, record.error))
-            orders.append((record.order, record.order.model_dump_json()) if record.order else None)
+            orders.append((record.order, order_json(record.order)) if record.order else None)
         else:
             intake.append(None)
-            orders.append((OrderIn.model_validate_json(entry[1]), entry[1]))
+            orders.append((order_from_json(entry[1]), entry[1]))
     prepared = _worker_preparation.prepare_orders(tenant_id, orders)
     return [(i, _flat(p)) for i, p in zip(intake, prepared, strict=True)]
 

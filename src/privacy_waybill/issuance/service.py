@@ -25,7 +25,7 @@ from privacy_waybill.errors import Conflict, FieldError
 from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_record
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared, WaybillStatus
 from privacy_waybill.issuance.numbers import new_waybill_id, new_waybill_no
-from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn
+from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn, order_json
 from privacy_waybill.issuance.parallel import PreparedAhead, PreparedChunk
 from privacy_waybill.issuance.routing import RoutingTable
 from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text
@@ -120,7 +120,7 @@ class Preparation:
         """The work for a chunk (None for records that failed intake); repeated senders and
         remarks in a chunk are validated once."""
         return self.prepare_orders(
-            tenant_id, [(r.order, r.order.model_dump_json()) if r.order else None for r in chunk]
+            tenant_id, [(r.order, order_json(r.order)) if r.order else None for r in chunk]
         )
 
     def prepare_orders(self, tenant_id: str, orders: Sequence[tuple[OrderIn, str] | None]) -> list[Prepared | None]:
