@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Column, Engine, Integer, LargeBinary, MetaData, String, Table, insert, select, text
 
 from privacy_waybill.issuance.intake import records_from_objects
@@ -78,3 +80,18 @@ def test_times_the_earlier_bulk_insert_wrote_in_sqlite_are_rewritten_in_the_comm
     assert created == events == {ids[0]: "2026-12-01 18:00:00.000000", ids[1]: "2026-12-01 18:00:00.250000"}
     first = rt.waybills.get_by_number(DEFAULT_TENANT, outcomes[0].waybill.waybill_no)  # type: ignore[union-attr]
     assert first is not None and first.created_at == datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    offset_minutes=st.sampled_from([None, 0, 480, -300, 345]),
+)
+def test_sqlite_text_is_the_utc_time_without_offset_and_with_six_digits_of_microseconds(
+    moment: datetime, offset_minutes: int | None
+) -> None:
+    # None: the UTC singleton itself (the issuing clock's), which takes the short way.
+    zone = UTC if offset_minutes is None else timezone(timedelta(minutes=offset_minutes))
+    value = moment.replace(tzinfo=zone)
+    expected = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    assert UtcDateTime.sqlite_text(value) == expected
+    assert len(expected) == 26 and "+" not in expected

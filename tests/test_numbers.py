@@ -102,3 +102,8 @@ def test_waybill_ids_grow_with_time_and_stay_unique_within_a_millisecond() -> No
 @given(st.text(alphabet="0123456789", min_size=1, max_size=20))
 def test_the_check_digit_is_the_one_python_stdnum_computes(digits: str) -> None:
     assert damm_check_digit(digits) == damm.calc_check_digit(digits)
+
+
+@given(st.text(alphabet="0123456789", min_size=15, max_size=15))
+def test_a_number_is_valid_exactly_when_python_stdnum_says_so(digits: str) -> None:
+    assert is_valid_waybill_no(f"PW{digits}") == damm.is_valid(digits)

@@ -41,6 +41,9 @@ class UtcDateTime(TypeDecorator[datetime]):
     def sqlite_text(value: datetime) -> str:
         """The text SQLAlchemy stores in SQLite for `value` (UTC, no offset, always six
         digits of microseconds), in one call instead of three, for bulk inserts."""
+        if value.tzinfo is UTC:
+            # The issuing clock's own times (a quarter faster, measured): only "+00:00" to cut.
+            return value.isoformat(" ", "microseconds")[:-6]
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass an aware UTC time")
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
