@@ -4,13 +4,16 @@ back to a building), and the choice of a virtual number."""
 from __future__ import annotations
 
 import random
+import sys
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.delivery.ordering import ParcelPlace, order_stops, revisits, route_order
-from privacy_waybill.delivery.points import DeliveryPointKeyer
+from privacy_waybill.delivery.points import DeliveryPointKeyer, _clean, _clean_again
 from privacy_waybill.telephony.model import NumberLoad
 from privacy_waybill.telephony.pool import choose_x
 from privacy_waybill.vault.keyring import KeyVersions
@@ -66,6 +69,24 @@ def test_keys_keep_their_values(address: str, point: str, site: str, road: str) 
     assert (found.point.hex(), found.site.hex(), found.road.hex()) == (point, site, road)
     assert KEYER.road_key("文一西路").hex() == "9ba42d14d7af7f73ba30dcaffee28dba"
     assert KEYER.site_key("文一西路1000号").hex() == "b291da20468aa6dbe95ebb968cc582bf"
+
+
+def test_upper_casing_is_idempotent_and_makes_no_whitespace_for_every_code_point() -> None:
+    # What _clean_again stands on: only NFKC can change a cleaned text again.
+    for code_point in range(sys.maxunicode + 1):
+        if 0xD800 <= code_point <= 0xDFFF:
+            continue
+        upper = chr(code_point).upper()
+        assert upper.upper() == upper, hex(code_point)
+        assert chr(code_point).isspace() or not any(c.isspace() for c in upper), hex(code_point)
+
+
+@settings(max_examples=500)
+@given(st.text(max_size=12) | st.sampled_from(["ΐ路", "ΰ大街", "ß大街", "ｆｉ花园", "Ⅻ号楼", "ﬀ 里"]))
+def test_cleaning_again_is_cleaning_twice(text: str) -> None:
+    # ΐ and ΰ upper-case to letters NFKC composes differently: there cleaning twice differs.
+    cleaned = _clean(text)
+    assert _clean_again(cleaned) == _clean(cleaned)
 
 
 def place(waybill_id: str, building: str, site: str, road: str = "R") -> ParcelPlace:

@@ -69,8 +69,8 @@ def test_a_validated_party_shows_nothing_of_itself() -> None:
     assert repr([party]) == "[_Party(...)]"
 
 def test_each_waybill_of_a_chunk_gets_the_category_of_its_own_items(rt: Runtime, demo_order_dicts) -> None:
-    """Categories are worked out once per set of item names in a chunk (merchants repeat their
-    products), and each waybill still gets the one its items give."""
+    """Categories are worked out once per item name in a chunk (merchants repeat their
+    products), and each waybill still gets the one its items give, alone or together."""
     orders = copy.deepcopy(demo_order_dicts[:6])
     for order, names in zip(orders, (["手机壳"], ["洗发水"], ["手机壳"], ["手机壳", "洗发水"], ["洗发水", "手机壳"], ["婴儿湿巾"])):
         order["items"] = [{"name": name, "quantity": 1} for name in names]

@@ -49,6 +49,14 @@ def _clean(text: str | None) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).upper()
 
 
+def _clean_again(cleaned: str) -> str:
+    """`_clean(cleaned)` for text `_clean` gave: itself, unless upper-casing left it outside
+    NFKC (a rare letter), which the check costs a fraction of cleaning again to find out.
+    Upper-casing is idempotent and makes no whitespace (a test checks every code point), so
+    only NFKC can change such text again."""
+    return cleaned if unicodedata.is_normalized("NFKC", cleaned) else _clean(cleaned)
+
+
 def _without_number_suffix(text: str) -> str:
     # The 号 of "969号": endswith instead of a regex, since this runs several times per waybill.
     return text[:-1] if text.endswith("号") else text
@@ -108,7 +116,7 @@ class DeliveryPointKeyer:
 
     def site_key(self, site: str, version_key: tuple[int, bytes] | None = None) -> bytes:
         """The key of a compound name (or road + number), as route definitions name them."""
-        return self._hash(self._hasher(version_key), _site_message(site))
+        return self._hash(self._hasher(version_key), _site_message(_clean(site)))
 
     def route_entry_keys(self, name: str) -> tuple[bytes, ...]:
         """A route entry read as a road and as a site, under every key version."""
@@ -132,16 +140,16 @@ class DeliveryPointKeyer:
         # A compound is named with or without its street address; either way it is one place.
         site = compound or f"{road}{number}"
         hasher = self._hasher(version_key)
-        site_key = self._hash(hasher, _site_message(site))
+        # `site` and `road` are clean already, and cleaned again as `site_key` and `road_key`
+        # clean what route definitions name (see _clean_again).
+        site_key = self._hash(hasher, _site_message(_clean_again(site)))
         return DeliveryKeys(
             point=self._hash(hasher, _POINT + frame(district.encode(), site.encode(), building.encode())),
             site=site_key,
-            # `road` is clean already; cleaning is not quite idempotent (an upper-cased letter
-            # may need NFKC again), so it is cleaned again as `road_key` would.
-            road=self._hash(hasher, _ROAD + frame(_clean(road).encode())) if road else site_key,
+            road=self._hash(hasher, _ROAD + frame(_clean_again(road).encode())) if road else site_key,
         )
 
 
-def _site_message(site: str) -> bytes:
-    # As route definitions name sites: cleaned (again, for a site from `keys`) and without 号.
-    return _SITE + frame(_without_number_suffix(_clean(site)).encode())
+def _site_message(cleaned_site: str) -> bytes:
+    # As route definitions name sites: cleaned, and without 号.
+    return _SITE + frame(_without_number_suffix(cleaned_site).encode())

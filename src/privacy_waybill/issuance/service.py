@@ -30,7 +30,7 @@ from privacy_waybill.issuance.parallel import PreparedAhead, PreparedChunk
 from privacy_waybill.issuance.routing import RoutingTable
 from privacy_waybill.masking.free_text import DELIVERY_INSTRUCTIONS, display_text
 from privacy_waybill.masking.policy import MaskingPolicy
-from privacy_waybill.masking.scrub import contents_category
+from privacy_waybill.masking.scrub import category_by_votes, item_category
 from privacy_waybill.validation.id_numbers import validate_resident_id
 from privacy_waybill.validation.names import PersonName, parse_person_name
 from privacy_waybill.validation.phones import Phone, normalise_phone
@@ -335,20 +335,22 @@ def _normalise_party(party: PartyIn, prefix: str) -> _Party:
 
 
 class ChunkMemo:
-    """Validated parties, remark displays and contents categories of one chunk, so repeats
-    cost one look-up.
+    """Validated parties, remark displays and item categories of one chunk, so repeats cost
+    one look-up.
 
     Merchants send the same sender (and often the same remark and the same products) on
     every order of a batch. Lives only as long as the chunk; errors are not kept, so each bad
     record raises afresh.
     """
 
-    __slots__ = ("_parties", "_remarks", "_contents", "sealer", "delivery_key")
+    __slots__ = ("_parties", "_remarks", "_item_categories", "sealer", "delivery_key")
 
     def __init__(self, sealer: RecordSealer, delivery_key: tuple[int, bytes] | None) -> None:
         self._parties: dict[tuple[str, str, object, str], _Party] = {}
         self._remarks: dict[str, str] = {}
-        self._contents: dict[tuple[str, ...], str] = {}
+        # By item name: a merchant's products recur across the orders of a batch, their
+        # combinations far less.
+        self._item_categories: dict[str, str | None] = {}
         # The chunk's tenant sealer and delivery-point (version, key) (None without delivery points).
         self.sealer = sealer
         self.delivery_key = delivery_key
@@ -365,11 +367,14 @@ class ChunkMemo:
         return found
 
     def contents(self, item_names: list[str]) -> str:
-        key = tuple(item_names)
-        found = self._contents.get(key)
-        if found is None:
-            found = self._contents[key] = contents_category(item_names)
-        return found
+        known = self._item_categories
+        categories = []
+        for name in item_names:
+            if name in known:
+                categories.append(known[name])
+            else:
+                categories.append(known.setdefault(name, item_category(name)))
+        return category_by_votes(categories)
 
     def remark_display(self, remark: str) -> str:
         found = self._remarks.get(remark)

@@ -203,18 +203,29 @@ def _category_order() -> dict[str, int]:
     return {category: index for index, category in enumerate(category_keywords())}
 
 
-def contents_category(item_names: list[str]) -> str:
-    """The category most item names point to, or 日用品 when none is recognised."""
-    patterns = _category_patterns()
+def item_category(item: str) -> str | None:
+    """The category an item name points to (the first in the table's order), or None."""
+    lowered = item.lower()
+    for category, pattern in _category_patterns():
+        if pattern.search(lowered):
+            return category
+    return None
+
+
+def category_by_votes(categories: Iterable[str | None]) -> str:
+    """The category most items point to (None: an item recognised as none), earlier in the
+    table's order on a tie, or 日用品 when none is recognised."""
     votes: dict[str, int] = {}
-    for item in item_names:
-        lowered = item.lower()
-        for category, pattern in patterns:
-            if pattern.search(lowered):
-                votes[category] = votes.get(category, 0) + 1
-                break
+    for category in categories:
+        if category is not None:
+            votes[category] = votes.get(category, 0) + 1
     if len(votes) <= 1:
         # Most orders: one item, or all items of one category.
         return next(iter(votes), DEFAULT_CATEGORY)
     order = _category_order()
     return max(votes, key=lambda category: (votes[category], -order[category]))
+
+
+def contents_category(item_names: Iterable[str]) -> str:
+    """The category most item names point to, or 日用品 when none is recognised."""
+    return category_by_votes(item_category(item) for item in item_names)
