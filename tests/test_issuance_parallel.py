@@ -5,16 +5,21 @@ from __future__ import annotations
 import copy
 import io
 import json
+import pickle
 
 import pytest
 from sqlalchemy import func, select
 
 from privacy_waybill.addresses.parser import parse_address
+from privacy_waybill.errors import FieldError
 from privacy_waybill.issuance import parallel, service
 from privacy_waybill.issuance.intake import UnreadRecord, read_orders, records_from_objects
+from privacy_waybill.issuance.model import IssuedWaybill
 from privacy_waybill.issuance.service import Issued, Outcome, Rejected
+from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.runtime import Runtime
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
+from privacy_waybill.vault import SealedRecord
 
 TENANT = "default"
 
@@ -165,3 +170,20 @@ def test_workers_are_handed_their_first_chunks_when_the_preparation_is_made(
     assert all(isinstance(ready[0].result, service.NewWaybill) for _chunk, _read, ready in prepared)
     with rt.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Waybill)).scalar_one() == 0  # preparing stores nothing
+
+
+def test_a_prepared_record_reaches_the_parent_as_the_worker_made_it(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]]
+) -> None:
+    unknown_place = copy.deepcopy(demo_order_dicts[0])
+    unknown_place["recipient"]["address"] = "火星基地一号"  # type: ignore[index]
+    records = records_from_objects([*demo_order_dicts[:5], unknown_place])
+    prepared = rt.issuance(workers=1).preparation.prepare_records(TENANT, records)
+    crossed = [parallel._unflat(pickle.loads(pickle.dumps(parallel._flat(p)))) for p in prepared]
+    for before, after in zip(prepared[:5], crossed[:5], strict=True):
+        assert after == before
+        waybill = after.result.waybill  # type: ignore[union-attr]
+        assert type(waybill) is IssuedWaybill and type(after.result.sealed) is SealedRecord  # type: ignore[union-attr]
+        assert type(waybill.recipient) is MaskedParty and type(waybill.sender) is MaskedParty
+    rejected = crossed[5].result  # type: ignore[union-attr]
+    assert isinstance(rejected, FieldError) and rejected.field == "recipient.address"

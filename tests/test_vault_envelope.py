@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -85,10 +84,7 @@ def test_every_seal_uses_a_fresh_data_key_and_nonces(vault: Vault) -> None:
     assert first.wrapped_dek != second.wrapped_dek
     assert all(first.ciphertexts[name] != second.ciphertexts[name] for name in FIELDS)
     # A ciphertext from one sealing does not open under the other sealing's data key.
-    mixed = replace(
-        second,
-        ciphertexts={**second.ciphertexts, "remark": first.ciphertexts["remark"]},
-    )
+    mixed = second._replace(ciphertexts={**second.ciphertexts, "remark": first.ciphertexts["remark"]})
     with pytest.raises(DecryptionFailed):
         vault.open("tenant-a", "wb-1", mixed, ["remark"])
 
@@ -99,7 +95,7 @@ def test_any_flipped_bit_in_a_field_ciphertext_is_detected(vault: Vault, data: s
     record = vault.seal("tenant-a", "wb-2", {"recipient_phone": "13800138000"})
     blob = record.ciphertexts["recipient_phone"]
     bit = data.draw(st.integers(0, len(blob) * 8 - 1))
-    tampered = replace(record, ciphertexts={"recipient_phone": flip_bit(blob, bit)})
+    tampered = record._replace(ciphertexts={"recipient_phone": flip_bit(blob, bit)})
 
     with pytest.raises(DecryptionFailed) as failure:
         vault.open("tenant-a", "wb-2", tampered, ["recipient_phone"])
@@ -111,7 +107,7 @@ def test_every_flipped_bit_in_the_wrapped_data_key_is_detected(vault: Vault) -> 
     assert record.wrapped_dek is not None
 
     for bit in range(len(record.wrapped_dek) * 8):
-        tampered = replace(record, wrapped_dek=flip_bit(record.wrapped_dek, bit))
+        tampered = record._replace(wrapped_dek=flip_bit(record.wrapped_dek, bit))
         with pytest.raises(DecryptionFailed) as failure:
             vault.open("tenant-a", "wb-3", tampered, ["recipient_name"])
         assert failure.value.field == "wrapped_dek"
@@ -120,7 +116,7 @@ def test_every_flipped_bit_in_the_wrapped_data_key_is_detected(vault: Vault) -> 
 @pytest.mark.parametrize("length", [0, 1, 13, 28])
 def test_truncated_ciphertext_is_refused(vault: Vault, length: int) -> None:
     record = vault.seal("tenant-a", "wb-4", {"remark": "x"})
-    truncated = replace(record, ciphertexts={"remark": record.ciphertexts["remark"][:length]})
+    truncated = record._replace(ciphertexts={"remark": record.ciphertexts["remark"][:length]})
 
     with pytest.raises(DecryptionFailed):
         vault.open("tenant-a", "wb-4", truncated, ["remark"])
@@ -128,8 +124,7 @@ def test_truncated_ciphertext_is_refused(vault: Vault, length: int) -> None:
 
 def test_ciphertexts_swapped_between_fields_fail(vault: Vault) -> None:
     record = vault.seal("tenant-a", "wb-5", FIELDS)
-    swapped = replace(
-        record,
+    swapped = record._replace(
         ciphertexts={
             **record.ciphertexts,
             "recipient_name": record.ciphertexts["sender_name"],
@@ -153,8 +148,7 @@ def test_a_record_opened_as_another_waybill_fails(vault: Vault) -> None:
 def test_a_ciphertext_moved_to_another_waybill_fails(vault: Vault) -> None:
     source = vault.seal("tenant-a", "wb-8", FIELDS)
     target = vault.seal("tenant-a", "wb-9", FIELDS)
-    moved = replace(
-        target,
+    moved = target._replace(
         ciphertexts={
             **target.ciphertexts,
             "recipient_phone": source.ciphertexts["recipient_phone"],
@@ -195,8 +189,7 @@ def test_dek_associated_data_differs_in_every_part(
 
 def test_errors_name_field_and_waybill_but_never_the_value(vault: Vault) -> None:
     record = vault.seal("tenant-a", "wb-11", FIELDS)
-    tampered = replace(
-        record,
+    tampered = record._replace(
         ciphertexts={
             **record.ciphertexts,
             "recipient_phone": flip_bit(record.ciphertexts["recipient_phone"], 200),
@@ -263,7 +256,7 @@ def test_shredded_record_keeps_key_ids_but_no_key_or_ciphertext(vault: Vault) ->
 
 def test_ciphertexts_left_behind_a_destroyed_key_never_open(vault: Vault) -> None:
     record = vault.seal("tenant-a", "wb-17", FIELDS)
-    key_destroyed = replace(record, wrapped_dek=None)
+    key_destroyed = record._replace(wrapped_dek=None)
 
     for name in FIELDS:
         with pytest.raises(KeyShredded):
@@ -308,7 +301,7 @@ def test_rewrap_refuses_a_tampered_wrapped_key(tmp_path: Path) -> None:
         vault.rewrap(
             "tenant-r",
             "wb-1",
-            replace(record, wrapped_dek=flip_bit(record.wrapped_dek, 120)),
+            record._replace(wrapped_dek=flip_bit(record.wrapped_dek, 120)),
         )
 
 

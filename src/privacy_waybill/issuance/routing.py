@@ -27,8 +27,9 @@ import csv
 import re
 from collections.abc import Iterable
 from itertools import compress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from privacy_waybill.addresses.model import ParsedAddress
 from privacy_waybill.errors import FieldError, PrivacyWaybillError
@@ -40,6 +41,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("division_code", *SEGMENTS)
 OPTIONAL_COLUMNS: tuple[str, ...] = ("road", "note")
 # Prefix lengths of the NBS levels: province, city, district, town.
 LEVEL_LENGTHS: tuple[int, ...] = (2, 4, 6, 9)
+_LONGEST_FIRST = tuple(reversed(LEVEL_LENGTHS))
 _SEGMENT_VALUE = re.compile(r"[A-Z0-9]{1,6}")
 
 
@@ -54,13 +56,14 @@ class RoutingTableError(PrivacyWaybillError):
         self.problem = problem
 
 
-@dataclass(frozen=True, slots=True)
-class SortCode:
+class SortCode(NamedTuple):
+    """A named tuple (one is made per waybill issued): a frozen dataclass took several times as long."""
+
     hub: str
     station: str
     route: str
     # Segments that no table row covered and were derived from the division codes.
-    derived: tuple[str, ...] = field(default=(), compare=False)
+    derived: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.hub}-{self.station}-{self.route}"
@@ -198,16 +201,18 @@ class RoutingTable:
         code = address_division_code(address)
         if code is None:
             raise FieldError("address", "cannot be routed: no province, city, district or town code")
-        prefixes = [code[:n] for n in reversed(LEVEL_LENGTHS) if n <= len(code)]
         hub = station = route = None
-        for prefix in prefixes:
-            row = self._by_division.get(prefix)
-            if row is not None:
-                # The longest prefix that sets a segment wins it.
-                hub, station, route = hub or row[0], station or row[1], route or row[2]
+        by_division = self._by_division
+        for length in _LONGEST_FIRST:
+            if length <= len(code):
+                row = by_division.get(code[:length])
+                if row is not None:
+                    # The longest prefix that sets a segment wins it.
+                    hub, station, route = hub or row[0], station or row[1], route or row[2]
         if address.road and self._roads:
             routes = self._roads.get(address.road.strip())
             if routes:
+                prefixes = [code[:n] for n in _LONGEST_FIRST if n <= len(code)]
                 route = next((routes[prefix] for prefix in prefixes if prefix in routes), route)
         if hub and station and route:
             return SortCode(hub, station, route)

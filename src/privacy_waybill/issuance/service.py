@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import NamedTuple, Protocol
@@ -54,15 +53,16 @@ class WaybillStorePort(Protocol):
     def add_all(self, new: Sequence[NewWaybill], actor: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Issued:
+class Issued(NamedTuple):
+    """A record issued (or replayed: issued before, under the same order id and content).
+    Named tuples, as the waybills they carry: one outcome is made per record."""
+
     position: int
     waybill: IssuedWaybill
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(NamedTuple):
     position: int
     order_id: str | None
     error: FieldError
