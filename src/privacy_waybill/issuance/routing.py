@@ -27,6 +27,7 @@ import csv
 import re
 from collections.abc import Iterable
 from itertools import compress
+from operator import attrgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -88,26 +89,29 @@ def normalise_division_code(code: str) -> str | None:
     return code if len(code) in LEVEL_LENGTHS else None
 
 
+# An address's division codes, town first, in one call (this runs per waybill).
+_CODES_TOWN_FIRST = attrgetter("town_code", "district_code", "city_code", "province_code")
+
+
 def address_division_code(address: ParsedAddress) -> str | None:
     """The most specific normalised division code of `address`, town first."""
-    for raw, length in (
-        (address.town_code, 9),
-        (address.district_code, 6),
-        (address.city_code, 4),
-        (address.province_code, 2),
-    ):
-        code = normalise_division_code(raw) if raw else None
-        if code and len(code) >= length:
-            return code[:length]
+    for raw, length in zip(_CODES_TOWN_FIRST(address), _LONGEST_FIRST):
+        if raw:
+            code = normalise_division_code(raw)
+            if code and len(code) >= length:
+                return code[:length]
     return None
 
 
-def _fallback(segment: str, code: str) -> str:
-    if segment == "hub":
-        return code[:2]
-    if segment == "station":
-        return code[2:6] if len(code) >= 6 else "0000"
-    return code[6:9] if len(code) >= 9 else "000"
+def _with_fallbacks(code: str, hub: str | None, station: str | None, route: str | None) -> SortCode:
+    """The segments no table row set, derived from the division code (most sort codes of
+    the demo table: it sets hubs only)."""
+    return SortCode(
+        hub or code[:2],
+        station or (code[2:6] if len(code) >= 6 else "0000"),
+        route or (code[6:9] if len(code) >= 9 else "000"),
+        tuple(compress(SEGMENTS, (not hub, not station, not route))),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +220,7 @@ class RoutingTable:
                 route = next((routes[prefix] for prefix in prefixes if prefix in routes), route)
         if hub and station and route:
             return SortCode(hub, station, route)
-        derived = tuple(compress(SEGMENTS, (not hub, not station, not route)))
-        return SortCode(
-            hub or _fallback("hub", code),
-            station or _fallback("station", code),
-            route or _fallback("route", code),
-            derived,
-        )
+        return _with_fallbacks(code, hub, station, route)
 
 
 def _read_rows(lines: Iterable[str]) -> list[_Row]:

@@ -91,10 +91,11 @@ class MaskingPolicy:
                 self.masking_for(profile, audience, "address"),
             )
         name_masking, phone_masking, address_masking = maskings
+        # Positional, in MaskedParty's order (name, phone, address): keywords cost a dict per party.
         return MaskedParty(
-            name=name_masking.rule.apply(name, name_masking.params),
-            phone=phone_masking.rule.apply(phone, phone_masking.params),
-            address=address_masking.rule.apply(_without_own_name(address, name), address_masking.params),
+            name_masking.rule.apply(name, name_masking.params),
+            phone_masking.rule.apply(phone, phone_masking.params),
+            address_masking.rule.apply(_without_own_name(address, name), address_masking.params),
         )
 
 
