@@ -26,9 +26,9 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import compress
 from operator import attrgetter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 

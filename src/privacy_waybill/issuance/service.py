@@ -370,10 +370,9 @@ class ChunkMemo:
         known = self._item_categories
         categories = []
         for name in item_names:
-            if name in known:
-                categories.append(known[name])
-            else:
-                categories.append(known.setdefault(name, item_category(name)))
+            if name not in known:
+                known[name] = item_category(name)
+            categories.append(known[name])
         return category_by_votes(categories)
 
     def remark_display(self, remark: str) -> str:
