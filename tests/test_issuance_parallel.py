@@ -6,6 +6,7 @@ import copy
 import io
 import json
 import pickle
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -149,6 +150,39 @@ def test_a_caller_that_stops_reading_gets_no_more_chunks_stored_behind_its_back(
     # Workers prepare chunks ahead, but only the transaction whose outcomes were handed out
     # is stored: whole chunks up to at least `transaction_size` records.
     assert stored == stored_first < len(orders)
+
+
+@pytest.mark.parametrize(("store_now", "stored_first"), [(False, 21), (True, 7)])
+def test_chunks_gathered_for_a_transaction_are_stored_early_when_told_to(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]], store_now: bool, stored_first: int
+) -> None:
+    issuance = rt.issuance(workers=1)
+    records = records_from_objects([{**o, "order_id": f"EARLY-{n}"} for n, o in enumerate(demo_order_dicts[:28])])
+    chunks = (issuance.preparation.read_and_prepare(TENANT, chunk) for chunk in service.chunks_of(records, 7))
+    outcomes = issuance.issue_prepared(TENANT, chunks, "test", transaction_size=20, store_now=lambda: store_now)
+    next(outcomes)
+    with rt.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Waybill)).scalar_one() == stored_first
+    assert len([next(outcomes), *outcomes]) == 27
+
+
+def test_the_next_chunk_is_late_only_once_every_chunk_is_handed_out_and_until_it_is_ready(
+    rt: Runtime, demo_order_dicts: list[dict[str, object]]
+) -> None:
+    count = parallel.CHUNKS_AHEAD_PER_WORKER * 2 + 2
+    chunks = (records_from_objects([{**demo_order_dicts[n], "order_id": f"LATE-{n}"}]) for n in range(count))
+    with parallel.PreparedAhead(rt.issuance().preparation, TENANT, chunks, workers=2) as ahead:
+        reading = iter(ahead)
+        next(reading)
+        assert not ahead.next_is_late()  # two chunks are still to be handed out
+        next(reading), next(reading)
+        # Every chunk is out now: the next is late until a worker has prepared it.
+        deadline = time.monotonic() + 30
+        while ahead.next_is_late() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not ahead.next_is_late()
+        assert len(list(reading)) == count - 3
+        assert not ahead.next_is_late()  # nothing is pending any more
 
 
 def test_workers_are_handed_their_first_chunks_when_the_preparation_is_made(

@@ -211,7 +211,7 @@ def issue(
             service = rt.issuance(profile, workers)
             actor = f"cli:{tenant}"
             if ahead is not None:
-                outcomes = service.issue_prepared(tenant, ahead, actor)
+                outcomes = service.issue_prepared(tenant, ahead, actor, store_now=ahead.next_is_late)
             else:
                 records = read_orders(file, max_bytes=current.max_upload_bytes, defer_json=True)
                 outcomes = service.issue(tenant, records, actor, chunk_size=current.batch_chunk_size)

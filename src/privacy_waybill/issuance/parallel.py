@@ -185,6 +185,7 @@ class PreparedAhead:
         self._chunks = chunks
         self._pending: deque[tuple[list[IntakeRecord | UnreadRecord], Future[list[Returned]]]] = deque()
         self._pool: ProcessPoolExecutor | None = None
+        self._all_handed_out = False
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
         self._only_chunk = first if second is None else None
@@ -224,7 +225,16 @@ class PreparedAhead:
             following = next(self._chunks, None)
             if following is not None:
                 self._submit(following)  # before handing this one out, so no worker waits on the caller
+            else:
+                self._all_handed_out = True
             yield _received(done, returned)
+
+    def next_is_late(self) -> bool:
+        """Whether the workers hold the last chunks and the next is not ready yet. A caller
+        gathering chunks into transactions then does better to store what it holds: at the
+        end of a batch there is no more work for the workers to do meanwhile, and the chunks
+        it waited for would all be stored after the workers had finished."""
+        return self._all_handed_out and bool(self._pending) and not self._pending[0][1].done()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -231,7 +231,7 @@ class IssuanceService:
         chunks = chunks_of(records, chunk_size)
         if self._workers > 1:
             with PreparedAhead(self.preparation, tenant_id, chunks, self._workers) as ahead:
-                yield from self.issue_prepared(tenant_id, ahead, actor, transaction_size)
+                yield from self.issue_prepared(tenant_id, ahead, actor, transaction_size, ahead.next_is_late)
         else:
             prepared = (self.preparation.read_and_prepare(tenant_id, chunk) for chunk in chunks)
             yield from self.issue_prepared(tenant_id, prepared, actor, transaction_size)
@@ -242,15 +242,17 @@ class IssuanceService:
         prepared_chunks: Iterable[PreparedChunk],
         actor: str,
         transaction_size: int = TRANSACTION_RECORDS,
+        store_now: Callable[[], bool] | None = None,
     ) -> Iterator[Outcome]:
         """As `issue`, for chunks already prepared for `tenant_id` (by a `PreparedAhead`
-        started before the store was open, say)."""
+        started before the store was open, say). The chunks gathered so far are also stored
+        whenever `store_now` says so (`PreparedAhead.next_is_late`, at the end of a batch)."""
         group: list[PreparedChunk] = []
         grouped = 0
         for prepared_chunk in prepared_chunks:
             group.append(prepared_chunk)
             grouped += len(prepared_chunk[0])
-            if grouped >= transaction_size:
+            if grouped >= transaction_size or (store_now is not None and store_now()):
                 yield from self._issue_group(tenant_id, group, actor)
                 group, grouped = [], 0
         if group:
