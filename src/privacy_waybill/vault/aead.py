@@ -39,22 +39,6 @@ def seal(aead: AESGCM, plaintext: bytes, associated_data: bytes) -> bytes:
     return VERSION_BYTES + nonce + aead.encrypt(nonce, plaintext, associated_data)
 
 
-def seal_all(aead: AESGCM, blobs: list[tuple[bytes, bytes]]) -> list[bytes]:
-    """`seal` of each (plaintext, associated data) under one key, every nonce from one os.urandom call.
-
-    One system call instead of one per blob; the nonces are as independent as separate draws.
-    """
-    nonces = os.urandom(NONCE_BYTES * len(blobs))
-    encrypt = aead.encrypt
-    sealed = []
-    at = 0
-    for plaintext, associated_data in blobs:
-        nonce = nonces[at : at + NONCE_BYTES]
-        at += NONCE_BYTES
-        sealed.append(VERSION_BYTES + nonce + encrypt(nonce, plaintext, associated_data))
-    return sealed
-
-
 def unseal(aead: AESGCM, blob: bytes, associated_data: bytes) -> bytes:
     if len(blob) < _HEADER_BYTES + TAG_BYTES or blob[0] != FORMAT_VERSION:
         raise BrokenSeal
