@@ -61,8 +61,9 @@ if TYPE_CHECKING:
     from privacy_waybill.cli.label_files import LabelFileWriter
     from privacy_waybill.core import Core
     from privacy_waybill.issuance.intake import UnusableInput
+    from privacy_waybill.issuance.model import IssuedWaybill
     from privacy_waybill.issuance.parallel import PreparedAhead
-    from privacy_waybill.issuance.service import Outcome
+    from privacy_waybill.issuance.service import Rejected
     from privacy_waybill.settings import Settings
 
 # Allocations between young-generation collections during `pwb issue`.
@@ -148,26 +149,26 @@ def init() -> None:
         stderr.print(f"pwb init: {line}", highlight=False)
 
 
-def _result_line(outcome: Outcome) -> dict[str, object]:
-    from privacy_waybill.issuance.service import Rejected
-
-    if isinstance(outcome, Rejected):
-        # The line lets a merchant find a record whose order id is missing or unreadable.
-        return {
-            "order_id": outcome.order_id,
-            "line": outcome.position,
-            "error": {"field": outcome.error.field, "reason": outcome.error.reason},
-        }
-    waybill = outcome.waybill
-    masked = {
-        party: {"name": p.name, "phone": p.phone, "address": p.address}
-        for party, p in (("recipient", waybill.recipient), ("sender", waybill.sender))
+def _rejected_line(outcome: Rejected) -> dict[str, object]:
+    # The line lets a merchant find a record whose order id is missing or unreadable.
+    return {
+        "order_id": outcome.order_id,
+        "line": outcome.position,
+        "error": {"field": outcome.error.field, "reason": outcome.error.reason},
     }
+
+
+def _issued_line(waybill: IssuedWaybill) -> dict[str, object]:
+    # Written out rather than built in a loop: one is made per waybill issued.
+    recipient, sender = waybill.recipient, waybill.sender
     return {
         "order_id": waybill.order_id,
         "waybill_no": waybill.waybill_no,
         "sort_code": waybill.sort_code,
-        "masked": masked,
+        "masked": {
+            "recipient": {"name": recipient.name, "phone": recipient.phone, "address": recipient.address},
+            "sender": {"name": sender.name, "phone": sender.phone, "address": sender.address},
+        },
     }
 
 
@@ -219,8 +220,8 @@ def issue(
             with _progress(file) as advance, _result_lines() as print_line:
                 pending_labels = []
                 for outcome in outcomes:
-                    print_line(to_json(_result_line(outcome)).decode())
                     if isinstance(outcome, Rejected):
+                        print_line(to_json(_rejected_line(outcome)).decode())
                         rejected += 1
                         log.info(
                             "rejected record %d order_id=%s field=%s reason=%s",
@@ -231,6 +232,7 @@ def issue(
                         )
                         advance()
                         continue
+                    print_line(to_json(_issued_line(outcome.waybill)).decode())
                     issued += 1
                     if writer:
                         pending_labels.append(rt.label_content(outcome.waybill))
