@@ -338,7 +338,7 @@ def _progress(file: Path) -> Iterator[Callable[[], None]]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=stderr,
+        console=stderr.console,
         transient=True,
     ) as progress:
         task = progress.add_task("issue", total=None)
