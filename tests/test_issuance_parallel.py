@@ -117,7 +117,14 @@ def test_lines_read_in_the_workers_give_what_lines_read_first_give(
         {**demo_order_dicts[13], "order_id": "BAD-QTY", "items": [{"name": "书", "quantity": 0}]}, ensure_ascii=False
     )
     lines.append(lines[2])  # a repeat, replayed
+    lines[6] = "\u3000 \t"  # blank in Unicode's terms, not in ASCII's: skipped
+    lines[7] = "\t " + lines[7]  # an object after white space: read
     data = ("\n".join(lines) + "\n").encode()
+    # Not UTF-8: GBK bytes inside an object, and a line that is not an object at all.
+    gbk_name = json.dumps(demo_order_dicts[15], ensure_ascii=False).replace(
+        str(demo_order_dicts[15]["recipient"]["name"]), "张伟"  # type: ignore[index]
+    )
+    data = data.replace(lines[15].encode(), gbk_name.encode("gbk")).replace(lines[16].encode(), "乱码".encode("gbk"))
 
     def outcomes(defer_json: bool, workers: int) -> list[tuple[object, ...]]:
         records = list(read_orders(io.BytesIO(data), "jsonl", defer_json=defer_json))
@@ -127,8 +134,12 @@ def test_lines_read_in_the_workers_give_what_lines_read_first_give(
 
     in_workers = outcomes(defer_json=True, workers=2)
     assert in_workers[4] == (5, "rejected", None, "record", "line is not valid JSON")
-    assert in_workers[9] == (10, "rejected", None, "record", "line is not a JSON object")
-    assert in_workers[13] == (14, "rejected", "BAD-QTY", "items.0.quantity", "must be at least 1")
+    assert in_workers[6][:3] == (8, "issued", demo_order_dicts[7]["order_id"])  # line 7 was blank
+    assert in_workers[8] == (10, "rejected", None, "record", "line is not a JSON object")
+    assert in_workers[12] == (14, "rejected", "BAD-QTY", "items.0.quantity", "must be at least 1")
+    not_utf8 = "is not valid UTF-8 text; the record was skipped"
+    assert in_workers[14] == (16, "rejected", demo_order_dicts[15]["order_id"], "record", f"line 16 {not_utf8}")
+    assert in_workers[15] == (17, "rejected", None, "record", f"line 17 {not_utf8}")
     # The second run finds every order issued by the first: the same waybills, replayed.
     assert outcomes(defer_json=False, workers=1) == in_workers
     assert outcomes(defer_json=True, workers=1) == in_workers

@@ -129,8 +129,8 @@ _ORDER_VALIDATOR = OrderIn.__pydantic_validator__
 _ORDER_SERIALIZER = OrderIn.__pydantic_serializer__
 
 
-def order_from_json(text: str) -> OrderIn:
-    """`OrderIn.model_validate_json(text)`; raises ValidationError."""
+def order_from_json(text: str | bytes) -> OrderIn:
+    """`OrderIn.model_validate_json(text)`; raises ValidationError (also for bytes that are not UTF-8)."""
     return _ORDER_VALIDATOR.validate_json(text)  # type: ignore[no-any-return]
 
 

@@ -70,17 +70,17 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-# What a worker is sent per record: ("line", text) for a record not read yet, ("order", its
-# canonical JSON) for an order read here, or None for a record that failed intake. The JSON
-# is the order fingerprint's input anyway, and dumping it here and validating it there costs
-# about half of pickling the pydantic models both ways.
-Sent = tuple[str, str] | None
+# What a worker is sent per record: ("line", its bytes, its line number) for a record not
+# read yet, ("order", its canonical JSON) for an order read here, or None for a record that
+# failed intake. The JSON is the order fingerprint's input anyway, and dumping it here and
+# validating it there costs about half of pickling the pydantic models both ways.
+Sent = tuple[str, bytes, int] | tuple[str, str] | None
 _LINE, _ORDER = "line", "order"
 
 
 def _sent(chunk: Sequence[IntakeRecord | UnreadRecord]) -> list[Sent]:
     return [
-        (_LINE, r.text) if isinstance(r, UnreadRecord) else (_ORDER, order_json(r.order)) if r.order else None
+        (_LINE, r.raw, r.position) if isinstance(r, UnreadRecord) else (_ORDER, order_json(r.order)) if r.order else None
         for r in chunk
     ]
 
@@ -145,7 +145,7 @@ def _prepare_in_worker(tenant_id: str, sent: Sequence[Sent]) -> list[Returned]:
             intake.append(None)
             orders.append(None)
         elif entry[0] == _LINE:
-            record = read_record(UnreadRecord(0, entry[1]))
+            record = read_record(UnreadRecord(entry[2], entry[1]))  # type: ignore[misc]
             intake.append((record.order_id, record.error))
             orders.append((record.order, order_json(record.order)) if record.order else None)
         else:
