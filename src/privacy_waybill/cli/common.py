@@ -31,7 +31,6 @@ EXIT_UNUSABLE = 2
 PLATFORM = Resource(kind="platform")
 
 
-
 class _Stderr:
     """rich's console on stderr, made when first used: importing rich is about 75 million
     instructions (12 ms in a fast hour) of a command's start, and most commands print nothing

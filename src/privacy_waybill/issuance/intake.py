@@ -125,8 +125,8 @@ def read_orders(
 
     `format` is "csv", "jsonl" or "ndjson"; without it the file name decides. Raises
     UnusableInput while iterating when the file as a whole cannot be used. With
-    `defer_json`, a JSON Lines record after the first that starts as a JSON object comes as
-    an `UnreadRecord` (`read_record` makes it an `IntakeRecord`, with the same outcome as
+    `defer_json`, a JSON Lines record that starts as a JSON object comes as an
+    `UnreadRecord` (`read_record` makes it an `IntakeRecord`, with the same outcome as
     reading it here); everything else is read here as before.
     """
     with ExitStack() as stack:

@@ -80,7 +80,11 @@ _LINE, _ORDER = "line", "order"
 
 def _sent(chunk: Sequence[IntakeRecord | UnreadRecord]) -> list[Sent]:
     return [
-        (_LINE, r.raw, r.position) if isinstance(r, UnreadRecord) else (_ORDER, order_json(r.order)) if r.order else None
+        (_LINE, r.raw, r.position)
+        if isinstance(r, UnreadRecord)
+        else (_ORDER, order_json(r.order))
+        if r.order
+        else None
         for r in chunk
     ]
 
