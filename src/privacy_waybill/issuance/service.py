@@ -9,7 +9,6 @@ Bad records are rejected one by one with field and reason; the good ones go thro
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
@@ -23,7 +22,7 @@ from privacy_waybill.delivery.points import DeliveryPointKeyer
 from privacy_waybill.errors import Conflict, FieldError
 from privacy_waybill.issuance.intake import IntakeRecord, UnreadRecord, read_record
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared, WaybillStatus
-from privacy_waybill.issuance.numbers import new_waybill_id, new_waybill_no
+from privacy_waybill.issuance.numbers import WaybillIdentifiers
 from privacy_waybill.issuance.orders import AddressParts, OrderIn, PartyIn, order_json
 from privacy_waybill.issuance.parallel import PreparedAhead, PreparedChunk
 from privacy_waybill.issuance.routing import RoutingTable
@@ -103,6 +102,7 @@ class Preparation:
         delivery_points: DeliveryPointKeyer | None = None,
     ) -> None:
         masking.masking_for(profile, LABEL_AUDIENCE, "name")  # fails now, not mid-batch, on an unknown profile
+        WaybillIdentifiers(carrier_prefix)  # and so does a prefix that is not two letters A-Z
         self._vault = vault
         self._blind_index = blind_index
         self._masking = masking
@@ -143,7 +143,9 @@ class Preparation:
         # The KEK and the delivery-point key version are read once per chunk: a rotation
         # (here or in another process) applies from the next chunk on.
         return ChunkMemo(
-            self._vault.sealer(tenant_id), self._delivery_points.current() if self._delivery_points else None
+            self._vault.sealer(tenant_id),
+            self._delivery_points.current() if self._delivery_points else None,
+            WaybillIdentifiers(self._carrier_prefix),
         )
 
     def prepare(self, tenant_id: str, order: OrderIn, fingerprint: bytes, memo: ChunkMemo | None = None) -> NewWaybill:
@@ -154,7 +156,7 @@ class Preparation:
         sender = memo.party(order.sender, "sender")
         id_number = _validated_id_number(order.id_number)
         sort_code = str(self._routing.sort_code(recipient.address))
-        waybill_id = new_waybill_id()
+        waybill_id, waybill_no, public_ref = memo.identifiers.draw()
         # A pydantic model keeps its field values in __dict__ (all plain str/int here), so
         # there is no need for `model_dump`, which per item cost as much as the dump itself;
         # pydantic-core writes the JSON (UTF-8, compact) in a fifth of the time `json` takes.
@@ -179,8 +181,8 @@ class Preparation:
             waybill_id=waybill_id,
             tenant_id=tenant_id,
             order_id=order.order_id,
-            waybill_no=new_waybill_no(self._carrier_prefix),
-            public_ref=secrets.token_bytes(12),
+            waybill_no=waybill_no,
+            public_ref=public_ref,
             order_fingerprint=fingerprint,
             status=WaybillStatus.CREATED,
             service=order.service,
@@ -345,9 +347,11 @@ class ChunkMemo:
     record raises afresh.
     """
 
-    __slots__ = ("_parties", "_remarks", "_item_categories", "sealer", "delivery_key")
+    __slots__ = ("_parties", "_remarks", "_item_categories", "sealer", "delivery_key", "identifiers")
 
-    def __init__(self, sealer: RecordSealer, delivery_key: tuple[int, bytes] | None) -> None:
+    def __init__(
+        self, sealer: RecordSealer, delivery_key: tuple[int, bytes] | None, identifiers: WaybillIdentifiers
+    ) -> None:
         self._parties: dict[tuple[str, str, object, str], _Party] = {}
         self._remarks: dict[str, str] = {}
         # By item name: a merchant's products recur across the orders of a batch, their
@@ -356,6 +360,8 @@ class ChunkMemo:
         # The chunk's tenant sealer and delivery-point (version, key) (None without delivery points).
         self.sealer = sealer
         self.delivery_key = delivery_key
+        # Made per chunk in the process preparing it, so forked workers never share its bytes.
+        self.identifiers = identifiers
 
     def party(self, party: PartyIn, prefix: str) -> _Party:
         parts = party.address
