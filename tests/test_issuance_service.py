@@ -89,6 +89,18 @@ def test_replaying_a_batch_returns_the_same_waybills_and_writes_nothing(rt: Runt
     assert count(rt, Waybill) == 10
 
 
+def test_the_store_finds_the_taken_order_ids_among_many_free_ones(rt: Runtime, demo_order_dicts) -> None:
+    first = issue(rt, demo_order_dicts[:3])
+    taken = [o.waybill.order_id for o in first]
+    # More ids than one query takes (500), the taken ones in the second and third query.
+    wanted = [f"FREE-{n:04d}" for n in range(1200)]
+    wanted[700:700] = taken[:2]
+    wanted.append(taken[2])
+    found = rt.waybills.find_by_order_ids(TENANT, iter(wanted))
+    assert found == {o.waybill.order_id: o.waybill for o in first}
+    assert rt.waybills.find_by_order_ids("another-tenant", taken) == {}
+
+
 def test_reusing_an_order_id_for_different_content_is_rejected(rt: Runtime, demo_order_dicts) -> None:
     issue(rt, demo_order_dicts[:1])
     changed = copy.deepcopy(demo_order_dicts[0])
