@@ -24,20 +24,26 @@ _ROAD_SUFFIXES = ("大道", "大街", "胡同", "路", "街", "巷", "弄", "道
 MAX_ROAD_STEM = 6
 # Characters no road stem holds (numbers, building words, punctuation): the road, if there
 # is one, came before them.
-_NOT_IN_STEM = re.compile(r"[\dA-Za-z号幢栋,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-]")
-# Where a road suffix may start; then which one it is, the first of _ROAD_SUFFIXES written
-# there (the alternation tries them in that order), read past the search's end.
-_SUFFIX_START = re.compile("[%s]" % "".join(dict.fromkeys(suffix[0] for suffix in _ROAD_SUFFIXES)))
-_SUFFIX = re.compile("|".join(_ROAD_SUFFIXES))
-# How far into the detail a road may end; what lies before it is at most this long too.
+_NOT_IN_STEM_CHARACTERS = r"\dA-Za-z号幢栋,.;:()#*&+=\[\]{}<>!?@$%^~`'\"\\|/_-"
+_NOT_IN_STEM = re.compile(f"[{_NOT_IN_STEM_CHARACTERS}]")
+_SUFFIX_CHOICES = "|".join(_ROAD_SUFFIXES)
+# How far into the detail a road suffix may start; what lies before it is at most this long too.
 _MAX_ROAD_TEXT = 40
-_NUMBERED_ROAD = re.compile(r"\d{1,2}号(?:大街|大道|路|街)")
-_ROAD_NUMBER = re.compile(r"\d+(?:-\d+)?号(?![楼院])|\d+弄(?:\d+号(?![楼院]))?")
+# At the start of a detail, in one match: a numbered road (1号路, 12号大街), or else the
+# first road suffix written after a stem of road-name characters, the first of
+# _ROAD_SUFFIXES there (the alternation tries them in that order). Each regex call costs
+# about as much as the work around it, and most details are settled by this one.
+_FIRST_ROAD = re.compile(
+    rf"(?P<numbered>\d{{1,2}}号(?:大街|大道|路|街))"
+    rf"|[^{_NOT_IN_STEM_CHARACTERS}]{{1,{_MAX_ROAD_TEXT - 1}}}?(?P<suffix>{_SUFFIX_CHOICES})"
+)
+# A later suffix, when the first one found ends no road (街道, 路口).
+_SUFFIX = re.compile(_SUFFIX_CHOICES)
+_ROAD_NUMBER = r"\d+(?:-\d+)?号(?![楼院])|\d+弄(?:\d+号(?![楼院]))?"
 
 _NUM = r"(?:\d+|[零〇一二三四五六七八九十百两]+)"
 _NOT_BODY = r"\d号幢栋座单元室层楼,"
-_AFTER_ROAD = re.compile(
-    rf"""
+_AFTER_ROAD_LEVELS = rf"""
     (?P<poi>[^{_NOT_BODY}]{{1,30}}
         (?:小区|花园|大厦|广场|公寓|苑|园|村|中心|大楼|家园|新村|小镇|城|府|庭|湾|院|公馆|社区|里|坊|邸|居|阁|区|期))?
     (?P<building>(?:[A-Za-z]\d*|\d+[A-Za-z]?|[一二三四五六七八九十]+)(?:号楼|幢|栋|座))?
@@ -45,9 +51,12 @@ _AFTER_ROAD = re.compile(
     (?P<floor>-?{_NUM}(?:层|楼))?
     (?P<room>[A-Za-z]?\d+[A-Za-z]?(?:室|号|户)|\d{{3,5}}(?!\w))?
     (?P<remainder>.*)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+    """
+# What follows a road: its number, if written first, then the levels. The levels alone
+# when there is no road. Both always match (the remainder takes any text), so the optional
+# number is what the number's pattern alone would match there.
+_AFTER_ROAD = re.compile(rf"(?P<number>{_ROAD_NUMBER})?{_AFTER_ROAD_LEVELS}", re.VERBOSE | re.DOTALL)
+_WITHOUT_ROAD = re.compile(_AFTER_ROAD_LEVELS, re.VERBOSE | re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,23 +152,33 @@ def _suffix_at(text: str, pos: int, suffix: str) -> str | None:
 
 def _find_road(detail: str) -> tuple[int, int] | None:
     """(start, end) of the road in `detail`: the first road suffix whose stem is a road name."""
-    numbered = _NUMBERED_ROAD.match(detail)
-    if numbered:
-        return 0, numbered.end()
-    # Past a number or building word the road, if any, came earlier.
-    stop = _NOT_IN_STEM.search(detail, 0, _MAX_ROAD_TEXT)
-    limit = stop.start() + 1 if stop else min(len(detail), _MAX_ROAD_TEXT)
-    found = _SUFFIX_START.search(detail, 1, limit)
-    while found:
-        pos = found.start()
-        written = _SUFFIX.match(detail, pos)
-        suffix = _suffix_at(detail, pos, written.group()) if written else None
+    first = _FIRST_ROAD.match(detail)
+    if first is None:
+        return None
+    if first.lastgroup == "numbered":
+        return 0, first.end()
+    written: tuple[int, str] | None = (first.start("suffix"), first.group("suffix"))
+    while written:
+        pos, text = written
+        suffix = _suffix_at(detail, pos, text)
         if suffix is not None:
             start = _road_stem_start(detail[:pos])
             if start is None:
                 return None
             return start, pos + len(suffix)
-        found = _SUFFIX_START.search(detail, pos + 1, limit)
+        written = _later_suffix(detail, pos)
+    return None
+
+
+def _later_suffix(detail: str, after: int) -> tuple[int, str] | None:
+    """Where the next road suffix is written after position `after`, and which, while still
+    within a road's reach (before any character no road stem holds)."""
+    stop = _NOT_IN_STEM.search(detail, 0, _MAX_ROAD_TEXT)
+    limit = stop.start() if stop else min(len(detail), _MAX_ROAD_TEXT)
+    for pos in range(after + 1, limit):
+        written = _SUFFIX.match(detail, pos)
+        if written:
+            return pos, written.group()
     return None
 
 
@@ -173,23 +192,22 @@ def split_detail(detail: str) -> dict[str, str | None]:
 
 def detail_values(detail: str) -> tuple[str | None, ...]:
     """What split_detail gives, as a tuple in `DETAIL_LEVELS` order (the parser's fast path)."""
-    before = road_text = number_text = None
-    rest = detail
     road = _find_road(detail)
-    if road is not None:
+    if road is None:
+        before = road_text = number_text = None
+        poi, building, unit, floor, room, remainder = _levels(_WITHOUT_ROAD.fullmatch(detail))
+    else:
         start, end = road
         before = detail[:start] or None
         road_text = detail[start:end]
-        rest = detail[end:]
-        number = _ROAD_NUMBER.match(rest)
-        if number:
-            number_text = number.group()
-            rest = rest[number.end() :]
-    match = _AFTER_ROAD.fullmatch(rest)
+        number_text, poi, building, unit, floor, room, remainder = _levels(_AFTER_ROAD.fullmatch(detail, end))
+    return before, road_text, number_text, poi, building, unit, floor, room, remainder or None
+
+
+def _levels(match: re.Match[str] | None) -> tuple[str | None, ...]:
     if match is None:  # cannot happen: the trailing remainder group matches any text
         raise ValueError("address detail could not be split")
-    poi, building, unit, floor, room, remainder = match.groups()
-    return before, road_text, number_text, poi, building, unit, floor, room, remainder or None
+    return match.groups()
 
 
 @lru_cache(maxsize=4096)
