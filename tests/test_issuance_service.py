@@ -89,6 +89,20 @@ def test_replaying_a_batch_returns_the_same_waybills_and_writes_nothing(rt: Runt
     assert count(rt, Waybill) == 10
 
 
+def test_each_new_waybill_gets_one_created_event_by_the_issuing_actor_at_its_creation(
+    rt: Runtime, demo_order_dicts
+) -> None:
+    # More waybills than one statement copies events for (500), over several chunks.
+    orders = [{**demo_order_dicts[n % len(demo_order_dicts)], "order_id": f"EV-{n:04d}"} for n in range(620)]
+    outcomes = issue(rt, orders)
+    assert count(rt, WaybillEvent) == 620
+    for outcome in (outcomes[0], outcomes[499], outcomes[500], outcomes[-1]):
+        waybill = outcome.waybill  # type: ignore[union-attr]
+        [event] = rt.waybills.events(waybill.waybill_id)
+        assert (event["status"], event["actor"], event["place"]) == ("created", "test", None)
+        assert event["at"] == waybill.created_at
+
+
 def test_the_store_finds_the_taken_order_ids_among_many_free_ones(rt: Runtime, demo_order_dicts) -> None:
     first = issue(rt, demo_order_dicts[:3])
     taken = [o.waybill.order_id for o in first]
