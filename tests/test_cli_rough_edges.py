@@ -10,16 +10,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import typer
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from browser_support import free_port
 from cli_support import PWB, cli_database_url, json_lines, run_pwb, write_csv
 from privacy_waybill.cli import main as cli_main
 from privacy_waybill.demo import demo_orders
+from privacy_waybill.issuance.model import IssuedWaybill, WaybillStatus
+from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.runtime import DEFAULT_TENANT
 
 SRC = Path(cli_main.__file__).resolve().parents[1]
@@ -265,3 +271,45 @@ def test_result_lines_are_written_a_batch_at_a_time_and_the_rest_when_issuing_st
             print_line(f'{{"n": {number}}}')
         raise OSError("a label folder went away")
     assert out.writes == ['{"n": 0}\n{"n": 1}\n{"n": 2}\n', '{"n": 3}\n{"n": 4}\n{"n": 5}\n', '{"n": 6}\n']
+
+
+_LINE_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@given(texts=st.lists(_LINE_TEXT, min_size=9, max_size=9))
+def test_an_issued_line_is_what_to_json_writes_for_its_object(texts: list[str]) -> None:
+    """The line is filled in from a template for speed; control characters, quotes,
+    backslashes and any other text are escaped exactly as pydantic's JSON writer escapes them."""
+    order_id, waybill_no, sort_code, *parts = texts
+    recipient, sender = MaskedParty(*parts[:3]), MaskedParty(*parts[3:])
+    waybill = IssuedWaybill(
+        waybill_id="0" * 32,
+        tenant_id="demo",
+        order_id=order_id,
+        waybill_no=waybill_no,
+        public_ref=b"\x00" * 12,
+        order_fingerprint=b"\x00" * 16,
+        status=WaybillStatus.CREATED,
+        service="standard",
+        weight_g=None,
+        pieces=1,
+        contents_category="其他",
+        sort_code=sort_code,
+        masking_profile="standard",
+        recipient=recipient,
+        sender=sender,
+        remark_scrubbed=None,
+        recipient_district_code="",
+        recipient_phone_index=b"\x00" * 16,
+        created_at=datetime(2026, 12, 6, tzinfo=UTC),
+    )
+    expected = {
+        "order_id": order_id,
+        "waybill_no": waybill_no,
+        "sort_code": sort_code,
+        "masked": {
+            "recipient": {"name": recipient.name, "phone": recipient.phone, "address": recipient.address},
+            "sender": {"name": sender.name, "phone": sender.phone, "address": sender.address},
+        },
+    }
+    assert cli_main._issued_line(waybill) == to_json(expected).decode()
