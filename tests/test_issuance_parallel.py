@@ -15,7 +15,7 @@ from privacy_waybill.addresses.parser import parse_address
 from privacy_waybill.errors import FieldError
 from privacy_waybill.issuance import parallel, service
 from privacy_waybill.issuance.intake import UnreadRecord, read_orders, records_from_objects
-from privacy_waybill.issuance.model import IssuedWaybill
+from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, Prepared
 from privacy_waybill.issuance.service import Issued, Outcome, Rejected
 from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.runtime import Runtime
@@ -230,5 +230,7 @@ def test_a_prepared_record_reaches_the_parent_as_the_worker_made_it(
         waybill = after.result.waybill  # type: ignore[union-attr]
         assert type(waybill) is IssuedWaybill and type(after.result.sealed) is SealedRecord  # type: ignore[union-attr]
         assert type(waybill.recipient) is MaskedParty and type(waybill.sender) is MaskedParty
+        assert type(after) is Prepared and type(after.result) is NewWaybill
+    assert type(crossed[5]) is Prepared
     rejected = crossed[5].result  # type: ignore[union-attr]
     assert isinstance(rejected, FieldError) and rejected.field == "recipient.address"

@@ -111,10 +111,15 @@ def _plain(waybill: IssuedWaybill) -> PlainWaybill:
     )
 
 
+# Named tuples rebuilt by tuple.__new__ itself, in C: their own constructors (`__new__`,
+# `_make`) are Python functions, a frame each, and a waybill comes back as six of them. The
+# values are the worker's own, in field order.
+_as = tuple.__new__
+
+
 def _waybill(plain: PlainWaybill) -> IssuedWaybill:
     before, recipient, between, sender, after = plain
-    # _make takes the values as one tuple, where calling the class passes 24 arguments.
-    return IssuedWaybill._make((*before, MaskedParty._make(recipient), *between, MaskedParty._make(sender), *after))
+    return _as(IssuedWaybill, (*before, _as(MaskedParty, recipient), *between, _as(MaskedParty, sender), *after))
 
 
 def _flat(prepared: Prepared | None) -> Flat:
@@ -129,9 +134,9 @@ def _unflat(flat: Flat) -> Prepared | None:
     if flat is None:
         return None
     if len(flat) == 2:
-        return Prepared(flat[0], flat[1])  # type: ignore[arg-type]
+        return _as(Prepared, flat)
     fingerprint, plain, sealed = flat  # type: ignore[misc]
-    return Prepared(fingerprint, NewWaybill(_waybill(plain), SealedRecord(*sealed)))  # type: ignore[arg-type]
+    return _as(Prepared, (fingerprint, _as(NewWaybill, (_waybill(plain), _as(SealedRecord, sealed)))))
 
 
 # Back from a worker per record: its order id and intake error (for a record sent unread;
