@@ -95,3 +95,13 @@ def test_sqlite_text_is_the_utc_time_without_offset_and_with_six_digits_of_micro
     expected = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     assert UtcDateTime.sqlite_text(value) == expected
     assert len(expected) == 26 and "+" not in expected
+
+
+def test_sqlite_text_of_times_in_the_same_second_the_next_one_and_an_earlier_one() -> None:
+    # The text of a second is kept for the next time in it: each step here switches or keeps it.
+    start = datetime(2026, 12, 6, 22, 59, 59, 999_998, tzinfo=UTC)
+    later = [start + timedelta(microseconds=n) for n in (1, 2)]
+    moments = [start, *later, start, datetime(1969, 12, 31, 23, 59, 59, 5, tzinfo=UTC)]
+    expected = [m.replace(tzinfo=None).isoformat(" ", "microseconds") for m in moments]
+    assert [UtcDateTime.sqlite_text(m) for m in moments] == expected
+    assert expected[2] == "2026-12-06 23:00:00.000000"
