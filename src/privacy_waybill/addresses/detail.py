@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import chain
 
 DETAIL_LEVELS = ("before_road", "road", "road_number", "poi", "building", "unit", "floor", "room", "remainder")
 
@@ -157,29 +159,26 @@ def _find_road(detail: str) -> tuple[int, int] | None:
         return None
     if first.lastgroup == "numbered":
         return 0, first.end()
-    written: tuple[int, str] | None = (first.start("suffix"), first.group("suffix"))
-    while written:
-        pos, text = written
-        suffix = _suffix_at(detail, pos, text)
+    pos = first.start("suffix")
+    for pos, written in chain([(pos, first.group("suffix"))], _later_suffixes(detail, pos)):
+        suffix = _suffix_at(detail, pos, written)
         if suffix is not None:
             start = _road_stem_start(detail[:pos])
             if start is None:
                 return None
             return start, pos + len(suffix)
-        written = _later_suffix(detail, pos)
     return None
 
 
-def _later_suffix(detail: str, after: int) -> tuple[int, str] | None:
-    """Where the next road suffix is written after position `after`, and which, while still
-    within a road's reach (before any character no road stem holds)."""
+def _later_suffixes(detail: str, after: int) -> Iterator[tuple[int, str]]:
+    """Where road suffixes are written after position `after`, and which, while still within
+    a road's reach (before any character no road stem holds)."""
     stop = _NOT_IN_STEM.search(detail, 0, _MAX_ROAD_TEXT)
     limit = stop.start() if stop else min(len(detail), _MAX_ROAD_TEXT)
     for pos in range(after + 1, limit):
         written = _SUFFIX.match(detail, pos)
         if written:
-            return pos, written.group()
-    return None
+            yield pos, written.group()
 
 
 def split_detail(detail: str) -> dict[str, str | None]:

@@ -32,8 +32,13 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     if conn.dialect.name == "postgresql":
         _copy(conn, f"COPY {table.name} ({names}) FROM STDIN", values)
         return
-    placeholders = ", ".join(("?" if conn.dialect.paramstyle == "qmark" else "%s",) * len(columns))
+    placeholders = ", ".join((parameter_marker(conn),) * len(columns))
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", values)  # type: ignore[arg-type]
+
+
+def parameter_marker(conn: Connection) -> str:
+    """The driver's positional parameter marker, for statements given to it as they are."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _processor(table: Table, name: str, conn: Connection) -> Callable[[Any], Any] | None:

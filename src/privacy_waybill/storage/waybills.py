@@ -15,7 +15,7 @@ from privacy_waybill.issuance.lifecycle import check_transition
 from privacy_waybill.issuance.model import IssuedWaybill, NewWaybill, WaybillStatus
 from privacy_waybill.labels.model import MaskedParty
 from privacy_waybill.sensitive import SENSITIVE_FIELDS
-from privacy_waybill.storage.bulk import bulk_insert
+from privacy_waybill.storage.bulk import bulk_insert, parameter_marker
 from privacy_waybill.storage.models import VaultRecord, Waybill, WaybillEvent
 from privacy_waybill.vault import KekRef, SealedRecord
 
@@ -93,7 +93,7 @@ def _taken_order_ids(conn: Connection, tenant_id: str, order_ids: list[str]) -> 
     with an expanding IN parameter took 13.7 ms (measured, SQLite). Only the taken ones are
     then read in full.
     """
-    marker = _marker(conn)
+    marker = parameter_marker(conn)
     taken: list[str] = []
     for part, markers in _parts(order_ids, marker):
         statement = f"SELECT order_id FROM {WAYBILLS.name} WHERE tenant_id = {marker} AND order_id IN ({markers})"
@@ -104,17 +104,13 @@ def _taken_order_ids(conn: Connection, tenant_id: str, order_ids: list[str]) -> 
 def _copy_created_events(conn: Connection, waybill_ids: list[str], actor: str) -> None:
     """The `created` event of each of the waybills just inserted, copied by the database from
     their rows (id, status, creation time): Python built and bound an event row per waybill."""
-    marker = _marker(conn)
+    marker = parameter_marker(conn)
     for part, markers in _parts(waybill_ids, marker):
         conn.exec_driver_sql(
             f"INSERT INTO {EVENTS.name} (waybill_id, status, actor, place, at)"
             f" SELECT id, status, {marker}, NULL, created_at FROM {WAYBILLS.name} WHERE id IN ({markers})",
             (actor, *part),
         )
-
-
-def _marker(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _parts(values: list[str], marker: str) -> Iterator[tuple[list[str], str]]:
